@@ -1,0 +1,102 @@
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import { LastUsedTracker, registerAuthentication } from './http/auth.js';
+import { purgeExpiredIdempotencyKeys, registerIdempotency } from './http/idempotency.js';
+import { loggerOptions } from './http/logging.js';
+import { registerMetrics } from './http/metrics.js';
+import { registerOpenApi } from './http/openapi.js';
+import { registerProblemHandlers } from './http/problem.js';
+import { MemoryRateLimiter, type RateLimiter, RedisRateLimiter } from './http/rate-limit.js';
+import { requestIdFrom } from './http/request-id.js';
+import { registerValidation } from './http/validation.js';
+import { healthRoutes } from './modules/health/routes.js';
+import { PolicyService } from './modules/policy/service.js';
+import { AuthCache } from './modules/tenancy/auth-cache.js';
+import { TenancyRepo } from './modules/tenancy/repo.js';
+import { tenancyRoutes } from './modules/tenancy/routes.js';
+import { TenancyService } from './modules/tenancy/service.js';
+import type { Store } from './store/database.js';
+
+export interface Platform {
+  app: FastifyInstance;
+  tenancy: TenancyService;
+}
+
+/**
+ * Builds the HTTP application from its plugins and modules. The app owns the store it is given:
+ * closing the app drains requests, writes pending last-used times, and closes the database.
+ */
+export async function buildApp(config: Config, store: Store): Promise<Platform> {
+  const app = Fastify({
+    logger: loggerOptions(config.logLevel),
+    genReqId: requestIdFrom,
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    ...(config.tls ? { https: { cert: config.tls.cert, key: config.tls.key } } : {}),
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
+
+  registerValidation(app);
+  registerProblemHandlers(app);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(helmet, {
+    // A JSON API: nothing may be framed, scripted or embedded from its responses.
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+  });
+  if (config.corsOrigins.length > 0) {
+    await app.register(cors, {
+      origin: config.corsOrigins,
+      methods: ['GET', 'POST', 'PATCH', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id'],
+      exposedHeaders: [
+        'x-request-id',
+        'ratelimit-limit',
+        'ratelimit-remaining',
+        'ratelimit-reset',
+        'retry-after',
+      ],
+      maxAge: 600,
+    });
+  }
+
+  await registerOpenApi(app, config.publicUrl);
+  registerMetrics(app, config.metricsToken);
+
+  const policy = PolicyService.load();
+  const tenancy = new TenancyService(new TenancyRepo(store.db), policy, new AuthCache(store.externalChanges));
+  const limiter: RateLimiter = config.redisUrl
+    ? new RedisRateLimiter(config.redisUrl, (error) =>
+        app.log.warn({ err: error.message }, 'rate limiter: Redis unavailable, allowing request'),
+      )
+    : new MemoryRateLimiter();
+  const lastUsed = new LastUsedTracker((times) => tenancy.recordLastUsed(times));
+  const purge = setInterval(
+    () => void purgeExpiredIdempotencyKeys(store.db).catch(() => {}),
+    3_600_000,
+  ).unref();
+
+  await app.register(healthRoutes, { db: store.db });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(async (api) => {
+    registerAuthentication(api, { tenancy, limiter, rateLimits: config.rateLimits, lastUsed });
+    registerIdempotency(api, store.db);
+    await api.register(tenancyRoutes, { tenancy });
+  });
+
+  app.addHook('onClose', async () => {
+    clearInterval(purge);
+    await lastUsed
+      .close()
+      .catch((error) => app.log.error({ err: error }, 'could not record last-used times'));
+    await limiter.close();
+    await store.close();
+  });
+
+  return { app, tenancy };
+}

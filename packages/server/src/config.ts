@@ -1,0 +1,274 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+
+/** A configuration problem found at start; the message names the variable to fix. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface RateLimitConfig {
+  /** Sustained requests per second (the token refill rate). */
+  perSecond: number;
+  /** Bucket size: how many requests may arrive at once. */
+  burst: number;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** `sqlite:<absolute path>` or a `postgres://` URL. */
+  databaseUrl: string;
+  publicUrl: string;
+  tls: { cert: string; key: string } | null;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  bodyLimitBytes: number;
+  corsOrigins: string[];
+  bootstrapKey: string | null;
+  redisUrl: string | null;
+  metricsToken: string | null;
+  trustProxy: boolean;
+  rateLimits: { key: RateLimitConfig; project: RateLimitConfig; anonymous: RateLimitConfig };
+  shutdownTimeoutMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** The variables we read, in the order of the README's configuration table. */
+export const CONFIG_VARIABLES = [
+  'PERSONA_CONFIG_FILE',
+  'PERSONA_HOST',
+  'PERSONA_PORT',
+  'PERSONA_DATA_DIR',
+  'PERSONA_DATABASE_URL',
+  'PERSONA_PUBLIC_URL',
+  'PERSONA_TLS_CERT',
+  'PERSONA_TLS_KEY',
+  'PERSONA_LOG_LEVEL',
+  'PERSONA_BODY_LIMIT',
+  'PERSONA_CORS_ORIGINS',
+  'PERSONA_BOOTSTRAP_KEY',
+  'PERSONA_REDIS_URL',
+  'PERSONA_METRICS_TOKEN',
+  'PERSONA_TRUST_PROXY',
+  'PERSONA_RATE_LIMIT_KEY',
+  'PERSONA_RATE_LIMIT_PROJECT',
+  'PERSONA_RATE_LIMIT_ANONYMOUS',
+  'PERSONA_SHUTDOWN_TIMEOUT_MS',
+] as const;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const BOOTSTRAP_KEY_PATTERN = /^sk_[A-Za-z0-9_-]{43,}$/;
+
+/**
+ * Reads PERSONA_* variables, falling back to the JSON file named by PERSONA_CONFIG_FILE (same names as
+ * keys), then to the embedded defaults. Environment wins over the file.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const source = { ...readConfigFile(env.PERSONA_CONFIG_FILE), ...definedOnly(env) };
+  const get = (name: (typeof CONFIG_VARIABLES)[number]): string | undefined => {
+    const value = source[name];
+    return value === undefined || value === '' ? undefined : value;
+  };
+
+  const dataDir = resolve(get('PERSONA_DATA_DIR') ?? './data');
+  const host = get('PERSONA_HOST') ?? '127.0.0.1';
+  const port = integer('PERSONA_PORT', get('PERSONA_PORT'), 8080, 0, 65_535);
+  const tls = tlsFiles(get('PERSONA_TLS_CERT'), get('PERSONA_TLS_KEY'));
+  const scheme = tls ? 'https' : 'http';
+
+  return {
+    host,
+    port,
+    dataDir,
+    databaseUrl: databaseUrl(get('PERSONA_DATABASE_URL'), dataDir),
+    publicUrl: publicUrl(
+      get('PERSONA_PUBLIC_URL') ?? `${scheme}://${host === '0.0.0.0' ? 'localhost' : host}:${port}`,
+    ),
+    tls,
+    logLevel: oneOf('PERSONA_LOG_LEVEL', get('PERSONA_LOG_LEVEL') ?? 'info', LOG_LEVELS),
+    bodyLimitBytes: integer('PERSONA_BODY_LIMIT', get('PERSONA_BODY_LIMIT'), 1_048_576, 1024, 104_857_600),
+    corsOrigins: corsOrigins(get('PERSONA_CORS_ORIGINS')),
+    bootstrapKey: bootstrapKey(get('PERSONA_BOOTSTRAP_KEY')),
+    redisUrl: url('PERSONA_REDIS_URL', get('PERSONA_REDIS_URL'), ['redis:', 'rediss:']),
+    metricsToken: get('PERSONA_METRICS_TOKEN') ?? null,
+    trustProxy: boolean('PERSONA_TRUST_PROXY', get('PERSONA_TRUST_PROXY'), false),
+    rateLimits: {
+      key: rate('PERSONA_RATE_LIMIT_KEY', get('PERSONA_RATE_LIMIT_KEY'), { perSecond: 100, burst: 200 }),
+      project: rate('PERSONA_RATE_LIMIT_PROJECT', get('PERSONA_RATE_LIMIT_PROJECT'), {
+        perSecond: 1000,
+        burst: 2000,
+      }),
+      anonymous: rate('PERSONA_RATE_LIMIT_ANONYMOUS', get('PERSONA_RATE_LIMIT_ANONYMOUS'), {
+        perSecond: 20,
+        burst: 40,
+      }),
+    },
+    shutdownTimeoutMs: integer(
+      'PERSONA_SHUTDOWN_TIMEOUT_MS',
+      get('PERSONA_SHUTDOWN_TIMEOUT_MS'),
+      10_000,
+      100,
+      600_000,
+    ),
+  };
+}
+
+function definedOnly(env: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of CONFIG_VARIABLES) {
+    const value = env[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
+function readConfigFile(path: string | undefined): Record<string, string> {
+  if (!path) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`PERSONA_CONFIG_FILE: cannot read ${path}: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(`PERSONA_CONFIG_FILE: ${path} must hold a JSON object of PERSONA_* settings`);
+  }
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(parsed)) {
+    if (!(CONFIG_VARIABLES as readonly string[]).includes(name) || name === 'PERSONA_CONFIG_FILE') {
+      throw new ConfigError(`PERSONA_CONFIG_FILE: unknown setting "${name}" in ${path}`);
+    }
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+      throw new ConfigError(`${name} (in ${path}) must be a string, number or boolean`);
+    }
+    out[name] = String(value);
+  }
+  return out;
+}
+
+function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+  }
+  return value;
+}
+
+function boolean(name: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined) return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be true or false (got "${raw}")`);
+}
+
+function oneOf<T extends string>(name: string, raw: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(raw)) return raw as T;
+  throw new ConfigError(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
+}
+
+function url(name: string, raw: string | undefined, protocols: string[]): string | null {
+  if (raw === undefined) return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a URL (got "${raw}")`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} must use ${protocols.join(' or ')} (got "${parsed.protocol}")`);
+  }
+  return raw;
+}
+
+function databaseUrl(raw: string | undefined, dataDir: string): string {
+  if (raw === undefined) return `sqlite:${resolve(dataDir, 'persona.db')}`;
+  if (raw.startsWith('sqlite:')) {
+    const path = raw.slice('sqlite:'.length);
+    if (!path)
+      throw new ConfigError('PERSONA_DATABASE_URL: sqlite: needs a file path, e.g. sqlite:./data/persona.db');
+    return path === ':memory:' ? raw : `sqlite:${isAbsolute(path) ? path : resolve(path)}`;
+  }
+  if (raw.startsWith('postgres://') || raw.startsWith('postgresql://')) {
+    url('PERSONA_DATABASE_URL', raw, ['postgres:', 'postgresql:']);
+    return raw;
+  }
+  throw new ConfigError(
+    `PERSONA_DATABASE_URL must start with sqlite: or postgres:// (got "${redactUrl(raw)}")`,
+  );
+}
+
+function publicUrl(raw: string): string {
+  const value = url('PERSONA_PUBLIC_URL', raw, ['http:', 'https:']) as string;
+  return value.replace(/\/+$/, '');
+}
+
+function tlsFiles(cert: string | undefined, key: string | undefined): Config['tls'] {
+  if (cert === undefined && key === undefined) return null;
+  if (cert === undefined) throw new ConfigError('PERSONA_TLS_CERT must be set when PERSONA_TLS_KEY is set');
+  if (key === undefined) throw new ConfigError('PERSONA_TLS_KEY must be set when PERSONA_TLS_CERT is set');
+  return { cert: readPem('PERSONA_TLS_CERT', cert), key: readPem('PERSONA_TLS_KEY', key) };
+}
+
+function readPem(name: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(
+      `${name}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
+  }
+}
+
+function corsOrigins(raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  const origins = raw
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  for (const origin of origins) {
+    const parsed = url('PERSONA_CORS_ORIGINS', origin, ['http:', 'https:']) as string;
+    if (new URL(parsed).origin !== parsed) {
+      throw new ConfigError(
+        `PERSONA_CORS_ORIGINS entries must be bare origins like https://app.example (got "${origin}")`,
+      );
+    }
+  }
+  return origins;
+}
+
+function bootstrapKey(raw: string | undefined): string | null {
+  if (raw === undefined) return null;
+  if (!BOOTSTRAP_KEY_PATTERN.test(raw)) {
+    throw new ConfigError(
+      'PERSONA_BOOTSTRAP_KEY must be "sk_" followed by at least 43 base64url characters (256 bits); ' +
+        "generate one with: node -e \"console.log('sk_'+require('crypto').randomBytes(32).toString('base64url'))\"",
+    );
+  }
+  return raw;
+}
+
+function rate(name: string, raw: string | undefined, fallback: RateLimitConfig): RateLimitConfig {
+  if (raw === undefined) return fallback;
+  const match = /^(\d+)\/s(?::(\d+))?$/.exec(raw.trim());
+  const perSecond = Number(match?.[1]);
+  const burst = match?.[2] === undefined ? perSecond : Number(match[2]);
+  if (!match || perSecond < 1 || burst < 1) {
+    throw new ConfigError(
+      `${name} must look like "100/s" or "100/s:200" (rate per second, optional burst) (got "${raw}")`,
+    );
+  }
+  return { perSecond, burst };
+}
+
+/** Hides the password of a URL so it can appear in messages and logs. */
+export function redactUrl(raw: string): string {
+  try {
+    const parsed = new URL(raw);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '<unparseable>';
+  }
+}

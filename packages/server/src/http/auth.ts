@@ -1,0 +1,126 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Config } from '../config.js';
+import type { Principal } from '../modules/policy/model.js';
+import type { TenancyService } from '../modules/tenancy/service.js';
+import { Problem, sendProblem } from './problem.js';
+import { type RateLimiter, rateLimitHeaders, type TakeResult } from './rate-limit.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The caller, set by authentication on every /v1 route before any handler runs. */
+    principal: Principal;
+    /** The bearer secret as sent, for request-scoped key derivation (idempotency). Never logged. */
+    bearerSecret: string;
+  }
+}
+
+/**
+ * Remembers when each key was last used and writes it in one batch a minute, so authentication costs no
+ * write per request. Lost on a crash at most one interval's worth; written on shutdown.
+ */
+export class LastUsedTracker {
+  private pending = new Map<string, string>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly write: (times: Map<string, string>) => Promise<void>,
+    intervalMs = 60_000,
+  ) {
+    this.timer = setInterval(() => void this.flush().catch(() => {}), intervalMs).unref();
+  }
+
+  record(keyId: string): void {
+    this.pending.set(keyId, new Date().toISOString());
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    await this.write(batch);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+}
+
+const BEARER = /^Bearer +([A-Za-z0-9_\-.~+/]+=*) *$/i;
+
+function unauthorized(detail: string, error: 'invalid_request' | 'invalid_token'): Problem {
+  return new Problem('unauthorized', detail, {
+    headers: { 'www-authenticate': `Bearer realm="persona", error="${error}"` },
+  });
+}
+
+/** The more restrictive of two bucket results: what the caller should pace itself by. */
+function tighter(a: TakeResult, b: TakeResult): TakeResult {
+  if (a.allowed !== b.allowed) return a.allowed ? b : a;
+  return a.remaining / a.limit <= b.remaining / b.limit ? a : b;
+}
+
+/**
+ * Authenticates every request of the scope it is registered in (the /v1 API), then applies the per-key
+ * and per-project token buckets. Callers without a valid key are limited per client address, which
+ * bounds guessing and floods before any database work is wasted on them.
+ */
+export function registerAuthentication(
+  app: FastifyInstance,
+  deps: {
+    tenancy: TenancyService;
+    limiter: RateLimiter;
+    rateLimits: Config['rateLimits'];
+    lastUsed: LastUsedTracker;
+  },
+): void {
+  const { tenancy, limiter, rateLimits, lastUsed } = deps;
+
+  async function refuseAnonymous(request: FastifyRequest, problem: Problem): Promise<Problem> {
+    const taken = await limiter.take(`ip:${request.ip}`, rateLimits.anonymous);
+    if (taken.allowed) return problem;
+    return new Problem('rate-limited', 'Too many unauthenticated requests from this address.', {
+      headers: rateLimitHeaders(taken),
+    });
+  }
+
+  app.addHook('onRequest', async (request, reply) => {
+    const header = request.headers.authorization;
+    if (!header) {
+      return sendProblem(
+        reply,
+        await refuseAnonymous(
+          request,
+          unauthorized('Send an API key as "Authorization: Bearer sk_…".', 'invalid_request'),
+        ),
+      );
+    }
+    const secret = BEARER.exec(header)?.[1];
+    const principal = secret ? await tenancy.authenticate(secret) : null;
+    if (!secret || !principal) {
+      return sendProblem(
+        reply,
+        await refuseAnonymous(
+          request,
+          unauthorized('The API key is not valid, or it was revoked or has expired.', 'invalid_token'),
+        ),
+      );
+    }
+
+    let taken = await limiter.take(`key:${principal.keyId}`, rateLimits.key);
+    if (principal.kind === 'project') {
+      taken = tighter(taken, await limiter.take(`project:${principal.projectId}`, rateLimits.project));
+    }
+    reply.headers(rateLimitHeaders(taken));
+    if (!taken.allowed) {
+      return sendProblem(
+        reply,
+        new Problem('rate-limited', `Rate limit reached; retry in ${taken.retryAfterSeconds} s.`),
+      );
+    }
+
+    lastUsed.record(principal.keyId);
+    request.principal = principal;
+    request.bearerSecret = secret;
+  });
+}

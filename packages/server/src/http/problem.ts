@@ -1,0 +1,147 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+/** RFC 9457 problem types we answer with. The `type` URI of each is stable; docs/errors.md lists them. */
+export const PROBLEMS = {
+  'validation-error': { status: 400, title: 'Invalid request' },
+  'malformed-json': { status: 400, title: 'Malformed JSON' },
+  unauthorized: { status: 401, title: 'Unauthorized' },
+  forbidden: { status: 403, title: 'Forbidden' },
+  'not-found': { status: 404, title: 'Not found' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  conflict: { status: 409, title: 'Conflict' },
+  'idempotency-in-progress': { status: 409, title: 'Request in progress' },
+  'payload-too-large': { status: 413, title: 'Payload too large' },
+  'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
+  'idempotency-key-reused': { status: 422, title: 'Idempotency key reused' },
+  'rate-limited': { status: 429, title: 'Too many requests' },
+  internal: { status: 500, title: 'Internal server error' },
+  unavailable: { status: 503, title: 'Service unavailable' },
+} as const;
+
+export type ProblemSlug = keyof typeof PROBLEMS;
+
+export const PROBLEM_TYPE_BASE = 'urn:personachain:problem:';
+
+/** One failing input location, as in RFC 9457's example: a JSON Pointer and what is wrong there. */
+export interface FieldError {
+  /** Where the field is: body, querystring, params or headers. */
+  in: string;
+  pointer: string;
+  detail: string;
+}
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  requestId?: string;
+  errors?: FieldError[];
+}
+
+/** Throw this from routes and services; the error handler renders it as application/problem+json. */
+export class Problem extends Error {
+  readonly slug: ProblemSlug;
+  readonly status: number;
+  readonly errors: FieldError[] | undefined;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    slug: ProblemSlug,
+    detail: string,
+    options: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+  ) {
+    super(detail);
+    this.slug = slug;
+    this.status = PROBLEMS[slug].status;
+    this.errors = options.errors;
+    this.headers = options.headers ?? {};
+  }
+}
+
+export function problemBody(
+  slug: ProblemSlug,
+  detail: string,
+  request: FastifyRequest,
+  errors?: FieldError[],
+): ProblemBody {
+  const { status, title } = PROBLEMS[slug];
+  const body: ProblemBody = {
+    type: `${PROBLEM_TYPE_BASE}${slug}`,
+    title,
+    status,
+    detail,
+    instance: request.url.split('?')[0] as string,
+    requestId: request.id,
+  };
+  if (errors?.length) body.errors = errors;
+  return body;
+}
+
+export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
+  for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
+  return reply
+    .code(problem.status)
+    .type('application/problem+json')
+    .send(problemBody(problem.slug, problem.message, reply.request, problem.errors));
+}
+
+interface AjvLikeError {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+/** Turns Ajv errors into field errors whose pointers name the field that is wrong, missing or unknown. */
+export function fieldErrors(validation: AjvLikeError[], location: string): FieldError[] {
+  return validation.map((error) => {
+    let pointer = error.instancePath;
+    let detail = error.message ?? 'is invalid';
+    if (error.keyword === 'required') {
+      pointer += `/${String(error.params.missingProperty)}`;
+      detail = 'is required';
+    } else if (error.keyword === 'additionalProperties') {
+      pointer += `/${String(error.params.additionalProperty)}`;
+      detail = 'is not a known field';
+    }
+    return { in: location, pointer: `#${pointer}`, detail };
+  });
+}
+
+/** Maps what Fastify itself throws (bad JSON, oversize body, validation) to problem types. */
+function fromFastifyError(error: FastifyError): Problem {
+  if (error.validation) {
+    const errors = fieldErrors(error.validation as AjvLikeError[], error.validationContext ?? 'body');
+    const where = errors.map((e) => `${e.in} ${e.pointer.slice(1) || '/'} ${e.detail}`).join('; ');
+    return new Problem('validation-error', `The request is not valid: ${where}`, { errors });
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new Problem('malformed-json', 'The request body is not valid JSON.');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new Problem('payload-too-large', error.message);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new Problem('unsupported-media-type', 'Send the request body as application/json.');
+  }
+  if (error.statusCode === 400 && error.message.includes('JSON')) {
+    return new Problem('malformed-json', 'The request body is not valid JSON.');
+  }
+  if (error.statusCode === 413) return new Problem('payload-too-large', error.message);
+  if (error.statusCode === 415) return new Problem('unsupported-media-type', error.message);
+  return new Problem('internal', 'An unexpected error occurred. Quote the request id when reporting it.');
+}
+
+export function registerProblemHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const problem = error instanceof Problem ? error : fromFastifyError(error);
+    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    return sendProblem(reply, problem);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, new Problem('not-found', `No route ${request.method} ${request.url.split('?')[0]}.`)),
+  );
+}

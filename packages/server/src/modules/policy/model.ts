@@ -1,0 +1,43 @@
+/** Roles from least to most powerful; a role's rank is its position + 1. */
+export const ROLES = ['viewer', 'auditor', 'developer', 'admin', 'owner'] as const;
+export type Role = (typeof ROLES)[number];
+
+export function rankOf(role: Role): number {
+  return ROLES.indexOf(role) + 1;
+}
+
+/** Scopes narrow what a key's role allows; `*` allows everything the role does. */
+export const SCOPES = [
+  '*',
+  'org:read',
+  'org:write',
+  'projects:read',
+  'projects:write',
+  'api_keys:read',
+  'api_keys:write',
+  'members:read',
+  'members:write',
+] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** Actions are the scopes they need, plus `org:create` (platform only) and `see` (existence). */
+export type Action = Exclude<Scope, '*'> | 'org:create' | 'see';
+
+/** Who is calling: resolved from the bearer API key on every request. */
+export type Principal =
+  | { kind: 'platform'; keyId: string }
+  | { kind: 'project'; keyId: string; role: Role; scopes: string[]; projectId: string; orgId: string };
+
+export type Resource =
+  | { type: 'Platform' }
+  | { type: 'Organization'; id: string }
+  | { type: 'Project'; id: string; orgId: string }
+  | { type: 'Member'; id: string; orgId: string }
+  | { type: 'Key'; id: string; projectId: string; orgId: string };
+
+/** What a write would hand out or touch; checked so a caller can never grant more than it has. */
+export interface Grant {
+  grantedRole?: Role;
+  grantedScopes?: string[];
+  currentRole?: Role;
+}

@@ -1,0 +1,457 @@
+import { createHash } from 'node:crypto';
+import { randomBytes, toBase64Url } from '@personachain/crypto';
+import { decodeCursor, type Page, toPage } from '../../http/pagination.js';
+import { Problem } from '../../http/problem.js';
+import { isId, newId } from '../../ids.js';
+import type { ApiKeysTable, OrganizationsTable, OrgMembersTable, ProjectsTable } from '../../store/schema.js';
+import type { Principal, Role } from '../policy/model.js';
+import type { PolicyService } from '../policy/service.js';
+import type { AuthCache } from './auth-cache.js';
+import type { TenancyRepo } from './repo.js';
+
+export interface Organization {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+export interface Project {
+  id: string;
+  orgId: string;
+  name: string;
+  createdAt: string;
+}
+export interface Member {
+  id: string;
+  orgId: string;
+  email: string;
+  role: Role;
+  createdAt: string;
+}
+export interface ApiKey {
+  id: string;
+  projectId: string;
+  name: string;
+  role: Role;
+  scopes: string[];
+  prefix: string;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface PageRequest {
+  limit: number;
+  cursor?: string | undefined;
+}
+
+const SECRET_PREFIX = 'sk_';
+/** 32 random bytes = 256 bits, base64url: 43 characters after the prefix. */
+const SECRET_BYTES = 32;
+const PLATFORM_ROLE = 'platform';
+
+/** API secrets carry 256 bits of randomness, so one SHA-256 is enough to store them safely (no KDF). */
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+export function generateSecret(): string {
+  return SECRET_PREFIX + toBase64Url(randomBytes(SECRET_BYTES));
+}
+
+/** Organizations, projects, members and API keys: each call authorizes through the policy service. */
+export class TenancyService {
+  constructor(
+    private readonly repo: TenancyRepo,
+    private readonly policy: PolicyService,
+    private readonly authCache: AuthCache,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  // ---- authentication ----
+
+  /** The principal a bearer secret stands for, or null when it is unknown, revoked or expired. */
+  async authenticate(secret: string): Promise<Principal | null> {
+    if (!secret.startsWith(SECRET_PREFIX)) return null;
+    const secretHash = hashSecret(secret);
+    let key = this.authCache.get(secretHash);
+    if (!key) {
+      key = await this.repo.findKeyBySecretHash(secretHash);
+      if (!key) return null;
+      this.authCache.set(secretHash, key);
+    }
+    if (key.revoked_at !== null) return null;
+    if (key.expires_at !== null && key.expires_at <= this.now().toISOString()) return null;
+    if (key.project_id === null) return { kind: 'platform', keyId: key.id };
+    if (key.org_id === null) return null;
+    return {
+      kind: 'project',
+      keyId: key.id,
+      role: key.role as Role,
+      scopes: JSON.parse(key.scopes) as string[],
+      projectId: key.project_id,
+      orgId: key.org_id,
+    };
+  }
+
+  /**
+   * On a database that has never been bootstrapped and holds no keys, creates the platform admin key:
+   * the configured secret, or a generated one that is returned so it can be shown once.
+   */
+  async bootstrap(
+    configuredSecret: string | null,
+  ): Promise<{ created: boolean; generatedSecret: string | null }> {
+    return this.repo.transaction(async (repo) => {
+      if ((await repo.countApiKeys()) > 0) return { created: false, generatedSecret: null };
+      const at = this.timestamp();
+      if (!(await repo.claimBootstrap(at))) return { created: false, generatedSecret: null };
+      const secret = configuredSecret ?? generateSecret();
+      await repo.insertApiKey({
+        id: newId('key'),
+        project_id: null,
+        name: 'platform admin (bootstrap)',
+        role: PLATFORM_ROLE,
+        scopes: JSON.stringify(['*']),
+        secret_hash: hashSecret(secret),
+        prefix: secret.slice(0, 12),
+        created_at: at,
+        expires_at: null,
+        last_used_at: null,
+        revoked_at: null,
+      });
+      return { created: true, generatedSecret: configuredSecret ? null : secret };
+    });
+  }
+
+  recordLastUsed(times: Map<string, string>): Promise<void> {
+    return this.repo.transaction((repo) => repo.recordLastUsed(times));
+  }
+
+  // ---- organizations ----
+
+  async createOrganization(principal: Principal, input: { name: string }): Promise<Organization> {
+    this.policy.enforce(principal, 'org:create', { type: 'Platform' });
+    const row: OrganizationsTable = {
+      id: newId('org'),
+      name: input.name.trim(),
+      created_at: this.timestamp(),
+    };
+    await this.repo.insertOrganization(row);
+    return toOrganization(row);
+  }
+
+  async getOrganization(principal: Principal, orgId: string): Promise<Organization> {
+    const row = await this.loadOrganization(principal, orgId);
+    this.policy.enforce(principal, 'org:read', { type: 'Organization', id: row.id });
+    return toOrganization(row);
+  }
+
+  async listOrganizations(principal: Principal, page: PageRequest): Promise<Page<Organization>> {
+    const after = decodeCursor(page.cursor, /^org_[0-9a-f]{32}$/);
+    // A project key belongs to exactly one organization; the platform admin sees them all.
+    const onlyId = principal.kind === 'project' ? principal.orgId : undefined;
+    const rows = await this.repo.listOrganizations({ after, limit: page.limit + 1, onlyId });
+    const visible = rows.filter((row) =>
+      this.policy.allows(principal, 'org:read', { type: 'Organization', id: row.id }),
+    );
+    return toPage(visible.map(toOrganization), page.limit);
+  }
+
+  async deleteOrganization(principal: Principal, orgId: string): Promise<void> {
+    const row = await this.loadOrganization(principal, orgId);
+    this.policy.enforce(principal, 'org:write', { type: 'Organization', id: row.id });
+    await this.repo.transaction(async (repo) => {
+      if ((await repo.countProjects(row.id)) > 0) {
+        throw new Problem('conflict', `Organization ${row.id} still has projects; delete them first.`);
+      }
+      await repo.deleteOrganization(row.id);
+    });
+  }
+
+  // ---- projects ----
+
+  async createProject(principal: Principal, orgId: string, input: { name: string }): Promise<Project> {
+    const org = await this.loadOrganization(principal, orgId);
+    this.policy.enforce(principal, 'projects:write', { type: 'Organization', id: org.id });
+    const row: ProjectsTable = {
+      id: newId('prj'),
+      org_id: org.id,
+      name: input.name.trim(),
+      created_at: this.timestamp(),
+    };
+    await this.repo.insertProject(row);
+    return toProject(row);
+  }
+
+  async getProject(principal: Principal, projectId: string): Promise<Project> {
+    const row = await this.loadProject(principal, projectId);
+    this.policy.enforce(principal, 'projects:read', { type: 'Project', id: row.id, orgId: row.org_id });
+    return toProject(row);
+  }
+
+  async listProjects(principal: Principal, orgId: string, page: PageRequest): Promise<Page<Project>> {
+    const org = await this.loadOrganization(principal, orgId);
+    this.policy.enforce(principal, 'org:read', { type: 'Organization', id: org.id });
+    const after = decodeCursor(page.cursor, /^prj_[0-9a-f]{32}$/);
+    // Roles that read every project list the whole organization; the others see their own project.
+    const wholeOrg = this.policy.allows(principal, 'projects:read', { type: 'Organization', id: org.id });
+    const onlyId = wholeOrg || principal.kind !== 'project' ? undefined : principal.projectId;
+    const rows = await this.repo.listProjects(org.id, { after, limit: page.limit + 1, onlyId });
+    const visible = rows.filter((row) =>
+      this.policy.allows(principal, 'projects:read', { type: 'Project', id: row.id, orgId: row.org_id }),
+    );
+    return toPage(visible.map(toProject), page.limit);
+  }
+
+  async deleteProject(principal: Principal, projectId: string): Promise<void> {
+    const row = await this.loadProject(principal, projectId);
+    this.policy.enforce(principal, 'projects:write', { type: 'Project', id: row.id, orgId: row.org_id });
+    await this.repo.transaction((repo) => repo.deleteProject(row.id));
+    this.authCache.clear();
+  }
+
+  // ---- members ----
+
+  async addMember(
+    principal: Principal,
+    orgId: string,
+    input: { email: string; role: Role },
+  ): Promise<Member> {
+    const org = await this.loadOrganization(principal, orgId);
+    this.policy.enforce(
+      principal,
+      'members:write',
+      { type: 'Organization', id: org.id },
+      { grantedRole: input.role },
+    );
+    const email = input.email.trim().toLowerCase();
+    return this.repo.transaction(async (repo) => {
+      if (await repo.findMemberByEmail(org.id, email)) {
+        throw new Problem('conflict', `${email} is already a member of ${org.id}.`);
+      }
+      const row: OrgMembersTable = {
+        id: newId('mem'),
+        org_id: org.id,
+        email,
+        role: input.role,
+        created_at: this.timestamp(),
+      };
+      await repo.insertMember(row);
+      return toMember(row);
+    });
+  }
+
+  async getMember(principal: Principal, orgId: string, memberId: string): Promise<Member> {
+    const row = await this.loadMember(principal, orgId, memberId);
+    this.policy.enforce(principal, 'members:read', { type: 'Member', id: row.id, orgId: row.org_id });
+    return toMember(row);
+  }
+
+  async listMembers(principal: Principal, orgId: string, page: PageRequest): Promise<Page<Member>> {
+    const org = await this.loadOrganization(principal, orgId);
+    this.policy.enforce(principal, 'members:read', { type: 'Organization', id: org.id });
+    const after = decodeCursor(page.cursor, /^mem_[0-9a-f]{32}$/);
+    const rows = await this.repo.listMembers(org.id, { after, limit: page.limit + 1 });
+    return toPage(rows.map(toMember), page.limit);
+  }
+
+  async updateMember(
+    principal: Principal,
+    orgId: string,
+    memberId: string,
+    input: { role: Role },
+  ): Promise<Member> {
+    const row = await this.loadMember(principal, orgId, memberId);
+    this.policy.enforce(
+      principal,
+      'members:write',
+      { type: 'Member', id: row.id, orgId: row.org_id },
+      { grantedRole: input.role, currentRole: row.role as Role },
+    );
+    return this.repo.transaction(async (repo) => {
+      if (row.role === 'owner' && input.role !== 'owner') await this.keepAnOwner(repo, row.org_id);
+      await repo.updateMemberRole(row.org_id, row.id, input.role);
+      return toMember({ ...row, role: input.role });
+    });
+  }
+
+  async removeMember(principal: Principal, orgId: string, memberId: string): Promise<void> {
+    const row = await this.loadMember(principal, orgId, memberId);
+    this.policy.enforce(
+      principal,
+      'members:write',
+      { type: 'Member', id: row.id, orgId: row.org_id },
+      { currentRole: row.role as Role },
+    );
+    await this.repo.transaction(async (repo) => {
+      if (row.role === 'owner') await this.keepAnOwner(repo, row.org_id);
+      await repo.deleteMember(row.org_id, row.id);
+    });
+  }
+
+  // ---- API keys ----
+
+  async createApiKey(
+    principal: Principal,
+    projectId: string,
+    input: { name: string; role?: Role; scopes?: string[]; expiresAt?: string },
+  ): Promise<ApiKey & { secret: string }> {
+    const project = await this.loadProject(principal, projectId);
+    const role = input.role ?? 'developer';
+    const scopes = input.scopes ?? ['*'];
+    this.policy.enforce(
+      principal,
+      'api_keys:write',
+      { type: 'Project', id: project.id, orgId: project.org_id },
+      { grantedRole: role, grantedScopes: scopes },
+    );
+    const expiresAt = input.expiresAt === undefined ? null : this.futureTimestamp(input.expiresAt);
+    const secret = generateSecret();
+    const row: ApiKeysTable = {
+      id: newId('key'),
+      project_id: project.id,
+      name: input.name.trim(),
+      role,
+      scopes: JSON.stringify(scopes),
+      secret_hash: hashSecret(secret),
+      prefix: secret.slice(0, 12),
+      created_at: this.timestamp(),
+      expires_at: expiresAt,
+      last_used_at: null,
+      revoked_at: null,
+    };
+    await this.repo.insertApiKey(row);
+    return { ...toApiKey(row), secret };
+  }
+
+  async getApiKey(principal: Principal, projectId: string, keyId: string): Promise<ApiKey> {
+    const { project, key } = await this.loadApiKey(principal, projectId, keyId);
+    this.policy.enforce(principal, 'api_keys:read', {
+      type: 'Key',
+      id: key.id,
+      projectId: project.id,
+      orgId: project.org_id,
+    });
+    return toApiKey(key);
+  }
+
+  async listApiKeys(principal: Principal, projectId: string, page: PageRequest): Promise<Page<ApiKey>> {
+    const project = await this.loadProject(principal, projectId);
+    this.policy.enforce(principal, 'api_keys:read', {
+      type: 'Project',
+      id: project.id,
+      orgId: project.org_id,
+    });
+    const after = decodeCursor(page.cursor, /^key_[0-9a-f]{32}$/);
+    const rows = await this.repo.listApiKeys(project.id, { after, limit: page.limit + 1 });
+    return toPage(rows.map(toApiKey), page.limit);
+  }
+
+  async revokeApiKey(principal: Principal, projectId: string, keyId: string): Promise<void> {
+    const { project, key } = await this.loadApiKey(principal, projectId, keyId);
+    this.policy.enforce(
+      principal,
+      'api_keys:write',
+      { type: 'Key', id: key.id, projectId: project.id, orgId: project.org_id },
+      // Revoking a key is acting on what it holds: a developer may not revoke an owner's key.
+      { grantedRole: key.role as Role },
+    );
+    await this.repo.revokeApiKey(project.id, key.id, this.timestamp());
+    this.authCache.clear();
+  }
+
+  // ---- helpers ----
+
+  /** Loads a resource and checks the caller may know it exists: absent and elsewhere both answer 404. */
+  private async loadOrganization(principal: Principal, orgId: string): Promise<OrganizationsTable> {
+    const row = isId('org', orgId) ? await this.repo.getOrganization(orgId) : undefined;
+    if (!row) throw new Problem('not-found', `No organization ${orgId}.`);
+    this.policy.enforce(principal, 'see', { type: 'Organization', id: row.id });
+    return row;
+  }
+
+  private async loadProject(principal: Principal, projectId: string): Promise<ProjectsTable> {
+    const row = isId('prj', projectId) ? await this.repo.getProject(projectId) : undefined;
+    if (!row) throw new Problem('not-found', `No project ${projectId}.`);
+    this.policy.enforce(principal, 'see', { type: 'Project', id: row.id, orgId: row.org_id });
+    return row;
+  }
+
+  private async loadMember(principal: Principal, orgId: string, memberId: string): Promise<OrgMembersTable> {
+    const org = await this.loadOrganization(principal, orgId);
+    const row = isId('mem', memberId) ? await this.repo.getMember(org.id, memberId) : undefined;
+    if (!row) throw new Problem('not-found', `No member ${memberId}.`);
+    this.policy.enforce(principal, 'see', { type: 'Member', id: row.id, orgId: row.org_id });
+    return row;
+  }
+
+  private async loadApiKey(
+    principal: Principal,
+    projectId: string,
+    keyId: string,
+  ): Promise<{ project: ProjectsTable; key: ApiKeysTable }> {
+    const project = await this.loadProject(principal, projectId);
+    const key = isId('key', keyId) ? await this.repo.getApiKey(project.id, keyId) : undefined;
+    if (!key) throw new Problem('not-found', `No API key ${keyId}.`);
+    this.policy.enforce(principal, 'see', {
+      type: 'Key',
+      id: key.id,
+      projectId: project.id,
+      orgId: project.org_id,
+    });
+    return { project, key };
+  }
+
+  private async keepAnOwner(repo: TenancyRepo, orgId: string): Promise<void> {
+    if ((await repo.countOwners(orgId)) <= 1) {
+      throw new Problem('conflict', 'An organization must keep at least one owner.');
+    }
+  }
+
+  private futureTimestamp(value: string): string {
+    const at = new Date(value);
+    if (Number.isNaN(at.getTime()) || at <= this.now()) {
+      throw new Problem('validation-error', 'expiresAt must be a time in the future.', {
+        errors: [{ in: 'body', pointer: '#/expiresAt', detail: 'must be in the future' }],
+      });
+    }
+    return at.toISOString();
+  }
+
+  private timestamp(): string {
+    return this.now().toISOString();
+  }
+}
+
+function toOrganization(row: OrganizationsTable): Organization {
+  return { id: row.id, name: row.name, createdAt: row.created_at };
+}
+
+function toProject(row: ProjectsTable): Project {
+  return { id: row.id, orgId: row.org_id, name: row.name, createdAt: row.created_at };
+}
+
+function toMember(row: OrgMembersTable): Member {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    email: row.email,
+    role: row.role as Role,
+    createdAt: row.created_at,
+  };
+}
+
+function toApiKey(row: ApiKeysTable): ApiKey {
+  return {
+    id: row.id,
+    projectId: row.project_id as string,
+    name: row.name,
+    role: row.role as Role,
+    scopes: JSON.parse(row.scopes) as string[],
+    prefix: row.prefix,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    lastUsedAt: row.last_used_at,
+    revokedAt: row.revoked_at,
+  };
+}

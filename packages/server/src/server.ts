@@ -1,0 +1,85 @@
+import { buildApp } from './app.js';
+import type { Config } from './config.js';
+import { migrate, openStore } from './store/database.js';
+
+export interface RunningServer {
+  /** Where the server listens, e.g. http://127.0.0.1:8080. */
+  url: string;
+  /** The admin key generated on the first start of an empty database; null otherwise. */
+  bootstrapKey: string | null;
+  close(): Promise<void>;
+}
+
+/** Opens the store, applies migrations, bootstraps the first admin key, and listens. */
+export async function startServer(config: Config): Promise<RunningServer> {
+  const store = openStore(config.databaseUrl);
+  try {
+    await migrate(store.db);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const { app, tenancy } = await buildApp(config, store);
+  try {
+    const { generatedSecret } = await tenancy.bootstrap(config.bootstrapKey);
+    await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    return {
+      url: `${config.tls ? 'https' : 'http'}://${host}:${port}`,
+      bootstrapKey: generatedSecret,
+      close: () => app.close(),
+    };
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+}
+
+/** Applies pending migrations and returns their names. */
+export async function migrateDatabase(config: Config): Promise<{ applied: string[] }> {
+  const store = openStore(config.databaseUrl);
+  try {
+    return { applied: await migrate(store.db) };
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Runs the platform until SIGTERM or SIGINT, then stops accepting connections, lets in-flight requests
+ * finish and closes the database — or exits non-zero if that takes longer than the shutdown timeout.
+ */
+export async function runServer(config: Config): Promise<void> {
+  const server = await startServer(config);
+  if (server.bootstrapKey) {
+    // Shown once, on the terminal only (never through the logger): it is the only copy.
+    process.stdout.write(
+      `\n  Platform admin API key (shown once, store it now):\n\n    ${server.bootstrapKey}\n\n` +
+        '  Use it as "Authorization: Bearer <key>". Set PERSONA_BOOTSTRAP_KEY to choose it yourself.\n\n',
+    );
+  }
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    const deadline = setTimeout(() => {
+      process.stderr.write(`persona: shutdown took longer than ${config.shutdownTimeoutMs} ms; exiting\n`);
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    deadline.unref();
+    server.close().then(
+      () => {
+        clearTimeout(deadline);
+        process.exitCode = signal === 'SIGINT' ? 130 : 0;
+      },
+      (error: unknown) => {
+        process.stderr.write(`persona: error during shutdown: ${(error as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}

@@ -1,0 +1,139 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import {
+  type DialectAdapter,
+  Kysely,
+  PostgresDialect,
+  SqliteAdapter,
+  type SqliteDatabase,
+  SqliteDialect,
+  type SqliteStatement,
+  sql,
+} from 'kysely';
+import { type Migration, Migrator } from 'kysely/migration';
+import pg from 'pg';
+import { migrations as allMigrations } from './migrations.js';
+import type { Database } from './schema.js';
+
+export type Engine = 'sqlite' | 'postgres';
+
+export interface Store {
+  db: Kysely<Database>;
+  engine: Engine;
+  /**
+   * A number that changes whenever another connection or process commits to the database, read without
+   * a round trip; null where no such cheap signal exists (PostgreSQL). Caches of rows use it to know
+   * they are still exact.
+   */
+  externalChanges: (() => number) | null;
+  close(): Promise<void>;
+}
+
+/**
+ * SQLite runs DDL inside transactions, but Kysely's adapter says it can't, which would make a failed
+ * migration leave half a schema behind. This adapter lets the migrator wrap each run in one transaction.
+ */
+class TransactionalSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
+class TransactionalSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new TransactionalSqliteAdapter();
+  }
+}
+
+export function openStore(databaseUrl: string): Store {
+  if (databaseUrl.startsWith('sqlite:')) return openSqlite(databaseUrl.slice('sqlite:'.length));
+  return openPostgres(databaseUrl);
+}
+
+/**
+ * Kysely's SQLite driver prepares every statement anew, which costs more than running it. The queries an
+ * app issues are a small fixed set of SQL strings, so prepared statements are kept and reused.
+ */
+const STATEMENT_CACHE_SIZE = 500;
+
+function withStatementCache(connection: SQLite.Database): SqliteDatabase {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    close: () => connection.close(),
+    prepare(sqlText: string) {
+      let statement = statements.get(sqlText);
+      if (!statement) {
+        statement = connection.prepare(sqlText);
+        if (statements.size >= STATEMENT_CACHE_SIZE)
+          statements.delete(statements.keys().next().value as string);
+        statements.set(sqlText, statement);
+      }
+      return statement as unknown as SqliteStatement;
+    },
+  };
+}
+
+function openSqlite(path: string): Store {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const connection = new SQLite(path);
+  connection.pragma('journal_mode = WAL');
+  connection.pragma('synchronous = NORMAL');
+  connection.pragma('foreign_keys = ON');
+  connection.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({
+    dialect: new TransactionalSqliteDialect({ database: withStatementCache(connection) }),
+  });
+  const dataVersion = connection.prepare('PRAGMA data_version').pluck();
+  return {
+    db,
+    engine: 'sqlite',
+    externalChanges: () => dataVersion.get() as number,
+    close: () => db.destroy(),
+  };
+}
+
+function openPostgres(url: string): Store {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // A broken idle connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, engine: 'postgres', externalChanges: null, close: () => db.destroy() };
+}
+
+/**
+ * Applies pending migrations in one transaction: either all apply or the database is left as it was.
+ * Returns the names applied; throws with the failing migration's name and cause.
+ */
+export async function migrate(
+  db: Kysely<Database>,
+  migrations: Record<string, Migration> = allMigrations,
+): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    migrationTableName: 'persona_migrations',
+    migrationLockTableName: 'persona_migrations_lock',
+  });
+  const { error, results = [] } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results.find((result) => result.status === 'Error');
+    throw new Error(
+      `migration ${failed?.migrationName ?? '(unknown)'} failed, nothing was applied: ${String((error as Error).message ?? error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return results.filter((result) => result.status === 'Success').map((result) => result.migrationName);
+}
+
+/** True when the database answers a trivial query. */
+export async function ping(db: Kysely<Database>): Promise<boolean> {
+  try {
+    await sql`select 1`.execute(db);
+    return true;
+  } catch {
+    return false;
+  }
+}
