@@ -54,6 +54,9 @@ function shortUrl(url, repoRoot) {
   return path;
 }
 
+/** Node.js core and V8/native frames: their time is charged to whoever called them (`attributed`). */
+const isRuntime = (pkg) => pkg.startsWith('node:') || pkg.startsWith('(native');
+
 const round = (value, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 /**
@@ -88,6 +91,7 @@ export function summarizeCpuProfile(profile, { top = 25, windowUs = null, repoRo
 
   const selfByFunction = new Map();
   const selfByPackage = new Map();
+  const attributedByPackage = new Map();
   const inclusiveByPackage = new Map();
   const packageCache = new Map();
   const pkgOf = (node) => {
@@ -120,11 +124,16 @@ export function summarizeCpuProfile(profile, { top = 25, windowUs = null, repoRo
     const leafPkg = pkgOf(leaf);
     selfByPackage.set(leafPkg, (selfByPackage.get(leafPkg) ?? 0) + dt);
     const seen = new Set();
+    let charged = null;
     for (let id = leaf.id; id !== undefined; id = parent.get(id)) {
       const node = nodes.get(id);
       if (node.callFrame.functionName === '(root)') continue;
-      seen.add(pkgOf(node));
+      const pkg = pkgOf(node);
+      seen.add(pkg);
+      if (charged === null && !isRuntime(pkg)) charged = pkg;
     }
+    charged ??= leafPkg;
+    attributedByPackage.set(charged, (attributedByPackage.get(charged) ?? 0) + dt);
     for (const pkg of seen) inclusiveByPackage.set(pkg, (inclusiveByPackage.get(pkg) ?? 0) + dt);
   }
 
@@ -135,8 +144,12 @@ export function summarizeCpuProfile(profile, { top = 25, windowUs = null, repoRo
     sampledMs: round(total / 1000, 0),
     idleMs: round(idle / 1000, 0),
     busyMs: round(busy / 1000, 0),
-    note: 'percentages are of busy (non-idle) time; inclusive time counts a sample once for every package on its stack',
+    note:
+      'percentages are of busy (non-idle) time. inclusive: a sample counts once for every package on its stack. ' +
+      'self: the package of the leaf frame. attributed: the leaf, or if it is Node.js core or native code, ' +
+      'the nearest package or source file of ours below it on the stack (who caused the work); sums to 100%.',
     topSelfFunctions: [...selfByFunction.values()]
+      .filter((entry) => entry.function !== '(idle)')
       .sort((a, b) => b.us - a.us)
       .slice(0, top)
       .map((entry) => ({
@@ -154,6 +167,8 @@ export function summarizeCpuProfile(profile, { top = 25, windowUs = null, repoRo
         inclusivePct: pct(inclusiveByPackage.get(pkg) ?? 0),
         selfMs: round((selfByPackage.get(pkg) ?? 0) / 1000),
         selfPct: pct(selfByPackage.get(pkg) ?? 0),
+        attributedMs: round((attributedByPackage.get(pkg) ?? 0) / 1000),
+        attributedPct: pct(attributedByPackage.get(pkg) ?? 0),
       }))
       .sort((a, b) => b.inclusiveMs - a.inclusiveMs)
       .slice(0, top),

@@ -43,6 +43,16 @@ export async function buildApp(config: Config, store: Store): Promise<Platform> 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // Once shutdown starts, answers to requests still in flight close their connection, so a keep-alive
+  // client cannot hold the process open after its last response.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
 
   await app.register(helmet, {
     // A JSON API: nothing may be framed, scripted or embedded from its responses.

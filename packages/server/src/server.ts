@@ -50,16 +50,10 @@ export async function migrateDatabase(config: Config): Promise<{ applied: string
 /**
  * Runs the platform until SIGTERM or SIGINT, then stops accepting connections, lets in-flight requests
  * finish and closes the database — or exits non-zero if that takes longer than the shutdown timeout.
+ * The signal handlers are in place before startup begins, so an early signal is never lost.
  */
 export async function runServer(config: Config): Promise<void> {
-  const server = await startServer(config);
-  if (server.bootstrapKey) {
-    // Shown once, on the terminal only (never through the logger): it is the only copy.
-    process.stdout.write(
-      `\n  Platform admin API key (shown once, store it now):\n\n    ${server.bootstrapKey}\n\n` +
-        '  Use it as "Authorization: Bearer <key>". Set PERSONA_BOOTSTRAP_KEY to choose it yourself.\n\n',
-    );
-  }
+  const starting = startServer(config);
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
@@ -69,17 +63,28 @@ export async function runServer(config: Config): Promise<void> {
       process.exit(1);
     }, config.shutdownTimeoutMs);
     deadline.unref();
-    server.close().then(
-      () => {
-        clearTimeout(deadline);
-        process.exitCode = signal === 'SIGINT' ? 130 : 0;
-      },
-      (error: unknown) => {
-        process.stderr.write(`persona: error during shutdown: ${(error as Error).message}\n`);
-        process.exit(1);
-      },
-    );
+    starting
+      .then((server) => server.close())
+      .then(
+        () => {
+          clearTimeout(deadline);
+          process.exitCode = signal === 'SIGINT' ? 130 : 0;
+        },
+        (error: unknown) => {
+          process.stderr.write(`persona: error during shutdown: ${(error as Error).message}\n`);
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+
+  const server = await starting;
+  if (server.bootstrapKey) {
+    // Shown once, on the terminal only (never through the logger): it is the only copy.
+    process.stdout.write(
+      `\n  Platform admin API key (shown once, store it now):\n\n    ${server.bootstrapKey}\n\n` +
+        '  Use it as "Authorization: Bearer <key>". Set PERSONA_BOOTSTRAP_KEY to choose it yourself.\n\n',
+    );
+  }
 }

@@ -108,7 +108,8 @@ export function registerAuthentication(
     }
 
     let taken = await limiter.take(`key:${principal.keyId}`, rateLimits.key);
-    if (principal.kind === 'project') {
+    // A request the key's own bucket refuses must not spend its project's shared budget.
+    if (taken.allowed && principal.kind === 'project') {
       taken = tighter(taken, await limiter.take(`project:${principal.projectId}`, rateLimits.project));
     }
     reply.headers(rateLimitHeaders(taken));

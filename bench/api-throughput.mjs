@@ -1,0 +1,589 @@
+#!/usr/bin/env node
+// API throughput: an authenticated `GET /v1/projects/{id}` (viewer API key) against the unauthenticated
+// `GET /healthz` baseline, in the same run, on the real server in its own child process.
+//
+//   npm run bench                                   # tsc -b, then this file with the defaults
+//   node bench/api-throughput.mjs [--duration 10] [--warmup 2] [--connections 32] [--runs 2]
+//   node bench/api-throughput.mjs --profile         # CPU profile of the server under the authenticated load
+//
+// Progress goes to stderr; the result JSON goes to stdout and to bench/results/. See bench/README.md.
+
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import { join } from 'node:path';
+import { createHistogram } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { formatSummary, summarizeCpuProfile } from './cpuprofile-summary.mjs';
+
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SERVER_MAIN = join(REPO_ROOT, 'packages/server/dist/main.js');
+const RESULTS_DIR = join(REPO_ROOT, 'bench/results');
+const HOST = '127.0.0.1';
+/** Far above anything one client can send: the limiter still runs on every request, but never refuses. */
+const RATE_LIMIT = '1000000/s:1000000';
+
+const TARGETS = { minAuthReqPerSec: 10_000, maxAuthP99Ms: 20, minAuthToHealthz: 0.7 };
+
+const USAGE = `usage: node bench/api-throughput.mjs [options]
+  --duration <s>       measured seconds per run (default 10)
+  --warmup <s>         warm-up seconds before every measured run (default 2)
+  --connections <n>    concurrent connections (default 32)
+  --runs <n>           measured runs per target, interleaved healthz/auth (default 2: ABAB)
+  --profile            profile the server (node --cpu-prof) under one authenticated run instead;
+                       writes the .cpuprofile and its summary to bench/results/
+  --profile-target <t> authenticated (default) or healthz, with --profile
+  --help`;
+
+class BenchError extends Error {}
+
+function parseOptions() {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        duration: { type: 'string', default: '10' },
+        warmup: { type: 'string', default: '2' },
+        connections: { type: 'string', default: '32' },
+        runs: { type: 'string', default: '2' },
+        profile: { type: 'boolean', default: false },
+        'profile-target': { type: 'string', default: 'authenticated' },
+        help: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (error) {
+    process.stderr.write(`${error.message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const number = (name, min, max) => {
+    const value = Number(values[name]);
+    if (!Number.isFinite(value) || value < min || value > max) {
+      process.stderr.write(`--${name} must be a number from ${min} to ${max} (got "${values[name]}")\n`);
+      process.exit(2);
+    }
+    return value;
+  };
+  const profileTarget = values['profile-target'];
+  if (!['authenticated', 'healthz'].includes(profileTarget)) {
+    process.stderr.write(`--profile-target must be authenticated or healthz (got "${profileTarget}")\n`);
+    process.exit(2);
+  }
+  return {
+    duration: Math.round(number('duration', 1, 600)),
+    warmup: Math.round(number('warmup', 0, 60)),
+    connections: Math.round(number('connections', 1, 1000)),
+    runs: Math.round(number('runs', 1, 10)),
+    profile: values.profile,
+    profileTarget,
+  };
+}
+
+const log = (message) => process.stderr.write(`${message}\n`);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const round = (value, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+// ---------------------------------------------------------------------------------------------------
+// The server child process
+
+/** Keeps the last `limit` characters of a stream, for error reports. */
+function tail(stream, limit = 16_384) {
+  const state = { text: '' };
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk) => {
+    state.text = (state.text + chunk).slice(-limit);
+  });
+  return state;
+}
+
+async function freePort() {
+  const server = createServer();
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, HOST, resolve);
+  });
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Linux: user+system CPU seconds of a process, from /proc/<pid>/stat. */
+async function processCpuSeconds(pid) {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return null;
+  }
+}
+
+/** Linux: CPU seconds of the whole machine from /proc/stat: busy in processes, and in interrupts. */
+async function machineCpuSeconds() {
+  try {
+    const stat = await readFile('/proc/stat', 'utf8');
+    const [user, nice, system, , , irq, softirq, steal] = stat
+      .split('\n')[0]
+      .trim()
+      .split(/\s+/)
+      .slice(1, 9)
+      .map(Number);
+    // Loopback TCP is processed in softirq time, which no process is charged with.
+    return { processes: (user + nice + system + steal) / 100, interrupts: (irq + softirq) / 100 };
+  } catch {
+    return null;
+  }
+}
+
+/** Linux: the peak resident set size (VmHWM) of a process, in MiB. */
+async function peakRssMiB(pid) {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const kib = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]);
+    return Number.isFinite(kib) ? round(kib / 1024, 1) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function startServer({ dataDir, bootstrapKey, profile, profileName }) {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => !name.startsWith('PERSONA_')),
+    );
+    Object.assign(env, {
+      PERSONA_HOST: HOST,
+      PERSONA_PORT: String(port),
+      PERSONA_DATA_DIR: dataDir,
+      PERSONA_LOG_LEVEL: 'warn',
+      PERSONA_BOOTSTRAP_KEY: bootstrapKey,
+      PERSONA_RATE_LIMIT_KEY: RATE_LIMIT,
+      PERSONA_RATE_LIMIT_PROJECT: RATE_LIMIT,
+    });
+    const nodeArgs = profile
+      ? ['--cpu-prof', `--cpu-prof-dir=${RESULTS_DIR}`, `--cpu-prof-name=${profileName}`]
+      : [];
+    const child = spawn(process.execPath, [...nodeArgs, SERVER_MAIN], {
+      cwd: dataDir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const stdout = tail(child.stdout);
+    const stderr = tail(child.stderr);
+    const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    let exit = null;
+    exited.then((value) => {
+      exit = value;
+    });
+    const server = { child, port, baseUrl: `http://${HOST}:${port}`, stdout, stderr, exited };
+
+    // Ready when /healthz answers 200 (the server logs at warn, so there is no "listening" line to read:
+    // at info, Fastify logs two lines per request and the benchmark would measure logging to a pipe).
+    const deadline = Date.now() + 30_000;
+    while (exit === null && Date.now() < deadline) {
+      try {
+        const response = await fetch(`${server.baseUrl}/healthz`, { signal: AbortSignal.timeout(1_000) });
+        if (response.status === 200) return server;
+      } catch {
+        // not listening yet
+      }
+      await sleep(100);
+    }
+    if (exit === null) {
+      await stopServer(server);
+      throw new BenchError(`the server did not answer /healthz within 30 s\n${stderr.text}${stdout.text}`);
+    }
+    if (/EADDRINUSE/.test(stderr.text + stdout.text) && attempt < 3) {
+      log(`port ${port} was taken meanwhile; retrying with another`);
+      continue;
+    }
+    throw new BenchError(
+      `the server exited during start (code ${exit.code}, signal ${exit.signal})\n${stderr.text}${stdout.text}`,
+    );
+  }
+}
+
+/** SIGTERM, then wait for the exit (SIGKILL after 15 s). Returns the exit code and signal. */
+async function stopServer(server) {
+  const { child, exited } = server;
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  const killer = setTimeout(() => {
+    log('the server did not exit 15 s after SIGTERM; sending SIGKILL');
+    child.kill('SIGKILL');
+  }, 15_000);
+  const result = await exited;
+  clearTimeout(killer);
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Setup through the API
+
+async function api(baseUrl, method, path, token, body, expectedStatus) {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await response.text();
+  if (response.status !== expectedStatus) {
+    throw new BenchError(
+      `${method} ${path} answered ${response.status}, expected ${expectedStatus}: ${text}`,
+    );
+  }
+  return JSON.parse(text);
+}
+
+async function createTenant(baseUrl, adminKey) {
+  const org = await api(baseUrl, 'POST', '/v1/organizations', adminKey, { name: 'bench-org' }, 201);
+  const project = await api(
+    baseUrl,
+    'POST',
+    `/v1/organizations/${org.id}/projects`,
+    adminKey,
+    { name: 'bench-project' },
+    201,
+  );
+  const key = await api(
+    baseUrl,
+    'POST',
+    `/v1/projects/${project.id}/api-keys`,
+    adminKey,
+    { name: 'bench-viewer', role: 'viewer' },
+    201,
+  );
+  if (typeof key.secret !== 'string') throw new BenchError('the created API key has no secret');
+  // The measured request must be the real thing: 200 with the project, and 401 without the key.
+  const got = await api(baseUrl, 'GET', `/v1/projects/${project.id}`, key.secret, undefined, 200);
+  if (got.id !== project.id) throw new BenchError(`GET /v1/projects/${project.id} returned ${got.id}`);
+  const anonymous = await fetch(`${baseUrl}/v1/projects/${project.id}`, {
+    signal: AbortSignal.timeout(10_000),
+  });
+  await anonymous.arrayBuffer();
+  if (anonymous.status !== 401) {
+    throw new BenchError(`GET /v1/projects/{id} without a key answered ${anonymous.status}, expected 401`);
+  }
+  return { projectId: project.id, secret: key.secret };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Load
+
+/** One autocannon run. Latency percentiles come from our own µs histogram (autocannon's are whole ms). */
+async function load(server, target, seconds, connections) {
+  const latency = createHistogram({ lowest: 1, highest: 60_000_000, figures: 3 });
+  const instance = autocannon({
+    url: `${server.baseUrl}${target.path}`,
+    method: 'GET',
+    headers: target.headers,
+    connections,
+    pipelining: 1,
+    duration: seconds,
+    timeout: 10,
+  });
+  instance.on('response', (_client, statusCode, _bytes, responseTimeMs) => {
+    if (statusCode >= 200 && statusCode < 300) latency.record(Math.max(1, Math.round(responseTimeMs * 1000)));
+  });
+  const cpuBefore = process.cpuUsage();
+  const serverCpuBefore = await processCpuSeconds(server.child.pid);
+  const machineBefore = await machineCpuSeconds();
+  const started = process.hrtime.bigint();
+  const result = await instance;
+  const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const serverCpuAfter = await processCpuSeconds(server.child.pid);
+  const machineAfter = await machineCpuSeconds();
+  const cpu = process.cpuUsage(cpuBefore);
+  const serverCpuCores =
+    serverCpuBefore === null || serverCpuAfter === null
+      ? null
+      : (serverCpuAfter - serverCpuBefore) / wallSeconds;
+  const benchCpuCores = (cpu.user + cpu.system) / 1e6 / wallSeconds;
+  const machine =
+    machineBefore === null || machineAfter === null
+      ? null
+      : {
+          processes: (machineAfter.processes - machineBefore.processes) / wallSeconds,
+          interrupts: (machineAfter.interrupts - machineBefore.interrupts) / wallSeconds,
+        };
+  const ms = (us) => round(us / 1000, 3);
+  return {
+    target: target.name,
+    reqPerSec: round(result.requests.mean, 0),
+    reqPerSecStddev: round(result.requests.stddev, 0),
+    latencyMs: {
+      p50: ms(latency.percentile(50)),
+      p90: ms(latency.percentile(90)),
+      p99: ms(latency.percentile(99)),
+      max: ms(latency.max),
+      mean: ms(latency.mean),
+    },
+    autocannonLatencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99 },
+    totalRequests: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    statusCodes: Object.fromEntries(
+      Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count]),
+    ),
+    durationSeconds: result.duration,
+    serverCpuCores: serverCpuCores === null ? null : round(serverCpuCores),
+    benchCpuCores: round(benchCpuCores),
+    // CPU the rest of the machine used meanwhile: other work on a shared machine competes for the 2 cores.
+    otherCpuCores:
+      machine === null || serverCpuCores === null
+        ? null
+        : round(Math.max(0, machine.processes - serverCpuCores - benchCpuCores)),
+    interruptCpuCores: machine === null ? null : round(machine.interrupts),
+    windowUs: { startUs: Number(started / 1000n), endUs: Number(process.hrtime.bigint() / 1000n) },
+  };
+}
+
+/** Every response must be a 2xx: a benchmark of 401s or 429s measures nothing worth knowing. */
+function check(run, phase) {
+  if (run.non2xx > 0 || run.errors > 0 || run.totalRequests === 0) {
+    throw new BenchError(
+      `${phase} of ${run.target}: ${run.non2xx} non-2xx responses and ${run.errors} errors ` +
+        `(${run.timeouts} timeouts) of ${run.totalRequests}; status codes ${JSON.stringify(run.statusCodes)}`,
+    );
+  }
+}
+
+async function measure(server, target, options) {
+  if (options.warmup > 0) {
+    check(await load(server, target, options.warmup, options.connections), 'warm-up');
+  }
+  const run = await load(server, target, options.duration, options.connections);
+  check(run, 'measured run');
+  log(
+    `  ${target.name.padEnd(13)} ${String(run.reqPerSec).padStart(7)} req/s  ` +
+      `p50 ${run.latencyMs.p50} ms  p90 ${run.latencyMs.p90} ms  p99 ${run.latencyMs.p99} ms  ` +
+      `(CPU cores: server ${run.serverCpuCores}, load generator ${run.benchCpuCores}, other processes ${run.otherCpuCores}, ` +
+      `interrupts ${run.interruptCpuCores})`,
+  );
+  return run;
+}
+
+function summarize(runs) {
+  const total = (key) => runs.reduce((sum, run) => sum + run[key], 0);
+  const latency = (p) => ({
+    best: Math.min(...runs.map((run) => run.latencyMs[p])),
+    median: round(median(runs.map((run) => run.latencyMs[p])), 3),
+  });
+  return {
+    runs: runs.length,
+    reqPerSec: {
+      best: Math.max(...runs.map((run) => run.reqPerSec)),
+      median: round(median(runs.map((run) => run.reqPerSec)), 0),
+    },
+    latencyMs: { p50: latency('p50'), p90: latency('p90'), p99: latency('p99') },
+    totalRequests: total('totalRequests'),
+    non2xx: total('non2xx'),
+    errors: total('errors'),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+async function main() {
+  const options = parseOptions();
+  if (!existsSync(SERVER_MAIN)) {
+    throw new BenchError(`${SERVER_MAIN} is missing: build first (npx tsc -b, or use npm run bench)`);
+  }
+  const timestamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const profileName = `api-throughput-${timestamp}.server.cpuprofile`;
+  await mkdir(RESULTS_DIR, { recursive: true });
+
+  const dataDir = await mkdtemp(join(os.tmpdir(), 'persona-bench-'));
+  const bootstrapKey = `sk_${randomBytes(32).toString('base64url')}`;
+  let server = null;
+  let serverExit = null;
+
+  // Bounded in time: everything, including start and stop, must fit in this budget.
+  const perTarget = options.profile ? 1 : options.runs * 2;
+  const budgetMs = (perTarget * (options.warmup + options.duration) + 120) * 1000;
+  const watchdog = setTimeout(() => {
+    log(`benchmark exceeded its time budget of ${budgetMs / 1000} s; stopping`);
+    if (server) server.child.kill('SIGKILL');
+    rm(dataDir, { recursive: true, force: true }).finally(() => process.exit(1));
+  }, budgetMs);
+  watchdog.unref();
+
+  try {
+    log(
+      `api-throughput: node ${process.version}, ${os.availableParallelism()} CPUs, ` +
+        `${options.connections} connections, ${options.warmup} s warm-up + ${options.duration} s per run` +
+        (options.profile
+          ? `, profiling the server under ${options.profileTarget}`
+          : `, ${options.runs}× ABAB`),
+    );
+    const loadAverageAtStart = os.loadavg().map((value) => round(value));
+    server = await startServer({ dataDir, bootstrapKey, profile: options.profile, profileName });
+    const tenant = await createTenant(server.baseUrl, bootstrapKey);
+    const targets = {
+      healthz: { name: 'healthz', path: '/healthz', headers: {} },
+      authenticated: {
+        name: 'authenticated',
+        path: `/v1/projects/${tenant.projectId}`,
+        headers: { authorization: `Bearer ${tenant.secret}` },
+      },
+    };
+
+    const runs = [];
+    if (options.profile) {
+      runs.push({ ...(await measure(server, targets[options.profileTarget], options)), order: 1 });
+    } else {
+      for (let pair = 0; pair < options.runs; pair++) {
+        for (const target of [targets.healthz, targets.authenticated]) {
+          runs.push({ ...(await measure(server, target, options)), order: runs.length + 1 });
+        }
+      }
+    }
+
+    const peakRss = await peakRssMiB(server.child.pid);
+    serverExit = await stopServer(server);
+    server = null;
+
+    const byTarget = (name) => runs.filter((run) => run.target === name);
+    const summary = {};
+    for (const name of ['healthz', 'authenticated']) {
+      if (byTarget(name).length > 0) summary[name] = summarize(byTarget(name));
+    }
+    const auth = summary.authenticated;
+    const health = summary.healthz;
+    const ratio =
+      auth && health
+        ? {
+            best: round(auth.reqPerSec.best / health.reqPerSec.best, 3),
+            median: round(auth.reqPerSec.median / health.reqPerSec.median, 3),
+          }
+        : null;
+
+    const result = {
+      benchmark: 'api-throughput',
+      timestamp: new Date().toISOString(),
+      node: process.version,
+      platform: `${os.type()} ${os.release()} ${os.arch()}`,
+      cpus: { count: os.availableParallelism(), model: os.cpus()[0]?.model ?? 'unknown' },
+      loadAverageAtStart,
+      config: {
+        durationSeconds: options.duration,
+        warmupSeconds: options.warmup,
+        connections: options.connections,
+        pipelining: 1,
+        runsPerTarget: options.profile ? 1 : options.runs,
+        order: options.profile
+          ? `${options.profileTarget} only (profiling)`
+          : 'healthz, authenticated, alternating',
+        authenticatedRequest: 'GET /v1/projects/{id} with a viewer project API key (Bearer)',
+        baselineRequest: 'GET /healthz, no authentication',
+        server: {
+          process: 'separate child process (node packages/server/dist/main.js)',
+          database: 'SQLite in a fresh temporary directory',
+          logLevel: 'warn',
+          rateLimits: `PERSONA_RATE_LIMIT_KEY and PERSONA_RATE_LIMIT_PROJECT = ${RATE_LIMIT}: the limiter runs on every request but never refuses, so this measures the request path, not the limit`,
+          cpuProfiler: options.profile,
+        },
+        latencySource:
+          'per-response µs histogram of 2xx responses (autocannonLatencyMs: autocannon, whole ms)',
+      },
+      runs: runs.map(({ windowUs, ...run }) => run),
+      summary: { ...summary, authenticatedToHealthzRatio: ratio },
+      server: { peakRssMiB: peakRss, exit: serverExit },
+    };
+
+    if (options.profile) {
+      result.targets = { skipped: 'profiled run: the CPU profiler slows the server, so no target is judged' };
+      const file = join(RESULTS_DIR, profileName);
+      const found = (await readdir(RESULTS_DIR)).includes(profileName);
+      if (!found) throw new BenchError(`the server exited without writing ${file}`);
+      const profile = JSON.parse(await readFile(file, 'utf8'));
+      const measured = runs[0].windowUs;
+      const profileSummary = summarizeCpuProfile(profile, { top: 25, windowUs: measured });
+      await writeFile(
+        file.replace(/\.cpuprofile$/, '.summary.json'),
+        `${JSON.stringify(profileSummary, null, 2)}\n`,
+      );
+      result.profile = { file: `bench/results/${profileName}`, summary: profileSummary };
+      log(`\n${formatSummary(profileSummary)}\n`);
+    } else {
+      const authRps = auth.reqPerSec;
+      const authP99 = auth.latencyMs.p99;
+      result.targets = {
+        basis:
+          'best of the runs (on a shared machine noise only slows a run down); median shown for comparison',
+        authReqPerSec: {
+          target: `>= ${TARGETS.minAuthReqPerSec}`,
+          value: authRps.best,
+          median: authRps.median,
+          pass: authRps.best >= TARGETS.minAuthReqPerSec,
+        },
+        authP99Ms: {
+          target: `< ${TARGETS.maxAuthP99Ms}`,
+          value: authP99.best,
+          median: authP99.median,
+          pass: authP99.best < TARGETS.maxAuthP99Ms,
+        },
+        authToHealthz: {
+          target: `>= ${TARGETS.minAuthToHealthz}`,
+          value: ratio.best,
+          median: ratio.median,
+          pass: ratio.best >= TARGETS.minAuthToHealthz,
+        },
+      };
+      result.targets.allPass =
+        result.targets.authReqPerSec.pass &&
+        result.targets.authP99Ms.pass &&
+        result.targets.authToHealthz.pass;
+    }
+
+    const outFile = join(
+      RESULTS_DIR,
+      `api-throughput-${timestamp}${options.profile ? '.profiled' : ''}.json`,
+    );
+    const json = JSON.stringify(result, null, 2);
+    await writeFile(outFile, `${json}\n`);
+    if (!options.profile) {
+      const t = result.targets;
+      log(
+        `\nhealthz ${health.reqPerSec.best} req/s, authenticated ${auth.reqPerSec.best} req/s ` +
+          `(p99 ${auth.latencyMs.p99.best} ms), ratio ${ratio.best}; peak server RSS ${peakRss} MiB\n` +
+          `targets: req/s ${t.authReqPerSec.pass ? 'PASS' : 'MISS'}, p99 ${t.authP99Ms.pass ? 'PASS' : 'MISS'}, ` +
+          `vs healthz ${t.authToHealthz.pass ? 'PASS' : 'MISS'}`,
+      );
+    }
+    log(`wrote ${outFile}\n`);
+    process.stdout.write(`${json}\n`);
+  } finally {
+    if (server) {
+      await stopServer(server).catch(() => {});
+      if (server.stderr.text) log(`server stderr:\n${server.stderr.text}`);
+    }
+    await rm(dataDir, { recursive: true, force: true });
+    clearTimeout(watchdog);
+  }
+}
+
+try {
+  await main();
+} catch (error) {
+  log(`api-throughput: FAILED: ${error instanceof BenchError ? error.message : error.stack}`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../src/store/database.js';
+import { createTenant, startTestServer, type Tenant, type TestServer } from './helpers.js';
+
+let server: TestServer;
+let tenant: Tenant;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  tenant = await createTenant(server, 'Idem');
+});
+afterAll(() => server?.close());
+
+const post = (key: string, body: unknown, apiKey?: string) =>
+  server.json('POST', `/v1/projects/${tenant.projectId}/api-keys`, {
+    body,
+    key: apiKey,
+    headers: { 'idempotency-key': key },
+  });
+
+describe('Idempotency-Key', () => {
+  it('replays the first response for the same key and body, creating one key only', async () => {
+    const first = await post('create-ci-key', { name: 'ci' });
+    const second = await post('create-ci-key', { name: 'ci' });
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(201);
+    expect(second.body).toEqual(first.body);
+    expect(second.headers.get('idempotent-replayed')).toBe('true');
+    const list = await server.json('GET', `/v1/projects/${tenant.projectId}/api-keys?limit=100`);
+    expect(list.body.data.filter((k: { name: string }) => k.name === 'ci')).toHaveLength(1);
+  });
+
+  it('rejects the same key with a different body with 422', async () => {
+    await post('reuse-me', { name: 'one' });
+    const other = await post('reuse-me', { name: 'two' });
+    expect(other.status).toBe(422);
+    expect(other.body.type).toBe('urn:personachain:problem:idempotency-key-reused');
+  });
+
+  it('keeps keys private to each caller', async () => {
+    const mine = await post('shared-name', { name: 'mine' });
+    const theirs = await post('shared-name', { name: 'mine' }, tenant.keys.owner);
+    expect(theirs.status).toBe(201);
+    expect(theirs.body.id).not.toBe(mine.body.id);
+  });
+
+  it('replays errors too, but stores nothing for a request rejected by validation', async () => {
+    const invalid = await post('invalid-first', { name: 5 });
+    expect(invalid.status).toBe(400);
+    const valid = await post('invalid-first', { name: 'fine' });
+    expect(valid.status).toBe(201);
+  });
+
+  it('rejects malformed Idempotency-Key values', async () => {
+    const response = await post('x'.repeat(300), { name: 'long' });
+    expect(response.status).toBe(400);
+    expect(response.body.errors[0].pointer).toBe('#/idempotency-key');
+  });
+
+  it('stores the replayable response encrypted: the secret is not in the database', async () => {
+    const created = await post('secret-check', { name: 'sealed' });
+    const store = openStore(`sqlite:${server.dataDir}/persona.db`);
+    try {
+      const rows = await store.db.selectFrom('idempotency_keys').select(['response_body']).execute();
+      expect(rows.length).toBeGreaterThan(0);
+      for (const row of rows) expect(row.response_body ?? '').not.toContain(created.body.secret);
+      const key = await store.db
+        .selectFrom('api_keys')
+        .selectAll()
+        .where('id', '=', created.body.id)
+        .executeTakeFirstOrThrow();
+      expect(JSON.stringify(key)).not.toContain(created.body.secret);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('answers 409 while the first request with a key is still in flight', async () => {
+    const responses = await Promise.all([post('racing', { name: 'race' }), post('racing', { name: 'race' })]);
+    const statuses = responses.map((r) => r.status).sort();
+    // Either the second arrived while the first was running (409) or after it finished (replay).
+    expect([
+      [201, 201],
+      [201, 409],
+    ]).toContainEqual(statuses);
+    const list = await server.json('GET', `/v1/projects/${tenant.projectId}/api-keys?limit=100`);
+    expect(list.body.data.filter((k: { name: string }) => k.name === 'race')).toHaveLength(1);
+  });
+});

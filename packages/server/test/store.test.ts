@@ -1,0 +1,121 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { migrate, openStore, ping, type Store } from '../src/store/database.js';
+import { migrations } from '../src/store/migrations.js';
+import { freshPgSchema, PG_URL, skipReason } from './helpers.js';
+
+if (!PG_URL) skipReason('PERSONA_TEST_PG_URL', 'PostgreSQL');
+
+interface Fresh {
+  store: Store;
+  cleanup(): Promise<void>;
+}
+
+const engines: Record<string, () => Promise<Fresh>> = {
+  sqlite: async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'persona-store-'));
+    const store = openStore(`sqlite:${join(dir, 'db.sqlite')}`);
+    return { store, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  },
+};
+if (PG_URL) {
+  engines.postgres = async () => {
+    const schema = await freshPgSchema(PG_URL);
+    return { store: openStore(schema.url), cleanup: () => schema.drop() };
+  };
+}
+
+/** The application's tables, without the migrator's own bookkeeping tables. */
+async function tableNames(store: Store): Promise<string[]> {
+  const tables = await store.db.introspection.getTables();
+  return tables
+    .map((t) => t.name)
+    .filter((name) => !name.startsWith('persona_migrations'))
+    .sort();
+}
+
+async function appliedMigrations(store: Store): Promise<number> {
+  const result = await sql<{ n: number | string }>`select count(*) as n from persona_migrations`.execute(
+    store.db,
+  );
+  return Number(result.rows[0]?.n);
+}
+
+describe.each(Object.keys(engines))('store on %s', (engine) => {
+  let fresh: Fresh | undefined;
+  afterEach(async () => {
+    await fresh?.store.close();
+    await fresh?.cleanup();
+    fresh = undefined;
+  });
+
+  it('applies every migration once, then reports nothing to do', async () => {
+    fresh = await (engines[engine] as () => Promise<Fresh>)();
+    expect(await migrate(fresh.store.db)).toEqual(Object.keys(migrations));
+    expect(await migrate(fresh.store.db)).toEqual([]);
+    expect(await tableNames(fresh.store)).toEqual([
+      'api_keys',
+      'bootstrap',
+      'idempotency_keys',
+      'org_members',
+      'organizations',
+      'projects',
+    ]);
+    expect(await ping(fresh.store.db)).toBe(true);
+  });
+
+  it('a failing migration leaves the database exactly as it was', async () => {
+    fresh = await (engines[engine] as () => Promise<Fresh>)();
+    const broken = {
+      ...migrations,
+      '0002_widgets': {
+        async up(db: Parameters<(typeof migrations)['0001_tenancy']['up']>[0]) {
+          await db.schema
+            .createTable('widgets')
+            .addColumn('id', 'text', (c) => c.primaryKey())
+            .execute();
+          await sql`this is not sql`.execute(db);
+        },
+      },
+    };
+    await expect(migrate(fresh.store.db, broken)).rejects.toThrow(
+      /migration 0002_widgets failed, nothing was applied/,
+    );
+    // Not even the first migration of the same run stayed, nor the half of the broken one.
+    expect(await tableNames(fresh.store)).toEqual([]);
+    expect(await appliedMigrations(fresh.store)).toBe(0);
+    expect(await migrate(fresh.store.db)).toEqual(['0001_tenancy']);
+  });
+
+  it('enforces uniqueness and foreign keys the app relies on', async () => {
+    fresh = await (engines[engine] as () => Promise<Fresh>)();
+    await migrate(fresh.store.db);
+    const db = fresh.store.db;
+    await db.insertInto('organizations').values({ id: 'org_1', name: 'o', created_at: 'now' }).execute();
+    await expect(
+      db.insertInto('organizations').values({ id: 'org_1', name: 'again', created_at: 'now' }).execute(),
+    ).rejects.toThrow();
+    await expect(
+      db
+        .insertInto('projects')
+        .values({ id: 'prj_1', org_id: 'org_missing', name: 'p', created_at: 'now' })
+        .execute(),
+    ).rejects.toThrow();
+  });
+
+  it('rolls back a failed transaction completely', async () => {
+    fresh = await (engines[engine] as () => Promise<Fresh>)();
+    await migrate(fresh.store.db);
+    const db = fresh.store.db;
+    await expect(
+      db.transaction().execute(async (trx) => {
+        await trx.insertInto('organizations').values({ id: 'org_2', name: 'o', created_at: 'now' }).execute();
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    expect(await db.selectFrom('organizations').selectAll().execute()).toEqual([]);
+  });
+});
