@@ -425,6 +425,16 @@ async function main() {
     rm(dataDir, { recursive: true, force: true }).finally(() => process.exit(1));
   }, budgetMs);
   watchdog.unref();
+  // Interrupted (Ctrl-C): stop the server and remove the temporary directory before leaving.
+  const interrupted = (signal) => {
+    log(`${signal}: stopping`);
+    const stopping = server ? stopServer(server).catch(() => {}) : Promise.resolve();
+    stopping
+      .then(() => rm(dataDir, { recursive: true, force: true }))
+      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
 
   try {
     log(

@@ -147,7 +147,10 @@ export function summarizeCpuProfile(profile, { top = 25, windowUs = null, repoRo
     note:
       'percentages are of busy (non-idle) time. inclusive: a sample counts once for every package on its stack. ' +
       'self: the package of the leaf frame. attributed: the leaf, or if it is Node.js core or native code, ' +
-      'the nearest package or source file of ours below it on the stack (who caused the work); sums to 100%.',
+      'the nearest package or source file of ours below it on the stack (who caused the work); sums to 100%. ' +
+      "Caveat: V8's sampler interrupts the thread with a signal, and on a VM signals tend to land as a system " +
+      'call returns, so functions that make system calls (socket writes, SQLite file locks) are over-counted: ' +
+      'cross-check large native shares with `perf` (see bench/README.md).',
     topSelfFunctions: [...selfByFunction.values()]
       .filter((entry) => entry.function !== '(idle)')
       .sort((a, b) => b.us - a.us)
@@ -170,8 +173,7 @@ export function summarizeCpuProfile(profile, { top = 25, windowUs = null, repoRo
         attributedMs: round((attributedByPackage.get(pkg) ?? 0) / 1000),
         attributedPct: pct(attributedByPackage.get(pkg) ?? 0),
       }))
-      .sort((a, b) => b.inclusiveMs - a.inclusiveMs)
-      .slice(0, top),
+      .sort((a, b) => b.inclusiveMs - a.inclusiveMs),
   };
 }
 
@@ -187,10 +189,14 @@ export function formatSummary(summary) {
       `  ${String(f.selfPct).padStart(5)}%  ${String(f.selfMs).padStart(8)} ms  ${f.function}  ${f.location}`,
     );
   }
-  lines.push('', 'Per package (% of busy): inclusive / self');
-  for (const p of summary.packages) {
-    lines.push(`  ${String(p.inclusivePct).padStart(5)}% / ${String(p.selfPct).padStart(5)}%  ${p.package}`);
-  }
+  const row = (p) =>
+    `  ${String(p.inclusivePct).padStart(9)}% ${String(p.selfPct).padStart(5)}% ${String(p.attributedPct).padStart(10)}%  ${p.package}`;
+  const top = summary.topSelfFunctions.length;
+  lines.push('', `Per package, top ${top} by inclusive time (% of busy):`, '  inclusive   self  attributed');
+  for (const p of summary.packages.slice(0, top)) lines.push(row(p));
+  lines.push('', `Per package, top ${top} by attributed time (% of busy):`, '  inclusive   self  attributed');
+  const byAttributed = [...summary.packages].sort((a, b) => b.attributedMs - a.attributedMs);
+  for (const p of byAttributed.slice(0, top)) lines.push(row(p));
   return lines.join('\n');
 }
 

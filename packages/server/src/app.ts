@@ -1,5 +1,4 @@
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
@@ -11,6 +10,7 @@ import { registerOpenApi } from './http/openapi.js';
 import { registerProblemHandlers } from './http/problem.js';
 import { MemoryRateLimiter, type RateLimiter, RedisRateLimiter } from './http/rate-limit.js';
 import { requestIdFrom } from './http/request-id.js';
+import { registerSecurityHeaders } from './http/security-headers.js';
 import { registerValidation } from './http/validation.js';
 import { healthRoutes } from './modules/health/routes.js';
 import { PolicyService } from './modules/policy/service.js';
@@ -54,10 +54,7 @@ export async function buildApp(config: Config, store: Store): Promise<Platform> 
     return payload;
   });
 
-  await app.register(helmet, {
-    // A JSON API: nothing may be framed, scripted or embedded from its responses.
-    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-  });
+  registerSecurityHeaders(app);
   if (config.corsOrigins.length > 0) {
     await app.register(cors, {
       origin: config.corsOrigins,
@@ -78,7 +75,7 @@ export async function buildApp(config: Config, store: Store): Promise<Platform> 
   registerMetrics(app, config.metricsToken);
 
   const policy = PolicyService.load();
-  const tenancy = new TenancyService(new TenancyRepo(store.db), policy, new AuthCache(store.externalChanges));
+  const tenancy = new TenancyService(new TenancyRepo(store.db), policy, new AuthCache(store.singleProcess));
   const limiter: RateLimiter = config.redisUrl
     ? new RedisRateLimiter(config.redisUrl, (error) =>
         app.log.warn({ err: error.message }, 'rate limiter: Redis unavailable, allowing request'),

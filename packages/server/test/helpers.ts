@@ -46,7 +46,8 @@ export interface TestServer {
     path: string,
     options?: CallOptions,
   ): Promise<{ status: number; body: T; headers: Headers }>;
-  close(): Promise<void>;
+  /** Stops the server; `keepData` leaves the SQLite file for inspection (the caller removes it). */
+  close(options?: { keepData?: boolean }): Promise<void>;
 }
 
 export interface CallOptions {
@@ -97,10 +98,10 @@ export async function startTestServer(
       const text = await response.text();
       return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers };
     },
-    async close() {
+    async close(options = {}) {
       await server.close();
       await pgSchema?.drop();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!options.keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../src/store/database.js';
 import { createTenant, startTestServer, type Tenant, type TestServer } from './helpers.js';
@@ -58,12 +59,23 @@ describe('Idempotency-Key', () => {
   });
 
   it('stores the replayable response encrypted: the secret is not in the database', async () => {
-    const created = await post('secret-check', { name: 'sealed' });
-    const store = openStore(`sqlite:${server.dataDir}/persona.db`);
+    const own = await startTestServer();
+    const org = await own.json('POST', '/v1/organizations', { body: { name: 'Sealed' } });
+    const project = await own.json('POST', `/v1/organizations/${org.body.id}/projects`, {
+      body: { name: 'p' },
+    });
+    const created = await own.json('POST', `/v1/projects/${project.body.id}/api-keys`, {
+      body: { name: 'sealed' },
+      headers: { 'idempotency-key': 'secret-check' },
+    });
+    // The embedded database is exclusive to its server: inspect the file once the server has stopped.
+    await own.close({ keepData: true });
+    const store = openStore(`sqlite:${own.dataDir}/persona.db`);
     try {
       const rows = await store.db.selectFrom('idempotency_keys').select(['response_body']).execute();
-      expect(rows.length).toBeGreaterThan(0);
-      for (const row of rows) expect(row.response_body ?? '').not.toContain(created.body.secret);
+      expect(rows.length).toBe(1);
+      expect(rows[0]?.response_body).not.toContain(created.body.secret);
+      expect(rows[0]?.response_body).not.toContain(created.body.id);
       const key = await store.db
         .selectFrom('api_keys')
         .selectAll()
@@ -72,6 +84,7 @@ describe('Idempotency-Key', () => {
       expect(JSON.stringify(key)).not.toContain(created.body.secret);
     } finally {
       await store.close();
+      rmSync(own.dataDir, { recursive: true, force: true });
     }
   });
 

@@ -106,6 +106,25 @@ describe.each(Object.keys(engines))('store on %s', (engine) => {
     ).rejects.toThrow();
   });
 
+  it.skipIf(engine !== 'sqlite')(
+    'the embedded database refuses a second user with a clear error, until the first closes',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'persona-lock-'));
+      const url = `sqlite:${join(dir, 'db.sqlite')}`;
+      const first = openStore(url);
+      try {
+        await migrate(first.db);
+        expect(() => openStore(url)).toThrow(/is in use by another process.*use PostgreSQL/);
+      } finally {
+        await first.close();
+      }
+      const second = openStore(url);
+      expect(await ping(second.db)).toBe(true);
+      await second.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  );
+
   it('rolls back a failed transaction completely', async () => {
     fresh = await (engines[engine] as () => Promise<Fresh>)();
     await migrate(fresh.store.db);

@@ -19,7 +19,8 @@ declare module 'fastify' {
  * write per request. Lost on a crash at most one interval's worth; written on shutdown.
  */
 export class LastUsedTracker {
-  private pending = new Map<string, string>();
+  /** Key id → epoch milliseconds of its last use; turned into timestamps only when written. */
+  private pending = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -30,12 +31,12 @@ export class LastUsedTracker {
   }
 
   record(keyId: string): void {
-    this.pending.set(keyId, new Date().toISOString());
+    this.pending.set(keyId, Date.now());
   }
 
   async flush(): Promise<void> {
     if (this.pending.size === 0) return;
-    const batch = this.pending;
+    const batch = new Map([...this.pending].map(([keyId, at]) => [keyId, new Date(at).toISOString()]));
     this.pending = new Map();
     await this.write(batch);
   }

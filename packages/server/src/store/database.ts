@@ -22,11 +22,10 @@ export interface Store {
   db: Kysely<Database>;
   engine: Engine;
   /**
-   * A number that changes whenever another connection or process commits to the database, read without
-   * a round trip; null where no such cheap signal exists (PostgreSQL). Caches of rows use it to know
-   * they are still exact.
+   * True when this process is the database's only user (embedded SQLite holds an exclusive lock), so
+   * rows cached in memory stay exact as long as this process's own writes update them.
    */
-  externalChanges: (() => number) | null;
+  singleProcess: boolean;
   close(): Promise<void>;
 }
 
@@ -74,23 +73,36 @@ function withStatementCache(connection: SQLite.Database): SqliteDatabase {
   };
 }
 
+/**
+ * The embedded database serves one process: it holds SQLite's lock exclusively for its lifetime. That
+ * spares every query the file-locking system calls, lets in-memory caches be exact, and makes a second
+ * server on the same file fail at start instead of running with diverging in-memory state.
+ */
 function openSqlite(path: string): Store {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const connection = new SQLite(path);
-  connection.pragma('journal_mode = WAL');
-  connection.pragma('synchronous = NORMAL');
-  connection.pragma('foreign_keys = ON');
-  connection.pragma('busy_timeout = 5000');
+  try {
+    connection.pragma('busy_timeout = 2000');
+    // Must precede WAL: then SQLite keeps the WAL index in private memory instead of shared memory.
+    connection.pragma('locking_mode = EXCLUSIVE');
+    connection.pragma('journal_mode = WAL');
+    connection.pragma('synchronous = NORMAL');
+    connection.pragma('foreign_keys = ON');
+    connection.exec('BEGIN IMMEDIATE; COMMIT;');
+  } catch (error) {
+    connection.close();
+    if ((error as { code?: string }).code === 'SQLITE_BUSY') {
+      throw new Error(
+        `${path} is in use by another process. The embedded SQLite database serves one PersonaChain ` +
+          'process at a time; stop the other one, or use PostgreSQL (PERSONA_DATABASE_URL) to run several.',
+      );
+    }
+    throw error;
+  }
   const db = new Kysely<Database>({
     dialect: new TransactionalSqliteDialect({ database: withStatementCache(connection) }),
   });
-  const dataVersion = connection.prepare('PRAGMA data_version').pluck();
-  return {
-    db,
-    engine: 'sqlite',
-    externalChanges: () => dataVersion.get() as number,
-    close: () => db.destroy(),
-  };
+  return { db, engine: 'sqlite', singleProcess: true, close: () => db.destroy() };
 }
 
 function openPostgres(url: string): Store {
@@ -98,7 +110,7 @@ function openPostgres(url: string): Store {
   // A broken idle connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, engine: 'postgres', externalChanges: null, close: () => db.destroy() };
+  return { db, engine: 'postgres', singleProcess: false, close: () => db.destroy() };
 }
 
 /**

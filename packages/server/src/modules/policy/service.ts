@@ -113,15 +113,17 @@ export class PolicyService {
   }
 }
 
+/** Every input of a decision, joined by a separator no id, role or scope can contain. */
 function decisionKey(principal: Principal, action: Action, resource: Resource, grant: Grant): string {
-  return JSON.stringify([
-    principal,
-    action,
-    resource,
-    grant.grantedRole,
-    grant.grantedScopes,
-    grant.currentRole,
-  ]);
+  const who =
+    principal.kind === 'platform'
+      ? `platform:${principal.keyId}`
+      : `${principal.keyId}:${principal.role}:${principal.scopes.join(',')}:${principal.projectId}:${principal.orgId}`;
+  let what: string = resource.type;
+  if (resource.type !== 'Platform') what += `:${resource.id}`;
+  if ('orgId' in resource) what += `:${resource.orgId}`;
+  if ('projectId' in resource) what += `:${resource.projectId}`;
+  return `${who}\n${action}\n${what}\n${grant.grantedRole ?? ''}\n${grant.grantedScopes?.join(',') ?? ''}\n${grant.currentRole ?? ''}`;
 }
 
 function principalUid(principal: Principal): EntityUid {

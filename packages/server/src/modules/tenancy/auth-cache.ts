@@ -1,32 +1,31 @@
-import type { KeyForAuth } from './repo.js';
+import type { Principal } from '../policy/model.js';
+
+/** What authentication needs to know about a key, with its scopes already parsed. */
+export interface CachedKey {
+  principal: Principal | null;
+  revoked: boolean;
+  expiresAt: string | null;
+}
 
 const CAPACITY = 10_000;
 
 /**
- * Keys looked up by secret hash, kept only while they are provably current: every read first checks the
- * store's external-change counter (another process's commit empties the cache), and this process's own
- * revocations and deletions call `clear()`. Without such a counter (PostgreSQL) nothing is cached, so a
- * revoked key never works again on any replica.
+ * Keys by secret hash, kept only where that is exact: when this process is the database's only user
+ * (embedded SQLite), so every revocation or deletion passes through this process and calls `clear()`.
+ * With a shared database (PostgreSQL, several replicas) nothing is cached, and every request reads the
+ * key: a revoked key never works again anywhere.
  */
 export class AuthCache {
-  private readonly keys = new Map<string, KeyForAuth>();
-  private seenVersion = -1;
+  private readonly keys = new Map<string, CachedKey>();
 
-  constructor(private readonly externalChanges: (() => number) | null) {}
+  constructor(private readonly enabled: boolean) {}
 
-  get(secretHash: string): KeyForAuth | undefined {
-    if (!this.externalChanges) return undefined;
-    const version = this.externalChanges();
-    if (version !== this.seenVersion) {
-      this.keys.clear();
-      this.seenVersion = version;
-      return undefined;
-    }
+  get(secretHash: string): CachedKey | undefined {
     return this.keys.get(secretHash);
   }
 
-  set(secretHash: string, key: KeyForAuth): void {
-    if (!this.externalChanges) return;
+  set(secretHash: string, key: CachedKey): void {
+    if (!this.enabled) return;
     if (this.keys.size >= CAPACITY) this.keys.delete(this.keys.keys().next().value as string);
     this.keys.set(secretHash, key);
   }

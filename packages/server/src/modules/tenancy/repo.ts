@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { preparedLookup } from '../../store/prepared.js';
 import type {
   ApiKeysTable,
   Database,
@@ -20,7 +21,21 @@ export interface KeyForAuth {
 
 /** Tables of organizations, projects, members and API keys. Only the tenancy service calls these. */
 export class TenancyRepo {
-  constructor(readonly db: Kysely<Database>) {}
+  /** Runs on every authenticated request that names a project. */
+  readonly getProject: (id: string) => Promise<ProjectsTable | undefined>;
+  /** Runs on every request whose key is not cached. */
+  readonly findKeyBySecretHash: (secretHash: string) => Promise<KeyForAuth | undefined>;
+
+  constructor(readonly db: Kysely<Database>) {
+    this.getProject = preparedLookup(db, (id) => db.selectFrom('projects').selectAll().where('id', '=', id));
+    this.findKeyBySecretHash = preparedLookup(db, (secretHash) =>
+      db
+        .selectFrom('api_keys as k')
+        .leftJoin('projects as p', 'p.id', 'k.project_id')
+        .select(['k.id', 'k.project_id', 'p.org_id', 'k.role', 'k.scopes', 'k.expires_at', 'k.revoked_at'])
+        .where('k.secret_hash', '=', secretHash),
+    );
+  }
 
   transaction<T>(work: (repo: TenancyRepo) => Promise<T>): Promise<T> {
     return this.db.transaction().execute((trx) => work(new TenancyRepo(trx as unknown as Kysely<Database>)));
@@ -63,10 +78,6 @@ export class TenancyRepo {
   // ---- projects ----
   async insertProject(row: ProjectsTable): Promise<void> {
     await this.db.insertInto('projects').values(row).execute();
-  }
-
-  getProject(id: string): Promise<ProjectsTable | undefined> {
-    return this.db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
   listProjects(
@@ -179,15 +190,6 @@ export class TenancyRepo {
       .where('id', '=', id)
       .where('revoked_at', 'is', null)
       .execute();
-  }
-
-  findKeyBySecretHash(secretHash: string): Promise<KeyForAuth | undefined> {
-    return this.db
-      .selectFrom('api_keys as k')
-      .leftJoin('projects as p', 'p.id', 'k.project_id')
-      .select(['k.id', 'k.project_id', 'p.org_id', 'k.role', 'k.scopes', 'k.expires_at', 'k.revoked_at'])
-      .where('k.secret_hash', '=', secretHash)
-      .executeTakeFirst();
   }
 
   /** Writes the last-used times gathered in memory, never moving one backwards. */

@@ -7,7 +7,7 @@ import type { ApiKeysTable, OrganizationsTable, OrgMembersTable, ProjectsTable }
 import type { Principal, Role } from '../policy/model.js';
 import type { PolicyService } from '../policy/service.js';
 import type { AuthCache } from './auth-cache.js';
-import type { TenancyRepo } from './repo.js';
+import type { KeyForAuth, TenancyRepo } from './repo.js';
 
 export interface Organization {
   id: string;
@@ -76,22 +76,14 @@ export class TenancyService {
     const secretHash = hashSecret(secret);
     let key = this.authCache.get(secretHash);
     if (!key) {
-      key = await this.repo.findKeyBySecretHash(secretHash);
-      if (!key) return null;
+      const row = await this.repo.findKeyBySecretHash(secretHash);
+      if (!row) return null;
+      key = { principal: toPrincipal(row), revoked: row.revoked_at !== null, expiresAt: row.expires_at };
       this.authCache.set(secretHash, key);
     }
-    if (key.revoked_at !== null) return null;
-    if (key.expires_at !== null && key.expires_at <= this.now().toISOString()) return null;
-    if (key.project_id === null) return { kind: 'platform', keyId: key.id };
-    if (key.org_id === null) return null;
-    return {
-      kind: 'project',
-      keyId: key.id,
-      role: key.role as Role,
-      scopes: JSON.parse(key.scopes) as string[],
-      projectId: key.project_id,
-      orgId: key.org_id,
-    };
+    if (key.revoked) return null;
+    if (key.expiresAt !== null && key.expiresAt <= this.now().toISOString()) return null;
+    return key.principal;
   }
 
   /**
@@ -421,6 +413,20 @@ export class TenancyService {
   private timestamp(): string {
     return this.now().toISOString();
   }
+}
+
+function toPrincipal(key: KeyForAuth): Principal | null {
+  if (key.project_id === null) return { kind: 'platform', keyId: key.id };
+  // A project key whose project is gone authenticates as nobody.
+  if (key.org_id === null) return null;
+  return {
+    kind: 'project',
+    keyId: key.id,
+    role: key.role as Role,
+    scopes: JSON.parse(key.scopes) as string[],
+    projectId: key.project_id,
+    orgId: key.org_id,
+  };
 }
 
 function toOrganization(row: OrganizationsTable): Organization {
