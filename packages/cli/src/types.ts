@@ -1,40 +1,12 @@
-/** Shapes of the PersonaChain tenancy API (`/v1`), as the server returns them. */
+import type { ApiKey, Role } from '@personachain/server';
 
-export interface Organization {
-  id: string;
-  name: string;
-  createdAt: string;
-}
+/** Shapes of the tenancy API (`/v1`): the server's own types, imported as types only (nothing loads). */
+export type { ApiKey, Organization, Page, Project, Role } from '@personachain/server';
 
-export interface Project {
-  id: string;
-  orgId: string;
-  name: string;
-  createdAt: string;
-}
-
-export const ROLES = ['owner', 'admin', 'developer', 'auditor', 'viewer'] as const;
-export type Role = (typeof ROLES)[number];
-
-export interface ApiKey {
-  id: string;
-  projectId: string;
-  name: string;
-  role: Role;
-  scopes: string[];
-  prefix: string;
-  createdAt: string;
-  expiresAt: string | null;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
+/** Checked here too, so a typo fails before any request; `satisfies` keeps it in step with the server. */
+export const ROLES = ['owner', 'admin', 'developer', 'auditor', 'viewer'] as const satisfies readonly Role[];
 
 /** Only the create response carries the secret; the server keeps a hash. */
 export interface CreatedApiKey extends ApiKey {
   secret: string;
-}
-
-export interface Page<T> {
-  data: T[];
-  nextCursor: string | null;
 }

@@ -7,7 +7,7 @@ import { purgeExpiredIdempotencyKeys, registerIdempotency } from './http/idempot
 import { loggerOptions } from './http/logging.js';
 import { registerMetrics } from './http/metrics.js';
 import { registerOpenApi } from './http/openapi.js';
-import { registerProblemHandlers } from './http/problem.js';
+import { clientErrorHandler, frameworkErrorHandler, registerProblemHandlers } from './http/problem.js';
 import { MemoryRateLimiter, type RateLimiter, RedisRateLimiter } from './http/rate-limit.js';
 import { requestIdFrom } from './http/request-id.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
@@ -35,10 +35,14 @@ export async function buildApp(config: Config, store: Store): Promise<Platform> 
     genReqId: requestIdFrom,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
     ...(config.tls ? { https: { cert: config.tls.cert, key: config.tls.key } } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
 
   registerValidation(app);
+  // JSON only: a text/plain body is refused with 415 rather than parsed as a string.
+  app.removeContentTypeParser('text/plain');
   registerProblemHandlers(app);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -75,7 +79,11 @@ export async function buildApp(config: Config, store: Store): Promise<Platform> 
   registerMetrics(app, config.metricsToken);
 
   const policy = PolicyService.load();
-  const tenancy = new TenancyService(new TenancyRepo(store.db), policy, new AuthCache(store.singleProcess));
+  const tenancy = new TenancyService(
+    new TenancyRepo(store.db, store.engine),
+    policy,
+    new AuthCache(store.singleProcess),
+  );
   const limiter: RateLimiter = config.redisUrl
     ? new RedisRateLimiter(config.redisUrl, (error) =>
         app.log.warn({ err: error.message }, 'rate limiter: Redis unavailable, allowing request'),

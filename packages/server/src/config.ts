@@ -82,9 +82,7 @@ export function loadConfig(env: Env = process.env): Config {
     port,
     dataDir,
     databaseUrl: databaseUrl(get('PERSONA_DATABASE_URL'), dataDir),
-    publicUrl: publicUrl(
-      get('PERSONA_PUBLIC_URL') ?? `${scheme}://${host === '0.0.0.0' ? 'localhost' : host}:${port}`,
-    ),
+    publicUrl: publicUrl(get('PERSONA_PUBLIC_URL') ?? `${scheme}://${defaultPublicHost(host)}:${port}`),
     tls,
     logLevel: oneOf('PERSONA_LOG_LEVEL', get('PERSONA_LOG_LEVEL') ?? 'info', LOG_LEVELS),
     bodyLimitBytes: integer('PERSONA_BODY_LIMIT', get('PERSONA_BODY_LIMIT'), 1_048_576, 1024, 104_857_600),
@@ -114,11 +112,18 @@ export function loadConfig(env: Env = process.env): Config {
   };
 }
 
+/** Where clients reach a server listening on `host` by default: wildcards become localhost. */
+function defaultPublicHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 function definedOnly(env: Env): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of CONFIG_VARIABLES) {
     const value = env[name];
-    if (value !== undefined) out[name] = value;
+    // An empty variable counts as unset, so it cannot hide the config file's value.
+    if (value !== undefined && value !== '') out[name] = value;
   }
   return out;
 }
@@ -174,7 +179,7 @@ function url(name: string, raw: string | undefined, protocols: string[]): string
   try {
     parsed = new URL(raw);
   } catch {
-    throw new ConfigError(`${name} must be a URL (got "${raw}")`);
+    throw new ConfigError(`${name} must be a URL (got "${redactUrl(raw)}")`);
   }
   if (!protocols.includes(parsed.protocol)) {
     throw new ConfigError(`${name} must use ${protocols.join(' or ')} (got "${parsed.protocol}")`);
@@ -269,6 +274,7 @@ export function redactUrl(raw: string): string {
     if (parsed.password) parsed.password = '***';
     return parsed.toString();
   } catch {
-    return '<unparseable>';
+    // Unparseable: it may still hold a password, so show only what precedes any credentials.
+    return `${raw.split('@')[0]?.split('://')[0] ?? ''}://<redacted>`;
   }
 }

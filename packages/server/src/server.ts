@@ -14,7 +14,7 @@ export interface RunningServer {
 export async function startServer(config: Config): Promise<RunningServer> {
   const store = openStore(config.databaseUrl);
   try {
-    await migrate(store.db);
+    await migrate(store);
   } catch (error) {
     await store.close();
     throw error;
@@ -41,7 +41,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
 export async function migrateDatabase(config: Config): Promise<{ applied: string[] }> {
   const store = openStore(config.databaseUrl);
   try {
-    return { applied: await migrate(store.db) };
+    return { applied: await migrate(store) };
   } finally {
     await store.close();
   }

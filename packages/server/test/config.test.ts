@@ -38,6 +38,22 @@ describe('configuration', () => {
     expect(() => loadConfig({ PERSONA_DATABASE_URL: 'mysql://user:hunter2@db/x' })).toThrow(/^(?!.*hunter2)/);
   });
 
+  it('hides passwords in URLs it cannot parse, too', () => {
+    let message = '';
+    try {
+      loadConfig({ PERSONA_DATABASE_URL: 'postgres://u:hunter2@[bad' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('PERSONA_DATABASE_URL');
+    expect(message).not.toContain('hunter2');
+  });
+
+  it('brackets an IPv6 listen address in the default public URL', () => {
+    expect(loadConfig({ PERSONA_HOST: '::1', PERSONA_PORT: '9000' }).publicUrl).toBe('http://[::1]:9000');
+    expect(loadConfig({ PERSONA_HOST: '::' }).publicUrl).toBe('http://localhost:8080');
+  });
+
   it('reads a JSON config file, with the environment taking precedence', () => {
     const dir = mkdtempSync(join(tmpdir(), 'persona-config-'));
     const file = join(dir, 'persona.json');
@@ -45,6 +61,8 @@ describe('configuration', () => {
     const config = loadConfig({ PERSONA_CONFIG_FILE: file, PERSONA_LOG_LEVEL: 'error' });
     expect(config.port).toBe(9000);
     expect(config.logLevel).toBe('error');
+    // An empty variable is unset: it does not hide the file's value.
+    expect(loadConfig({ PERSONA_CONFIG_FILE: file, PERSONA_PORT: '' }).port).toBe(9000);
     writeFileSync(file, JSON.stringify({ PERSONA_PROT: 9000 }));
     expect(() => loadConfig({ PERSONA_CONFIG_FILE: file })).toThrow(/unknown setting "PERSONA_PROT"/);
     expect(() => loadConfig({ PERSONA_CONFIG_FILE: join(dir, 'missing.json') })).toThrow(

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiDocument } from '../src/openapi-document.js';
 import { createTenant, startTestServer, type Tenant, type TestServer } from './helpers.js';
@@ -72,6 +73,20 @@ describe('bad input is a 4xx problem+json that names the field, and writes nothi
     },
     { name: 'oversize body', body: { name: 'x'.repeat(5000) }, status: 413, type: 'payload-too-large' },
     {
+      name: 'NUL byte in a name',
+      body: { name: 'a\u0000b' },
+      status: 400,
+      type: 'validation-error',
+      pointers: ['#/name'],
+    },
+    {
+      name: 'text/plain body',
+      rawBody: '{"name":"x"}',
+      headers: { 'content-type': 'text/plain' },
+      status: 415,
+      type: 'unsupported-media-type',
+    },
+    {
       name: 'wrong media type',
       rawBody: 'name=x',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -101,6 +116,31 @@ describe('bad input is a 4xx problem+json that names the field, and writes nothi
     expect(response.body.errors[0]).toMatchObject({ in: 'querystring', pointer: '#/limit' });
     const unknownQuery = await server.json('GET', `/v1/organizations/${tenant.orgId}/projects?sort=name`);
     expect(unknownQuery.status).toBe(400);
+  });
+
+  it('answers a URL it cannot decode, and HTTP it cannot parse, with a problem too', async () => {
+    const badUrl = await server.json('GET', '/v1/organizations/%');
+    expect(badUrl.status).toBe(400);
+    expect(badUrl.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(badUrl.body.type).toBe('urn:personachain:problem:validation-error');
+
+    const { port } = new URL(server.url);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write('POST /v1/organizations HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n');
+      });
+      let text = '';
+      socket.on('data', (chunk) => {
+        text += chunk;
+      });
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    expect(raw).toContain('Content-Type: application/problem+json');
+    expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)).type).toBe(
+      'urn:personachain:problem:malformed-request',
+    );
   });
 
   it('answers unknown routes with a 404 problem', async () => {

@@ -45,11 +45,25 @@ describe('Idempotency-Key', () => {
     expect(theirs.body.id).not.toBe(mine.body.id);
   });
 
-  it('replays errors too, but stores nothing for a request rejected by validation', async () => {
-    const invalid = await post('invalid-first', { name: 5 });
+  it('keeps only successes: after a rejected request, the corrected retry may reuse the key', async () => {
+    const invalid = await post('fix-and-retry', { name: 5 });
     expect(invalid.status).toBe(400);
-    const valid = await post('invalid-first', { name: 'fine' });
+    // Rejected by the service itself, not the schema: still not kept.
+    const past = await post('fix-and-retry', { name: 'late', expiresAt: '2001-01-01T00:00:00Z' });
+    expect(past.status).toBe(400);
+    const valid = await post('fix-and-retry', {
+      name: 'late',
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+    });
     expect(valid.status).toBe(201);
+  });
+
+  it('treats the same fields in another order as the same request', async () => {
+    const first = await post('reordered', { name: 'ordered', role: 'viewer' });
+    const again = await post('reordered', { role: 'viewer', name: 'ordered' });
+    expect(again.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body.id).toBe(first.body.id);
   });
 
   it('rejects malformed Idempotency-Key values', async () => {

@@ -54,8 +54,8 @@ describe.each(Object.keys(engines))('store on %s', (engine) => {
 
   it('applies every migration once, then reports nothing to do', async () => {
     fresh = await (engines[engine] as () => Promise<Fresh>)();
-    expect(await migrate(fresh.store.db)).toEqual(Object.keys(migrations));
-    expect(await migrate(fresh.store.db)).toEqual([]);
+    expect(await migrate(fresh.store)).toEqual(Object.keys(migrations));
+    expect(await migrate(fresh.store)).toEqual([]);
     expect(await tableNames(fresh.store)).toEqual([
       'api_keys',
       'bootstrap',
@@ -81,18 +81,18 @@ describe.each(Object.keys(engines))('store on %s', (engine) => {
         },
       },
     };
-    await expect(migrate(fresh.store.db, broken)).rejects.toThrow(
+    await expect(migrate(fresh.store, broken)).rejects.toThrow(
       /migration 0002_widgets failed, nothing was applied/,
     );
     // Not even the first migration of the same run stayed, nor the half of the broken one.
     expect(await tableNames(fresh.store)).toEqual([]);
     expect(await appliedMigrations(fresh.store)).toBe(0);
-    expect(await migrate(fresh.store.db)).toEqual(['0001_tenancy']);
+    expect(await migrate(fresh.store)).toEqual(['0001_tenancy']);
   });
 
   it('enforces uniqueness and foreign keys the app relies on', async () => {
     fresh = await (engines[engine] as () => Promise<Fresh>)();
-    await migrate(fresh.store.db);
+    await migrate(fresh.store);
     const db = fresh.store.db;
     await db.insertInto('organizations').values({ id: 'org_1', name: 'o', created_at: 'now' }).execute();
     await expect(
@@ -113,7 +113,7 @@ describe.each(Object.keys(engines))('store on %s', (engine) => {
       const url = `sqlite:${join(dir, 'db.sqlite')}`;
       const first = openStore(url);
       try {
-        await migrate(first.db);
+        await migrate(first);
         expect(() => openStore(url)).toThrow(/is in use by another process.*use PostgreSQL/);
       } finally {
         await first.close();
@@ -127,7 +127,7 @@ describe.each(Object.keys(engines))('store on %s', (engine) => {
 
   it('rolls back a failed transaction completely', async () => {
     fresh = await (engines[engine] as () => Promise<Fresh>)();
-    await migrate(fresh.store.db);
+    await migrate(fresh.store);
     const db = fresh.store.db;
     await expect(
       db.transaction().execute(async (trx) => {

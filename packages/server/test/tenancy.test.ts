@@ -38,7 +38,7 @@ describe.each(engines)('tenancy on %s', (engine) => {
         key: a.keys.owner,
         body: { name: 'Gamma' },
       });
-      expect(response.status).toBe(404);
+      expect(response.status).toBe(403);
       const listed = await server.json('GET', '/v1/organizations', { key: a.keys.owner });
       expect(listed.body.data.map((o: { id: string }) => o.id)).toEqual([a.orgId]);
     });
@@ -100,22 +100,22 @@ describe.each(engines)('tenancy on %s', (engine) => {
       );
     });
 
-    it('deletes an organization only once it has no projects', async () => {
-      const org = await server.json('POST', '/v1/organizations', { body: { name: 'Short-lived' } });
-      const project = await server.json('POST', `/v1/organizations/${org.body.id}/projects`, {
-        body: { name: 'x' },
+    it('an owner deletes its organization with everything in it', async () => {
+      const t = await createTenant(server, 'Short-lived');
+      await server.json('POST', `/v1/organizations/${t.orgId}/members`, {
+        body: { email: 'o@example.com', role: 'owner' },
       });
-      const key = await server.json('POST', `/v1/projects/${project.body.id}/api-keys`, {
-        body: { name: 'k' },
-      });
-      const refused = await server.json('DELETE', `/v1/organizations/${org.body.id}`);
-      expect(refused.status).toBe(409);
-      expect(refused.body.type).toBe('urn:personachain:problem:conflict');
-      expect((await server.call('DELETE', `/v1/projects/${project.body.id}`)).status).toBe(204);
-      // The project's keys went with it.
-      expect((await server.call('GET', '/v1/organizations', { key: key.body.secret })).status).toBe(401);
-      expect((await server.call('DELETE', `/v1/organizations/${org.body.id}`)).status).toBe(204);
-      expect((await server.call('GET', `/v1/organizations/${org.body.id}`)).status).toBe(404);
+      expect(
+        (await server.call('DELETE', `/v1/organizations/${t.orgId}`, { key: t.keys.admin })).status,
+      ).toBe(403);
+      expect(
+        (await server.call('DELETE', `/v1/organizations/${t.orgId}`, { key: t.keys.owner })).status,
+      ).toBe(204);
+      // Its keys went with it, the owner's own included, and nothing of it can be found.
+      expect((await server.call('GET', '/v1/organizations', { key: t.keys.viewer })).status).toBe(401);
+      expect((await server.call('GET', '/v1/organizations', { key: t.keys.owner })).status).toBe(401);
+      expect((await server.call('GET', `/v1/organizations/${t.orgId}`)).status).toBe(404);
+      expect((await server.call('GET', `/v1/projects/${t.projectId}`)).status).toBe(404);
     });
   });
 
@@ -225,6 +225,45 @@ describe.each(engines)('tenancy on %s', (engine) => {
       expect(same.status).toBe(201);
     });
 
+    it('an admin may not delete a project holding an owner key; an owner may', async () => {
+      const t = await createTenant(server, 'Guarded');
+      const project = `/v1/projects/${t.projectId}`;
+      expect((await server.call('DELETE', project, { key: t.keys.admin })).status).toBe(403);
+      expect((await server.call('GET', project, { key: t.keys.owner })).status).toBe(200);
+      expect((await server.call('DELETE', project, { key: t.keys.owner })).status).toBe(204);
+    });
+
+    it('concurrent removals never leave an organization without an owner', async () => {
+      for (let round = 0; round < 5; round++) {
+        const org = await server.json('POST', '/v1/organizations', { body: { name: `Owners ${round}` } });
+        const members = await Promise.all(
+          ['x', 'y'].map((who) =>
+            server.json('POST', `/v1/organizations/${org.body.id}/members`, {
+              body: { email: `${who}@example.com`, role: 'owner' },
+            }),
+          ),
+        );
+        const removals = await Promise.all(
+          members.map((m) => server.call('DELETE', `/v1/organizations/${org.body.id}/members/${m.body.id}`)),
+        );
+        expect(removals.map((r) => r.status).sort()).toEqual([204, 409]);
+        const left = await server.json('GET', `/v1/organizations/${org.body.id}/members`);
+        expect(left.body.data.filter((m: { role: string }) => m.role === 'owner')).toHaveLength(1);
+      }
+    });
+
+    it('adding the same member concurrently creates one membership and answers 409, never 500', async () => {
+      const org = await server.json('POST', '/v1/organizations', { body: { name: 'Crowd' } });
+      const adds = await Promise.all(
+        [1, 2, 3, 4].map(() =>
+          server.call('POST', `/v1/organizations/${org.body.id}/members`, {
+            body: { email: 'same@example.com', role: 'viewer' },
+          }),
+        ),
+      );
+      expect(adds.map((r) => r.status).sort()).toEqual([201, 409, 409, 409]);
+    });
+
     it('a developer may not revoke an owner key', async () => {
       const path = `/v1/projects/${a.projectId}/api-keys/${a.keyIds.owner}`;
       expect((await server.call('DELETE', path, { key: a.keys.developer })).status).toBe(403);
@@ -327,6 +366,24 @@ describe.each(engines)('tenancy on %s', (engine) => {
       expect(narrow.status).toBe(201);
     });
 
+    it('a key scoped to projects:read lists its own project', async () => {
+      const reader = await server.json('POST', `/v1/projects/${a.projectId}/api-keys`, {
+        body: { name: 'projects-reader', role: 'viewer', scopes: ['projects:read'] },
+      });
+      const listed = await server.json('GET', `/v1/organizations/${a.orgId}/projects`, {
+        key: reader.body.secret,
+      });
+      expect(listed.status).toBe(200);
+      expect(listed.body.data.map((p: { id: string }) => p.id)).toEqual([a.projectId]);
+      const noScope = await server.json('POST', `/v1/projects/${a.projectId}/api-keys`, {
+        body: { name: 'keys-only', role: 'viewer', scopes: ['api_keys:read'] },
+      });
+      expect(
+        (await server.call('GET', `/v1/organizations/${a.orgId}/projects`, { key: noScope.body.secret }))
+          .status,
+      ).toBe(403);
+    });
+
     it('rejects unknown scopes by name', async () => {
       const response = await server.json('POST', `/v1/projects/${a.projectId}/api-keys`, {
         body: { name: 'x', scopes: ['everything'] },
@@ -335,6 +392,40 @@ describe.each(engines)('tenancy on %s', (engine) => {
       expect(response.body.errors.some((e: { pointer: string }) => e.pointer.startsWith('#/scopes/0'))).toBe(
         true,
       );
+    });
+  });
+
+  describe('platform keys', () => {
+    it('rotates the bootstrap key: create a new platform key, revoke the old; the last one stays', async () => {
+      const own = await startTestServer({}, engine);
+      try {
+        const listed = await own.json('GET', '/v1/platform/api-keys');
+        expect(listed.status).toBe(200);
+        expect(listed.body.data).toHaveLength(1);
+        const bootstrapId = listed.body.data[0].id;
+        const last = await own.json('DELETE', `/v1/platform/api-keys/${bootstrapId}`);
+        expect(last.status).toBe(409);
+        const created = await own.json('POST', '/v1/platform/api-keys', { body: { name: 'ops' } });
+        expect(created.status).toBe(201);
+        expect(created.body.secret).toMatch(/^sk_/);
+        const revoke = await own.call('DELETE', `/v1/platform/api-keys/${bootstrapId}`, {
+          key: created.body.secret,
+        });
+        expect(revoke.status).toBe(204);
+        expect((await own.call('GET', '/v1/organizations', { key: ADMIN_KEY })).status).toBe(401);
+        expect((await own.call('GET', '/v1/organizations', { key: created.body.secret })).status).toBe(200);
+      } finally {
+        await own.close();
+      }
+    });
+
+    it('project keys, even owners, cannot see or manage platform keys', async () => {
+      expect((await server.call('GET', '/v1/platform/api-keys', { key: a.keys.owner })).status).toBe(403);
+      const create = await server.call('POST', '/v1/platform/api-keys', {
+        key: a.keys.owner,
+        body: { name: 'x' },
+      });
+      expect(create.status).toBe(403);
     });
   });
 
@@ -384,6 +475,29 @@ describe.each(engines)('tenancy on %s', (engine) => {
       expect(
         (await server.call('GET', `/v1/projects/${a.projectId}`, { key: soon.body.secret })).status,
       ).toBe(401);
+    });
+
+    it('a key cannot create a key that outlives it', async () => {
+      const inOneHour = new Date(Date.now() + 3_600_000).toISOString();
+      const parent = await server.json('POST', `/v1/projects/${a.projectId}/api-keys`, {
+        body: { name: 'temporary', role: 'developer', expiresAt: inOneHour },
+      });
+      const child = await server.json('POST', `/v1/projects/${a.projectId}/api-keys`, {
+        key: parent.body.secret,
+        body: { name: 'child', role: 'viewer' },
+      });
+      expect(child.status).toBe(201);
+      expect(child.body.expiresAt).toBe(parent.body.expiresAt);
+      const longer = await server.json('POST', `/v1/projects/${a.projectId}/api-keys`, {
+        key: parent.body.secret,
+        body: { name: 'longer', role: 'viewer', expiresAt: new Date(Date.now() + 7_200_000).toISOString() },
+      });
+      expect(longer.status).toBe(403);
+      // Revoking stays possible for a short-lived key.
+      const revoke = await server.call('DELETE', `/v1/projects/${a.projectId}/api-keys/${child.body.id}`, {
+        key: parent.body.secret,
+      });
+      expect(revoke.status).toBe(204);
     });
 
     it('rejects missing, malformed and unknown credentials with 401 problem+json', async () => {

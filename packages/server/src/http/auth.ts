@@ -63,8 +63,8 @@ function tighter(a: TakeResult, b: TakeResult): TakeResult {
 
 /**
  * Authenticates every request of the scope it is registered in (the /v1 API), then applies the per-key
- * and per-project token buckets. Callers without a valid key are limited per client address, which
- * bounds guessing and floods before any database work is wasted on them.
+ * and per-project token buckets. Requests without a valid key are limited per client address: each
+ * costs one indexed lookup at most, and an address that keeps failing is refused with 429.
  */
 export function registerAuthentication(
   app: FastifyInstance,

@@ -50,16 +50,28 @@ function open(key: Buffer, sealed: string): string {
   );
 }
 
+/** JSON with object keys sorted, so the same body sent with its fields in another order matches. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
 function requestHash(request: FastifyRequest): string {
   return createHash('sha256')
-    .update(`${request.method}\n${request.url}\n${JSON.stringify(request.body ?? null)}`)
+    .update(`${request.method}\n${request.url}\n${canonicalJson(request.body)}`)
     .digest('hex');
 }
 
 /**
- * `Idempotency-Key` on POST: the first response for a key is stored (encrypted) and replayed for the
- * same request; the same key with a different request is 422; while the first is in flight, 409.
- * Runs after validation and authentication, so rejected requests store nothing.
+ * `Idempotency-Key` on POST: the first successful response for a key is stored (encrypted) and replayed
+ * for the same request; the same key with a different request is 422; while the first is in flight, 409.
+ * An error response is not kept (the key is released), so a corrected retry can use the same key.
  */
 export function registerIdempotency(app: FastifyInstance, db: Kysely<Database>): void {
   app.addHook('preHandler', async (request, reply) => {
@@ -149,8 +161,8 @@ export function registerIdempotency(app: FastifyInstance, db: Kysely<Database>):
       .updateTable('idempotency_keys')
       .where('principal_id', '=', claim.principalId)
       .where('idempotency_key', '=', claim.key);
-    if (reply.statusCode >= 500 || (payload !== null && typeof payload !== 'string')) {
-      // A server failure is not a result to replay: release the key so the client can retry.
+    if (reply.statusCode >= 300 || (payload !== null && typeof payload !== 'string')) {
+      // Only a success is a result to replay: release the key so the client can retry.
       await db
         .deleteFrom('idempotency_keys')
         .where('principal_id', '=', claim.principalId)

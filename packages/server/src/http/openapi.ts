@@ -5,7 +5,7 @@ import { PROBLEM_TYPE_BASE } from './problem.js';
 
 export const ProblemSchema = Type.Object(
   {
-    type: Type.String({ description: `A stable URI, ${PROBLEM_TYPE_BASE}<name>; see docs/errors.md.` }),
+    type: Type.String({ description: `A stable URI, ${PROBLEM_TYPE_BASE}<name>; see docs/api.md#errors.` }),
     title: Type.String(),
     status: Type.Integer(),
     detail: Type.String(),

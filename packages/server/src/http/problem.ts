@@ -1,9 +1,12 @@
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
-/** RFC 9457 problem types we answer with. The `type` URI of each is stable; docs/errors.md lists them. */
+/** RFC 9457 problem types we answer with. The `type` URI of each is stable; docs/api.md lists them. */
 export const PROBLEMS = {
   'validation-error': { status: 400, title: 'Invalid request' },
   'malformed-json': { status: 400, title: 'Malformed JSON' },
+  // Written by clientErrorHandler straight to the socket, for HTTP that never became a request.
+  'malformed-request': { status: 400, title: 'Malformed HTTP request' },
   unauthorized: { status: 401, title: 'Unauthorized' },
   forbidden: { status: 403, title: 'Forbidden' },
   'not-found': { status: 404, title: 'Not found' },
@@ -127,12 +130,68 @@ function fromFastifyError(error: FastifyError): Problem {
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new Problem('unsupported-media-type', 'Send the request body as application/json.');
   }
+  const constraint = constraintViolation(error);
+  if (constraint) return constraint;
   if (error.statusCode === 400 && error.message.includes('JSON')) {
     return new Problem('malformed-json', 'The request body is not valid JSON.');
   }
   if (error.statusCode === 413) return new Problem('payload-too-large', error.message);
   if (error.statusCode === 415) return new Problem('unsupported-media-type', error.message);
   return new Problem('internal', 'An unexpected error occurred. Quote the request id when reporting it.');
+}
+
+/**
+ * A unique or foreign-key violation means another request changed the same data at the same moment
+ * (two adds of one member, a create racing its parent's deletion): the transaction was rolled back, so
+ * it is a conflict to retry, not a server failure. Codes: PostgreSQL SQLSTATE and SQLite extended codes.
+ */
+function constraintViolation(error: { code?: string }): Problem | null {
+  switch (error.code) {
+    case '23505':
+    case 'SQLITE_CONSTRAINT_UNIQUE':
+    case 'SQLITE_CONSTRAINT_PRIMARYKEY':
+      return new Problem('conflict', 'A concurrent request created the same resource; nothing was changed.');
+    case '23503':
+    case 'SQLITE_CONSTRAINT_FOREIGNKEY':
+      return new Problem(
+        'conflict',
+        'What this resource belongs to was deleted meanwhile; nothing was changed.',
+      );
+    default:
+      return null;
+  }
+}
+
+/** For Fastify's `frameworkErrors` option: a URL it cannot even route (e.g. bad percent-encoding). */
+export function frameworkErrorHandler(
+  error: FastifyError,
+  _request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const problem =
+    error.code === 'FST_ERR_BAD_URL'
+      ? new Problem('validation-error', 'The request URL is not valid (check its percent-encoding).')
+      : fromFastifyError(error);
+  sendProblem(reply, problem);
+}
+
+/**
+ * For Fastify's `clientErrorHandler` option: HTTP that cannot be parsed (bad Content-Length, oversized
+ * headers) never becomes a request, so the answer is written to the socket directly, still as a problem.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) return;
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const body = JSON.stringify({
+    type: `${PROBLEM_TYPE_BASE}malformed-request`,
+    title: PROBLEMS['malformed-request'].title,
+    status,
+    detail: 'The request could not be parsed as HTTP/1.1.',
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+      `Content-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 export function registerProblemHandlers(app: FastifyInstance): void {

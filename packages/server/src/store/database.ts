@@ -118,26 +118,34 @@ function openPostgres(url: string): Store {
  * Returns the names applied; throws with the failing migration's name and cause.
  */
 export async function migrate(
-  db: Kysely<Database>,
+  store: Pick<Store, 'db' | 'engine'>,
   migrations: Record<string, Migration> = allMigrations,
 ): Promise<string[]> {
   const migrator = new Migrator({
-    db,
+    db: store.db,
     provider: { getMigrations: async () => migrations },
     migrationTableName: 'persona_migrations',
     migrationLockTableName: 'persona_migrations_lock',
+    // Kysely looks for its tables in every schema unless told which; on a PostgreSQL database shared by
+    // several schemas (several installations, or tests) it would then skip creating its own.
+    ...(store.engine === 'postgres' ? { migrationTableSchema: await currentSchema(store.db) } : {}),
   });
   const { error, results = [] } = await migrator.migrateToLatest();
   if (error) {
     const failed = results.find((result) => result.status === 'Error');
     throw new Error(
       `migration ${failed?.migrationName ?? '(unknown)'} failed, nothing was applied: ${String((error as Error).message ?? error)}`,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   }
   return results.filter((result) => result.status === 'Success').map((result) => result.migrationName);
+}
+
+async function currentSchema(db: Kysely<Database>): Promise<string> {
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+  const schema = rows[0]?.schema;
+  if (!schema) throw new Error('PostgreSQL has no current schema: set search_path in PERSONA_DATABASE_URL');
+  return schema;
 }
 
 /** True when the database answers a trivial query. */

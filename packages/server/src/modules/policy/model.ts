@@ -21,12 +21,25 @@ export const SCOPES = [
 export type Scope = (typeof SCOPES)[number];
 
 /** Actions are the scopes they need, plus `org:create` (platform only) and `see` (existence). */
-export type Action = Exclude<Scope, '*'> | 'org:create' | 'see';
+export type Action =
+  | Exclude<Scope, '*'>
+  | 'org:create'
+  | 'platform_keys:read'
+  | 'platform_keys:write'
+  | 'see';
 
 /** Who is calling: resolved from the bearer API key on every request. */
 export type Principal =
-  | { kind: 'platform'; keyId: string }
-  | { kind: 'project'; keyId: string; role: Role; scopes: string[]; projectId: string; orgId: string };
+  | { kind: 'platform'; keyId: string; expiresAt: string | null }
+  | {
+      kind: 'project';
+      keyId: string;
+      role: Role;
+      scopes: string[];
+      projectId: string;
+      orgId: string;
+      expiresAt: string | null;
+    };
 
 export type Resource =
   | { type: 'Platform' }
@@ -39,5 +52,15 @@ export type Resource =
 export interface Grant {
   grantedRole?: Role;
   grantedScopes?: string[];
+  /** The highest role among what the action changes or removes. */
   currentRole?: Role;
+  /** Only when the action creates a key: its expiry (null = never). */
+  createdKeyExpiresAt?: string | null;
+}
+
+/** "Never expires", in the epoch seconds Cedar compares: the last second of year 9999. */
+export const NEVER_EPOCH_SECONDS = 253_402_300_799;
+
+export function epochSeconds(timestamp: string | null): number {
+  return timestamp === null ? NEVER_EPOCH_SECONDS : Math.floor(Date.parse(timestamp) / 1000);
 }

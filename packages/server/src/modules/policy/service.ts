@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { Problem } from '../../http/problem.js';
-import { type Action, type Grant, type Principal, type Resource, rankOf } from './model.js';
+import { type Action, epochSeconds, type Grant, type Principal, type Resource, rankOf } from './model.js';
 
 type EntityUid = { type: string; id: string };
 type Entity = { uid: EntityUid; attrs: Record<string, cedar.CedarValueJson>; parents: EntityUid[] };
@@ -51,9 +51,9 @@ export class PolicyService {
 
   decide(principal: Principal, action: Action, resource: Resource, grant: Grant = {}): Decision {
     if (this.evaluate(principal, action, resource, grant)) return 'allow';
-    if (action !== 'see' && resource.type !== 'Platform' && this.evaluate(principal, 'see', resource, {})) {
-      return 'forbidden';
-    }
+    // The platform itself is no secret: a denied platform action is plainly forbidden.
+    if (resource.type === 'Platform') return 'forbidden';
+    if (action !== 'see' && this.evaluate(principal, 'see', resource, {})) return 'forbidden';
     return 'hidden';
   }
 
@@ -93,6 +93,8 @@ export class PolicyService {
     if (grant.grantedRole) context.grantedRank = rankOf(grant.grantedRole);
     if (grant.grantedScopes) context.grantedScopes = grant.grantedScopes;
     if (grant.currentRole) context.currentRank = rankOf(grant.currentRole);
+    if (grant.createdKeyExpiresAt !== undefined)
+      context.createdKeyExpiresAt = epochSeconds(grant.createdKeyExpiresAt);
 
     const answer = cedar.statefulIsAuthorized({
       principal: principalUid(principal),
@@ -117,13 +119,13 @@ export class PolicyService {
 function decisionKey(principal: Principal, action: Action, resource: Resource, grant: Grant): string {
   const who =
     principal.kind === 'platform'
-      ? `platform:${principal.keyId}`
-      : `${principal.keyId}:${principal.role}:${principal.scopes.join(',')}:${principal.projectId}:${principal.orgId}`;
+      ? `platform:${principal.keyId}:${principal.expiresAt}`
+      : `${principal.keyId}:${principal.role}:${principal.scopes.join(',')}:${principal.projectId}:${principal.orgId}:${principal.expiresAt}`;
   let what: string = resource.type;
   if (resource.type !== 'Platform') what += `:${resource.id}`;
   if ('orgId' in resource) what += `:${resource.orgId}`;
   if ('projectId' in resource) what += `:${resource.projectId}`;
-  return `${who}\n${action}\n${what}\n${grant.grantedRole ?? ''}\n${grant.grantedScopes?.join(',') ?? ''}\n${grant.currentRole ?? ''}`;
+  return `${who}\n${action}\n${what}\n${grant.grantedRole ?? ''}\n${grant.grantedScopes?.join(',') ?? ''}\n${grant.currentRole ?? ''}\n${grant.createdKeyExpiresAt}`;
 }
 
 function principalUid(principal: Principal): EntityUid {
@@ -133,7 +135,9 @@ function principalUid(principal: Principal): EntityUid {
 }
 
 function principalEntities(principal: Principal): Entity[] {
-  if (principal.kind === 'platform') return [{ uid: principalUid(principal), attrs: {}, parents: [] }];
+  const expiry: Record<string, cedar.CedarValueJson> =
+    principal.expiresAt === null ? {} : { expiresAt: epochSeconds(principal.expiresAt) };
+  if (principal.kind === 'platform') return [{ uid: principalUid(principal), attrs: expiry, parents: [] }];
   const org = { type: `${NS}::Organization`, id: principal.orgId };
   const project = { type: `${NS}::Project`, id: principal.projectId };
   return [
@@ -145,6 +149,7 @@ function principalEntities(principal: Principal): Entity[] {
         scopes: principal.scopes,
         org: { __entity: org },
         project: { __entity: project },
+        ...expiry,
       },
       parents: [project],
     },

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { Engine } from '../../store/database.js';
 import { preparedLookup } from '../../store/prepared.js';
 import type {
   ApiKeysTable,
@@ -26,7 +27,10 @@ export class TenancyRepo {
   /** Runs on every request whose key is not cached. */
   readonly findKeyBySecretHash: (secretHash: string) => Promise<KeyForAuth | undefined>;
 
-  constructor(readonly db: Kysely<Database>) {
+  constructor(
+    readonly db: Kysely<Database>,
+    private readonly engine: Engine,
+  ) {
     this.getProject = preparedLookup(db, (id) => db.selectFrom('projects').selectAll().where('id', '=', id));
     this.findKeyBySecretHash = preparedLookup(db, (secretHash) =>
       db
@@ -38,7 +42,9 @@ export class TenancyRepo {
   }
 
   transaction<T>(work: (repo: TenancyRepo) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => work(new TenancyRepo(trx as unknown as Kysely<Database>)));
+    return this.db
+      .transaction()
+      .execute((trx) => work(new TenancyRepo(trx as unknown as Kysely<Database>, this.engine)));
   }
 
   // ---- organizations ----
@@ -61,18 +67,23 @@ export class TenancyRepo {
     return query.execute();
   }
 
-  async countProjects(orgId: string): Promise<number> {
-    const row = await this.db
-      .selectFrom('projects')
-      .select((eb) => eb.fn.countAll<string | number>().as('n'))
-      .where('org_id', '=', orgId)
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
-  }
-
+  /** Deletes an organization and everything in it; call inside a transaction. */
   async deleteOrganization(id: string): Promise<void> {
+    const projects = this.db.selectFrom('projects').select('id').where('org_id', '=', id);
+    await this.db.deleteFrom('api_keys').where('project_id', 'in', projects).execute();
+    await this.db.deleteFrom('projects').where('org_id', '=', id).execute();
     await this.db.deleteFrom('org_members').where('org_id', '=', id).execute();
     await this.db.deleteFrom('organizations').where('id', '=', id).execute();
+  }
+
+  /**
+   * Holds the organization's row until the transaction ends, so concurrent changes to its members run
+   * one after the other. SQLite transactions are already serial (one connection, exclusive lock).
+   */
+  async lockOrganization(id: string): Promise<void> {
+    if (this.engine === 'postgres') {
+      await this.db.selectFrom('organizations').select('id').where('id', '=', id).forUpdate().execute();
+    }
   }
 
   // ---- projects ----
@@ -182,6 +193,18 @@ export class TenancyRepo {
     return query.execute();
   }
 
+  /** Roles of the project's keys that still work (not revoked; expiry is not checked). */
+  async activeKeyRoles(projectId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('api_keys')
+      .select('role')
+      .distinct()
+      .where('project_id', '=', projectId)
+      .where('revoked_at', 'is', null)
+      .execute();
+    return rows.map((row) => row.role);
+  }
+
   async revokeApiKey(projectId: string, id: string, at: string): Promise<void> {
     await this.db
       .updateTable('api_keys')
@@ -201,6 +224,55 @@ export class TenancyRepo {
         .where('id', '=', id)
         .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
         .execute();
+    }
+  }
+
+  // ---- platform keys (project_id is null) ----
+  listPlatformKeys(options: { after?: string; limit: number }): Promise<ApiKeysTable[]> {
+    let query = this.db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('project_id', 'is', null)
+      .orderBy('id')
+      .limit(options.limit);
+    if (options.after) query = query.where('id', '>', options.after);
+    return query.execute();
+  }
+
+  getPlatformKey(id: string): Promise<ApiKeysTable | undefined> {
+    return this.db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('project_id', 'is', null)
+      .where('id', '=', id)
+      .executeTakeFirst();
+  }
+
+  async countWorkingPlatformKeys(now: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('api_keys')
+      .select((eb) => eb.fn.countAll<string | number>().as('n'))
+      .where('project_id', 'is', null)
+      .where('revoked_at', 'is', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async revokePlatformKey(id: string, at: string): Promise<void> {
+    await this.db
+      .updateTable('api_keys')
+      .set({ revoked_at: at })
+      .where('project_id', 'is', null)
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .execute();
+  }
+
+  /** Serializes changes to platform keys on PostgreSQL (the bootstrap row stands for the platform). */
+  async lockPlatform(): Promise<void> {
+    if (this.engine === 'postgres') {
+      await this.db.selectFrom('bootstrap').select('id').forUpdate().execute();
     }
   }
 

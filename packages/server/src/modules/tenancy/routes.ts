@@ -6,14 +6,18 @@ import {
   ApiKey,
   CreateApiKey,
   CreatedApiKey,
+  CreatedPlatformKey,
   CreateMember,
   CreateOrganization,
+  CreatePlatformKey,
   CreateProject,
   KeyParams,
   Member,
   MemberParams,
   Organization,
   OrgParams,
+  PlatformKey,
+  PlatformKeyParams,
   Project,
   ProjectParams,
   UpdateMember,
@@ -74,7 +78,7 @@ export const tenancyRoutes: FastifyPluginAsyncTypebox<{ tenancy: TenancyService 
     {
       schema: {
         tags,
-        summary: 'Delete an organization that has no projects (owner)',
+        summary: 'Delete an organization with its projects, their keys, and its members (owner)',
         params: OrgParams,
         response: { 204: NoContent, ...ProblemResponses },
       },
@@ -274,6 +278,49 @@ export const tenancyRoutes: FastifyPluginAsyncTypebox<{ tenancy: TenancyService 
     },
     async (request, reply) => {
       await tenancy.revokeApiKey(request.principal, request.params.projectId, request.params.keyId);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/v1/platform/api-keys',
+    {
+      schema: {
+        tags: ['platform'],
+        summary: 'List platform admin keys (platform admin)',
+        querystring: PageQuery,
+        response: { 200: pageOf(PlatformKey), ...ProblemResponses },
+      },
+    },
+    async (request) => tenancy.listPlatformKeys(request.principal, request.query),
+  );
+
+  app.post(
+    '/v1/platform/api-keys',
+    {
+      schema: {
+        tags: ['platform'],
+        summary: 'Create a platform admin key, e.g. to rotate the bootstrap key (platform admin)',
+        body: CreatePlatformKey,
+        response: { 201: CreatedPlatformKey, ...ProblemResponses },
+      },
+    },
+    async (request, reply) =>
+      reply.code(201).send(await tenancy.createPlatformKey(request.principal, request.body)),
+  );
+
+  app.delete(
+    '/v1/platform/api-keys/:keyId',
+    {
+      schema: {
+        tags: ['platform'],
+        summary: 'Revoke a platform admin key; the last working one cannot be revoked (platform admin)',
+        params: PlatformKeyParams,
+        response: { 204: NoContent, ...ProblemResponses },
+      },
+    },
+    async (request, reply) => {
+      await tenancy.revokePlatformKey(request.principal, request.params.keyId);
       return reply.code(204).send(null);
     },
   );

@@ -1,7 +1,13 @@
 import { Type } from 'typebox';
 import { ROLES, SCOPES } from '../policy/model.js';
 
-const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S', description: 'Display name.' });
+/** Printable text with at least one visible character; control characters (NUL above all) are refused. */
+const Name = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  pattern: '^[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f][^\\u0000-\\u001f\\u007f]*$',
+  description: 'Display name: 1–200 characters, not blank, no control characters.',
+});
 const Timestamp = Type.String({ format: 'date-time' });
 const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
 const RoleName = Type.Enum(ROLES, { description: 'owner > admin > developer > auditor > viewer' });
@@ -66,6 +72,30 @@ export const CreateApiKey = Type.Object(
   },
   { additionalProperties: false },
 );
+
+export const PlatformKey = Type.Object({
+  id: KeyId,
+  name: Type.String(),
+  prefix: Type.String(),
+  createdAt: Timestamp,
+  expiresAt: NullableTimestamp,
+  lastUsedAt: NullableTimestamp,
+  revokedAt: NullableTimestamp,
+});
+export const CreatedPlatformKey = Type.Object({
+  ...PlatformKey.properties,
+  secret: Type.String({ description: 'The bearer secret. Shown only in this response; store it now.' }),
+});
+export const CreatePlatformKey = Type.Object(
+  {
+    name: Name,
+    expiresAt: Type.Optional(
+      Type.String({ format: 'date-time', description: 'When the key stops working.' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export const PlatformKeyParams = Type.Object({ keyId: KeyId });
 
 export const OrgParams = Type.Object({ orgId: OrgId });
 export const ProjectParams = Type.Object({ projectId: ProjectId });

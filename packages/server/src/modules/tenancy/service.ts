@@ -4,7 +4,7 @@ import { decodeCursor, type Page, toPage } from '../../http/pagination.js';
 import { Problem } from '../../http/problem.js';
 import { isId, newId } from '../../ids.js';
 import type { ApiKeysTable, OrganizationsTable, OrgMembersTable, ProjectsTable } from '../../store/schema.js';
-import type { Principal, Role } from '../policy/model.js';
+import { type Principal, type Role, rankOf } from '../policy/model.js';
 import type { PolicyService } from '../policy/service.js';
 import type { AuthCache } from './auth-cache.js';
 import type { KeyForAuth, TenancyRepo } from './repo.js';
@@ -39,6 +39,9 @@ export interface ApiKey {
   lastUsedAt: string | null;
   revokedAt: string | null;
 }
+
+/** A key of the platform administrator: no project, no role or scopes (it may do everything). */
+export type PlatformKey = Omit<ApiKey, 'projectId' | 'role' | 'scopes'>;
 
 export interface PageRequest {
   limit: number;
@@ -98,19 +101,9 @@ export class TenancyService {
       const at = this.timestamp();
       if (!(await repo.claimBootstrap(at))) return { created: false, generatedSecret: null };
       const secret = configuredSecret ?? generateSecret();
-      await repo.insertApiKey({
-        id: newId('key'),
-        project_id: null,
-        name: 'platform admin (bootstrap)',
-        role: PLATFORM_ROLE,
-        scopes: JSON.stringify(['*']),
-        secret_hash: hashSecret(secret),
-        prefix: secret.slice(0, 12),
-        created_at: at,
-        expires_at: null,
-        last_used_at: null,
-        revoked_at: null,
-      });
+      await repo.insertApiKey(
+        this.newKeyRow(null, 'platform admin (bootstrap)', PLATFORM_ROLE, ['*'], secret, null),
+      );
       return { created: true, generatedSecret: configuredSecret ? null : secret };
     });
   }
@@ -149,15 +142,12 @@ export class TenancyService {
     return toPage(visible.map(toOrganization), page.limit);
   }
 
+  /** Deletes the organization with its projects, their API keys, and its members, in one transaction. */
   async deleteOrganization(principal: Principal, orgId: string): Promise<void> {
     const row = await this.loadOrganization(principal, orgId);
     this.policy.enforce(principal, 'org:write', { type: 'Organization', id: row.id });
-    await this.repo.transaction(async (repo) => {
-      if ((await repo.countProjects(row.id)) > 0) {
-        throw new Problem('conflict', `Organization ${row.id} still has projects; delete them first.`);
-      }
-      await repo.deleteOrganization(row.id);
-    });
+    await this.repo.transaction((repo) => repo.deleteOrganization(row.id));
+    this.authCache.clear();
   }
 
   // ---- projects ----
@@ -183,11 +173,19 @@ export class TenancyService {
 
   async listProjects(principal: Principal, orgId: string, page: PageRequest): Promise<Page<Project>> {
     const org = await this.loadOrganization(principal, orgId);
-    this.policy.enforce(principal, 'org:read', { type: 'Organization', id: org.id });
     const after = decodeCursor(page.cursor, /^prj_[0-9a-f]{32}$/);
-    // Roles that read every project list the whole organization; the others see their own project.
+    // Roles that read every project list the whole organization; the others list only their own project,
+    // which they must be allowed to read (a key without the projects:read scope gets 403, not an empty list).
     const wholeOrg = this.policy.allows(principal, 'projects:read', { type: 'Organization', id: org.id });
-    const onlyId = wholeOrg || principal.kind !== 'project' ? undefined : principal.projectId;
+    let onlyId: string | undefined;
+    if (!wholeOrg && principal.kind === 'project') {
+      this.policy.enforce(principal, 'projects:read', {
+        type: 'Project',
+        id: principal.projectId,
+        orgId: principal.orgId,
+      });
+      onlyId = principal.projectId;
+    }
     const rows = await this.repo.listProjects(org.id, { after, limit: page.limit + 1, onlyId });
     const visible = rows.filter((row) =>
       this.policy.allows(principal, 'projects:read', { type: 'Project', id: row.id, orgId: row.org_id }),
@@ -197,7 +195,15 @@ export class TenancyService {
 
   async deleteProject(principal: Principal, projectId: string): Promise<void> {
     const row = await this.loadProject(principal, projectId);
-    this.policy.enforce(principal, 'projects:write', { type: 'Project', id: row.id, orgId: row.org_id });
+    // Deleting a project revokes its keys: a caller may not do that to keys ranked above its own.
+    const keyRoles = (await this.repo.activeKeyRoles(row.id)) as Role[];
+    const currentRole = keyRoles.sort((a, b) => rankOf(b) - rankOf(a))[0];
+    this.policy.enforce(
+      principal,
+      'projects:write',
+      { type: 'Project', id: row.id, orgId: row.org_id },
+      { currentRole },
+    );
     await this.repo.transaction((repo) => repo.deleteProject(row.id));
     this.authCache.clear();
   }
@@ -218,6 +224,7 @@ export class TenancyService {
     );
     const email = input.email.trim().toLowerCase();
     return this.repo.transaction(async (repo) => {
+      await repo.lockOrganization(org.id);
       if (await repo.findMemberByEmail(org.id, email)) {
         throw new Problem('conflict', `${email} is already a member of ${org.id}.`);
       }
@@ -261,9 +268,10 @@ export class TenancyService {
       { grantedRole: input.role, currentRole: row.role as Role },
     );
     return this.repo.transaction(async (repo) => {
-      if (row.role === 'owner' && input.role !== 'owner') await this.keepAnOwner(repo, row.org_id);
+      const current = await this.lockMember(repo, row);
+      if (current.role === 'owner' && input.role !== 'owner') await this.keepAnOwner(repo, row.org_id);
       await repo.updateMemberRole(row.org_id, row.id, input.role);
-      return toMember({ ...row, role: input.role });
+      return toMember({ ...current, role: input.role });
     });
   }
 
@@ -276,7 +284,8 @@ export class TenancyService {
       { currentRole: row.role as Role },
     );
     await this.repo.transaction(async (repo) => {
-      if (row.role === 'owner') await this.keepAnOwner(repo, row.org_id);
+      const current = await this.lockMember(repo, row);
+      if (current.role === 'owner') await this.keepAnOwner(repo, row.org_id);
       await repo.deleteMember(row.org_id, row.id);
     });
   }
@@ -291,27 +300,15 @@ export class TenancyService {
     const project = await this.loadProject(principal, projectId);
     const role = input.role ?? 'developer';
     const scopes = input.scopes ?? ['*'];
+    const expiresAt = this.createdKeyExpiry(principal, input.expiresAt);
     this.policy.enforce(
       principal,
       'api_keys:write',
       { type: 'Project', id: project.id, orgId: project.org_id },
-      { grantedRole: role, grantedScopes: scopes },
+      { grantedRole: role, grantedScopes: scopes, createdKeyExpiresAt: expiresAt },
     );
-    const expiresAt = input.expiresAt === undefined ? null : this.futureTimestamp(input.expiresAt);
     const secret = generateSecret();
-    const row: ApiKeysTable = {
-      id: newId('key'),
-      project_id: project.id,
-      name: input.name.trim(),
-      role,
-      scopes: JSON.stringify(scopes),
-      secret_hash: hashSecret(secret),
-      prefix: secret.slice(0, 12),
-      created_at: this.timestamp(),
-      expires_at: expiresAt,
-      last_used_at: null,
-      revoked_at: null,
-    };
+    const row = this.newKeyRow(project.id, input.name, role, scopes, secret, expiresAt);
     await this.repo.insertApiKey(row);
     return { ...toApiKey(row), secret };
   }
@@ -352,7 +349,76 @@ export class TenancyService {
     this.authCache.clear();
   }
 
+  // ---- platform keys ----
+
+  async listPlatformKeys(principal: Principal, page: PageRequest): Promise<Page<PlatformKey>> {
+    this.policy.enforce(principal, 'platform_keys:read', { type: 'Platform' });
+    const after = decodeCursor(page.cursor, /^key_[0-9a-f]{32}$/);
+    const rows = await this.repo.listPlatformKeys({ after, limit: page.limit + 1 });
+    return toPage(rows.map(toPlatformKey), page.limit);
+  }
+
+  async createPlatformKey(
+    principal: Principal,
+    input: { name: string; expiresAt?: string },
+  ): Promise<PlatformKey & { secret: string }> {
+    const expiresAt = this.createdKeyExpiry(principal, input.expiresAt);
+    this.policy.enforce(
+      principal,
+      'platform_keys:write',
+      { type: 'Platform' },
+      { createdKeyExpiresAt: expiresAt },
+    );
+    const secret = generateSecret();
+    const row = this.newKeyRow(null, input.name, PLATFORM_ROLE, ['*'], secret, expiresAt);
+    await this.repo.insertApiKey(row);
+    return { ...toPlatformKey(row), secret };
+  }
+
+  /** Revokes a platform key, unless it is the last one that works: that would lock everyone out. */
+  async revokePlatformKey(principal: Principal, keyId: string): Promise<void> {
+    this.policy.enforce(principal, 'platform_keys:write', { type: 'Platform' });
+    const key = isId('key', keyId) ? await this.repo.getPlatformKey(keyId) : undefined;
+    if (!key) throw new Problem('not-found', `No platform key ${keyId}.`);
+    const at = this.timestamp();
+    await this.repo.transaction(async (repo) => {
+      await repo.lockPlatform();
+      const stillWorks = key.revoked_at === null && (key.expires_at === null || key.expires_at > at);
+      if (stillWorks && (await repo.countWorkingPlatformKeys(at)) <= 1) {
+        throw new Problem(
+          'conflict',
+          'This is the last working platform key; create another one before revoking it.',
+        );
+      }
+      await repo.revokePlatformKey(key.id, at);
+    });
+    this.authCache.clear();
+  }
+
   // ---- helpers ----
+
+  private newKeyRow(
+    projectId: string | null,
+    name: string,
+    role: string,
+    scopes: string[],
+    secret: string,
+    expiresAt: string | null,
+  ): ApiKeysTable {
+    return {
+      id: newId('key'),
+      project_id: projectId,
+      name: name.trim(),
+      role,
+      scopes: JSON.stringify(scopes),
+      secret_hash: hashSecret(secret),
+      prefix: secret.slice(0, 12),
+      created_at: this.timestamp(),
+      expires_at: expiresAt,
+      last_used_at: null,
+      revoked_at: null,
+    };
+  }
 
   /** Loads a resource and checks the caller may know it exists: absent and elsewhere both answer 404. */
   private async loadOrganization(principal: Principal, orgId: string): Promise<OrganizationsTable> {
@@ -394,10 +460,26 @@ export class TenancyService {
     return { project, key };
   }
 
+  /**
+   * Serializes changes to an organization's members (concurrent removals could otherwise each see another
+   * owner and remove both), then re-reads the member as it is now.
+   */
+  private async lockMember(repo: TenancyRepo, row: OrgMembersTable): Promise<OrgMembersTable> {
+    await repo.lockOrganization(row.org_id);
+    const current = await repo.getMember(row.org_id, row.id);
+    if (!current) throw new Problem('not-found', `No member ${row.id}.`);
+    return current;
+  }
+
   private async keepAnOwner(repo: TenancyRepo, orgId: string): Promise<void> {
     if ((await repo.countOwners(orgId)) <= 1) {
       throw new Problem('conflict', 'An organization must keep at least one owner.');
     }
+  }
+
+  /** A new key expires when asked, and by default when its creator does: it cannot outlive it. */
+  private createdKeyExpiry(principal: Principal, requested: string | undefined): string | null {
+    return requested === undefined ? principal.expiresAt : this.futureTimestamp(requested);
   }
 
   private futureTimestamp(value: string): string {
@@ -416,7 +498,7 @@ export class TenancyService {
 }
 
 function toPrincipal(key: KeyForAuth): Principal | null {
-  if (key.project_id === null) return { kind: 'platform', keyId: key.id };
+  if (key.project_id === null) return { kind: 'platform', keyId: key.id, expiresAt: key.expires_at };
   // A project key whose project is gone authenticates as nobody.
   if (key.org_id === null) return null;
   return {
@@ -426,6 +508,7 @@ function toPrincipal(key: KeyForAuth): Principal | null {
     scopes: JSON.parse(key.scopes) as string[],
     projectId: key.project_id,
     orgId: key.org_id,
+    expiresAt: key.expires_at,
   };
 }
 
@@ -444,6 +527,18 @@ function toMember(row: OrgMembersTable): Member {
     email: row.email,
     role: row.role as Role,
     createdAt: row.created_at,
+  };
+}
+
+function toPlatformKey(row: ApiKeysTable): PlatformKey {
+  return {
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    lastUsedAt: row.last_used_at,
+    revokedAt: row.revoked_at,
   };
 }
 
