@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerApiKeyCommands } from './commands/apikey.js';
 import { registerOrgCommands } from './commands/org.js';
+import { registerPlatformKeyCommands } from './commands/platform-key.js';
 import { registerProjectCommands } from './commands/project.js';
 import { registerServerCommands } from './commands/server.js';
 import { CliError } from './errors.js';
@@ -23,6 +24,7 @@ registerServerCommands(program);
 registerOrgCommands(program);
 registerProjectCommands(program);
 registerApiKeyCommands(program);
+registerPlatformKeyCommands(program);
 
 try {
   await program.parseAsync();

@@ -1,7 +1,7 @@
 import type { ApiKey, Role } from '@personachain/server';
 
 /** Shapes of the tenancy API (`/v1`): the server's own types, imported as types only (nothing loads). */
-export type { ApiKey, Organization, Page, Project, Role } from '@personachain/server';
+export type { ApiKey, Organization, Page, PlatformKey, Project, Role } from '@personachain/server';
 
 /** Checked here too, so a typo fails before any request; `satisfies` keeps it in step with the server. */
 export const ROLES = ['owner', 'admin', 'developer', 'auditor', 'viewer'] as const satisfies readonly Role[];

@@ -110,6 +110,29 @@ describe('against the real server', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^persona: Not found: .*org_0{32}.*\n {2}HTTP 404, request id \S+\n$/);
   });
+
+  // Last in this block: it retires the admin key the tests above use.
+  it('rotates the platform admin key: create a new one, revoke the old, never the last', async () => {
+    const {
+      data: [bootstrap],
+    } = await personaJson<{ data: Array<{ id: string }> }>(['platform-key', 'list']);
+    const last = await persona(['platform-key', 'revoke', bootstrap?.id as string]);
+    expect(last.code).toBe(1);
+    expect(last.stderr).toMatch(/^persona: Conflict: This is the last working platform key/);
+
+    const fresh = await personaJson<{ id: string; secret: string }>([
+      'platform-key',
+      'create',
+      '--name',
+      'ops',
+    ]);
+    expect(fresh.secret).toMatch(/^sk_/);
+    const revoked = await persona(['platform-key', 'revoke', bootstrap?.id as string], fresh.secret);
+    expect(revoked.code).toBe(0);
+    expect((await persona(['org', 'list'])).code).toBe(1);
+    expect((await persona(['org', 'list'], fresh.secret)).code).toBe(0);
+    expect((await persona(['platform-key', 'list'], fresh.secret)).stdout).toMatch(/ revoked /);
+  });
 });
 
 describe('migrate', () => {

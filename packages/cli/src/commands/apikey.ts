@@ -89,7 +89,8 @@ export function registerApiKeyCommands(program: Command): void {
     });
 }
 
-function status(key: ApiKey): string {
+/** Whether a key works: revoked and expired keys do not. */
+export function status(key: Pick<ApiKey, 'revokedAt' | 'expiresAt'>): string {
   if (key.revokedAt !== null) return 'revoked';
   if (key.expiresAt !== null && Date.parse(key.expiresAt) <= Date.now()) return 'expired';
   return 'active';
@@ -99,7 +100,7 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-function parseTimestamp(value: string): string {
+export function parseTimestamp(value: string): string {
   const time = Date.parse(value);
   if (!TIMESTAMP.test(value) || Number.isNaN(time)) {
     throw new InvalidArgumentError('Expected an ISO 8601 date, or date and time with offset (Z or +hh:mm).');
