@@ -41,12 +41,10 @@ export const CreateMember = Type.Object(
 );
 export const UpdateMember = Type.Object({ role: RoleName }, { additionalProperties: false });
 
-export const ApiKey = Type.Object({
+/** What every key shows: a platform admin key is just this, a project key adds its project, role and scopes. */
+export const PlatformKey = Type.Object({
   id: KeyId,
-  projectId: ProjectId,
   name: Type.String(),
-  role: RoleName,
-  scopes: Type.Array(Type.String()),
   prefix: Type.String({ description: 'The first characters of the secret, to tell keys apart.' }),
   createdAt: Timestamp,
   expiresAt: NullableTimestamp,
@@ -54,6 +52,12 @@ export const ApiKey = Type.Object({
     description: 'Recorded in memory and written at most once a minute, so it may lag by that much.',
   }),
   revokedAt: NullableTimestamp,
+});
+export const ApiKey = Type.Object({
+  ...PlatformKey.properties,
+  projectId: ProjectId,
+  role: RoleName,
+  scopes: Type.Array(Type.String()),
 });
 export const CreatedApiKey = Type.Object({
   ...ApiKey.properties,
@@ -73,15 +77,6 @@ export const CreateApiKey = Type.Object(
   { additionalProperties: false },
 );
 
-export const PlatformKey = Type.Object({
-  id: KeyId,
-  name: Type.String(),
-  prefix: Type.String(),
-  createdAt: Timestamp,
-  expiresAt: NullableTimestamp,
-  lastUsedAt: NullableTimestamp,
-  revokedAt: NullableTimestamp,
-});
 export const CreatedPlatformKey = Type.Object({
   ...PlatformKey.properties,
   secret: Type.String({ description: 'The bearer secret. Shown only in this response; store it now.' }),

@@ -544,15 +544,9 @@ function toPlatformKey(row: ApiKeysTable): PlatformKey {
 
 function toApiKey(row: ApiKeysTable): ApiKey {
   return {
-    id: row.id,
+    ...toPlatformKey(row),
     projectId: row.project_id as string,
-    name: row.name,
     role: row.role as Role,
     scopes: JSON.parse(row.scopes) as string[],
-    prefix: row.prefix,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    lastUsedAt: row.last_used_at,
-    revokedAt: row.revoked_at,
   };
 }
