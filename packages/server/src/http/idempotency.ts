@@ -74,9 +74,9 @@ function requestHash(request: FastifyRequest): string {
  * An error response is not kept (the key is released), so a corrected retry can use the same key.
  */
 export function registerIdempotency(app: FastifyInstance, db: Kysely<Database>): void {
-  app.addHook('preHandler', async (request, reply) => {
+  const claim = async (request: FastifyRequest, reply: FastifyReply) => {
     const key = request.headers[HEADER];
-    if (request.method !== 'POST' || key === undefined) return;
+    if (key === undefined) return;
     if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
       throw new Problem('validation-error', 'Idempotency-Key must be 1–255 visible ASCII characters.', {
         errors: [
@@ -151,34 +151,47 @@ export function registerIdempotency(app: FastifyInstance, db: Kysely<Database>):
       );
     }
     return replay(reply, existing.status_code, existing.response_type, open(derived, existing.response_body));
-  });
+  };
 
-  app.addHook('onSend', async (request, reply, payload) => {
-    const claim = request.idempotency;
-    if (!claim) return payload;
+  const record = async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    const reservation = request.idempotency;
+    if (!reservation) return payload;
     request.idempotency = undefined;
-    const where = db
-      .updateTable('idempotency_keys')
-      .where('principal_id', '=', claim.principalId)
-      .where('idempotency_key', '=', claim.key);
-    if (reply.statusCode >= 300 || (payload !== null && typeof payload !== 'string')) {
+    const serialized = payload === null || typeof payload === 'string' ? (payload ?? '') : null;
+    if (reply.statusCode >= 300 || serialized === null) {
       // Only a success is a result to replay: release the key so the client can retry.
       await db
         .deleteFrom('idempotency_keys')
-        .where('principal_id', '=', claim.principalId)
-        .where('idempotency_key', '=', claim.key)
+        .where('principal_id', '=', reservation.principalId)
+        .where('idempotency_key', '=', reservation.key)
         .execute();
       return payload;
     }
-    await where
+    await db
+      .updateTable('idempotency_keys')
       .set({
         status_code: reply.statusCode,
-        response_body: seal(claim.responseKey, payload ?? ''),
+        response_body: seal(reservation.responseKey, serialized),
         response_type: String(reply.getHeader('content-type') ?? ''),
       })
+      .where('principal_id', '=', reservation.principalId)
+      .where('idempotency_key', '=', reservation.key)
       .execute();
     return payload;
+  };
+
+  // Only POST routes take Idempotency-Key; other routes pay nothing for it.
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (!methods.includes('POST')) return;
+    route.preHandler = [...asArray(route.preHandler), claim];
+    route.onSend = [...asArray(route.onSend), record];
   });
+}
+
+function asArray<T>(value: T | T[] | undefined): T[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
 }
 
 function replay(reply: FastifyReply, status: number, type: string | null, body: string): FastifyReply {

@@ -4,7 +4,8 @@ import type { Principal } from '../policy/model.js';
 export interface CachedKey {
   principal: Principal | null;
   revoked: boolean;
-  expiresAt: string | null;
+  /** Epoch milliseconds, compared on every request; null if the key never expires. */
+  expiresAtMs: number | null;
 }
 
 const CAPACITY = 10_000;

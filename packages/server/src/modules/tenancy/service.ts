@@ -81,11 +81,15 @@ export class TenancyService {
     if (!key) {
       const row = await this.repo.findKeyBySecretHash(secretHash);
       if (!row) return null;
-      key = { principal: toPrincipal(row), revoked: row.revoked_at !== null, expiresAt: row.expires_at };
+      key = {
+        principal: toPrincipal(row),
+        revoked: row.revoked_at !== null,
+        expiresAtMs: row.expires_at === null ? null : Date.parse(row.expires_at),
+      };
       this.authCache.set(secretHash, key);
     }
     if (key.revoked) return null;
-    if (key.expiresAt !== null && key.expiresAt <= this.now().toISOString()) return null;
+    if (key.expiresAtMs !== null && key.expiresAtMs <= this.now().getTime()) return null;
     return key.principal;
   }
 
