@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type Field, type ListLayout, showDone, showList, showOne } from '../output.js';
-import { type ApiKey, type CreatedApiKey, ROLES, type Role } from '../types.js';
+import { type ApiKey, type CreatedApiKey, type PlatformKey, ROLES, type Role } from '../types.js';
 import {
   type ApiListOptions,
   type ApiOptions,
@@ -27,6 +27,11 @@ const describe = (key: ApiKey): Field[] => [
   ['name', key.name],
   ['role', key.role],
   ['scopes', key.scopes.join(', ') || null],
+  ...lifecycle(key),
+];
+
+/** The fields every key shows, project key or platform key: how to recognise it and where it stands. */
+export const lifecycle = (key: PlatformKey): Field[] => [
   ['prefix', key.prefix],
   ['status', status(key)],
   ['created', key.createdAt],

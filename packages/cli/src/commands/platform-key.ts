@@ -9,23 +9,14 @@ import {
   keyIdArgument,
   listCommand,
 } from './api.js';
-import { parseTimestamp, status } from './apikey.js';
+import { lifecycle, parseTimestamp, status } from './apikey.js';
 
 interface CreateOptions extends ApiOptions {
   name: string;
   expiresAt?: string;
 }
 
-const describe = (key: PlatformKey): Field[] => [
-  ['id', key.id],
-  ['name', key.name],
-  ['prefix', key.prefix],
-  ['status', status(key)],
-  ['created', key.createdAt],
-  ['expires', key.expiresAt],
-  ['last used', key.lastUsedAt],
-  ['revoked', key.revokedAt],
-];
+const describe = (key: PlatformKey): Field[] => [['id', key.id], ['name', key.name], ...lifecycle(key)];
 
 const layout: ListLayout<PlatformKey> = {
   headers: ['ID', 'NAME', 'PREFIX', 'STATUS', 'EXPIRES', 'LAST USED'],

@@ -13,7 +13,7 @@ declare module 'fastify' {
 const HEADER = 'idempotency-key';
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 /** How long a key's first response is kept for replay. */
-export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
+const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
 /** A reservation whose request never finished (crash, dropped connection) is given up after this. */
 const ABANDONED_AFTER_MS = 60_000;
 

@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** RFC 9457 problem types we answer with. The `type` URI of each is stable; docs/api.md lists them. */
-export const PROBLEMS = {
+const PROBLEMS = {
   'validation-error': { status: 400, title: 'Invalid request' },
   'malformed-json': { status: 400, title: 'Malformed JSON' },
   // Written by clientErrorHandler straight to the socket, for HTTP that never became a request.
@@ -21,19 +21,19 @@ export const PROBLEMS = {
   unavailable: { status: 503, title: 'Service unavailable' },
 } as const;
 
-export type ProblemSlug = keyof typeof PROBLEMS;
+type ProblemSlug = keyof typeof PROBLEMS;
 
 export const PROBLEM_TYPE_BASE = 'urn:personachain:problem:';
 
 /** One failing input location, as in RFC 9457's example: a JSON Pointer and what is wrong there. */
-export interface FieldError {
+interface FieldError {
   /** Where the field is: body, querystring, params or headers. */
   in: string;
   pointer: string;
   detail: string;
 }
 
-export interface ProblemBody {
+interface ProblemBody {
   type: string;
   title: string;
   status: number;
@@ -63,7 +63,7 @@ export class Problem extends Error {
   }
 }
 
-export function problemBody(
+function problemBody(
   slug: ProblemSlug,
   detail: string,
   request: FastifyRequest,
@@ -98,7 +98,7 @@ interface AjvLikeError {
 }
 
 /** Turns Ajv errors into field errors whose pointers name the field that is wrong, missing or unknown. */
-export function fieldErrors(validation: AjvLikeError[], location: string): FieldError[] {
+function fieldErrors(validation: AjvLikeError[], location: string): FieldError[] {
   return validation.map((error) => {
     let pointer = error.instancePath;
     let detail = error.message ?? 'is invalid';
