@@ -1,7 +1,7 @@
 import cors from '@fastify/cors';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Config } from './config.js';
+import { type Config, defaultLedgerOrigin } from './config.js';
 import { LastUsedTracker, registerAuthentication } from './http/auth.js';
 import { purgeExpiredIdempotencyKeys, registerIdempotency } from './http/idempotency.js';
 import { loggerOptions } from './http/logging.js';
@@ -12,7 +12,13 @@ import { MemoryRateLimiter, type RateLimiter, RedisRateLimiter } from './http/ra
 import { requestIdFrom } from './http/request-id.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 import { registerValidation } from './http/validation.js';
+import { auditRoutes } from './modules/audit/routes.js';
+import { AuditService } from './modules/audit/service.js';
 import { healthRoutes } from './modules/health/routes.js';
+import { loadMasterKey } from './modules/keys/master-key.js';
+import { openKeyStore } from './modules/keys/service.js';
+import { ledgerRoutes } from './modules/ledger/routes.js';
+import { LedgerService } from './modules/ledger/service.js';
 import { PolicyService } from './modules/policy/service.js';
 import { AuthCache } from './modules/tenancy/auth-cache.js';
 import { TenancyRepo } from './modules/tenancy/repo.js';
@@ -23,6 +29,7 @@ import type { Store } from './store/database.js';
 export interface Platform {
   app: FastifyInstance;
   tenancy: TenancyService;
+  ledger: LedgerService;
 }
 
 /**
@@ -78,11 +85,28 @@ export async function buildApp(config: Config, store: Store): Promise<Platform> 
   await registerOpenApi(app, config.publicUrl);
   registerMetrics(app, config.metricsToken);
 
+  const masterKey = loadMasterKey(config.masterKey, config.dataDir);
+  if (masterKey.source !== 'PERSONA_MASTER_KEY') {
+    app.log.warn(
+      { file: masterKey.path },
+      `private keys are wrapped under a ${masterKey.source} next to the database: fine for development, ` +
+        'not for production. Set PERSONA_MASTER_KEY (32 random bytes, kept apart from the data).',
+    );
+  }
+  const keys = openKeyStore(store, masterKey.bytes);
+  const ledger = await LedgerService.open(store, {
+    origin: config.ledgerOrigin,
+    defaultOrigin: defaultLedgerOrigin(config),
+    keys,
+    onError: (error) => app.log.error({ err: error }, 'ledger: a batch could not be integrated'),
+  });
+  const audit = new AuditService(store.db, ledger);
   const policy = PolicyService.load();
   const tenancy = new TenancyService(
     new TenancyRepo(store.db, store.engine),
     policy,
     new AuthCache(store.singleProcess),
+    audit,
   );
   const limiter: RateLimiter = config.redisUrl
     ? new RedisRateLimiter(config.redisUrl, (error) =>
@@ -96,12 +120,14 @@ export async function buildApp(config: Config, store: Store): Promise<Platform> 
   ).unref();
 
   await app.register(healthRoutes, { db: store.db });
+  await app.register(ledgerRoutes, { ledger, limiter, rateLimit: config.rateLimits.public });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(async (api) => {
     registerAuthentication(api, { tenancy, limiter, rateLimits: config.rateLimits, lastUsed });
     registerIdempotency(api, store.db);
     await api.register(tenancyRoutes, { tenancy });
+    await api.register(auditRoutes, { audit, tenancy, ledger });
   });
 
   app.addHook('onClose', async () => {
@@ -110,8 +136,9 @@ export async function buildApp(config: Config, store: Store): Promise<Platform> 
       .close()
       .catch((error) => app.log.error({ err: error }, 'could not record last-used times'));
     await limiter.close();
+    await ledger.close().catch((error) => app.log.error({ err: error }, 'ledger: could not flush on close'));
     await store.close();
   });
 
-  return { app, tenancy };
+  return { app, tenancy, ledger };
 }

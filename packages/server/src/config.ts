@@ -28,8 +28,18 @@ export interface Config {
   redisUrl: string | null;
   metricsToken: string | null;
   trustProxy: boolean;
-  rateLimits: { key: RateLimitConfig; project: RateLimitConfig; anonymous: RateLimitConfig };
+  rateLimits: {
+    key: RateLimitConfig;
+    project: RateLimitConfig;
+    anonymous: RateLimitConfig;
+    /** Per client address, on the public ledger endpoints. */
+    public: RateLimitConfig;
+  };
   shutdownTimeoutMs: number;
+  /** 32 bytes from PERSONA_MASTER_KEY; null means the development key file in the data dir. */
+  masterKey: Uint8Array | null;
+  /** Null: the origin the log was created with (on first start, derived from the public URL). */
+  ledgerOrigin: string | null;
 }
 
 type Env = Record<string, string | undefined>;
@@ -54,7 +64,10 @@ export const CONFIG_VARIABLES = [
   'PERSONA_RATE_LIMIT_KEY',
   'PERSONA_RATE_LIMIT_PROJECT',
   'PERSONA_RATE_LIMIT_ANONYMOUS',
+  'PERSONA_RATE_LIMIT_PUBLIC',
   'PERSONA_SHUTDOWN_TIMEOUT_MS',
+  'PERSONA_MASTER_KEY',
+  'PERSONA_LEDGER_ORIGIN',
 ] as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -101,6 +114,10 @@ export function loadConfig(env: Env = process.env): Config {
         perSecond: 20,
         burst: 40,
       }),
+      public: rate('PERSONA_RATE_LIMIT_PUBLIC', get('PERSONA_RATE_LIMIT_PUBLIC'), {
+        perSecond: 200,
+        burst: 400,
+      }),
     },
     shutdownTimeoutMs: integer(
       'PERSONA_SHUTDOWN_TIMEOUT_MS',
@@ -109,7 +126,44 @@ export function loadConfig(env: Env = process.env): Config {
       100,
       600_000,
     ),
+    masterKey: masterKey(get('PERSONA_MASTER_KEY')),
+    ledgerOrigin: ledgerOrigin(get('PERSONA_LEDGER_ORIGIN')),
   };
+}
+
+/** The origin a new log gets when PERSONA_LEDGER_ORIGIN is not set: the public URL without its scheme. */
+export function defaultLedgerOrigin(config: Pick<Config, 'publicUrl'>): string {
+  const url = new URL(config.publicUrl);
+  return `${url.host}${url.pathname.replace(/\/+$/, '')}/ledger`;
+}
+
+function masterKey(raw: string | undefined): Uint8Array | null {
+  if (raw === undefined) return null;
+  const text = raw.trim();
+  const bytes = /^[0-9a-fA-F]{64}$/.test(text)
+    ? Buffer.from(text, 'hex')
+    : /^[A-Za-z0-9_-]{43}$/.test(text)
+      ? Buffer.from(text, 'base64url')
+      : undefined;
+  if (bytes?.length !== 32) {
+    throw new ConfigError(
+      'PERSONA_MASTER_KEY must be 32 random bytes as 64 hex characters or 43 base64url characters; ' +
+        "generate one with: node -e \"console.log(require('crypto').randomBytes(32).toString('base64url'))\"",
+    );
+  }
+  return new Uint8Array(bytes);
+}
+
+/** c2sp.org/tlog-checkpoint: a schema-less URL-like identity without spaces or `+`. */
+function ledgerOrigin(raw: string | undefined): string | null {
+  if (raw === undefined) return null;
+  if (!/^[\x21-\x7e]+$/.test(raw) || raw.includes('+') || /^[a-z]+:\/\//i.test(raw)) {
+    throw new ConfigError(
+      `PERSONA_LEDGER_ORIGIN must be a schema-less URL such as "ledger.example.com/persona", without ` +
+        `spaces or "+" (got "${raw}")`,
+    );
+  }
+  return raw;
 }
 
 /** Where clients reach a server listening on `host` by default: wildcards become localhost. */

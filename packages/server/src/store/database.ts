@@ -86,7 +86,9 @@ function openSqlite(path: string): Store {
     // Must precede WAL: then SQLite keeps the WAL index in private memory instead of shared memory.
     connection.pragma('locking_mode = EXCLUSIVE');
     connection.pragma('journal_mode = WAL');
-    connection.pragma('synchronous = NORMAL');
+    // FULL: a commit is on disk before it is acknowledged (the ledger promises durable appends, and an
+    // audited act must not survive a power cut without its audit entry, or the reverse).
+    connection.pragma('synchronous = FULL');
     connection.pragma('foreign_keys = ON');
     connection.exec('BEGIN IMMEDIATE; COMMIT;');
   } catch (error) {

@@ -1,5 +1,10 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, PostgresAdapter } from 'kysely';
 import type { Migration } from 'kysely/migration';
+
+/** Column type for bytes: SQLite's blob, PostgreSQL's bytea. */
+function bytes(db: Kysely<unknown>): 'blob' | 'bytea' {
+  return db.getExecutor().adapter instanceof PostgresAdapter ? 'bytea' : 'blob';
+}
 
 /**
  * Every schema change, in order. Names sort; never edit a migration that has shipped — add one.
@@ -77,6 +82,82 @@ export const migrations: Record<string, Migration> = {
         .createTable('bootstrap')
         .addColumn('id', 'integer', (c) => c.primaryKey())
         .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+
+  '0002_keys': {
+    async up(db: Kysely<unknown>) {
+      // Private keys of the platform (checkpoint signing, issuers, ...), each wrapped under the KEK.
+      await db.schema
+        .createTable('keys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('purpose', 'text', (c) => c.notNull())
+        .addColumn('record', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('keys_purpose').on('keys').columns(['purpose', 'id']).execute();
+    },
+  },
+  '0003_ledger': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('ledger_state')
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        .addColumn('origin', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('root', bytes(db), (c) => c.notNull())
+        .addColumn('checkpoint', 'text', (c) => c.notNull())
+        // The KeyStore key that signs checkpoints; chosen by whichever process created the log.
+        .addColumn('signer_key_id', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('ledger_tiles')
+        .addColumn('level', 'integer', (c) => c.notNull())
+        .addColumn('idx', 'bigint', (c) => c.notNull())
+        .addColumn('data', bytes(db), (c) => c.notNull())
+        .addPrimaryKeyConstraint('ledger_tiles_pk', ['level', 'idx'])
+        .execute();
+      await db.schema
+        .createTable('ledger_entries')
+        .addColumn('idx', 'bigint', (c) => c.primaryKey())
+        .addColumn('data', bytes(db), (c) => c.notNull())
+        .execute();
+      // Entries written inside another module's transaction wait here until the sequencer integrates
+      // them; ledger_sequence then says which index each got.
+      const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+      await db.schema
+        .createTable('ledger_queue')
+        .addColumn('seq', postgres ? 'bigserial' : 'integer', (c) =>
+          postgres ? c.primaryKey() : c.primaryKey().autoIncrement(),
+        )
+        .addColumn('data', bytes(db), (c) => c.notNull())
+        .addColumn('queued_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('ledger_sequence')
+        .addColumn('seq', 'bigint', (c) => c.primaryKey())
+        .addColumn('idx', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
+  '0004_audit': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('audit_events')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('org_id', 'text')
+        .addColumn('project_id', 'text')
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('ledger_seq', 'bigint', (c) => c.notNull())
+        .addColumn('entry', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('audit_events_project')
+        .on('audit_events')
+        .columns(['project_id', 'id'])
         .execute();
     },
   },

@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /** Row types of every table, as Kysely sees them. Timestamps are ISO-8601 UTC strings on both engines. */
 export interface OrganizationsTable {
   id: string;
@@ -59,6 +61,64 @@ export interface BootstrapTable {
   created_at: string;
 }
 
+/** Private keys of the platform, one JSON key record (wrapped secret, public key, status) per row. */
+export interface KeysTable {
+  id: string;
+  /** What the key is for, e.g. `ledger-checkpoint`; rotation makes a new active key for the same purpose. */
+  purpose: string;
+  record: string;
+  created_at: string;
+}
+
+/**
+ * The log's one row: its origin and latest signed checkpoint. Bigint columns arrive as strings from
+ * PostgreSQL and as numbers from SQLite; repos convert them with Number().
+ */
+export interface LedgerStateTable {
+  id: number;
+  origin: string;
+  size: number | string;
+  root: Uint8Array;
+  /** The signed note of the latest checkpoint, as served. */
+  checkpoint: string;
+  signer_key_id: string;
+  updated_at: string;
+}
+
+/** C2SP tlog-tiles hash tiles; a partial tile's row grows until it is full (256 hashes). */
+export interface LedgerTilesTable {
+  level: number;
+  idx: number | string;
+  data: Uint8Array;
+}
+
+export interface LedgerEntriesTable {
+  idx: number | string;
+  data: Uint8Array;
+}
+
+export interface LedgerQueueTable {
+  seq: Generated<number | string>;
+  data: Uint8Array;
+  queued_at: string;
+}
+
+export interface LedgerSequenceTable {
+  seq: number | string;
+  idx: number | string;
+}
+
+/** Security-relevant acts; each is also a ledger entry (the exact JSON in `entry`). */
+export interface AuditEventsTable {
+  id: string;
+  org_id: string | null;
+  project_id: string | null;
+  type: string;
+  ledger_seq: number | string;
+  entry: string;
+  created_at: string;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   projects: ProjectsTable;
@@ -66,4 +126,11 @@ export interface Database {
   api_keys: ApiKeysTable;
   idempotency_keys: IdempotencyKeysTable;
   bootstrap: BootstrapTable;
+  keys: KeysTable;
+  ledger_state: LedgerStateTable;
+  ledger_tiles: LedgerTilesTable;
+  ledger_entries: LedgerEntriesTable;
+  ledger_queue: LedgerQueueTable;
+  ledger_sequence: LedgerSequenceTable;
+  audit_events: AuditEventsTable;
 }

@@ -17,6 +17,7 @@ export const SCOPES = [
   'api_keys:write',
   'members:read',
   'members:write',
+  'audit:read',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 

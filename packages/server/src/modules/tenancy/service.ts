@@ -4,7 +4,8 @@ import { decodeCursor, type Page, toPage } from '../../http/pagination.js';
 import { Problem } from '../../http/problem.js';
 import { isId, newId } from '../../ids.js';
 import type { ApiKeysTable, OrganizationsTable, OrgMembersTable, ProjectsTable } from '../../store/schema.js';
-import { type Principal, type Role, rankOf } from '../policy/model.js';
+import type { AuditEvent, AuditService } from '../audit/service.js';
+import { type Action, type Principal, type Role, rankOf } from '../policy/model.js';
 import type { PolicyService } from '../policy/service.js';
 import type { AuthCache } from './auth-cache.js';
 import type { KeyForAuth, TenancyRepo } from './repo.js';
@@ -68,8 +69,26 @@ export class TenancyService {
     private readonly repo: TenancyRepo,
     private readonly policy: PolicyService,
     private readonly authCache: AuthCache,
+    private readonly audit: AuditService,
     private readonly now: () => Date = () => new Date(),
   ) {}
+
+  /**
+   * Runs a write and records its audit events in the same transaction: the act commits with its audit
+   * trail or not at all. Then the ledger is told to integrate the new entries.
+   */
+  private async audited<T>(
+    work: (repo: TenancyRepo) => Promise<T>,
+    events: (result: T) => AuditEvent[],
+  ): Promise<T> {
+    const result = await this.repo.transaction(async (repo) => {
+      const done = await work(repo);
+      for (const event of events(done)) await this.audit.record(repo.db, event);
+      return done;
+    });
+    this.audit.committed();
+    return result;
+  }
 
   // ---- authentication ----
 
@@ -100,16 +119,25 @@ export class TenancyService {
   async bootstrap(
     configuredSecret: string | null,
   ): Promise<{ created: boolean; generatedSecret: string | null }> {
-    return this.repo.transaction(async (repo) => {
+    const outcome = await this.repo.transaction(async (repo) => {
       if ((await repo.countApiKeys()) > 0) return { created: false, generatedSecret: null };
       const at = this.timestamp();
       if (!(await repo.claimBootstrap(at))) return { created: false, generatedSecret: null };
       const secret = configuredSecret ?? generateSecret();
-      await repo.insertApiKey(
-        this.newKeyRow(null, 'platform admin (bootstrap)', PLATFORM_ROLE, ['*'], secret, null),
-      );
+      const row = this.newKeyRow(null, 'platform admin (bootstrap)', PLATFORM_ROLE, ['*'], secret, null);
+      await repo.insertApiKey(row);
+      await this.audit.record(repo.db, {
+        type: 'platform_key.created',
+        orgId: null,
+        projectId: null,
+        actor: 'bootstrap',
+        subject: row.id,
+        details: { expiresAt: null },
+      });
       return { created: true, generatedSecret: configuredSecret ? null : secret };
     });
+    this.audit.committed();
+    return outcome;
   }
 
   recordLastUsed(times: Map<string, string>): Promise<void> {
@@ -125,7 +153,18 @@ export class TenancyService {
       name: input.name.trim(),
       created_at: this.timestamp(),
     };
-    await this.repo.insertOrganization(row);
+    await this.audited(
+      (repo) => repo.insertOrganization(row),
+      () => [
+        {
+          type: 'organization.created',
+          orgId: row.id,
+          projectId: null,
+          actor: principal.keyId,
+          subject: row.id,
+        },
+      ],
+    );
     return toOrganization(row);
   }
 
@@ -150,7 +189,18 @@ export class TenancyService {
   async deleteOrganization(principal: Principal, orgId: string): Promise<void> {
     const row = await this.loadOrganization(principal, orgId);
     this.policy.enforce(principal, 'org:write', { type: 'Organization', id: row.id });
-    await this.repo.transaction((repo) => repo.deleteOrganization(row.id));
+    await this.audited(
+      (repo) => repo.deleteOrganization(row.id),
+      () => [
+        {
+          type: 'organization.deleted',
+          orgId: row.id,
+          projectId: null,
+          actor: principal.keyId,
+          subject: row.id,
+        },
+      ],
+    );
     this.authCache.clear();
   }
 
@@ -165,7 +215,18 @@ export class TenancyService {
       name: input.name.trim(),
       created_at: this.timestamp(),
     };
-    await this.repo.insertProject(row);
+    await this.audited(
+      (repo) => repo.insertProject(row),
+      () => [
+        {
+          type: 'project.created',
+          orgId: org.id,
+          projectId: row.id,
+          actor: principal.keyId,
+          subject: row.id,
+        },
+      ],
+    );
     return toProject(row);
   }
 
@@ -197,6 +258,16 @@ export class TenancyService {
     return toPage(visible.map(toProject), page.limit);
   }
 
+  /**
+   * For other modules' project-scoped resources: the project, once the caller may see it (else 404) and
+   * may perform `action` on it (else 403).
+   */
+  async authorizeProject(principal: Principal, projectId: string, action: Action): Promise<Project> {
+    const row = await this.loadProject(principal, projectId);
+    this.policy.enforce(principal, action, { type: 'Project', id: row.id, orgId: row.org_id });
+    return toProject(row);
+  }
+
   async deleteProject(principal: Principal, projectId: string): Promise<void> {
     const row = await this.loadProject(principal, projectId);
     // Deleting a project revokes its keys: a caller may not do that to keys ranked above its own.
@@ -208,7 +279,18 @@ export class TenancyService {
       { type: 'Project', id: row.id, orgId: row.org_id },
       { currentRole },
     );
-    await this.repo.transaction((repo) => repo.deleteProject(row.id));
+    await this.audited(
+      (repo) => repo.deleteProject(row.id),
+      () => [
+        {
+          type: 'project.deleted',
+          orgId: row.org_id,
+          projectId: row.id,
+          actor: principal.keyId,
+          subject: row.id,
+        },
+      ],
+    );
     this.authCache.clear();
   }
 
@@ -227,21 +309,33 @@ export class TenancyService {
       { grantedRole: input.role },
     );
     const email = input.email.trim().toLowerCase();
-    return this.repo.transaction(async (repo) => {
-      await repo.lockOrganization(org.id);
-      if (await repo.findMemberByEmail(org.id, email)) {
-        throw new Problem('conflict', `${email} is already a member of ${org.id}.`);
-      }
-      const row: OrgMembersTable = {
-        id: newId('mem'),
-        org_id: org.id,
-        email,
-        role: input.role,
-        created_at: this.timestamp(),
-      };
-      await repo.insertMember(row);
-      return toMember(row);
-    });
+    return this.audited(
+      async (repo) => {
+        await repo.lockOrganization(org.id);
+        if (await repo.findMemberByEmail(org.id, email)) {
+          throw new Problem('conflict', `${email} is already a member of ${org.id}.`);
+        }
+        const row: OrgMembersTable = {
+          id: newId('mem'),
+          org_id: org.id,
+          email,
+          role: input.role,
+          created_at: this.timestamp(),
+        };
+        await repo.insertMember(row);
+        return toMember(row);
+      },
+      (member) => [
+        {
+          type: 'member.added',
+          orgId: org.id,
+          projectId: null,
+          actor: principal.keyId,
+          subject: member.id,
+          details: { role: member.role },
+        },
+      ],
+    );
   }
 
   async getMember(principal: Principal, orgId: string, memberId: string): Promise<Member> {
@@ -271,12 +365,26 @@ export class TenancyService {
       { type: 'Member', id: row.id, orgId: row.org_id },
       { grantedRole: input.role, currentRole: row.role as Role },
     );
-    return this.repo.transaction(async (repo) => {
-      const current = await this.lockMember(repo, row);
-      if (current.role === 'owner' && input.role !== 'owner') await this.keepAnOwner(repo, row.org_id);
-      await repo.updateMemberRole(row.org_id, row.id, input.role);
-      return toMember({ ...current, role: input.role });
-    });
+    let previousRole = row.role;
+    return this.audited(
+      async (repo) => {
+        const current = await this.lockMember(repo, row);
+        if (current.role === 'owner' && input.role !== 'owner') await this.keepAnOwner(repo, row.org_id);
+        await repo.updateMemberRole(row.org_id, row.id, input.role);
+        previousRole = current.role;
+        return toMember({ ...current, role: input.role });
+      },
+      (member) => [
+        {
+          type: 'member.role_changed',
+          orgId: member.orgId,
+          projectId: null,
+          actor: principal.keyId,
+          subject: member.id,
+          details: { from: previousRole, to: member.role },
+        },
+      ],
+    );
   }
 
   async removeMember(principal: Principal, orgId: string, memberId: string): Promise<void> {
@@ -287,11 +395,24 @@ export class TenancyService {
       { type: 'Member', id: row.id, orgId: row.org_id },
       { currentRole: row.role as Role },
     );
-    await this.repo.transaction(async (repo) => {
-      const current = await this.lockMember(repo, row);
-      if (current.role === 'owner') await this.keepAnOwner(repo, row.org_id);
-      await repo.deleteMember(row.org_id, row.id);
-    });
+    await this.audited(
+      async (repo) => {
+        const current = await this.lockMember(repo, row);
+        if (current.role === 'owner') await this.keepAnOwner(repo, row.org_id);
+        await repo.deleteMember(row.org_id, row.id);
+        return current;
+      },
+      (current) => [
+        {
+          type: 'member.removed',
+          orgId: row.org_id,
+          projectId: null,
+          actor: principal.keyId,
+          subject: row.id,
+          details: { role: current.role },
+        },
+      ],
+    );
   }
 
   // ---- API keys ----
@@ -313,7 +434,19 @@ export class TenancyService {
     );
     const secret = generateSecret();
     const row = this.newKeyRow(project.id, input.name, role, scopes, secret, expiresAt);
-    await this.repo.insertApiKey(row);
+    await this.audited(
+      (repo) => repo.insertApiKey(row),
+      () => [
+        {
+          type: 'api_key.created',
+          orgId: project.org_id,
+          projectId: project.id,
+          actor: principal.keyId,
+          subject: row.id,
+          details: { role, scopes, expiresAt },
+        },
+      ],
+    );
     return { ...toApiKey(row), secret };
   }
 
@@ -349,7 +482,18 @@ export class TenancyService {
       // Revoking a key is acting on what it holds: a developer may not revoke an owner's key.
       { grantedRole: key.role as Role },
     );
-    await this.repo.revokeApiKey(project.id, key.id, this.timestamp());
+    await this.audited(
+      (repo) => repo.revokeApiKey(project.id, key.id, this.timestamp()),
+      () => [
+        {
+          type: 'api_key.revoked',
+          orgId: project.org_id,
+          projectId: project.id,
+          actor: principal.keyId,
+          subject: key.id,
+        },
+      ],
+    );
     this.authCache.clear();
   }
 
@@ -375,7 +519,19 @@ export class TenancyService {
     );
     const secret = generateSecret();
     const row = this.newKeyRow(null, input.name, PLATFORM_ROLE, ['*'], secret, expiresAt);
-    await this.repo.insertApiKey(row);
+    await this.audited(
+      (repo) => repo.insertApiKey(row),
+      () => [
+        {
+          type: 'platform_key.created',
+          orgId: null,
+          projectId: null,
+          actor: principal.keyId,
+          subject: row.id,
+          details: { expiresAt },
+        },
+      ],
+    );
     return { ...toPlatformKey(row), secret };
   }
 
@@ -385,17 +541,28 @@ export class TenancyService {
     const key = isId('key', keyId) ? await this.repo.getPlatformKey(keyId) : undefined;
     if (!key) throw new Problem('not-found', `No platform key ${keyId}.`);
     const at = this.timestamp();
-    await this.repo.transaction(async (repo) => {
-      await repo.lockPlatform();
-      const stillWorks = key.revoked_at === null && (key.expires_at === null || key.expires_at > at);
-      if (stillWorks && (await repo.countWorkingPlatformKeys(at)) <= 1) {
-        throw new Problem(
-          'conflict',
-          'This is the last working platform key; create another one before revoking it.',
-        );
-      }
-      await repo.revokePlatformKey(key.id, at);
-    });
+    await this.audited(
+      async (repo) => {
+        await repo.lockPlatform();
+        const stillWorks = key.revoked_at === null && (key.expires_at === null || key.expires_at > at);
+        if (stillWorks && (await repo.countWorkingPlatformKeys(at)) <= 1) {
+          throw new Problem(
+            'conflict',
+            'This is the last working platform key; create another one before revoking it.',
+          );
+        }
+        await repo.revokePlatformKey(key.id, at);
+      },
+      () => [
+        {
+          type: 'platform_key.revoked',
+          orgId: null,
+          projectId: null,
+          actor: principal.keyId,
+          subject: key.id,
+        },
+      ],
+    );
     this.authCache.clear();
   }
 

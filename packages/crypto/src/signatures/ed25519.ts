@@ -1,0 +1,65 @@
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { bufferOf, bytesOf, lazyNative } from '../backends/node-crypto.js';
+import { defineScheme } from './define.js';
+
+// RFC 8032 raw formats: the secret key is the 32-byte seed, the public key the 32-byte encoded point A.
+const lengths = { publicKeyLength: 32, secretKeyLength: 32, signatureLength: 64 } as const;
+
+// Canonical encoding of a curve point (RFC 8032 §5.1.3); zip215: false matches OpenSSL.
+const isValidPublicKey = (publicKey: Uint8Array) => ed25519.utils.isValidPublicKey(publicKey, false);
+
+/**
+ * Noble Ed25519 with `zip215: false`: RFC 8032 / FIPS 186-5 verification, the rules OpenSSL applies, so
+ * both backends accept and reject the same signatures.
+ */
+export const nobleEd25519 = defineScheme({
+  algorithm: 'Ed25519',
+  backend: 'noble',
+  ...lengths,
+  generateKeyPair: () => ed25519.keygen(),
+  publicKeyFromSecretKey: (secretKey) => ed25519.getPublicKey(secretKey),
+  sign: (secretKey, message) => ed25519.sign(message, secretKey),
+  verify: (publicKey, message, signature) => ed25519.verify(signature, message, publicKey, { zip215: false }),
+  isValidPublicKey,
+});
+
+export const nativeEd25519 = lazyNative(
+  'ed25519',
+  (crypto) => {
+    const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519');
+    const message = new Uint8Array(1);
+    if (!crypto.verify(null, message, publicKey, crypto.sign(null, message, privateKey))) throw new Error();
+  },
+  (crypto) => {
+    const privateKey = (secretKey: Uint8Array) =>
+      crypto.createPrivateKey({
+        key: bufferOf(secretKey),
+        format: 'raw-private',
+        asymmetricKeyType: 'ed25519',
+      });
+    return defineScheme({
+      algorithm: 'Ed25519',
+      backend: 'native',
+      ...lengths,
+      generateKeyPair() {
+        const pair = crypto.generateKeyPairSync('ed25519');
+        return {
+          secretKey: bytesOf(pair.privateKey.export({ format: 'raw-private' })),
+          publicKey: bytesOf(pair.publicKey.export({ format: 'raw-public' })),
+        };
+      },
+      publicKeyFromSecretKey: (secretKey) =>
+        bytesOf(crypto.createPublicKey(privateKey(secretKey)).export({ format: 'raw-public' })),
+      sign: (secretKey, message) => bytesOf(crypto.sign(null, message, privateKey(secretKey))),
+      verify(publicKey, message, signature) {
+        const key = crypto.createPublicKey({
+          key: bufferOf(publicKey),
+          format: 'raw-public',
+          asymmetricKeyType: 'ed25519',
+        });
+        return crypto.verify(null, message, key, signature);
+      },
+      isValidPublicKey,
+    });
+  },
+);

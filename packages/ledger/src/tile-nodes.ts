@@ -1,0 +1,143 @@
+// Complete subtrees ("nodes") of the Merkle tree and how their hashes are read from hash tiles.
+import { LedgerError } from './errors.js';
+import { HASH_SIZE, hashAdjacent, hashChildren } from './hash.js';
+import { TILE_HEIGHT, TILE_WIDTH, type TileId, tileWidth } from './tile-paths.js';
+
+/**
+ * Storage the tree algorithms read hash tiles from. Each result must be exactly `width * 32` bytes: the
+ * first `width` hashes of tile (level, index). A store holding a wider version of the tile (the log has
+ * grown since) returns its prefix; every hash in a tile is immutable once written.
+ *
+ * Returned arrays are treated as immutable: never change the bytes of an array once returned. Returning
+ * the same array object for the same tile and width (a tile cache) lets subtree hashes be memoized.
+ */
+export interface TileReader {
+  readTiles(tiles: readonly TileId[]): Promise<Uint8Array[]>;
+}
+
+/** A complete subtree: the Merkle Tree Hash of leaves [index·2^level, (index+1)·2^level). */
+export interface Node {
+  level: number;
+  index: number;
+}
+
+/** Decomposes [lo, hi) into maximal aligned complete subtrees, left to right (RFC 9162 left-heavy split). */
+export function rangeNodes(lo: number, hi: number): Node[] {
+  const out: Node[] = [];
+  let start = lo;
+  while (start < hi) {
+    let width = 1;
+    let level = 0;
+    while (width * 2 <= hi - start && start % (width * 2) === 0) {
+      width *= 2;
+      level++;
+    }
+    out.push({ level, index: start / width });
+    start += width;
+  }
+  return out;
+}
+
+/** MTH of a range from its complete subtrees (right fold, as the RFC split is left-heavy). */
+export function foldRange(hashes: readonly Uint8Array[]): Uint8Array {
+  let h = hashes[hashes.length - 1] as Uint8Array;
+  for (let i = hashes.length - 2; i >= 0; i--) h = hashChildren(hashes[i] as Uint8Array, h);
+  return h;
+}
+
+/** Where a node's hash lives: `count` consecutive hashes at `offset` of a tile, whose MTH it is. */
+export interface NodeLocation {
+  tileLevel: number;
+  tileIndex: number;
+  offset: number;
+  count: number;
+}
+
+export function locate(node: Node): NodeLocation {
+  const tileLevel = Math.floor(node.level / TILE_HEIGHT);
+  const count = 2 ** (node.level - tileLevel * TILE_HEIGHT);
+  const first = node.index * count;
+  const tileIndex = Math.floor(first / TILE_WIDTH);
+  return { tileLevel, tileIndex, offset: first - tileIndex * TILE_WIDTH, count };
+}
+
+export const tileKey = (level: number, index: number): string => `${level}/${index}`;
+
+// Subtree hashes computed from a tile, memoized per tile data object. Tile hashes never change, and the
+// same tiles (the right edge, the upper levels) serve most proofs of a log, so a reader that returns the
+// same Uint8Array for the same tile (e.g. from an LRU) skips most hashing. Keys are the data objects
+// themselves: entries cannot leak between logs and vanish with the tile.
+const subtreeMemo = new WeakMap<Uint8Array, Map<number, Uint8Array>>();
+
+/** Hash of a complete subtree of `count` (a power of two) consecutive hashes starting at `offset`. */
+export function perfectRoot(data: Uint8Array, offset: number, count: number): Uint8Array {
+  const start = offset * HASH_SIZE;
+  if (count === 1) return data.slice(start, start + HASH_SIZE);
+  let memo = subtreeMemo.get(data);
+  const key = offset * (TILE_WIDTH + 1) + count;
+  const known = memo?.get(key);
+  if (known) return known;
+  let layer: Uint8Array[] = [];
+  for (let i = 0; i < count; i += 2) layer.push(hashAdjacent(data, start + i * HASH_SIZE));
+  while (layer.length > 1) {
+    const next: Uint8Array[] = [];
+    for (let i = 0; i < layer.length; i += 2)
+      next.push(hashChildren(layer[i] as Uint8Array, layer[i + 1] as Uint8Array));
+    layer = next;
+  }
+  const root = layer[0] as Uint8Array;
+  if (!memo) {
+    memo = new Map();
+    subtreeMemo.set(data, memo);
+  }
+  memo.set(key, root);
+  return root;
+}
+
+/** Reads, in one readTiles call, every tile the nodes need (tiles as they are in the tree of `size`). */
+export async function readNodes(
+  nodes: readonly Node[],
+  size: number,
+  reader: TileReader,
+): Promise<Uint8Array[]> {
+  const locations = nodes.map(locate);
+  const wanted = new Map<string, TileId>();
+  for (const loc of locations) {
+    const key = tileKey(loc.tileLevel, loc.tileIndex);
+    if (!wanted.has(key)) {
+      wanted.set(key, {
+        level: loc.tileLevel,
+        index: loc.tileIndex,
+        width: tileWidth(size, loc.tileLevel, loc.tileIndex),
+      });
+    }
+  }
+  const tiles = [...wanted.values()];
+  const data = await readChecked(tiles, reader);
+  const byKey = new Map<string, Uint8Array>();
+  for (const [i, tile] of tiles.entries()) byKey.set(tileKey(tile.level, tile.index), data[i] as Uint8Array);
+  return locations.map((loc) =>
+    perfectRoot(byKey.get(tileKey(loc.tileLevel, loc.tileIndex)) as Uint8Array, loc.offset, loc.count),
+  );
+}
+
+/** One readTiles call (none for no tiles), each result checked to be exactly width × 32 bytes. */
+export async function readChecked(tiles: readonly TileId[], reader: TileReader): Promise<Uint8Array[]> {
+  if (tiles.length === 0) return [];
+  const data = await reader.readTiles(tiles);
+  if (!Array.isArray(data) || data.length !== tiles.length) {
+    const got = Array.isArray(data) ? data.length : 'no';
+    throw new LedgerError('storage', `readTiles returned ${got} results for ${tiles.length} tiles`);
+  }
+  return tiles.map((tile, i) => {
+    const bytes: unknown = data[i];
+    if (!(bytes instanceof Uint8Array) || bytes.length !== tile.width * HASH_SIZE) {
+      const got = bytes instanceof Uint8Array ? `${bytes.length} bytes` : typeof bytes;
+      throw new LedgerError(
+        'storage',
+        `tile ${tile.level}/${tile.index} (width ${tile.width}) must be ${tile.width * HASH_SIZE} bytes, got ${got}`,
+      );
+    }
+    return bytes;
+  });
+}

@@ -1,0 +1,191 @@
+import type { TileId } from '@personachain/ledger';
+import type { Kysely } from 'kysely';
+import type { Engine } from '../../store/database.js';
+import type { Database } from '../../store/schema.js';
+
+const HASH_BYTES = 32;
+const STATE_ROW = 1;
+
+export interface LedgerState {
+  origin: string;
+  size: number;
+  root: Uint8Array;
+  /** The signed note of the checkpoint for `size`. */
+  checkpoint: string;
+  /** The KeyStore key that signs checkpoints. */
+  signerKeyId: string;
+}
+
+export interface QueuedEntry {
+  seq: number;
+  data: Uint8Array;
+}
+
+/** Tables of the ledger: its state row, hash tiles, entries, and the queue of transactional appends. */
+export class LedgerRepo {
+  constructor(
+    readonly db: Kysely<Database>,
+    readonly engine: Engine,
+  ) {}
+
+  transaction<T>(work: (repo: LedgerRepo) => Promise<T>): Promise<T> {
+    return this.db
+      .transaction()
+      .execute((trx) => work(new LedgerRepo(trx as unknown as Kysely<Database>, this.engine)));
+  }
+
+  /**
+   * Holds the state row until the transaction ends, so that on PostgreSQL only one server replica
+   * integrates a batch at a time. SQLite transactions are already serial (one connection).
+   */
+  async lockState(): Promise<void> {
+    if (this.engine === 'postgres') {
+      await this.db.selectFrom('ledger_state').select('id').where('id', '=', STATE_ROW).forUpdate().execute();
+    }
+  }
+
+  async getState(): Promise<LedgerState | undefined> {
+    const row = await this.db
+      .selectFrom('ledger_state')
+      .select(['origin', 'size', 'root', 'checkpoint', 'signer_key_id'])
+      .where('id', '=', STATE_ROW)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      origin: row.origin,
+      size: Number(row.size),
+      root: new Uint8Array(row.root),
+      checkpoint: row.checkpoint,
+      signerKeyId: row.signer_key_id,
+    };
+  }
+
+  /** Creates the state row of an empty log; false when another process created it first. */
+  async initState(state: LedgerState, at: string): Promise<boolean> {
+    const result = await this.db
+      .insertInto('ledger_state')
+      .values({
+        id: STATE_ROW,
+        origin: state.origin,
+        size: state.size,
+        root: state.root,
+        checkpoint: state.checkpoint,
+        signer_key_id: state.signerKeyId,
+        updated_at: at,
+      })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
+  async putState(state: Pick<LedgerState, 'size' | 'root' | 'checkpoint'>, at: string): Promise<void> {
+    await this.db
+      .updateTable('ledger_state')
+      .set({ size: state.size, root: state.root, checkpoint: state.checkpoint, updated_at: at })
+      .where('id', '=', STATE_ROW)
+      .execute();
+  }
+
+  /**
+   * Hash tiles as the Merkle core asks for them: exactly `width` hashes each. A stored tile may be wider
+   * than asked (it grew since), and a prefix of a tile never changes, so it is cut to the width.
+   */
+  async readTiles(tiles: readonly TileId[]): Promise<Uint8Array[]> {
+    if (tiles.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('ledger_tiles')
+      .select(['level', 'idx', 'data'])
+      .where((eb) =>
+        eb.or(tiles.map((tile) => eb.and([eb('level', '=', tile.level), eb('idx', '=', tile.index)]))),
+      )
+      .execute();
+    const stored = new Map(rows.map((row) => [`${row.level}/${Number(row.idx)}`, row.data]));
+    return tiles.map((tile) => {
+      const data = stored.get(`${tile.level}/${tile.index}`);
+      const length = tile.width * HASH_BYTES;
+      if (!data || data.length < length) {
+        throw new Error(`ledger tile ${tile.level}/${tile.index} has fewer than ${tile.width} hashes`);
+      }
+      return new Uint8Array(data.buffer, data.byteOffset, length);
+    });
+  }
+
+  async writeTiles(tiles: ReadonlyArray<{ tile: TileId; data: Uint8Array }>): Promise<void> {
+    if (tiles.length === 0) return;
+    await this.db
+      .insertInto('ledger_tiles')
+      .values(tiles.map(({ tile, data }) => ({ level: tile.level, idx: tile.index, data })))
+      .onConflict((oc) =>
+        oc.columns(['level', 'idx']).doUpdateSet((eb) => ({ data: eb.ref('excluded.data') })),
+      )
+      .execute();
+  }
+
+  async insertEntries(firstIndex: number, entries: readonly Uint8Array[]): Promise<void> {
+    // Chunked: SQLite and PostgreSQL both cap the parameters of one statement.
+    for (let start = 0; start < entries.length; start += 1000) {
+      await this.db
+        .insertInto('ledger_entries')
+        .values(entries.slice(start, start + 1000).map((data, i) => ({ idx: firstIndex + start + i, data })))
+        .execute();
+    }
+  }
+
+  /** Entries `[from, from + count)`, in index order; fewer when the log is shorter. */
+  async readEntries(from: number, count: number): Promise<Uint8Array[]> {
+    const rows = await this.db
+      .selectFrom('ledger_entries')
+      .select('data')
+      .where('idx', '>=', from)
+      .where('idx', '<', from + count)
+      .orderBy('idx')
+      .execute();
+    return rows.map((row) => new Uint8Array(row.data));
+  }
+
+  async enqueue(data: Uint8Array, at: string): Promise<number> {
+    const row = await this.db
+      .insertInto('ledger_queue')
+      .values({ data, queued_at: at })
+      .returning('seq')
+      .executeTakeFirstOrThrow();
+    return Number(row.seq);
+  }
+
+  async takeQueued(limit: number): Promise<QueuedEntry[]> {
+    const rows = await this.db
+      .selectFrom('ledger_queue')
+      .select(['seq', 'data'])
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({ seq: Number(row.seq), data: new Uint8Array(row.data) }));
+  }
+
+  async hasQueued(): Promise<boolean> {
+    return (await this.db.selectFrom('ledger_queue').select('seq').limit(1).executeTakeFirst()) !== undefined;
+  }
+
+  /** Records the index each queued entry got and removes it from the queue. */
+  async markSequenced(assigned: ReadonlyArray<{ seq: number; idx: number }>): Promise<void> {
+    if (assigned.length === 0) return;
+    for (let start = 0; start < assigned.length; start += 1000) {
+      const chunk = assigned.slice(start, start + 1000);
+      await this.db.insertInto('ledger_sequence').values(chunk).execute();
+      await this.db
+        .deleteFrom('ledger_queue')
+        .where(
+          'seq',
+          'in',
+          chunk.map((entry) => entry.seq),
+        )
+        .execute();
+    }
+  }
+
+  async indexesOf(seqs: readonly number[]): Promise<Map<number, number>> {
+    if (seqs.length === 0) return new Map();
+    const rows = await this.db.selectFrom('ledger_sequence').selectAll().where('seq', 'in', seqs).execute();
+    return new Map(rows.map((row) => [Number(row.seq), Number(row.idx)]));
+  }
+}
