@@ -2,10 +2,12 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerApiKeyCommands } from './commands/apikey.js';
+import { registerLedgerCommands } from './commands/ledger.js';
 import { registerOrgCommands } from './commands/org.js';
 import { registerPlatformKeyCommands } from './commands/platform-key.js';
 import { registerProjectCommands } from './commands/project.js';
 import { registerServerCommands } from './commands/server.js';
+import { registerWitnessCommand } from './commands/witness.js';
 import { CliError } from './errors.js';
 import { printable } from './output.js';
 
@@ -25,6 +27,8 @@ registerOrgCommands(program);
 registerProjectCommands(program);
 registerApiKeyCommands(program);
 registerPlatformKeyCommands(program);
+registerLedgerCommands(program);
+registerWitnessCommand(program);
 
 try {
   await program.parseAsync();

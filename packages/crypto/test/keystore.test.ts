@@ -39,7 +39,7 @@ describe('LocalKeyStore', () => {
       status: 'active',
       retiredAt: null,
     });
-    expect(key.id).toMatch(/^key_[0-9a-f]{32}$/);
+    expect(key.id).toMatch(/^kid_[0-9a-f]{32}$/);
     expect(key.createdAt).toBe('2026-01-01T00:00:01.000Z');
     const message = utf8('checkpoint 42');
     const signature = await keys.sign(key.id, message);
@@ -160,7 +160,7 @@ describe('LocalKeyStore', () => {
 
   it('checks its inputs', async () => {
     const keys = store();
-    await expect(keys.getKey('key_missing')).rejects.toMatchObject({ code: 'invalid-argument' });
+    await expect(keys.getKey('kid_missing')).rejects.toMatchObject({ code: 'invalid-argument' });
     await expect(keys.createKey({ algorithm: 'RSA' as never, purpose: 'p' })).rejects.toMatchObject({
       code: 'unsupported-algorithm',
     });

@@ -19,6 +19,7 @@ import { loadMasterKey } from './modules/keys/master-key.js';
 import { openKeyStore } from './modules/keys/service.js';
 import { ledgerRoutes } from './modules/ledger/routes.js';
 import { LedgerService } from './modules/ledger/service.js';
+import { WitnessPublisher } from './modules/ledger/witnesses.js';
 import { PolicyService } from './modules/policy/service.js';
 import { AuthCache } from './modules/tenancy/auth-cache.js';
 import { TenancyRepo } from './modules/tenancy/repo.js';
@@ -94,12 +95,26 @@ export async function buildApp(config: Config, store: Store): Promise<Platform> 
     );
   }
   const keys = openKeyStore(store, masterKey.bytes);
+  const witnessed = config.ledgerWitnesses.length > 0;
+  let publisher: WitnessPublisher | undefined;
   const ledger = await LedgerService.open(store, {
     origin: config.ledgerOrigin,
     defaultOrigin: defaultLedgerOrigin(config),
     keys,
+    witnessed,
+    onCheckpoint: () => publisher?.notify(),
     onError: (error) => app.log.error({ err: error }, 'ledger: a batch could not be integrated'),
   });
+  if (witnessed) {
+    publisher = new WitnessPublisher({
+      witnesses: config.ledgerWitnesses,
+      quorum: config.ledgerWitnessQuorum,
+      ledger,
+      log: app.log,
+    });
+    // The latest checkpoint may not be published yet (first start, or witnesses were down at shutdown).
+    publisher.notify();
+  }
   const audit = new AuditService(store.db, ledger);
   const policy = PolicyService.load();
   const tenancy = new TenancyService(
@@ -136,6 +151,7 @@ export async function buildApp(config: Config, store: Store): Promise<Platform> 
       .close()
       .catch((error) => app.log.error({ err: error }, 'could not record last-used times'));
     await limiter.close();
+    await publisher?.close();
     await ledger.close().catch((error) => app.log.error({ err: error }, 'ledger: could not flush on close'));
     await store.close();
   });

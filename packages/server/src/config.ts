@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { cosignatureVerifier } from '@personachain/ledger';
 
 /** A configuration problem found at start; the message names the variable to fix. */
 export class ConfigError extends Error {
@@ -40,6 +41,17 @@ export interface Config {
   masterKey: Uint8Array | null;
   /** Null: the origin the log was created with (on first start, derived from the public URL). */
   ledgerOrigin: string | null;
+  /** Witnesses asked to cosign checkpoints; none: the latest signed checkpoint is served as is. */
+  ledgerWitnesses: LedgerWitness[];
+  /** How many witnesses must cosign a checkpoint before it is published (1..witnesses). */
+  ledgerWitnessQuorum: number;
+}
+
+export interface LedgerWitness {
+  /** The witness's cosigner verifier key (type 0x04). */
+  verifierKey: string;
+  /** Its submission prefix: requests go to `<url>/add-checkpoint`. */
+  url: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -68,6 +80,8 @@ export const CONFIG_VARIABLES = [
   'PERSONA_SHUTDOWN_TIMEOUT_MS',
   'PERSONA_MASTER_KEY',
   'PERSONA_LEDGER_ORIGIN',
+  'PERSONA_LEDGER_WITNESSES',
+  'PERSONA_LEDGER_WITNESS_QUORUM',
 ] as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -89,6 +103,7 @@ export function loadConfig(env: Env = process.env): Config {
   const port = integer('PERSONA_PORT', get('PERSONA_PORT'), 8080, 0, 65_535);
   const tls = tlsFiles(get('PERSONA_TLS_CERT'), get('PERSONA_TLS_KEY'));
   const scheme = tls ? 'https' : 'http';
+  const witnesses = ledgerWitnesses(get('PERSONA_LEDGER_WITNESSES'));
 
   return {
     host,
@@ -128,6 +143,8 @@ export function loadConfig(env: Env = process.env): Config {
     ),
     masterKey: masterKey(get('PERSONA_MASTER_KEY')),
     ledgerOrigin: ledgerOrigin(get('PERSONA_LEDGER_ORIGIN')),
+    ledgerWitnesses: witnesses,
+    ledgerWitnessQuorum: witnessQuorum(get('PERSONA_LEDGER_WITNESS_QUORUM'), witnesses.length),
   };
 }
 
@@ -164,6 +181,51 @@ function ledgerOrigin(raw: string | undefined): string | null {
     );
   }
   return raw;
+}
+
+/**
+ * PERSONA_LEDGER_WITNESSES: comma-separated entries `<cosigner vkey> <url>` (what `persona witness`
+ * prints, a space, and the witness's submission prefix).
+ */
+function ledgerWitnesses(raw: string | undefined): LedgerWitness[] {
+  if (raw === undefined) return [];
+  const witnesses: LedgerWitness[] = [];
+  for (const entry of raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)) {
+    const [verifierKey = '', address, ...rest] = entry.split(/\s+/);
+    if (address === undefined || rest.length > 0) {
+      throw new ConfigError(
+        'PERSONA_LEDGER_WITNESSES entries must be "<cosigner verifier key> <url>", separated by commas ' +
+          `(an entry has ${rest.length + (address === undefined ? 1 : 2)} space-separated parts)`,
+      );
+    }
+    try {
+      cosignatureVerifier(verifierKey);
+    } catch (error) {
+      throw new ConfigError(
+        `PERSONA_LEDGER_WITNESSES: "${verifierKey}" is not a witness cosigner key (type 0x04): ${(error as Error).message}`,
+      );
+    }
+    if (witnesses.some((witness) => witness.verifierKey === verifierKey)) {
+      throw new ConfigError(`PERSONA_LEDGER_WITNESSES lists the witness ${verifierKey} twice`);
+    }
+    const prefix = url('PERSONA_LEDGER_WITNESSES', address.replace(/\/+$/, ''), [
+      'http:',
+      'https:',
+    ]) as string;
+    witnesses.push({ verifierKey, url: prefix });
+  }
+  return witnesses;
+}
+
+function witnessQuorum(raw: string | undefined, witnesses: number): number {
+  if (raw === undefined) return witnesses;
+  if (witnesses === 0) {
+    throw new ConfigError('PERSONA_LEDGER_WITNESS_QUORUM needs witnesses in PERSONA_LEDGER_WITNESSES');
+  }
+  return integer('PERSONA_LEDGER_WITNESS_QUORUM', raw, witnesses, 1, witnesses);
 }
 
 /** Where clients reach a server listening on `host` by default: wildcards become localhost. */

@@ -4,3 +4,10 @@ export type { Page } from './http/pagination.js';
 export type { Role } from './modules/policy/model.js';
 export type { ApiKey, Member, Organization, PlatformKey, Project } from './modules/tenancy/service.js';
 export { migrateDatabase, type RunningServer, runServer, startServer } from './server.js';
+export {
+  loadWitnessConfig,
+  loadWitnessKeyConfig,
+  WITNESS_VARIABLES,
+  type WitnessConfig,
+} from './witness/config.js';
+export { type RunningWitness, runWitness, startWitness, witnessVerifierKey } from './witness/server.js';

@@ -16,9 +16,7 @@ export function apiCommand(parent: Command, name: string, description: string): 
   return parent
     .command(name)
     .description(description)
-    .addOption(
-      new Option('--url <url>', 'server URL').env('PERSONA_URL').default(DEFAULT_URL).argParser(parseUrl),
-    )
+    .addOption(urlOption())
     .option('--json', 'print the API response as JSON');
 }
 
@@ -47,6 +45,11 @@ export function connect(options: ApiOptions): ApiClient {
   const apiKey = process.env.PERSONA_API_KEY;
   if (!apiKey) throw usageError('PERSONA_API_KEY is not set; export the API key this command should use');
   return new ApiClient(options.url, apiKey);
+}
+
+/** `--url` (or PERSONA_URL): the server to talk to. */
+export function urlOption(): Option {
+  return new Option('--url <url>', 'server URL').env('PERSONA_URL').default(DEFAULT_URL).argParser(parseUrl);
 }
 
 function parseUrl(value: string): string {

@@ -37,7 +37,7 @@ function wrapAad(id: string, key: Omit<KeyRecord, 'id' | 'status' | 'retiredAt'>
 }
 
 function newKeyId(now: Date): string {
-  return `key_${now.getTime().toString(16).padStart(12, '0')}${toHex(randomBytes(10))}`;
+  return `kid_${now.getTime().toString(16).padStart(12, '0')}${toHex(randomBytes(10))}`;
 }
 
 function publicRecord(key: StoredKey): KeyRecord {

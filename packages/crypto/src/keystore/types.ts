@@ -4,7 +4,10 @@ export type KeyStatus = 'active' | 'retired';
 
 /** What the store tells about a key. Never contains private key material. */
 export interface KeyRecord {
-  /** `key_` + 12 hex digits of creation time in ms + 20 random hex digits: unique and sortable by creation. */
+  /**
+   * `kid_` (unlike the platform's API key ids, `key_…`) + 12 hex digits of creation time in ms + 20 random
+   * hex digits: unique and sortable by creation.
+   */
   id: string;
   /** What the key is for (`ledger-checkpoint`, `credential-issuer`, …); rotation keeps one active key per purpose. */
   purpose: string;

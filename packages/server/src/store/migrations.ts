@@ -161,4 +161,12 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0005_ledger_published': {
+    async up(db: Kysely<unknown>) {
+      // The latest checkpoint cosigned by the witness quorum (with those cosignatures), served instead of
+      // the latest signed one when witnesses are configured; null until the first one is published.
+      await db.schema.alterTable('ledger_state').addColumn('published_size', 'bigint').execute();
+      await db.schema.alterTable('ledger_state').addColumn('published_checkpoint', 'text').execute();
+    },
+  },
 };

@@ -83,6 +83,9 @@ export interface LedgerStateTable {
   checkpoint: string;
   signer_key_id: string;
   updated_at: string;
+  /** The latest checkpoint cosigned by the witness quorum, with their cosignature lines. */
+  published_size: number | string | null;
+  published_checkpoint: string | null;
 }
 
 /** C2SP tlog-tiles hash tiles; a partial tile's row grows until it is full (256 hashes). */

@@ -86,6 +86,28 @@ export class LedgerRepo {
       .execute();
   }
 
+  /** The latest checkpoint the witness quorum cosigned (the note with their cosignatures), if any. */
+  async getPublished(): Promise<{ size: number; checkpoint: string } | undefined> {
+    const row = await this.db
+      .selectFrom('ledger_state')
+      .select(['published_size', 'published_checkpoint'])
+      .where('id', '=', STATE_ROW)
+      .executeTakeFirst();
+    if (row?.published_size == null || row.published_checkpoint == null) return undefined;
+    return { size: Number(row.published_size), checkpoint: row.published_checkpoint };
+  }
+
+  /** Stores a cosigned checkpoint unless a larger one is already published (replicas race here). */
+  async putPublished(size: number, checkpoint: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('ledger_state')
+      .set({ published_size: size, published_checkpoint: checkpoint })
+      .where('id', '=', STATE_ROW)
+      .where((eb) => eb.or([eb('published_size', 'is', null), eb('published_size', '<', size)]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
   /**
    * Hash tiles as the Merkle core asks for them: exactly `width` hashes each. A stored tile may be wider
    * than asked (it grew since), and a prefix of a tile never changes, so it is cut to the width.

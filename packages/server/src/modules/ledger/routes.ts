@@ -44,14 +44,21 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         tags: ['ledger'],
-        summary: 'The latest signed checkpoint (C2SP tlog-checkpoint in a signed note)',
+        summary: 'The latest checkpoint (C2SP tlog-checkpoint in a signed note)',
+        description:
+          'With witnesses configured (PERSONA_LEDGER_WITNESSES), the latest checkpoint their quorum ' +
+          'cosigned, carrying their cosignature lines (404 until the first is published); otherwise the ' +
+          'latest signed checkpoint.',
         security: [],
         produces: [TEXT],
         response: { 200: Type.String(), ...ProblemResponses },
       },
     },
     async (_request, reply) => {
-      const { checkpoint } = await ledger.state();
+      const checkpoint = await ledger.servedCheckpoint();
+      if (checkpoint === undefined) {
+        throw new Problem('not-found', 'No checkpoint has been cosigned by the witness quorum yet.');
+      }
       return reply.type(TEXT).header('cache-control', CHECKPOINT_CACHE).send(checkpoint);
     },
   );

@@ -37,6 +37,13 @@ export interface LedgerOptions {
   defaultOrigin: string;
   /** Holds the Ed25519 checkpoint key; the private key never leaves it. */
   keys: KeyStore;
+  /**
+   * Witnesses cosign the checkpoints (PERSONA_LEDGER_WITNESSES): the served checkpoint is then the latest
+   * published one, which carries the quorum's cosignatures, rather than the latest signed one.
+   */
+  witnessed?: boolean;
+  /** Called after each new checkpoint is committed (the witness publisher's cue). */
+  onCheckpoint?: (state: LedgerState) => void;
   maxBatch?: number;
   maxDelayMs?: number;
   now?: () => Date;
@@ -54,6 +61,7 @@ export class LedgerService {
   private latest: LedgerState;
   private waiters: Array<{ index: number; resolve(checkpoint: string): void }> = [];
   private readonly sweep: NodeJS.Timeout;
+  private published: { size: number; checkpoint: string } | undefined;
 
   private constructor(
     private readonly repo: LedgerRepo,
@@ -62,8 +70,11 @@ export class LedgerService {
     readonly verifierKey: string,
     private readonly singleProcess: boolean,
     initial: LedgerState,
+    private readonly witnessed: boolean,
+    published: { size: number; checkpoint: string } | undefined,
   ) {
     this.latest = initial;
+    this.published = published;
     // Picks up queued entries whose writer could not notify us (another replica, or a crash).
     this.sweep = setInterval(() => this.sequencer.notifyQueued(), QUEUE_SWEEP_MS).unref();
   }
@@ -88,12 +99,23 @@ export class LedgerService {
       maxBatch: options.maxBatch ?? 1024,
       maxDelayMs: options.maxDelayMs ?? 2,
       signCheckpoint: sign,
-      onCheckpoint: (next) => service?.advance(next),
+      onCheckpoint: (next) => {
+        service?.advance(next);
+        options.onCheckpoint?.(next);
+      },
       onError: options.onError ?? (() => {}),
       now,
     });
     const verifierKey = verifierKeyFor(state.origin, key.publicKey);
-    service = new LedgerService(repo, sequencer, verifierKey, store.singleProcess, state);
+    service = new LedgerService(
+      repo,
+      sequencer,
+      verifierKey,
+      store.singleProcess,
+      state,
+      options.witnessed ?? false,
+      await repo.getPublished(),
+    );
     return service;
   }
 
@@ -131,6 +153,28 @@ export class LedgerService {
     const state = await this.repo.getState();
     if (state && state.size >= this.latest.size) this.latest = state;
     return this.latest;
+  }
+
+  /**
+   * The checkpoint served at /ledger/checkpoint: with witnesses, the latest one their quorum cosigned
+   * (undefined before the first), otherwise the latest signed one.
+   */
+  async servedCheckpoint(): Promise<string | undefined> {
+    if (!this.witnessed) return (await this.state()).checkpoint;
+    return (await this.publishedCheckpoint())?.checkpoint;
+  }
+
+  /** The latest checkpoint published with witness cosignatures. Cached when this process is the only writer. */
+  async publishedCheckpoint(): Promise<{ size: number; checkpoint: string } | undefined> {
+    if (this.singleProcess) return this.published;
+    const stored = await this.repo.getPublished();
+    if (stored && stored.size >= (this.published?.size ?? -1)) this.published = stored;
+    return this.published;
+  }
+
+  /** Publishes a cosigned checkpoint note of tree size `size`, unless a larger one is published already. */
+  async publish(size: number, checkpoint: string): Promise<void> {
+    if (await this.repo.putPublished(size, checkpoint)) this.published = { size, checkpoint };
   }
 
   /** Resolves with the first checkpoint that includes `index`. */
