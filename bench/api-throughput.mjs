@@ -10,20 +10,33 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { createHistogram } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { formatSummary, summarizeCpuProfile } from './cpuprofile-summary.mjs';
+import {
+  BenchError,
+  environment,
+  fileTimestamp,
+  log,
+  machineCpuSeconds,
+  median,
+  parseOptions,
+  percentiles,
+  publishResult,
+  REPO_ROOT,
+  RESULTS_DIR,
+  requireBuilt,
+  resultPath,
+  round,
+  runMain,
+  sleep,
+} from './lib.mjs';
 
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SERVER_MAIN = join(REPO_ROOT, 'packages/server/dist/main.js');
-const RESULTS_DIR = join(REPO_ROOT, 'bench/results');
 const HOST = '127.0.0.1';
 /** Far above anything one client can send: the limiter still runs on every request, but never refuses. */
 const RATE_LIMIT = '1000000/s:1000000';
@@ -40,60 +53,13 @@ const USAGE = `usage: node bench/api-throughput.mjs [options]
   --profile-target <t> authenticated (default) or healthz, with --profile
   --help`;
 
-class BenchError extends Error {}
-
-function parseOptions() {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        duration: { type: 'string', default: '10' },
-        warmup: { type: 'string', default: '2' },
-        connections: { type: 'string', default: '32' },
-        runs: { type: 'string', default: '2' },
-        profile: { type: 'boolean', default: false },
-        'profile-target': { type: 'string', default: 'authenticated' },
-        help: { type: 'boolean', default: false },
-      },
-    }));
-  } catch (error) {
-    process.stderr.write(`${error.message}\n${USAGE}\n`);
-    process.exit(2);
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
-  }
-  const number = (name, min, max) => {
-    const value = Number(values[name]);
-    if (!Number.isFinite(value) || value < min || value > max) {
-      process.stderr.write(`--${name} must be a number from ${min} to ${max} (got "${values[name]}")\n`);
-      process.exit(2);
-    }
-    return value;
-  };
-  const profileTarget = values['profile-target'];
-  if (!['authenticated', 'healthz'].includes(profileTarget)) {
-    process.stderr.write(`--profile-target must be authenticated or healthz (got "${profileTarget}")\n`);
-    process.exit(2);
-  }
-  return {
-    duration: Math.round(number('duration', 1, 600)),
-    warmup: Math.round(number('warmup', 0, 60)),
-    connections: Math.round(number('connections', 1, 1000)),
-    runs: Math.round(number('runs', 1, 10)),
-    profile: values.profile,
-    profileTarget,
-  };
-}
-
-const log = (message) => process.stderr.write(`${message}\n`);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const round = (value, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+const OPTIONS = {
+  duration: { default: '10', min: 1, max: 600, integer: true },
+  warmup: { default: '2', min: 0, max: 60, integer: true },
+  connections: { default: '32', min: 1, max: 1000, integer: true },
+  runs: { default: '2', min: 1, max: 10, integer: true },
+  profile: { type: 'boolean' },
+  'profile-target': { default: 'authenticated', choices: ['authenticated', 'healthz'] },
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -126,23 +92,6 @@ async function processCpuSeconds(pid) {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return null;
-  }
-}
-
-/** Linux: CPU seconds of the whole machine from /proc/stat: busy in processes, and in interrupts. */
-async function machineCpuSeconds() {
-  try {
-    const stat = await readFile('/proc/stat', 'utf8');
-    const [user, nice, system, , , irq, softirq, steal] = stat
-      .split('\n')[0]
-      .trim()
-      .split(/\s+/)
-      .slice(1, 9)
-      .map(Number);
-    // Loopback TCP is processed in softirq time, which no process is charged with.
-    return { processes: (user + nice + system + steal) / 100, interrupts: (irq + softirq) / 100 };
   } catch {
     return null;
   }
@@ -329,9 +278,7 @@ async function load(server, target, seconds, connections) {
     reqPerSec: round(result.requests.mean, 0),
     reqPerSecStddev: round(result.requests.stddev, 0),
     latencyMs: {
-      p50: ms(latency.percentile(50)),
-      p90: ms(latency.percentile(90)),
-      p99: ms(latency.percentile(99)),
+      ...percentiles(latency, [50, 90, 99], 1000),
       max: ms(latency.max),
       mean: ms(latency.mean),
     },
@@ -403,12 +350,10 @@ function summarize(runs) {
 // ---------------------------------------------------------------------------------------------------
 
 async function main() {
-  const options = parseOptions();
-  if (!existsSync(SERVER_MAIN)) {
-    throw new BenchError(`${SERVER_MAIN} is missing: build first (npx tsc -b, or use npm run bench)`);
-  }
-  const timestamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const profileName = `api-throughput-${timestamp}.server.cpuprofile`;
+  const options = parseOptions(USAGE, OPTIONS);
+  requireBuilt(SERVER_MAIN, 'build first (npx tsc -b, or use npm run bench)');
+  const startedAt = new Date();
+  const profileName = `api-throughput-${fileTimestamp(startedAt)}.server.cpuprofile`;
   await mkdir(RESULTS_DIR, { recursive: true });
 
   const dataDir = await mkdtemp(join(os.tmpdir(), 'persona-bench-'));
@@ -444,7 +389,7 @@ async function main() {
           ? `, profiling the server under ${options.profileTarget}`
           : `, ${options.runs}× ABAB`),
     );
-    const loadAverageAtStart = os.loadavg().map((value) => round(value));
+    const env = environment();
     server = await startServer({ dataDir, bootstrapKey, profile: options.profile, profileName });
     const tenant = await createTenant(server.baseUrl, bootstrapKey);
     const targets = {
@@ -489,10 +434,7 @@ async function main() {
     const result = {
       benchmark: 'api-throughput',
       timestamp: new Date().toISOString(),
-      node: process.version,
-      platform: `${os.type()} ${os.release()} ${os.arch()}`,
-      cpus: { count: os.availableParallelism(), model: os.cpus()[0]?.model ?? 'unknown' },
-      loadAverageAtStart,
+      ...env,
       config: {
         durationSeconds: options.duration,
         warmupSeconds: options.warmup,
@@ -564,12 +506,6 @@ async function main() {
         result.targets.authToHealthz.pass;
     }
 
-    const outFile = join(
-      RESULTS_DIR,
-      `api-throughput-${timestamp}${options.profile ? '.profiled' : ''}.json`,
-    );
-    const json = JSON.stringify(result, null, 2);
-    await writeFile(outFile, `${json}\n`);
     if (!options.profile) {
       const t = result.targets;
       log(
@@ -579,8 +515,7 @@ async function main() {
           `vs healthz ${t.authToHealthz.pass ? 'PASS' : 'MISS'}`,
       );
     }
-    log(`wrote ${outFile}\n`);
-    process.stdout.write(`${json}\n`);
+    await publishResult(resultPath('api-throughput', startedAt, options.profile ? '.profiled' : ''), result);
   } finally {
     if (server) {
       await stopServer(server).catch(() => {});
@@ -591,9 +526,4 @@ async function main() {
   }
 }
 
-try {
-  await main();
-} catch (error) {
-  log(`api-throughput: FAILED: ${error instanceof BenchError ? error.message : error.stack}`);
-  process.exitCode = 1;
-}
+await runMain('api-throughput', main);

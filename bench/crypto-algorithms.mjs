@@ -7,17 +7,22 @@
 //
 // Progress goes to stderr; the result JSON goes to stdout and to bench/results/. See bench/README.md.
 
-import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import { join } from 'node:path';
 import { createHistogram } from 'node:perf_hooks';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import {
+  BenchError,
+  environment,
+  importBuilt,
+  log,
+  median,
+  ownPeakRssMiB,
+  parseOptions,
+  publishResult,
+  resultPath,
+  round,
+  runMain,
+} from './lib.mjs';
 
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CRYPTO_DIST = join(REPO_ROOT, 'packages/crypto/dist/index.js');
-const RESULTS_DIR = join(REPO_ROOT, 'bench/results');
+const CRYPTO_DIST = 'packages/crypto/dist/index.js';
 const TARGETS = { minMlDsa65VerifyNativeToNoble: 10 };
 const BACKENDS = ['native', 'noble'];
 
@@ -28,52 +33,6 @@ const USAGE = `usage: node bench/crypto-algorithms.mjs [options]
   --ratio-runs <n>   extra interleaved native/noble runs of ML-DSA-65 verify for the target (default 3)
   --only <text>      measure only algorithms whose name contains <text> (case-insensitive)
   --help`;
-
-class BenchError extends Error {}
-
-const log = (message) => process.stderr.write(`${message}\n`);
-const round = (value, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-
-function parseOptions() {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        duration: { type: 'string', default: '0.5' },
-        warmup: { type: 'string', default: '0.1' },
-        'ratio-runs': { type: 'string', default: '3' },
-        only: { type: 'string' },
-        help: { type: 'boolean', default: false },
-      },
-    }));
-  } catch (error) {
-    process.stderr.write(`${error.message}\n${USAGE}\n`);
-    process.exit(2);
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
-  }
-  const number = (name, min, max) => {
-    const value = Number(values[name]);
-    if (!Number.isFinite(value) || value < min || value > max) {
-      process.stderr.write(`--${name} must be a number from ${min} to ${max} (got "${values[name]}")\n`);
-      process.exit(2);
-    }
-    return value;
-  };
-  return {
-    duration: number('duration', 0.05, 600),
-    warmup: number('warmup', 0, 60),
-    ratioRuns: Math.round(number('ratio-runs', 1, 20)),
-    only: values.only?.toLowerCase(),
-  };
-}
 
 /** Runs `operation` sequentially for `seconds` (at least once) and returns ops/s and latency. */
 async function measure(operation, seconds, warmup) {
@@ -158,11 +117,14 @@ async function agreementOperations(crypto, algorithm, backend) {
 }
 
 async function main() {
-  const options = parseOptions();
-  if (!existsSync(CRYPTO_DIST))
-    throw new BenchError(`${CRYPTO_DIST} is missing: run npx tsc -b packages/crypto`);
-  const crypto = await import(pathToFileURL(CRYPTO_DIST).href);
-  await mkdir(RESULTS_DIR, { recursive: true });
+  const options = parseOptions(USAGE, {
+    duration: { default: '0.5', min: 0.05, max: 600 },
+    warmup: { default: '0.1', min: 0, max: 60 },
+    'ratio-runs': { default: '3', min: 1, max: 20, integer: true },
+    only: {},
+  });
+  options.only = options.only?.toLowerCase();
+  const crypto = await importBuilt(CRYPTO_DIST, 'run npx tsc -b packages/crypto');
 
   const families = [
     ...crypto.signatureAlgorithms.map((algorithm) => ({
@@ -182,11 +144,8 @@ async function main() {
   const result = {
     benchmark: 'crypto-algorithms',
     startedAt: startedAt.toISOString(),
-    node: process.version,
+    ...environment(),
     openssl: process.versions.openssl,
-    platform: `${os.platform()} ${os.arch()}`,
-    cpus: { count: os.cpus().length, model: os.cpus()[0]?.model },
-    loadAverageAtStart: os.loadavg().map((value) => round(value)),
     config: { ...options, operation: 'one operation at a time, awaited, one thread; 64-byte messages' },
     results: [],
   };
@@ -266,25 +225,12 @@ async function main() {
     },
   };
   result.targets.allPass = result.targets.mlDsa65VerifyNativeToNoble.pass;
-  result.peakRssMiB = round(process.resourceUsage().maxRSS / 1024, 1);
-
-  const outFile = join(
-    RESULTS_DIR,
-    `crypto-algorithms-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`,
-  );
-  const json = JSON.stringify(result, null, 2);
-  await writeFile(outFile, `${json}\n`);
+  result.peakRssMiB = ownPeakRssMiB();
   log(
     `\nML-DSA-65 verify native/noble: ${value ?? 'not measured'}x (target >= ${TARGETS.minMlDsa65VerifyNativeToNoble}: ` +
       `${result.targets.allPass ? 'PASS' : 'MISS'})`,
   );
-  log(`wrote ${outFile}\n`);
-  process.stdout.write(`${json}\n`);
+  await publishResult(resultPath('crypto-algorithms', startedAt), result);
 }
 
-try {
-  await main();
-} catch (error) {
-  log(`crypto-algorithms: FAILED: ${error instanceof BenchError ? error.message : error.stack}`);
-  process.exitCode = 1;
-}
+await runMain('crypto-algorithms', main);

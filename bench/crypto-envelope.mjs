@@ -7,17 +7,24 @@
 //
 // Progress goes to stderr; the result JSON goes to stdout and to bench/results/. See bench/README.md.
 
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import { join } from 'node:path';
 import { createHistogram } from 'node:perf_hooks';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import {
+  BenchError,
+  cpuMeter,
+  environment,
+  importBuilt,
+  log,
+  median,
+  ownPeakRssMiB,
+  parseOptions,
+  percentiles,
+  publishResult,
+  resultPath,
+  round,
+  runMain,
+} from './lib.mjs';
 
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CRYPTO_DIST = join(REPO_ROOT, 'packages/crypto/dist/index.js');
-const RESULTS_DIR = join(REPO_ROOT, 'bench/results');
+const CRYPTO_DIST = 'packages/crypto/dist/index.js';
 const TARGETS = { minXWingSealOpen1KiBPerSec: 10_000 };
 const SIZES = [
   { name: '1KiB', bytes: 1024 },
@@ -29,50 +36,6 @@ const USAGE = `usage: node bench/crypto-envelope.mjs [options]
   --warmup <s>     warm-up seconds before every measured run (default 1)
   --runs <n>       measured runs per variant and size, interleaved (default 3)
   --help`;
-
-class BenchError extends Error {}
-
-const log = (message) => process.stderr.write(`${message}\n`);
-const round = (value, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-
-function parseOptions() {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        duration: { type: 'string', default: '3' },
-        warmup: { type: 'string', default: '1' },
-        runs: { type: 'string', default: '3' },
-        help: { type: 'boolean', default: false },
-      },
-    }));
-  } catch (error) {
-    process.stderr.write(`${error.message}\n${USAGE}\n`);
-    process.exit(2);
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
-  }
-  const number = (name, min, max) => {
-    const value = Number(values[name]);
-    if (!Number.isFinite(value) || value < min || value > max) {
-      process.stderr.write(`--${name} must be a number from ${min} to ${max} (got "${values[name]}")\n`);
-      process.exit(2);
-    }
-    return value;
-  };
-  return {
-    duration: number('duration', 0.2, 600),
-    warmup: number('warmup', 0, 60),
-    runs: Math.round(number('runs', 1, 20)),
-  };
-}
 
 /** Sequential seal + open for `seconds`; every open is checked for the right length. */
 async function loop(crypto, variant, keyPair, message, seconds, histogram) {
@@ -90,22 +53,6 @@ async function loop(crypto, variant, keyPair, message, seconds, histogram) {
     ops++;
   }
   return { ops, seconds: (performance.now() - started) / 1000 };
-}
-
-/** Linux: CPU seconds the whole machine spent busy, from /proc/stat (null elsewhere). */
-async function machineBusySeconds() {
-  try {
-    const fields = (await readFile('/proc/stat', 'utf8'))
-      .split('\n')[0]
-      .trim()
-      .split(/\s+/)
-      .slice(1, 9)
-      .map(Number);
-    const [user, nice, system, , , irq, softirq, steal] = fields;
-    return (user + nice + system + irq + softirq + steal) / 100;
-  } catch {
-    return null;
-  }
 }
 
 /** The native primitives one X-Wing seal + open needs, timed alone: the floor under the envelope's cost. */
@@ -145,11 +92,12 @@ function primitiveFloor() {
 }
 
 async function main() {
-  const options = parseOptions();
-  if (!existsSync(CRYPTO_DIST))
-    throw new BenchError(`${CRYPTO_DIST} is missing: run npx tsc -b packages/crypto`);
-  const crypto = await import(pathToFileURL(CRYPTO_DIST).href);
-  await mkdir(RESULTS_DIR, { recursive: true });
+  const options = parseOptions(USAGE, {
+    duration: { default: '3', min: 0.2, max: 600 },
+    warmup: { default: '1', min: 0, max: 60 },
+    runs: { default: '3', min: 1, max: 20, integer: true },
+  });
+  const crypto = await importBuilt(CRYPTO_DIST, 'run npx tsc -b packages/crypto');
 
   const nativeXWing = crypto.envelopeSuite('X-Wing', 'native').backend === 'native';
   const variants = [
@@ -163,11 +111,8 @@ async function main() {
   const result = {
     benchmark: 'crypto-envelope',
     startedAt: startedAt.toISOString(),
-    node: process.version,
+    ...environment(),
     openssl: process.versions.openssl,
-    platform: `${os.platform()} ${os.arch()}`,
-    cpus: { count: os.cpus().length, model: os.cpus()[0]?.model },
-    loadAverageAtStart: os.loadavg().map((value) => round(value)),
     config: {
       ...options,
       operation: 'sealEnvelope + openEnvelope, single recipient, sequential, one thread',
@@ -202,12 +147,9 @@ async function main() {
         const keyPair = keyPairs.get(variant);
         if (options.warmup > 0) await loop(crypto, variant, keyPair, message, options.warmup);
         const histogram = createHistogram();
-        const machineBefore = await machineBusySeconds();
-        const cpuBefore = process.cpuUsage();
+        const cpu = await cpuMeter();
         const { ops, seconds } = await loop(crypto, variant, keyPair, message, options.duration, histogram);
-        const cpu = process.cpuUsage(cpuBefore);
-        const machineAfter = await machineBusySeconds();
-        const ownSeconds = (cpu.user + cpu.system) / 1e6;
+        const { cpuCores, otherCpuCores } = await cpu.stop();
         const entry = {
           variant: variant.name,
           size: size.name,
@@ -216,17 +158,9 @@ async function main() {
           seconds: round(seconds, 3),
           sealOpenPerSec: round(ops / seconds, 1),
           mibPerSec: round((ops * size.bytes) / seconds / 1024 / 1024, 1),
-          latencyMs: {
-            p50: round(histogram.percentile(50) / 1e6, 3),
-            p95: round(histogram.percentile(95) / 1e6, 3),
-            p99: round(histogram.percentile(99) / 1e6, 3),
-            max: round(histogram.max / 1e6, 3),
-          },
-          cpuCores: round(ownSeconds / seconds),
-          otherCpuCores:
-            machineBefore === null || machineAfter === null
-              ? null
-              : round(Math.max(0, machineAfter - machineBefore - ownSeconds) / seconds),
+          latencyMs: { ...percentiles(histogram, [50, 95, 99], 1e6), max: round(histogram.max / 1e6, 3) },
+          cpuCores,
+          otherCpuCores,
         };
         result.runs.push(entry);
         log(
@@ -259,7 +193,7 @@ async function main() {
     xwingNativeVsDhkem1KiB: round(xwing1k.best / classical1k.best),
   };
   result.primitiveFloor = nativeXWing ? primitiveFloor() : { skipped: 'no native ML-KEM' };
-  result.peakRssMiB = round(process.resourceUsage().maxRSS / 1024, 1);
+  result.peakRssMiB = ownPeakRssMiB();
   result.targets = {
     basis: 'best of the runs (on a shared machine noise only slows a run down); median shown for comparison',
     xwingSealOpen1KiBPerSec: {
@@ -271,21 +205,12 @@ async function main() {
   };
   result.targets.allPass = result.targets.xwingSealOpen1KiBPerSec.pass;
 
-  const outFile = join(RESULTS_DIR, `crypto-envelope-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-  const json = JSON.stringify(result, null, 2);
-  await writeFile(outFile, `${json}\n`);
   log(
     `\nX-Wing seal+open 1 KiB: ${xwing1k.best}/s (target >= ${TARGETS.minXWingSealOpen1KiBPerSec}: ` +
       `${result.targets.allPass ? 'PASS' : 'MISS'}); native primitives alone allow ` +
       `${result.primitiveFloor.maxSealOpenPerSec ?? '?'}/s`,
   );
-  log(`wrote ${outFile}\n`);
-  process.stdout.write(`${json}\n`);
+  await publishResult(resultPath('crypto-envelope', startedAt), result);
 }
 
-try {
-  await main();
-} catch (error) {
-  log(`crypto-envelope: FAILED: ${error instanceof BenchError ? error.message : error.stack}`);
-  process.exitCode = 1;
-}
+await runMain('crypto-envelope', main);

@@ -18,6 +18,7 @@ import type { Store } from '../../store/database.js';
 import type { Database } from '../../store/schema.js';
 import { LedgerRepo, type LedgerState } from './repo.js';
 import { Sequencer } from './sequencer.js';
+import { TileCache } from './tile-cache.js';
 
 /** The bundle format prefixes each entry with a big-endian uint16 length. */
 export const MAX_ENTRY_BYTES = 65_535;
@@ -62,6 +63,8 @@ export class LedgerService {
   private waiters: Array<{ index: number; resolve(checkpoint: string): void }> = [];
   private readonly sweep: NodeJS.Timeout;
   private published: { size: number; checkpoint: string } | undefined;
+  /** Reads tiles for proofs and the tile endpoint; recently read ones are kept in memory. */
+  private readonly tiles: TileCache;
 
   private constructor(
     private readonly repo: LedgerRepo,
@@ -75,6 +78,7 @@ export class LedgerService {
   ) {
     this.latest = initial;
     this.published = published;
+    this.tiles = new TileCache(repo);
     // Picks up queued entries whose writer could not notify us (another replica, or a crash).
     this.sweep = setInterval(() => this.sequencer.notifyQueued(), QUEUE_SWEEP_MS).unref();
   }
@@ -202,7 +206,7 @@ export class LedgerService {
     // Level L holds the roots of complete subtrees of 256^L leaves.
     const hashesAtLevel = Math.floor(size / TILE_WIDTH ** id.level);
     if (first + id.width > hashesAtLevel) return undefined;
-    const [body] = await this.repo.readTiles([{ level: id.level, index: id.index, width: id.width }]);
+    const [body] = await this.tiles.readTiles([{ level: id.level, index: id.index, width: id.width }]);
     return { body: body as Uint8Array, full: id.width === TILE_WIDTH };
   }
 
@@ -216,7 +220,7 @@ export class LedgerService {
         errors: [{ in: 'querystring', pointer: '#/index', detail: `must be less than ${treeSize}` }],
       });
     }
-    return { index, size: treeSize, hashes: await proveInclusion(index, treeSize, this.repo) };
+    return { index, size: treeSize, hashes: await proveInclusion(index, treeSize, this.tiles) };
   }
 
   async consistencyProof(
@@ -229,7 +233,7 @@ export class LedgerService {
         errors: [{ in: 'querystring', pointer: '#/from', detail: `must be from 1 to ${toSize}` }],
       });
     }
-    return { from, to: toSize, hashes: await proveConsistency(from, toSize, this.repo) };
+    return { from, to: toSize, hashes: await proveConsistency(from, toSize, this.tiles) };
   }
 
   /** Integrates everything pending. */
