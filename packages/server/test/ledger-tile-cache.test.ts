@@ -19,8 +19,8 @@ describe('tile cache', () => {
     const repo = countingRepo();
     const cache = new TileCache(repo);
     const full = { level: 1, index: 3, width: 256 };
-    const partial = { level: 0, index: 7, width: 12 };
-    const wider = { level: 0, index: 7, width: 13 };
+    const partial = { level: 2, index: 7, width: 12 };
+    const wider = { level: 2, index: 7, width: 13 };
     const [first, firstPartial] = await cache.readTiles([full, partial]);
     const [again, againPartial, grown] = await cache.readTiles([full, partial, wider]);
     expect(again).toBe(first);
@@ -32,7 +32,7 @@ describe('tile cache', () => {
   it('keeps results in request order when hits and misses mix, and evicts the least recently used', async () => {
     const repo = countingRepo();
     const cache = new TileCache(repo, 2);
-    const tile = (index: number) => ({ level: 0, index, width: 256 });
+    const tile = (index: number) => ({ level: 1, index, width: 256 });
     await cache.readTiles([tile(1), tile(2)]);
     await cache.readTiles([tile(1)]); // 1 is now more recent than 2
     const read = await cache.readTiles([tile(3), tile(1), tile(4)]);
@@ -40,5 +40,14 @@ describe('tile cache', () => {
     repo.asked.length = 0;
     await cache.readTiles([tile(1), tile(2), tile(4)]);
     expect(repo.asked.map((t) => t.index)).toEqual([1, 2]);
+  });
+
+  it('does not keep level-0 tiles: proofs of random entries read each once', async () => {
+    const repo = countingRepo();
+    const cache = new TileCache(repo);
+    const leaves = { level: 0, index: 5, width: 256 };
+    await cache.readTiles([leaves]);
+    await cache.readTiles([leaves]);
+    expect(repo.asked).toEqual([leaves, leaves]);
   });
 });
