@@ -21,7 +21,7 @@ import { ledgerRoutes } from './modules/ledger/routes.js';
 import { LedgerService } from './modules/ledger/service.js';
 import { WitnessPublisher } from './modules/ledger/witnesses.js';
 import { PolicyService } from './modules/policy/service.js';
-import { AuthCache } from './modules/tenancy/auth-cache.js';
+import { ProcessCache } from './modules/tenancy/process-cache.js';
 import { TenancyRepo } from './modules/tenancy/repo.js';
 import { tenancyRoutes } from './modules/tenancy/routes.js';
 import { TenancyService } from './modules/tenancy/service.js';
@@ -120,7 +120,8 @@ export async function buildApp(config: Config, store: Store): Promise<Platform> 
   const tenancy = new TenancyService(
     new TenancyRepo(store.db, store.engine),
     policy,
-    new AuthCache(store.singleProcess),
+    new ProcessCache(store.singleProcess),
+    new ProcessCache(store.singleProcess),
     audit,
   );
   const limiter: RateLimiter = config.redisUrl

@@ -55,6 +55,24 @@ function unauthorized(detail: string, error: 'invalid_request' | 'invalid_token'
   });
 }
 
+/**
+ * Bucket names of a principal, built once per (cached) principal object rather than per request: the
+ * limiter's map then looks up strings whose hash V8 has already computed.
+ */
+const bucketNames = new WeakMap<Principal, { key: string; project: string }>();
+
+function bucketsOf(principal: Principal): { key: string; project: string } {
+  let names = bucketNames.get(principal);
+  if (!names) {
+    names = {
+      key: `key:${principal.keyId}`,
+      project: principal.kind === 'project' ? `project:${principal.projectId}` : '',
+    };
+    bucketNames.set(principal, names);
+  }
+  return names;
+}
+
 /** The more restrictive of two bucket results: what the caller should pace itself by. */
 function tighter(a: TakeResult, b: TakeResult): TakeResult {
   if (a.allowed !== b.allowed) return a.allowed ? b : a;
@@ -108,10 +126,11 @@ export function registerAuthentication(
       );
     }
 
-    let taken = await limiter.take(`key:${principal.keyId}`, rateLimits.key);
+    const buckets = bucketsOf(principal);
+    let taken = await limiter.take(buckets.key, rateLimits.key);
     // A request the key's own bucket refuses must not spend its project's shared budget.
     if (taken.allowed && principal.kind === 'project') {
-      taken = tighter(taken, await limiter.take(`project:${principal.projectId}`, rateLimits.project));
+      taken = tighter(taken, await limiter.take(buckets.project, rateLimits.project));
     }
     reply.headers(rateLimitHeaders(taken));
     if (!taken.allowed) {

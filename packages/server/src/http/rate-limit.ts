@@ -40,12 +40,16 @@ export class MemoryRateLimiter implements RateLimiter {
 
   async take(bucket: string, limit: RateLimitConfig): Promise<TakeResult> {
     const now = this.now();
-    const state = this.buckets.get(bucket);
-    let tokens = limit.burst;
-    if (state) tokens = Math.min(limit.burst, state.tokens + ((now - state.at) / 1000) * limit.perSecond);
+    let state = this.buckets.get(bucket);
+    if (!state) {
+      state = { tokens: limit.burst, at: now };
+      this.buckets.set(bucket, state);
+    }
+    let tokens = Math.min(limit.burst, state.tokens + ((now - state.at) / 1000) * limit.perSecond);
     const allowed = tokens >= 1;
     if (allowed) tokens -= 1;
-    this.buckets.set(bucket, { tokens, at: now });
+    state.tokens = tokens;
+    state.at = now;
     return result(allowed, tokens, limit);
   }
 

@@ -19,6 +19,7 @@ export type Decision = 'allow' | 'forbidden' | 'hidden';
  * so decisions are memoized by that whole input; authentication (revocation, expiry) is never cached.
  */
 const DECISION_CACHE_SIZE = 10_000;
+const PER_PRINCIPAL_CACHE_SIZE = 1_000;
 
 /**
  * The platform's single authorization point. Every route asks it before acting; roles, scopes and
@@ -26,6 +27,17 @@ const DECISION_CACHE_SIZE = 10_000;
  */
 export class PolicyService {
   private readonly decisions = new Map<string, boolean>();
+  /**
+   * The same decisions by principal object: authenticated principals are cached objects (embedded
+   * database), so most requests find their decision here without building and hashing the full key.
+   */
+  private readonly byPrincipal = new WeakMap<Principal, Map<string, boolean>>();
+  /**
+   * Requests without a grant, by principal object, action and resource id: no key string is built at all.
+   * A resource id names one resource of one type forever, and its parents (organization, project) never
+   * change, so the id stands for the whole resource.
+   */
+  private readonly plainByPrincipal = new WeakMap<Principal, Map<string, Map<string, boolean>>>();
 
   private constructor() {}
 
@@ -76,15 +88,47 @@ export class PolicyService {
   }
 
   private evaluate(principal: Principal, action: Action, resource: Resource, grant: Grant): boolean {
-    const key = decisionKey(principal, action, resource, grant);
-    const cached = this.decisions.get(key);
-    if (cached !== undefined) return cached;
-    const allowed = this.evaluateWithCedar(principal, action, resource, grant);
-    if (this.decisions.size >= DECISION_CACHE_SIZE) {
-      // Maps iterate in insertion order: drop the oldest entry.
-      this.decisions.delete(this.decisions.keys().next().value as string);
+    const plain = isEmptyGrant(grant) && resource.type !== 'Platform';
+    if (plain) {
+      const known = this.plainByPrincipal.get(principal)?.get(action)?.get(resource.id);
+      if (known !== undefined) return known;
     }
-    this.decisions.set(key, allowed);
+    const allowed = this.evaluateByKey(principal, action, resource, grant);
+    if (plain) this.rememberPlain(principal, action, resource.id, allowed);
+    return allowed;
+  }
+
+  private rememberPlain(principal: Principal, action: Action, resourceId: string, allowed: boolean): void {
+    let byAction = this.plainByPrincipal.get(principal);
+    if (!byAction) {
+      byAction = new Map();
+      this.plainByPrincipal.set(principal, byAction);
+    }
+    let byResource = byAction.get(action);
+    if (!byResource) {
+      byResource = new Map();
+      byAction.set(action, byResource);
+    }
+    remember(byResource, resourceId, allowed, PER_PRINCIPAL_CACHE_SIZE);
+  }
+
+  private evaluateByKey(principal: Principal, action: Action, resource: Resource, grant: Grant): boolean {
+    const request = requestKey(action, resource, grant);
+    let own = this.byPrincipal.get(principal);
+    const known = own?.get(request);
+    if (known !== undefined) return known;
+
+    const key = `${principalKey(principal)}\n${request}`;
+    let allowed = this.decisions.get(key);
+    if (allowed === undefined) {
+      allowed = this.evaluateWithCedar(principal, action, resource, grant);
+      remember(this.decisions, key, allowed, DECISION_CACHE_SIZE);
+    }
+    if (!own) {
+      own = new Map();
+      this.byPrincipal.set(principal, own);
+    }
+    remember(own, request, allowed, PER_PRINCIPAL_CACHE_SIZE);
     return allowed;
   }
 
@@ -115,17 +159,37 @@ export class PolicyService {
   }
 }
 
-/** Every input of a decision, joined by a separator no id, role or scope can contain. */
-function decisionKey(principal: Principal, action: Action, resource: Resource, grant: Grant): string {
-  const who =
-    principal.kind === 'platform'
-      ? `platform:${principal.keyId}:${principal.expiresAt}`
-      : `${principal.keyId}:${principal.role}:${principal.scopes.join(',')}:${principal.projectId}:${principal.orgId}:${principal.expiresAt}`;
+function isEmptyGrant(grant: Grant): boolean {
+  return (
+    grant.grantedRole === undefined &&
+    grant.grantedScopes === undefined &&
+    grant.currentRole === undefined &&
+    grant.createdKeyExpiresAt === undefined
+  );
+}
+
+/** Map insertion order is age order: past the capacity, the oldest entry goes. */
+function remember(cache: Map<string, boolean>, key: string, value: boolean, capacity: number): void {
+  if (cache.size >= capacity) cache.delete(cache.keys().next().value as string);
+  cache.set(key, value);
+}
+
+/**
+ * Every input of a decision, in two parts: who asks, and what for. Joined by separators no id, role or
+ * scope can contain.
+ */
+function principalKey(principal: Principal): string {
+  return principal.kind === 'platform'
+    ? `platform:${principal.keyId}:${principal.expiresAt}`
+    : `${principal.keyId}:${principal.role}:${principal.scopes.join(',')}:${principal.projectId}:${principal.orgId}:${principal.expiresAt}`;
+}
+
+function requestKey(action: Action, resource: Resource, grant: Grant): string {
   let what: string = resource.type;
   if (resource.type !== 'Platform') what += `:${resource.id}`;
   if ('orgId' in resource) what += `:${resource.orgId}`;
   if ('projectId' in resource) what += `:${resource.projectId}`;
-  return `${who}\n${action}\n${what}\n${grant.grantedRole ?? ''}\n${grant.grantedScopes?.join(',') ?? ''}\n${grant.currentRole ?? ''}\n${grant.createdKeyExpiresAt}`;
+  return `${action}\n${what}\n${grant.grantedRole ?? ''}\n${grant.grantedScopes?.join(',') ?? ''}\n${grant.currentRole ?? ''}\n${grant.createdKeyExpiresAt}`;
 }
 
 function principalUid(principal: Principal): EntityUid {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { randomBytes, toBase64Url } from '@personachain/crypto';
 import { decodeCursor, type Page, toPage } from '../../http/pagination.js';
 import { Problem } from '../../http/problem.js';
@@ -7,7 +7,7 @@ import type { ApiKeysTable, OrganizationsTable, OrgMembersTable, ProjectsTable }
 import type { AuditEvent, AuditService } from '../audit/service.js';
 import { type Action, type Principal, type Role, rankOf } from '../policy/model.js';
 import type { PolicyService } from '../policy/service.js';
-import type { AuthCache } from './auth-cache.js';
+import type { CachedKey, ProcessCache } from './process-cache.js';
 import type { KeyForAuth, TenancyRepo } from './repo.js';
 
 export interface Organization {
@@ -56,7 +56,7 @@ const PLATFORM_ROLE = 'platform';
 
 /** API secrets carry 256 bits of randomness, so one SHA-256 is enough to store them safely (no KDF). */
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  return hash('sha256', secret, 'hex');
 }
 
 export function generateSecret(): string {
@@ -68,7 +68,10 @@ export class TenancyService {
   constructor(
     private readonly repo: TenancyRepo,
     private readonly policy: PolicyService,
-    private readonly authCache: AuthCache,
+    /** Keys by secret hash. */
+    private readonly authCache: ProcessCache<CachedKey>,
+    /** Project rows by id (a project never changes; deletions clear it). */
+    private readonly projectCache: ProcessCache<ProjectsTable>,
     private readonly audit: AuditService,
     private readonly now: () => Date = () => new Date(),
   ) {}
@@ -202,6 +205,7 @@ export class TenancyService {
       ],
     );
     this.authCache.clear();
+    this.projectCache.clear();
   }
 
   // ---- projects ----
@@ -292,6 +296,7 @@ export class TenancyService {
       ],
     );
     this.authCache.clear();
+    this.projectCache.clear();
   }
 
   // ---- members ----
@@ -568,6 +573,14 @@ export class TenancyService {
 
   // ---- helpers ----
 
+  private async findProject(id: string): Promise<ProjectsTable | undefined> {
+    const cached = this.projectCache.get(id);
+    if (cached) return cached;
+    const row = await this.repo.getProject(id);
+    if (row) this.projectCache.set(id, row);
+    return row;
+  }
+
   private newKeyRow(
     projectId: string | null,
     name: string,
@@ -600,7 +613,7 @@ export class TenancyService {
   }
 
   private async loadProject(principal: Principal, projectId: string): Promise<ProjectsTable> {
-    const row = isId('prj', projectId) ? await this.repo.getProject(projectId) : undefined;
+    const row = isId('prj', projectId) ? await this.findProject(projectId) : undefined;
     if (!row) throw new Problem('not-found', `No project ${projectId}.`);
     this.policy.enforce(principal, 'see', { type: 'Project', id: row.id, orgId: row.org_id });
     return row;
