@@ -80,4 +80,14 @@ describe('configuration', () => {
       burst: 120,
     });
   });
+
+  it('takes PERSONA_LEDGER_ORIGIN as a schema-less URL without spaces or "+", or none', () => {
+    expect(loadConfig({}).ledgerOrigin).toBeNull();
+    expect(loadConfig({ PERSONA_LEDGER_ORIGIN: 'ledger.example.com/persona' }).ledgerOrigin).toBe(
+      'ledger.example.com/persona',
+    );
+    for (const bad of ['https://ledger.example.com', 'ledger example', 'a+b']) {
+      expect(() => loadConfig({ PERSONA_LEDGER_ORIGIN: bad })).toThrow(/^PERSONA_LEDGER_ORIGIN/);
+    }
+  });
 });
