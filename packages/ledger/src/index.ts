@@ -24,7 +24,12 @@ export {
 export { ed25519NoteSigner, generateNoteKey, noteSigner, noteVerifier } from './note-keys.js';
 export { verifyConsistency, verifyInclusion } from './proofs.js';
 export { appendLeafHashes } from './tile-append.js';
-export type { TileReader } from './tile-nodes.js';
+export {
+  INNER_SUBTREE_HASHES,
+  innerSubtreeHashes,
+  rememberInnerSubtreeHashes,
+  type TileReader,
+} from './tile-nodes.js';
 export {
   entriesPath,
   parseTilePath,

@@ -68,13 +68,14 @@ export const tileKey = (level: number, index: number): string => `${level}/${ind
 // same Uint8Array for the same tile (e.g. from an LRU) skips most hashing. Keys are the data objects
 // themselves: entries cannot leak between logs and vanish with the tile.
 const subtreeMemo = new WeakMap<Uint8Array, Map<number, Uint8Array>>();
+const memoKey = (offset: number, count: number): number => offset * (TILE_WIDTH + 1) + count;
 
 /** Hash of a complete subtree of `count` (a power of two) consecutive hashes starting at `offset`. */
 export function perfectRoot(data: Uint8Array, offset: number, count: number): Uint8Array {
   const start = offset * HASH_SIZE;
   if (count === 1) return data.slice(start, start + HASH_SIZE);
   let memo = subtreeMemo.get(data);
-  const key = offset * (TILE_WIDTH + 1) + count;
+  const key = memoKey(offset, count);
   const known = memo?.get(key);
   if (known) return known;
   let layer: Uint8Array[] = [];
@@ -92,6 +93,75 @@ export function perfectRoot(data: Uint8Array, offset: number, count: number): Ui
   }
   memo.set(key, root);
   return root;
+}
+
+/**
+ * Subtree sizes whose roots a store may keep beside each full tile (see innerSubtreeHashes): with them, a
+ * proof needs at most 11 hashes inside a tile instead of 247. Tiles are what the C2SP layout serves;
+ * these are a store's private index, like the "stored hashes" of Go's tlog.
+ */
+const INNER_SUBTREE_SIZES = [16, 32, 64, 128] as const;
+/** 16 + 8 + 4 + 2 roots. */
+export const INNER_SUBTREE_HASHES = 30;
+
+/**
+ * The roots of a full tile's aligned subtrees of 16, 32, 64 and 128 hashes, in that order, left to right:
+ * 30 hashes (960 bytes). A store computes them once, when a tile becomes full.
+ */
+export function innerSubtreeHashes(tile: Uint8Array): Uint8Array {
+  checkFullTile(tile);
+  const out = new Uint8Array(INNER_SUBTREE_HASHES * HASH_SIZE);
+  let at = 0;
+  // Bottom-up, one layer at a time: 254 hashes for the whole tile; layers of 16-hash subtrees and above
+  // are kept.
+  let layer: Uint8Array[] = [];
+  for (let i = 0; i < TILE_WIDTH; i += 2) layer.push(hashAdjacent(tile, i * HASH_SIZE));
+  for (let size = 4; size <= TILE_WIDTH / 2; size *= 2) {
+    const next: Uint8Array[] = [];
+    for (let i = 0; i < layer.length; i += 2) {
+      next.push(hashChildren(layer[i] as Uint8Array, layer[i + 1] as Uint8Array));
+    }
+    layer = next;
+    if (size >= (INNER_SUBTREE_SIZES[0] as number)) {
+      for (const hash of layer) {
+        out.set(hash, at);
+        at += HASH_SIZE;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Gives the proof algorithms the inner roots of a full tile, as innerSubtreeHashes made them, so they are
+ * looked up instead of recomputed. Call it on the exact array the TileReader returns for the tile.
+ */
+export function rememberInnerSubtreeHashes(tile: Uint8Array, inner: Uint8Array): void {
+  checkFullTile(tile);
+  if (inner.length !== INNER_SUBTREE_HASHES * HASH_SIZE) {
+    throw new LedgerError(
+      'storage',
+      `inner subtree hashes must be ${INNER_SUBTREE_HASHES * HASH_SIZE} bytes`,
+    );
+  }
+  let memo = subtreeMemo.get(tile);
+  if (!memo) {
+    memo = new Map();
+    subtreeMemo.set(tile, memo);
+  }
+  let at = 0;
+  for (const count of INNER_SUBTREE_SIZES) {
+    for (let offset = 0; offset < TILE_WIDTH; offset += count) {
+      memo.set(memoKey(offset, count), inner.slice(at, at + HASH_SIZE));
+      at += HASH_SIZE;
+    }
+  }
+}
+
+function checkFullTile(tile: Uint8Array): void {
+  if (tile.length !== TILE_WIDTH * HASH_SIZE) {
+    throw new LedgerError('invalid-argument', `a full tile is ${TILE_WIDTH * HASH_SIZE} bytes`);
+  }
 }
 
 /** Reads, in one readTiles call, every tile the nodes need (tiles as they are in the tree of `size`). */

@@ -169,4 +169,11 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('ledger_state').addColumn('published_checkpoint', 'text').execute();
     },
   },
+  '0006_ledger_inner_hashes': {
+    async up(db: Kysely<unknown>) {
+      // Beside each full level-0 tile, the roots of its 16- to 128-hash subtrees: proofs look them up
+      // instead of rehashing the tile. Null for partial tiles (and for full ones written before this).
+      await db.schema.alterTable('ledger_tiles').addColumn('inner', bytes(db)).execute();
+    },
+  },
 };

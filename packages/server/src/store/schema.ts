@@ -93,6 +93,8 @@ export interface LedgerTilesTable {
   level: number;
   idx: number | string;
   data: Uint8Array;
+  /** Full level-0 tiles only: the roots of their 16- to 128-hash subtrees (a proof-time index). */
+  inner: Uint8Array | null;
 }
 
 export interface LedgerEntriesTable {

@@ -1,9 +1,10 @@
-import type { TileId } from '@personachain/ledger';
+import { innerSubtreeHashes, rememberInnerSubtreeHashes, type TileId } from '@personachain/ledger';
 import type { Kysely } from 'kysely';
 import type { Engine } from '../../store/database.js';
 import type { Database } from '../../store/schema.js';
 
 const HASH_BYTES = 32;
+const FULL_TILE_WIDTH = 256;
 const STATE_ROW = 1;
 
 export interface LedgerState {
@@ -116,19 +117,22 @@ export class LedgerRepo {
     if (tiles.length === 0) return [];
     const rows = await this.db
       .selectFrom('ledger_tiles')
-      .select(['level', 'idx', 'data'])
+      .select(['level', 'idx', 'data', 'inner'])
       .where((eb) =>
         eb.or(tiles.map((tile) => eb.and([eb('level', '=', tile.level), eb('idx', '=', tile.index)]))),
       )
       .execute();
-    const stored = new Map(rows.map((row) => [`${row.level}/${Number(row.idx)}`, row.data]));
+    const stored = new Map(rows.map((row) => [`${row.level}/${Number(row.idx)}`, row]));
     return tiles.map((tile) => {
-      const data = stored.get(`${tile.level}/${tile.index}`);
+      const row = stored.get(`${tile.level}/${tile.index}`);
       const length = tile.width * HASH_BYTES;
-      if (!data || data.length < length) {
+      if (!row || row.data.length < length) {
         throw new Error(`ledger tile ${tile.level}/${tile.index} has fewer than ${tile.width} hashes`);
       }
-      return new Uint8Array(data.buffer, data.byteOffset, length);
+      const data = new Uint8Array(row.data.buffer, row.data.byteOffset, length);
+      if (row.inner && tile.width === FULL_TILE_WIDTH)
+        rememberInnerSubtreeHashes(data, new Uint8Array(row.inner));
+      return data;
     });
   }
 
@@ -136,9 +140,19 @@ export class LedgerRepo {
     if (tiles.length === 0) return;
     await this.db
       .insertInto('ledger_tiles')
-      .values(tiles.map(({ tile, data }) => ({ level: tile.level, idx: tile.index, data })))
+      .values(
+        tiles.map(({ tile, data }) => ({
+          level: tile.level,
+          idx: tile.index,
+          data,
+          // Level 0 only: higher tiles are few, and the proof path keeps them in memory anyway.
+          inner: tile.level === 0 && tile.width === FULL_TILE_WIDTH ? innerSubtreeHashes(data) : null,
+        })),
+      )
       .onConflict((oc) =>
-        oc.columns(['level', 'idx']).doUpdateSet((eb) => ({ data: eb.ref('excluded.data') })),
+        oc
+          .columns(['level', 'idx'])
+          .doUpdateSet((eb) => ({ data: eb.ref('excluded.data'), inner: eb.ref('excluded.inner') })),
       )
       .execute();
   }
