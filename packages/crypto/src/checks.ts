@@ -16,3 +16,27 @@ export function guard<T>(code: CryptoError['code'], what: string, operation: () 
     throw new CryptoError(code, what, { cause: error });
   }
 }
+
+/** What both signature schemes and key agreements know about their secret keys. */
+export interface SecretKeyRules {
+  algorithm: string;
+  secretKeyLength: number;
+  isValidSecretKey?: (secretKey: Uint8Array) => boolean;
+  publicKeyFromSecretKey(secretKey: Uint8Array): Uint8Array;
+}
+
+/** Throws CryptoError('invalid-key') unless `secretKey` has the algorithm's length and range. */
+export function requireSecretKey(rules: SecretKeyRules, secretKey: Uint8Array): void {
+  requireKeyLength(secretKey, rules.secretKeyLength, `${rules.algorithm} secret key`);
+  if (rules.isValidSecretKey && !rules.isValidSecretKey(secretKey)) {
+    throw new CryptoError('invalid-key', `${rules.algorithm} secret key is out of range`);
+  }
+}
+
+/** The public key of a checked secret key; library failures become CryptoError('invalid-key'). */
+export function publicKeyOf(rules: SecretKeyRules, secretKey: Uint8Array): Uint8Array {
+  requireSecretKey(rules, secretKey);
+  return guard('invalid-key', `${rules.algorithm} secret key rejected`, () =>
+    rules.publicKeyFromSecretKey(secretKey),
+  );
+}

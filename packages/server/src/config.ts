@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { cosignatureVerifier } from '@personachain/ledger';
+import { parseKey32 } from './key-text.js';
 
 /** A configuration problem found at start; the message names the variable to fix. */
 export class ConfigError extends Error {
@@ -156,19 +157,14 @@ export function defaultLedgerOrigin(config: Pick<Config, 'publicUrl'>): string {
 
 function masterKey(raw: string | undefined): Uint8Array | null {
   if (raw === undefined) return null;
-  const text = raw.trim();
-  const bytes = /^[0-9a-fA-F]{64}$/.test(text)
-    ? Buffer.from(text, 'hex')
-    : /^[A-Za-z0-9_-]{43}$/.test(text)
-      ? Buffer.from(text, 'base64url')
-      : undefined;
-  if (bytes?.length !== 32) {
+  const bytes = parseKey32(raw);
+  if (!bytes) {
     throw new ConfigError(
       'PERSONA_MASTER_KEY must be 32 random bytes as 64 hex characters or 43 base64url characters; ' +
         "generate one with: node -e \"console.log(require('crypto').randomBytes(32).toString('base64url'))\"",
     );
   }
-  return new Uint8Array(bytes);
+  return bytes;
 }
 
 /** c2sp.org/tlog-checkpoint: a schema-less URL-like identity without spaces or `+`. */

@@ -1,5 +1,6 @@
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
+import { closeOnSignals } from './shutdown.js';
 import { migrate, openStore } from './store/database.js';
 
 export interface RunningServer {
@@ -54,30 +55,7 @@ export async function migrateDatabase(config: Config): Promise<{ applied: string
  */
 export async function runServer(config: Config): Promise<void> {
   const starting = startServer(config);
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    const deadline = setTimeout(() => {
-      process.stderr.write(`persona: shutdown took longer than ${config.shutdownTimeoutMs} ms; exiting\n`);
-      process.exit(1);
-    }, config.shutdownTimeoutMs);
-    deadline.unref();
-    starting
-      .then((server) => server.close())
-      .then(
-        () => {
-          clearTimeout(deadline);
-          process.exitCode = signal === 'SIGINT' ? 130 : 0;
-        },
-        (error: unknown) => {
-          process.stderr.write(`persona: error during shutdown: ${(error as Error).message}\n`);
-          process.exit(1);
-        },
-      );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  closeOnSignals(starting, config.shutdownTimeoutMs, 'persona');
 
   const server = await starting;
   if (server.bootstrapKey) {

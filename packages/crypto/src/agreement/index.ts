@@ -2,7 +2,7 @@ import { x25519 } from '@noble/curves/ed25519.js';
 import { p256, p384 } from '@noble/curves/nist.js';
 import { bufferOf, bytesOf, lazyNative } from '../backends/node-crypto.js';
 import { type Implementations, selectBackend } from '../backends/select.js';
-import { guard, requireKeyLength } from '../checks.js';
+import { guard, publicKeyOf, requireKeyLength, requireSecretKey } from '../checks.js';
 import { CryptoError } from '../errors.js';
 import type { Backend, KeyAgreement, KeyAgreementAlgorithm, KeyPair } from '../types.js';
 
@@ -29,12 +29,6 @@ function isAllZero(bytes: Uint8Array): boolean {
 }
 
 function defineAgreement(core: AgreementCore): KeyAgreement {
-  const requireSecretKey = (secretKey: Uint8Array) => {
-    requireKeyLength(secretKey, core.secretKeyLength, `${core.algorithm} secret key`);
-    if (core.isValidSecretKey && !core.isValidSecretKey(secretKey)) {
-      throw new CryptoError('invalid-key', `${core.algorithm} secret key is out of range`);
-    }
-  };
   return {
     algorithm: core.algorithm,
     backend: core.backend,
@@ -42,13 +36,10 @@ function defineAgreement(core: AgreementCore): KeyAgreement {
       return core.generateKeyPair();
     },
     async publicKeyFromSecretKey(secretKey) {
-      requireSecretKey(secretKey);
-      return guard('invalid-key', `${core.algorithm} secret key rejected`, () =>
-        core.publicKeyFromSecretKey(secretKey),
-      );
+      return publicKeyOf(core, secretKey);
     },
     async deriveSharedSecret(secretKey, peerPublicKey) {
-      requireSecretKey(secretKey);
+      requireSecretKey(core, secretKey);
       requireKeyLength(peerPublicKey, core.publicKeyLength, `${core.algorithm} public key`);
       const shared = guard('invalid-key', `${core.algorithm} peer public key rejected`, () =>
         core.deriveSharedSecret(secretKey, peerPublicKey),

@@ -1,4 +1,4 @@
-import { guard, requireKeyLength } from '../checks.js';
+import { guard, publicKeyOf, requireKeyLength, requireSecretKey } from '../checks.js';
 import { CryptoError } from '../errors.js';
 import type { Backend, KeyPair, SignatureAlgorithm, SignatureScheme } from '../types.js';
 
@@ -35,12 +35,6 @@ function signatureLengthOk(signature: Uint8Array, length: SchemeCore['signatureL
 }
 
 export function defineScheme(core: SchemeCore): SignatureScheme {
-  const requireSecretKey = (secretKey: Uint8Array) => {
-    requireKeyLength(secretKey, core.secretKeyLength, `${core.algorithm} secret key`);
-    if (core.isValidSecretKey && !core.isValidSecretKey(secretKey)) {
-      throw new CryptoError('invalid-key', `${core.algorithm} secret key is out of range`);
-    }
-  };
   return {
     algorithm: core.algorithm,
     backend: core.backend,
@@ -48,13 +42,10 @@ export function defineScheme(core: SchemeCore): SignatureScheme {
       return core.generateKeyPair();
     },
     async publicKeyFromSecretKey(secretKey) {
-      requireSecretKey(secretKey);
-      return guard('invalid-key', `${core.algorithm} secret key rejected`, () =>
-        core.publicKeyFromSecretKey(secretKey),
-      );
+      return publicKeyOf(core, secretKey);
     },
     async sign(secretKey, message) {
-      requireSecretKey(secretKey);
+      requireSecretKey(core, secretKey);
       return guard('invalid-key', `${core.algorithm} signing failed`, () => core.sign(secretKey, message));
     },
     async verify(publicKey, message, signature) {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { randomBytes, signatureScheme } from '@personachain/crypto';
 import { SIGNATURE_TYPE_COSIGNATURE_ED25519, verifierKeyFor } from '@personachain/ledger';
 import { ConfigError } from '../config.js';
+import { parseKey32 } from '../key-text.js';
 import type { WitnessConfig } from './config.js';
 
 export const WITNESS_KEY_FILE = 'witness.key';
@@ -58,15 +59,11 @@ function readSeed(path: string, what: string): Uint8Array {
       `${what}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
     );
   }
-  const bytes = /^[0-9a-fA-F]{64}$/.test(text)
-    ? Buffer.from(text, 'hex')
-    : /^[A-Za-z0-9_-]{43}$/.test(text)
-      ? Buffer.from(text, 'base64url')
-      : undefined;
-  if (bytes?.length !== 32) {
+  const bytes = parseKey32(text);
+  if (!bytes) {
     throw new ConfigError(
       `${what}: ${path} must hold a 32-byte Ed25519 seed as 43 base64url or 64 hex characters`,
     );
   }
-  return new Uint8Array(bytes);
+  return bytes;
 }

@@ -1,4 +1,5 @@
 import { cosignatureSigner } from '@personachain/ledger';
+import { closeOnSignals } from '../shutdown.js';
 import { buildWitnessApp } from './app.js';
 import type { WitnessConfig } from './config.js';
 import { loadWitnessKey } from './key.js';
@@ -63,30 +64,7 @@ export async function witnessVerifierKey(
  */
 export async function runWitness(config: WitnessConfig): Promise<void> {
   const starting = startWitness(config);
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    const deadline = setTimeout(() => {
-      process.stderr.write(`persona witness: shutdown took longer than ${SHUTDOWN_TIMEOUT_MS} ms; exiting\n`);
-      process.exit(1);
-    }, SHUTDOWN_TIMEOUT_MS);
-    deadline.unref();
-    starting
-      .then((witness) => witness.close())
-      .then(
-        () => {
-          clearTimeout(deadline);
-          process.exitCode = signal === 'SIGINT' ? 130 : 0;
-        },
-        (error: unknown) => {
-          process.stderr.write(`persona witness: error during shutdown: ${(error as Error).message}\n`);
-          process.exit(1);
-        },
-      );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  closeOnSignals(starting, SHUTDOWN_TIMEOUT_MS, 'persona witness');
 
   const witness = await starting;
   process.stdout.write(

@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from '@personachain/crypto';
+import { parseKey32 } from '../../key-text.js';
 
 export const DEV_MASTER_KEY_FILE = 'master.key';
 
@@ -20,12 +21,11 @@ export function loadMasterKey(configured: Uint8Array | null, dataDir: string): M
   if (configured) return { bytes: configured, source: 'PERSONA_MASTER_KEY' };
   const path = join(dataDir, DEV_MASTER_KEY_FILE);
   if (existsSync(path)) {
-    const text = readFileSync(path, 'utf8').trim();
-    const bytes = Buffer.from(text, 'base64url');
-    if (!/^[A-Za-z0-9_-]{43}$/.test(text) || bytes.length !== 32) {
+    const bytes = parseKey32(readFileSync(path, 'utf8'));
+    if (!bytes) {
       throw new Error(`${path} is not a PersonaChain master key file (43 base64url characters expected)`);
     }
-    return { bytes: new Uint8Array(bytes), source: 'development file', path };
+    return { bytes, source: 'development file', path };
   }
   mkdirSync(dataDir, { recursive: true });
   const bytes = randomBytes(32);
