@@ -1,1 +1,6 @@
-export {};
+export * from './contexts/index.js';
+export * from './data-integrity/index.js';
+export * from './dids/index.js';
+export * from './errors.js';
+export * from './jose/index.js';
+export * from './sd-jwt/index.js';

@@ -14,6 +14,8 @@ import { registerSecurityHeaders } from './http/security-headers.js';
 import { registerValidation } from './http/validation.js';
 import { auditRoutes } from './modules/audit/routes.js';
 import { AuditService } from './modules/audit/service.js';
+import { didRoutes } from './modules/dids/routes.js';
+import { DidService } from './modules/dids/service.js';
 import { healthRoutes } from './modules/health/routes.js';
 import { loadMasterKey } from './modules/keys/master-key.js';
 import { openKeyStore } from './modules/keys/service.js';
@@ -137,6 +139,8 @@ export async function buildApp(config: Config, store: Store): Promise<Platform> 
 
   await app.register(healthRoutes, { db: store.db });
   await app.register(ledgerRoutes, { ledger, limiter, rateLimit: config.rateLimits.public });
+  const dids = new DidService({ trustedWebHosts: config.didWebTrustedHosts });
+  await app.register(didRoutes, { dids, limiter, rateLimit: config.rateLimits.public });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(async (api) => {

@@ -42,6 +42,8 @@ export interface Config {
   masterKey: Uint8Array | null;
   /** Null: the origin the log was created with (on first start, derived from the public URL). */
   ledgerOrigin: string | null;
+  /** Hosts whose did:web documents may be fetched although they resolve to non-public addresses. */
+  didWebTrustedHosts: string[];
   /** Witnesses asked to cosign checkpoints; none: the latest signed checkpoint is served as is. */
   ledgerWitnesses: LedgerWitness[];
   /** How many witnesses must cosign a checkpoint before it is published (1..witnesses). */
@@ -83,6 +85,7 @@ export const CONFIG_VARIABLES = [
   'PERSONA_LEDGER_ORIGIN',
   'PERSONA_LEDGER_WITNESSES',
   'PERSONA_LEDGER_WITNESS_QUORUM',
+  'PERSONA_DID_WEB_TRUSTED_HOSTS',
 ] as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -144,6 +147,7 @@ export function loadConfig(env: Env = process.env): Config {
     ),
     masterKey: masterKey(get('PERSONA_MASTER_KEY')),
     ledgerOrigin: ledgerOrigin(get('PERSONA_LEDGER_ORIGIN')),
+    didWebTrustedHosts: hostList('PERSONA_DID_WEB_TRUSTED_HOSTS', get('PERSONA_DID_WEB_TRUSTED_HOSTS')),
     ledgerWitnesses: witnesses,
     ledgerWitnessQuorum: witnessQuorum(get('PERSONA_LEDGER_WITNESS_QUORUM'), witnesses.length),
   };
@@ -165,6 +169,23 @@ function masterKey(raw: string | undefined): Uint8Array | null {
     );
   }
   return bytes;
+}
+
+/** Comma-separated `host` or `host:port` entries. */
+function hostList(name: string, raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  const hosts = raw
+    .split(',')
+    .map((host) => host.trim())
+    .filter(Boolean);
+  for (const host of hosts) {
+    if (!/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(host)) {
+      throw new ConfigError(
+        `${name} entries must look like intranet.example or intranet.example:8443 (got "${host}")`,
+      );
+    }
+  }
+  return hosts;
 }
 
 /** c2sp.org/tlog-checkpoint: a schema-less URL-like identity without spaces or `+`. */

@@ -1,5 +1,7 @@
+import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { RateLimitConfig } from '../config.js';
+import { Problem } from './problem.js';
 
 export interface TakeResult {
   allowed: boolean;
@@ -131,4 +133,23 @@ export function rateLimitHeaders(taken: TakeResult): Record<string, string> {
   };
   if (!taken.allowed) headers['retry-after'] = String(taken.retryAfterSeconds);
   return headers;
+}
+
+/**
+ * Limits every request of the scope `app` per client address: for public endpoints, which have no API key
+ * to count against. `bucket` names the scope, so each public surface has its own budget.
+ */
+export function limitPerAddress(
+  app: FastifyInstance,
+  limiter: RateLimiter,
+  limit: RateLimitConfig,
+  bucket: string,
+): void {
+  app.addHook('onRequest', async (request, reply) => {
+    const taken = await limiter.take(`${bucket}:${request.ip}`, limit);
+    reply.headers(rateLimitHeaders(taken));
+    if (!taken.allowed) {
+      throw new Problem('rate-limited', `Rate limit reached; retry in ${taken.retryAfterSeconds} s.`);
+    }
+  });
 }

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { RateLimitConfig } from '../../config.js';
 import { ProblemResponses } from '../../http/openapi.js';
 import { Problem } from '../../http/problem.js';
-import { type RateLimiter, rateLimitHeaders } from '../../http/rate-limit.js';
+import { limitPerAddress, type RateLimiter } from '../../http/rate-limit.js';
 import {
   ConsistencyProof,
   ConsistencyQuery,
@@ -31,13 +31,7 @@ export const ledgerRoutes: FastifyPluginAsyncTypebox<{
   limiter: RateLimiter;
   rateLimit: RateLimitConfig;
 }> = async (app, { ledger, limiter, rateLimit }) => {
-  app.addHook('onRequest', async (request, reply) => {
-    const taken = await limiter.take(`ledger:${request.ip}`, rateLimit);
-    reply.headers(rateLimitHeaders(taken));
-    if (!taken.allowed) {
-      throw new Problem('rate-limited', `Rate limit reached; retry in ${taken.retryAfterSeconds} s.`);
-    }
-  });
+  limitPerAddress(app, limiter, rateLimit, 'ledger');
 
   app.get(
     '/ledger/checkpoint',

@@ -1,0 +1,37 @@
+import { contexts as credentialsContexts } from '@digitalbazaar/credentials-context';
+import dataIntegrityContext from '@digitalbazaar/data-integrity-context';
+import multikeyContext from '@digitalbazaar/multikey-context';
+import { didV1Context } from './did-v1.js';
+import { examplesV2Context } from './examples-v2.js';
+
+export const CREDENTIALS_V1_CONTEXT = 'https://www.w3.org/2018/credentials/v1';
+export const CREDENTIALS_V2_CONTEXT = 'https://www.w3.org/ns/credentials/v2';
+export const DATA_INTEGRITY_V2_CONTEXT = 'https://w3id.org/security/data-integrity/v2';
+export const MULTIKEY_V1_CONTEXT = 'https://w3id.org/security/multikey/v1';
+export const EXAMPLES_V2_CONTEXT = 'https://www.w3.org/ns/credentials/examples/v2';
+export const DID_V1_CONTEXT = 'https://www.w3.org/ns/did/v1';
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+/**
+ * Every JSON-LD context this package can load, by exact URL. The npm packages are the ones the W3C test
+ * suites use: credentials v1, v2 and undefined-terms v2 (`@digitalbazaar/credentials-context`),
+ * data-integrity v1 and v2, multikey v1; the W3C examples v2 and DID v1 contexts are copied in this folder.
+ * Frozen: they are shared by every load and must never change.
+ */
+const entries: [string, object][] = [
+  ...credentialsContexts,
+  ...dataIntegrityContext.contexts,
+  ...multikeyContext.contexts,
+  [EXAMPLES_V2_CONTEXT, examplesV2Context],
+  [DID_V1_CONTEXT, didV1Context],
+];
+export const bundledContexts: ReadonlyMap<string, object> = new Map(
+  entries.map(([url, context]) => [url, deepFreeze(context)]),
+);

@@ -1,0 +1,195 @@
+import { CredentialError } from '../errors.js';
+import type { DocumentLoader } from './document-loader.js';
+import { toCredentialError } from './jsonld-errors.js';
+import { messageOf } from './secure.js';
+import { isCryptosuiteName, suiteKeyAlgorithms, verifyingSuite } from './suites.js';
+import { asArray, isAbsoluteUrl, isDateTimeStamp, isObject, type JsonObject } from './values.js';
+import { assertAuthorized, loadVerificationMethod } from './verification-method.js';
+
+/** Why a credential or presentation did not verify. */
+export type VerificationErrorCode =
+  | 'invalid-credential'
+  | 'invalid-presentation'
+  | 'unknown-context'
+  | 'malformed-jsonld'
+  | 'missing-proof'
+  | 'invalid-proof'
+  | 'unsupported-cryptosuite'
+  | 'verification-method-not-found'
+  | 'invalid-verification-method'
+  | 'wrong-key-type'
+  | 'unauthorized-verification-method'
+  | 'issuer-mismatch'
+  | 'invalid-signature'
+  | 'proof-expired'
+  | 'challenge-mismatch'
+  | 'domain-mismatch'
+  | 'expired'
+  | 'not-yet-valid'
+  | 'invalid-credential-in-presentation';
+
+export interface VerificationProblem {
+  code: VerificationErrorCode;
+  message: string;
+  /** JSON path of the offending value, when there is one. */
+  path?: string;
+}
+
+/** Error codes that are verification reasons in their own right (others map to a fallback reason). */
+const VERIFICATION_CODES = new Set<string>([
+  'unknown-context',
+  'malformed-jsonld',
+  'unsupported-cryptosuite',
+  'verification-method-not-found',
+  'invalid-verification-method',
+  'wrong-key-type',
+  'unauthorized-verification-method',
+  'issuer-mismatch',
+]);
+
+/** A problem from a thrown error: a `CredentialError` keeps its code when it is a verification reason. */
+export function problemFrom(error: unknown, fallback: VerificationErrorCode): VerificationProblem {
+  const converted = toCredentialError(error);
+  if (converted instanceof CredentialError && VERIFICATION_CODES.has(converted.code)) {
+    return { code: converted.code as VerificationErrorCode, message: converted.message };
+  }
+  return { code: fallback, message: messageOf(converted) };
+}
+
+/** What a proof must satisfy besides its signature. */
+export interface ProofExpectations {
+  documentLoader: DocumentLoader;
+  now: Date;
+  purpose: 'assertionMethod' | 'authentication';
+  /** Who must control the key (the credential's issuer). */
+  controller?: string | undefined;
+  challenge?: string;
+  domain?: string | undefined;
+}
+
+/** Verifies every proof of the proof set; all must verify. */
+export async function verifyProofs(
+  document: JsonObject,
+  expected: ProofExpectations,
+): Promise<VerificationProblem[]> {
+  const proofs = asArray(document.proof);
+  if (document.proof === null || proofs.length === 0) {
+    return [{ code: 'missing-proof', message: 'The document has no proof.', path: '/proof' }];
+  }
+  const { proof: _, ...unsecured } = document;
+  const results = await Promise.all(
+    proofs.map(async (proof, i) => {
+      const path = Array.isArray(document.proof) ? `/proof/${i}` : '/proof';
+      const problems = await verifyOneProof(unsecured, proof, proofs, expected);
+      return problems.map((problem) => ({ ...problem, path: problem.path ?? path }));
+    }),
+  );
+  return results.flat();
+}
+
+async function verifyOneProof(
+  unsecured: JsonObject,
+  proof: unknown,
+  proofSet: unknown[],
+  expected: ProofExpectations,
+): Promise<VerificationProblem[]> {
+  const { documentLoader, now, purpose } = expected;
+  const invalid = (message: string): VerificationProblem[] => [{ code: 'invalid-proof', message }];
+  if (!isObject(proof)) return invalid('A proof must be an object.');
+  if (proof.type !== 'DataIntegrityProof') {
+    return invalid(`Unsupported proof type ${JSON.stringify(proof.type)}; expected "DataIntegrityProof".`);
+  }
+  const { cryptosuite } = proof;
+  if (!isCryptosuiteName(cryptosuite)) {
+    return [
+      { code: 'unsupported-cryptosuite', message: `Unsupported cryptosuite ${JSON.stringify(cryptosuite)}.` },
+    ];
+  }
+  const methodId = isObject(proof.verificationMethod)
+    ? proof.verificationMethod.id
+    : proof.verificationMethod;
+  if (!isAbsoluteUrl(methodId)) return invalid('The proof has no "verificationMethod" URL.');
+  if (proof.proofPurpose !== purpose) {
+    return invalid(`The proof purpose is ${JSON.stringify(proof.proofPurpose)}; expected "${purpose}".`);
+  }
+  // eddsa-rdfc-2022, eddsa-jcs-2022 and ecdsa-rdfc-2019 all encode proofValue as base58-btc multibase.
+  if (typeof proof.proofValue !== 'string' || !/^z[1-9A-HJ-NP-Za-km-z]+$/.test(proof.proofValue)) {
+    return invalid('The proof has no base58-btc multibase "proofValue".');
+  }
+  if (proof.created !== undefined && !isDateTimeStamp(proof.created)) {
+    return invalid('"created" must be an XML Schema dateTimeStamp.');
+  }
+  if (proof.expires !== undefined) {
+    if (!isDateTimeStamp(proof.expires)) return invalid('"expires" must be an XML Schema dateTimeStamp.');
+    if (Date.parse(proof.expires) < now.getTime()) {
+      return [{ code: 'proof-expired', message: `The proof expired at ${proof.expires}.` }];
+    }
+  }
+  const purposeProblems = checkChallengeAndDomain(proof, expected);
+  if (purposeProblems.length > 0) return purposeProblems;
+
+  let method: Awaited<ReturnType<typeof loadVerificationMethod>>;
+  try {
+    method = await loadVerificationMethod(methodId, documentLoader);
+  } catch (error) {
+    return [problemFrom(error, 'verification-method-not-found')];
+  }
+  if (!suiteKeyAlgorithms(cryptosuite).includes(method.algorithm)) {
+    return [
+      {
+        code: 'wrong-key-type',
+        message: `${cryptosuite} needs a ${suiteKeyAlgorithms(cryptosuite).join(' or ')} key; "${methodId}" is ${method.algorithm}.`,
+      },
+    ];
+  }
+  // The suites may rewrite the document they are given (eddsa-jcs-2022 replaces its @context): pass a copy.
+  const result = await verifyingSuite(cryptosuite).verifyProof({
+    proof,
+    proofSet: proofSet.filter(isObject),
+    document: { ...unsecured },
+    documentLoader,
+  });
+  if (!result.verified) {
+    const converted = toCredentialError(result.error);
+    if (converted instanceof CredentialError) return [problemFrom(converted, 'invalid-proof')];
+    const message = messageOf(converted);
+    // DataIntegrityProof reports a signature that does not verify (tampered data, other key) this way.
+    if (message === 'Invalid signature.') {
+      return [
+        { code: 'invalid-signature', message: 'The signature does not match the document and the key.' },
+      ];
+    }
+    return invalid(message);
+  }
+  try {
+    await assertAuthorized(method, purpose, documentLoader);
+  } catch (error) {
+    return [problemFrom(error, 'unauthorized-verification-method')];
+  }
+  if (expected.controller !== undefined && method.controller !== expected.controller) {
+    return [
+      {
+        code: 'issuer-mismatch',
+        message: `The signing key "${method.id}" is controlled by "${method.controller}", not by the issuer "${expected.controller}".`,
+      },
+    ];
+  }
+  return [];
+}
+
+function checkChallengeAndDomain(proof: JsonObject, expected: ProofExpectations): VerificationProblem[] {
+  if (expected.purpose !== 'authentication') return [];
+  const problems: VerificationProblem[] = [];
+  if (proof.challenge !== expected.challenge) {
+    problems.push({ code: 'challenge-mismatch', message: 'The proof challenge is not the expected one.' });
+  }
+  if (expected.domain !== undefined) {
+    const domains = asArray(proof.domain);
+    if (!domains.includes(expected.domain)) {
+      problems.push({ code: 'domain-mismatch', message: `The proof domain is not "${expected.domain}".` });
+    }
+  }
+  return problems;
+}
+
+/** `validFrom`/`validUntil` (VC 2.0) or `issuanceDate`/`expirationDate` (VC 1.1) against `now`. */

@@ -1,0 +1,156 @@
+import type { DocumentLoader } from './document-loader.js';
+import { assertWellFormedJsonLd } from './jsonld-errors.js';
+import { problemFrom, type VerificationProblem, verifyProofs } from './proof-verification.js';
+import { dataModelVersion, type Violation, validateCredential, validatePresentation } from './validation.js';
+import { asArray, isObject, type JsonObject } from './values.js';
+
+/** The checks a verification ran, in order (the VC-API `checks`). */
+export type VerificationCheck = 'data-model' | 'json-ld' | 'proof' | 'validity-period' | 'credentials';
+
+export interface VerificationResult {
+  verified: boolean;
+  errors: VerificationProblem[];
+  checks: VerificationCheck[];
+}
+
+export interface VerifyPresentationResult extends VerificationResult {
+  credentialResults: VerificationResult[];
+}
+
+export interface VerifyCredentialInput {
+  credential: unknown;
+  documentLoader: DocumentLoader;
+  /** The time validity is judged at; now if not given. */
+  now?: Date;
+}
+
+/**
+ * Verifies a Data Integrity secured credential: data model, JSON-LD (offline, safe mode), every proof
+ * (cryptosuite, key type, signature, the key listed under `assertionMethod` by its controller, the controller
+ * being the issuer), and the validity period. Never throws for a bad credential: the reasons are in `errors`.
+ * Credential status is not checked here.
+ */
+export async function verifyCredential(input: VerifyCredentialInput): Promise<VerificationResult> {
+  const { credential, documentLoader, now = new Date() } = input;
+  const checks: VerificationCheck[] = ['data-model'];
+  const structural = violationsToProblems(validateCredential(credential), 'invalid-credential');
+  if (structural.length > 0 || !isObject(credential)) return { verified: false, errors: structural, checks };
+
+  checks.push('json-ld');
+  const jsonLdProblem = await checkJsonLd(credential, documentLoader);
+  if (jsonLdProblem !== undefined) return { verified: false, errors: [jsonLdProblem], checks };
+
+  checks.push('proof');
+  const issuer = isObject(credential.issuer) ? credential.issuer.id : credential.issuer;
+  const errors = await verifyProofs(credential, {
+    documentLoader,
+    now,
+    purpose: 'assertionMethod',
+    controller: typeof issuer === 'string' ? issuer : undefined,
+  });
+
+  checks.push('validity-period');
+  errors.push(...validityProblems(credential, now));
+  return { verified: errors.length === 0, errors, checks };
+}
+
+export interface VerifyPresentationInput {
+  presentation: unknown;
+  /** The challenge the verifier issued; the proof's `challenge` must equal it. */
+  challenge: string;
+  /** When given, the proof's `domain` must equal it (or, as an array, contain it). */
+  domain?: string;
+  documentLoader: DocumentLoader;
+  now?: Date;
+  /** Accept a presentation without a proof (its credentials are still verified). Default false. */
+  allowUnsigned?: boolean;
+}
+
+/**
+ * Verifies a presentation: its data model, its `authentication` proof with the expected challenge and
+ * domain, and every embedded credential (each result in `credentialResults`, in order).
+ */
+export async function verifyPresentation(input: VerifyPresentationInput): Promise<VerifyPresentationResult> {
+  const { presentation, challenge, domain, documentLoader, now = new Date(), allowUnsigned = false } = input;
+  const checks: VerificationCheck[] = ['data-model'];
+  const structural = violationsToProblems(validatePresentation(presentation), 'invalid-presentation');
+  if (structural.length > 0 || !isObject(presentation)) {
+    return { verified: false, errors: structural, checks, credentialResults: [] };
+  }
+  checks.push('json-ld');
+  const jsonLdProblem = await checkJsonLd(presentation, documentLoader);
+  if (jsonLdProblem !== undefined) {
+    return { verified: false, errors: [jsonLdProblem], checks, credentialResults: [] };
+  }
+  const errors: VerificationProblem[] = [];
+  if (!(allowUnsigned && presentation.proof === undefined)) {
+    checks.push('proof');
+    errors.push(
+      ...(await verifyProofs(presentation, {
+        documentLoader,
+        now,
+        purpose: 'authentication',
+        challenge,
+        domain,
+      })),
+    );
+  }
+  checks.push('credentials');
+  const credentials = asArray(presentation.verifiableCredential);
+  const credentialResults = await Promise.all(
+    credentials.map((credential) => verifyCredential({ credential, documentLoader, now })),
+  );
+  credentialResults.forEach((result, i) => {
+    if (!result.verified) {
+      const path = Array.isArray(presentation.verifiableCredential)
+        ? `/verifiableCredential/${i}`
+        : '/verifiableCredential';
+      const reasons = result.errors.map((e) => e.code).join(', ');
+      errors.push({
+        code: 'invalid-credential-in-presentation',
+        message: `Credential ${path} did not verify: ${reasons}.`,
+        path,
+      });
+    }
+  });
+  return { verified: errors.length === 0, errors, checks, credentialResults };
+}
+
+function violationsToProblems(
+  violations: Violation[],
+  code: 'invalid-credential' | 'invalid-presentation',
+): VerificationProblem[] {
+  return violations.map(({ path, message }) => ({ code, message, path }));
+}
+
+async function checkJsonLd(
+  document: JsonObject,
+  loader: DocumentLoader,
+): Promise<VerificationProblem | undefined> {
+  try {
+    await assertWellFormedJsonLd(document, loader);
+    return undefined;
+  } catch (error) {
+    return problemFrom(error, 'malformed-jsonld');
+  }
+}
+
+function validityProblems(credential: JsonObject, now: Date): VerificationProblem[] {
+  const v1 = dataModelVersion(credential) === 1;
+  const from = v1 ? credential.issuanceDate : credential.validFrom;
+  const until = v1 ? credential.expirationDate : credential.validUntil;
+  const problems: VerificationProblem[] = [];
+  if (typeof from === 'string' && Date.parse(from) > now.getTime()) {
+    const property = v1 ? 'issuanceDate' : 'validFrom';
+    problems.push({
+      code: 'not-yet-valid',
+      message: `The credential is not valid before ${from}.`,
+      path: `/${property}`,
+    });
+  }
+  if (typeof until === 'string' && Date.parse(until) < now.getTime()) {
+    const property = v1 ? 'expirationDate' : 'validUntil';
+    problems.push({ code: 'expired', message: `The credential expired at ${until}.`, path: `/${property}` });
+  }
+  return problems;
+}

@@ -1,0 +1,161 @@
+import { readFileSync } from 'node:fs';
+import { base64url, decodeProtectedHeader, type JWK } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { issueVcJwt, issueVpJwt, type ResolveKey, verifyVpJwt } from '../src/jose/index.js';
+import { failure, key } from './jose-helpers.js';
+
+const ISSUER = 'did:example:issuer';
+const HOLDER = 'did:example:holder';
+const now = Date.parse('2026-06-01T00:00:00Z');
+
+const credential = {
+  '@context': ['https://www.w3.org/ns/credentials/v2'],
+  type: ['VerifiableCredential'],
+  issuer: ISSUER,
+  credentialSubject: { id: HOLDER, name: 'Alice' },
+};
+
+async function setup() {
+  const issuer = await key('P-384', `${ISSUER}#key-1`);
+  const holder = await key('Ed25519', `${HOLDER}#key-1`);
+  const keys: Record<string, JWK> = { [issuer.signer.kid]: issuer.jwk, [holder.signer.kid]: holder.jwk };
+  const resolveKey: ResolveKey = async (kid) => (kid === undefined ? undefined : keys[kid]);
+  const vcJwt = await issueVcJwt({ credential, signer: issuer.signer });
+  const presentation = {
+    '@context': ['https://www.w3.org/ns/credentials/v2'],
+    type: ['VerifiablePresentation'],
+    holder: HOLDER,
+    verifiableCredential: [
+      {
+        '@context': ['https://www.w3.org/ns/credentials/v2'],
+        type: ['EnvelopedVerifiableCredential'],
+        id: `data:application/vc+jwt,${vcJwt}`,
+      },
+    ],
+  };
+  return { issuer, holder, resolveKey, vcJwt, presentation };
+}
+
+describe('vp+jwt', () => {
+  it('issues a holder-signed vp+jwt bound to nonce and audience, and verifies it with its credentials', async () => {
+    const { holder, resolveKey, presentation } = await setup();
+    const vpJwt = await issueVpJwt({
+      presentation,
+      signer: holder.signer,
+      nonce: 'n-123',
+      audience: 'https://verifier.example',
+      issuedAt: now / 1000,
+    });
+    expect(decodeProtectedHeader(vpJwt)).toEqual({
+      typ: 'vp+jwt',
+      cty: 'vp',
+      alg: 'EdDSA',
+      kid: holder.signer.kid,
+    });
+    const verified = await verifyVpJwt(vpJwt, {
+      resolveKey,
+      now,
+      nonce: 'n-123',
+      audience: 'https://verifier.example',
+    });
+    expect(verified.holder).toBe(HOLDER);
+    expect(verified.credentials).toEqual([credential]);
+    expect(verified.presentation).toMatchObject({ nonce: 'n-123', aud: 'https://verifier.example' });
+  });
+
+  it('rejects another nonce or audience', async () => {
+    const { holder, resolveKey, presentation } = await setup();
+    const vpJwt = await issueVpJwt({
+      presentation,
+      signer: holder.signer,
+      nonce: 'n-123',
+      audience: 'https://verifier.example',
+    });
+    expect(await failure(verifyVpJwt(vpJwt, { resolveKey, nonce: 'n-999' }))).toBe('nonce-mismatch');
+    expect(await failure(verifyVpJwt(vpJwt, { resolveKey, audience: 'https://evil.example' }))).toBe(
+      'audience-mismatch',
+    );
+    const unbound = await issueVpJwt({ presentation, signer: holder.signer });
+    expect(await failure(verifyVpJwt(unbound, { resolveKey, nonce: 'n-123' }))).toBe('nonce-mismatch');
+  });
+
+  it('fails when an enveloped credential does not verify, or is not enveloped', async () => {
+    const { holder, resolveKey, presentation, vcJwt } = await setup();
+    const [h, , s] = vcJwt.split('.') as [string, string, string];
+    const forged = base64url.encode(
+      JSON.stringify({ ...credential, credentialSubject: { id: HOLDER, name: 'Mallory' } }),
+    );
+    const tampered = {
+      ...presentation,
+      verifiableCredential: [
+        { ...presentation.verifiableCredential[0], id: `data:application/vc+jwt,${h}.${forged}.${s}` },
+      ],
+    };
+    const vpJwt = await issueVpJwt({ presentation: tampered, signer: holder.signer });
+    expect(await failure(verifyVpJwt(vpJwt, { resolveKey, now }))).toBe('invalid-signature');
+
+    const embedded = { ...presentation, verifiableCredential: [credential] };
+    expect(await failure(issueVpJwt({ presentation: embedded, signer: holder.signer }))).toBe(
+      'invalid-presentation',
+    );
+  });
+
+  it('rejects a vp+jwt signed by a key that is not the holder’s', async () => {
+    const { resolveKey, presentation } = await setup();
+    const mallory = await key('Ed25519', `${HOLDER}#key-1`);
+    const vpJwt = await issueVpJwt({ presentation, signer: mallory.signer });
+    expect(await failure(verifyVpJwt(vpJwt, { resolveKey, now }))).toBe('invalid-signature');
+  });
+});
+
+describe('W3C vc-jose-cose-test-suite presentations', () => {
+  const suite = JSON.parse(
+    readFileSync(new URL('./vectors/jose-vc-jose-cose-test-suite.json', import.meta.url), 'utf8'),
+  ) as {
+    keys: Record<string, JWK & { kid: string }>;
+    tokens: Record<string, string>;
+  };
+  const resolveKey: ResolveKey = async (kid) => Object.values(suite.keys).find((entry) => entry.kid === kid);
+  // Both presentations expire a day after they were made (Dec 2024): verify at their iat.
+  const multipleAt = 1734311050 * 1000;
+
+  it('verifies presentation-jose-multiple: its vc+jwt itself, the others through the hook', async () => {
+    const seen: string[] = [];
+    const verified = await verifyVpJwt(suite.tokens['presentation-jose-multiple'], {
+      resolveKey,
+      now: multipleAt,
+      verifyEnvelopedCredential: async (mediaType) => {
+        seen.push(mediaType);
+        return { mediaType };
+      },
+    });
+    expect(verified.holder).toBe('https://example.issuer/vc-jose-cose');
+    expect(verified.credentials[0]?.id).toBe('http://university.example/credentials/1872');
+    expect(seen).toEqual(['application/vc+sd-jwt', 'application/vc+cose;base64']);
+  });
+
+  it('refuses enveloped media types it cannot verify when no hook is given', async () => {
+    expect(
+      await failure(verifyVpJwt(suite.tokens['presentation-jose-multiple'], { resolveKey, now: multipleAt })),
+    ).toBe('invalid-media-type');
+  });
+
+  it('rejects presentation-jose-bad-credential (an enveloped id that is no data: URL)', async () => {
+    expect(
+      await failure(
+        verifyVpJwt(suite.tokens['presentation-jose-bad-credential'], { resolveKey, now: 1734223620 * 1000 }),
+      ),
+    ).toBe('malformed');
+  });
+
+  it('rejects an expired presentation', async () => {
+    expect(
+      await failure(
+        verifyVpJwt(suite.tokens['presentation-jose-multiple'], {
+          resolveKey,
+          now: Date.parse('2025-06-01T00:00:00Z'),
+        }),
+      ),
+    ).toBe('expired');
+  });
+});
