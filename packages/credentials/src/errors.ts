@@ -16,6 +16,8 @@ export type CredentialErrorCode =
   | 'invalid-verification-method'
   | 'wrong-key-type'
   | 'unauthorized-verification-method'
+  | 'invalid-proof'
+  | 'invalid-pointer'
   | 'signing-failed';
 
 /**

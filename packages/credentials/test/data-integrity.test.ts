@@ -139,7 +139,12 @@ describe('issuing', () => {
   it('refuses an unknown cryptosuite', async () => {
     const { did, signer } = issuerFor('Ed25519');
     await expectCredentialError(
-      issueCredential({ credential: v2Credential(did), suite: 'bbs-2023' as never, signer, documentLoader }),
+      issueCredential({
+        credential: v2Credential(did),
+        suite: 'ecdsa-jcs-2019' as never,
+        signer,
+        documentLoader,
+      }),
       'unsupported-cryptosuite',
     );
   });

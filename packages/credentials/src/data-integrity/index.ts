@@ -1,3 +1,5 @@
+export { type BbsSigner, createBbsSigner } from './bbs-signer.js';
+export { type DeriveCredentialInput, deriveCredential } from './derive.js';
 export {
   createDocumentLoader,
   type DidUrlResolver,
@@ -20,7 +22,7 @@ export {
   type DataIntegrityAlgorithm,
   type DataIntegritySigner,
 } from './signer.js';
-export { CRYPTOSUITES, type CryptosuiteName } from './suites.js';
+export { CRYPTOSUITES, type CryptosuiteName, type SelectiveDisclosureSuite } from './suites.js';
 export { type Violation, validateCredential, validatePresentation } from './validation.js';
 export {
   type VerificationCheck,

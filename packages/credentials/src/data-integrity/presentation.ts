@@ -5,7 +5,7 @@ import type { DocumentLoader } from './document-loader.js';
 import { proofDate } from './issue.js';
 import { prepareForSigning, runSigning } from './secure.js';
 import type { DataIntegritySigner } from './signer.js';
-import { type CryptosuiteName, signingSuite } from './suites.js';
+import { type CryptosuiteName, isSelectiveDisclosureSuite, signingSuite } from './suites.js';
 import { validatePresentation } from './validation.js';
 import { asArray, isAbsoluteUrl, type JsonObject } from './values.js';
 
@@ -59,6 +59,13 @@ export async function signPresentation(input: SignPresentationInput): Promise<Js
   }
   if (domain !== undefined && (typeof domain !== 'string' || domain.length === 0)) {
     throw new CredentialError('invalid-argument', '"domain" must be a non-empty string.');
+  }
+  if (isSelectiveDisclosureSuite(suite)) {
+    // Their base proofs verify only once derived; a holder's own presentation proof has nothing to disclose.
+    throw new CredentialError(
+      'unsupported-cryptosuite',
+      `${suite} secures credentials for selective disclosure, not presentations.`,
+    );
   }
   const created = proofDate(options.created);
   const { document: presentation } = await prepareForSigning({

@@ -1,8 +1,17 @@
+import { type Cryptosuite, DataIntegrityProof } from '@digitalbazaar/data-integrity';
+import { constantTimeEqual } from '@personachain/crypto';
 import { CredentialError } from '../errors.js';
 import type { DocumentLoader } from './document-loader.js';
 import { toCredentialError } from './jsonld-errors.js';
 import { messageOf } from './secure.js';
-import { isCryptosuiteName, suiteKeyAlgorithms, verifyingSuite } from './suites.js';
+import { proofValueKind } from './selective-disclosure.js';
+import {
+  type CryptosuiteName,
+  isCryptosuiteName,
+  isSelectiveDisclosureSuite,
+  suiteKeyAlgorithms,
+  verifyingCryptosuite,
+} from './suites.js';
 import { asArray, isAbsoluteUrl, isDateTimeStamp, isObject, type JsonObject } from './values.js';
 import { assertAuthorized, loadVerificationMethod } from './verification-method.js';
 
@@ -26,7 +35,9 @@ export type VerificationErrorCode =
   | 'domain-mismatch'
   | 'expired'
   | 'not-yet-valid'
-  | 'invalid-credential-in-presentation';
+  | 'invalid-credential-in-presentation'
+  | 'derived-proof-required'
+  | 'presentation-header-mismatch';
 
 export interface VerificationProblem {
   code: VerificationErrorCode;
@@ -65,6 +76,8 @@ export interface ProofExpectations {
   controller?: string | undefined;
   challenge?: string;
   domain?: string | undefined;
+  /** bbs-2023: the presentation header a derived proof must carry. */
+  presentationHeader?: Uint8Array | undefined;
 }
 
 /** Verifies every proof of the proof set; all must verify. */
@@ -112,10 +125,8 @@ async function verifyOneProof(
   if (proof.proofPurpose !== purpose) {
     return invalid(`The proof purpose is ${JSON.stringify(proof.proofPurpose)}; expected "${purpose}".`);
   }
-  // eddsa-rdfc-2022, eddsa-jcs-2022 and ecdsa-rdfc-2019 all encode proofValue as base58-btc multibase.
-  if (typeof proof.proofValue !== 'string' || !/^z[1-9A-HJ-NP-Za-km-z]+$/.test(proof.proofValue)) {
-    return invalid('The proof has no base58-btc multibase "proofValue".');
-  }
+  const proofValueProblems = checkProofValue(cryptosuite, proof.proofValue);
+  if (proofValueProblems.length > 0) return proofValueProblems;
   if (proof.created !== undefined && !isDateTimeStamp(proof.created)) {
     return invalid('"created" must be an XML Schema dateTimeStamp.');
   }
@@ -143,7 +154,8 @@ async function verifyOneProof(
     ];
   }
   // The suites may rewrite the document they are given (eddsa-jcs-2022 replaces its @context): pass a copy.
-  const result = await verifyingSuite(cryptosuite).verifyProof({
+  const suiteObject = verifyingCryptosuite(cryptosuite);
+  const result = await new DataIntegrityProof({ cryptosuite: suiteObject }).verifyProof({
     proof,
     proofSet: proofSet.filter(isObject),
     document: { ...unsecured },
@@ -159,8 +171,18 @@ async function verifyOneProof(
         { code: 'invalid-signature', message: 'The signature does not match the document and the key.' },
       ];
     }
-    return invalid(message);
+    // ecdsa-sd-2023 / bbs-2023: the disclosed statements are more or fewer than the proof signs (a statement
+    // added to or removed from the derived credential).
+    if (/^(Signature count|Number of disclosed messages) \(\d+\) does not/.test(message)) {
+      return [
+        { code: 'invalid-signature', message: `The disclosed statements do not match the proof: ${message}` },
+      ];
+    }
+    const cause = (converted as { cause?: unknown }).cause;
+    return invalid(cause === undefined ? message : `${message} (${messageOf(cause)})`);
   }
+  const headerProblem = checkPresentationHeader(suiteObject, expected.presentationHeader);
+  if (headerProblem !== undefined) return [headerProblem];
   try {
     await assertAuthorized(method, purpose, documentLoader);
   } catch (error) {
@@ -177,10 +199,70 @@ async function verifyOneProof(
   return [];
 }
 
+/**
+ * The proof value's encoding: base58-btc multibase for eddsa-rdfc-2022, eddsa-jcs-2022 and ecdsa-rdfc-2019;
+ * base64url-no-pad multibase CBOR for ecdsa-sd-2023 and bbs-2023, which verifiers accept only as a derived
+ * proof (vc-di-ecdsa and vc-di-bbs "Verify Derived Proof": the proof value must carry the derived-proof header).
+ */
+function checkProofValue(cryptosuite: CryptosuiteName, proofValue: unknown): VerificationProblem[] {
+  if (!isSelectiveDisclosureSuite(cryptosuite)) {
+    if (typeof proofValue === 'string' && /^z[1-9A-HJ-NP-Za-km-z]+$/.test(proofValue)) return [];
+    return [{ code: 'invalid-proof', message: 'The proof has no base58-btc multibase "proofValue".' }];
+  }
+  if (typeof proofValue !== 'string' || !/^u[A-Za-z0-9_-]+$/.test(proofValue)) {
+    return [{ code: 'invalid-proof', message: 'The proof has no base64url multibase "proofValue".' }];
+  }
+  const kind = proofValueKind(cryptosuite, proofValue);
+  if (kind === 'base') {
+    return [
+      {
+        code: 'derived-proof-required',
+        message: `This is a ${cryptosuite} base proof, which only its holder uses: verifiers check derived proofs (deriveCredential).`,
+      },
+    ];
+  }
+  if (kind === undefined) {
+    return [{ code: 'invalid-proof', message: `The "proofValue" is not a ${cryptosuite} derived proof.` }];
+  }
+  return [];
+}
+
+/**
+ * When the verifier expects a presentation header, the proof must be a bbs-2023 derived proof carrying exactly
+ * that header (the library records the one it read); other proofs cannot be bound to one.
+ */
+function checkPresentationHeader(
+  suiteObject: Cryptosuite,
+  expected: Uint8Array | undefined,
+): VerificationProblem | undefined {
+  if (expected === undefined) return undefined;
+  const { results } = suiteObject as Cryptosuite & {
+    results?: { lastParsedProof: { presentationHeader: Uint8Array } | null };
+  };
+  const actual = suiteObject.name === 'bbs-2023' ? results?.lastParsedProof?.presentationHeader : undefined;
+  if (actual === undefined || !constantTimeEqual(actual, expected)) {
+    return {
+      code: 'presentation-header-mismatch',
+      message:
+        actual === undefined
+          ? `A ${suiteObject.name} proof carries no presentation header; only bbs-2023 derived proofs do.`
+          : 'The proof presentation header is not the expected one.',
+    };
+  }
+  return undefined;
+}
+
+/**
+ * A presentation proof must carry the verifier's challenge; any proof must carry the challenge and domain a
+ * verifier asks for (Data Integrity "Verify Proof": a non-null `options.challenge` / `options.domain` must
+ * equal the proof's).
+ */
 function checkChallengeAndDomain(proof: JsonObject, expected: ProofExpectations): VerificationProblem[] {
-  if (expected.purpose !== 'authentication') return [];
   const problems: VerificationProblem[] = [];
-  if (proof.challenge !== expected.challenge) {
+  if (
+    (expected.purpose === 'authentication' || expected.challenge !== undefined) &&
+    proof.challenge !== expected.challenge
+  ) {
     problems.push({ code: 'challenge-mismatch', message: 'The proof challenge is not the expected one.' });
   }
   if (expected.domain !== undefined) {

@@ -1,5 +1,7 @@
+import { constantTimeEqual } from '@personachain/crypto';
 import { CREDENTIALS_V1_CONTEXT, DATA_INTEGRITY_V2_CONTEXT } from '../contexts/index.js';
 import { CredentialError } from '../errors.js';
+import { isBbsSigner } from './bbs-signer.js';
 import type { DocumentLoader } from './document-loader.js';
 import { assertWellFormedJsonLd, toCredentialError } from './jsonld-errors.js';
 import type { DataIntegritySigner } from './signer.js';
@@ -65,6 +67,14 @@ export async function prepareForSigning(input: {
     throw new CredentialError(
       'invalid-signer',
       `The signer is ${signer.algorithm} but its verification method "${signer.id}" holds a ${method.algorithm} key.`,
+    );
+  }
+  // A BBS signer writes its public key into the base proof, where holders derive from it: it must be the
+  // verification method's key, or every derived proof would fail to verify.
+  if (isBbsSigner(signer) && !(method.publicKey && constantTimeEqual(method.publicKey, signer.publicKey))) {
+    throw new CredentialError(
+      'invalid-signer',
+      `The BBS signer's public key is not the key of its verification method "${signer.id}".`,
     );
   }
   return { document, method };

@@ -3,8 +3,11 @@ import { signatureScheme } from '@personachain/crypto';
 import { CredentialError } from '../errors.js';
 import { isAbsoluteUrl } from './values.js';
 
-/** Key algorithms the Data Integrity suites of this slice sign with. */
-export type DataIntegrityAlgorithm = 'Ed25519' | 'P-256' | 'P-384';
+/** Key algorithms the Data Integrity suites of this package sign with (BLS12-381 G2: bbs-2023). */
+export type DataIntegrityAlgorithm = 'Ed25519' | 'P-256' | 'P-384' | 'BLS12-381-G2';
+
+/** Algorithms whose signature is one signature over one message (everything but BBS). */
+type SingleMessageAlgorithm = Exclude<DataIntegrityAlgorithm, 'BLS12-381-G2'>;
 
 /**
  * The signer the digitalbazaar suites call: `id` is the verification method URL written into the proof,
@@ -17,10 +20,10 @@ export interface DataIntegritySigner {
   sign(input: { data: Uint8Array }): Promise<Uint8Array>;
 }
 
-const SIGNATURE_LENGTH: Record<DataIntegrityAlgorithm, number> = { Ed25519: 64, 'P-256': 64, 'P-384': 96 };
+const SIGNATURE_LENGTH: Record<SingleMessageAlgorithm, number> = { Ed25519: 64, 'P-256': 64, 'P-384': 96 };
 
 export function isDataIntegrityAlgorithm(value: unknown): value is DataIntegrityAlgorithm {
-  return value === 'Ed25519' || value === 'P-256' || value === 'P-384';
+  return value === 'Ed25519' || value === 'P-256' || value === 'P-384' || value === 'BLS12-381-G2';
 }
 
 /**
@@ -35,6 +38,13 @@ export function createSigner(input: {
   const { id, algorithm, sign } = input;
   if (!isDataIntegrityAlgorithm(algorithm)) {
     throw new CredentialError('invalid-signer', `Unsupported signer algorithm "${String(algorithm)}".`);
+  }
+  if (algorithm === 'BLS12-381-G2') {
+    // A BBS signature covers a header and a list of messages at once, which a sign(message) function cannot do.
+    throw new CredentialError(
+      'invalid-signer',
+      'BLS12-381-G2 keys sign bbs-2023 proofs with multi-message BBS signatures: use createBbsSigner.',
+    );
   }
   if (!isAbsoluteUrl(id)) {
     throw new CredentialError(

@@ -9,6 +9,8 @@ export interface ResolvedVerificationMethod {
   id: string;
   controller: string;
   algorithm: DataIntegrityAlgorithm;
+  /** The raw public key of a `Multikey` method. */
+  publicKey?: Uint8Array;
   method: JsonObject;
 }
 
@@ -37,9 +39,10 @@ export async function loadVerificationMethod(
   }
   if (!isAbsoluteUrl(method.controller)) throw invalid(id, 'it has no "controller" URL');
   let algorithm: string;
+  let publicKey: Uint8Array | undefined;
   try {
     if (method.type === 'Multikey' && typeof method.publicKeyMultibase === 'string') {
-      ({ algorithm } = decodePublicKeyMultibase(method.publicKeyMultibase));
+      ({ algorithm, publicKey } = decodePublicKeyMultibase(method.publicKeyMultibase));
     } else if (
       (method.type === 'JsonWebKey' || method.type === 'JsonWebKey2020') &&
       isObject(method.publicKeyJwk)
@@ -63,7 +66,13 @@ export async function loadVerificationMethod(
       details: { verificationMethod: id, algorithm },
     });
   }
-  return { id, controller: method.controller, algorithm, method };
+  return {
+    id,
+    controller: method.controller,
+    algorithm,
+    ...(publicKey === undefined ? {} : { publicKey }),
+    method,
+  };
 }
 
 /**

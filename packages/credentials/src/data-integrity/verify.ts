@@ -22,6 +22,12 @@ export interface VerifyCredentialInput {
   documentLoader: DocumentLoader;
   /** The time validity is judged at; now if not given. */
   now?: Date;
+  /** bbs-2023: the presentation header the holder was asked to bind into the derived proof. */
+  presentationHeader?: Uint8Array;
+  /** When given, every proof must carry this `challenge` (VC-API verify `options.challenge`). */
+  challenge?: string;
+  /** When given, every proof's `domain` must be (or contain) it (VC-API verify `options.domain`). */
+  domain?: string;
 }
 
 /**
@@ -31,7 +37,7 @@ export interface VerifyCredentialInput {
  * Credential status is not checked here.
  */
 export async function verifyCredential(input: VerifyCredentialInput): Promise<VerificationResult> {
-  const { credential, documentLoader, now = new Date() } = input;
+  const { credential, documentLoader, now = new Date(), presentationHeader, challenge, domain } = input;
   const checks: VerificationCheck[] = ['data-model'];
   const structural = violationsToProblems(validateCredential(credential), 'invalid-credential');
   if (structural.length > 0 || !isObject(credential)) return { verified: false, errors: structural, checks };
@@ -47,6 +53,9 @@ export async function verifyCredential(input: VerifyCredentialInput): Promise<Ve
     now,
     purpose: 'assertionMethod',
     controller: typeof issuer === 'string' ? issuer : undefined,
+    presentationHeader,
+    ...(challenge === undefined ? {} : { challenge }),
+    domain,
   });
 
   checks.push('validity-period');

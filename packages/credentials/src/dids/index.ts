@@ -21,6 +21,7 @@ export {
 } from './document.js';
 export { DidError, type DidErrorCode } from './errors.js';
 export type { DidDocumentMetadata, DidMethod, DidMethodResolveOptions, DidMethodResult } from './method.js';
+export * from './persona/index.js';
 export {
   type CreateDidResolverOptions,
   createDidResolver,

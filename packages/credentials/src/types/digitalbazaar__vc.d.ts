@@ -8,6 +8,11 @@ declare module '@digitalbazaar/vc' {
     suite: DataIntegrityProof;
     documentLoader: DocumentLoader;
   }): Promise<Record<string, unknown>>;
+  export function derive(options: {
+    verifiableCredential: Record<string, unknown>;
+    suite: DataIntegrityProof;
+    documentLoader: DocumentLoader;
+  }): Promise<Record<string, unknown>>;
   export function signPresentation(options: {
     presentation: Record<string, unknown>;
     suite: DataIntegrityProof;
