@@ -14,9 +14,14 @@ import { registerSecurityHeaders } from './http/security-headers.js';
 import { registerValidation } from './http/validation.js';
 import { auditRoutes } from './modules/audit/routes.js';
 import { AuditService } from './modules/audit/service.js';
+import { credentialRoutes } from './modules/credentials/routes.js';
+import { CredentialsService } from './modules/credentials/service.js';
 import { didRoutes } from './modules/dids/routes.js';
 import { DidService } from './modules/dids/service.js';
 import { healthRoutes } from './modules/health/routes.js';
+import { IssuersRepo } from './modules/issuers/repo.js';
+import { issuerDocumentRoutes, issuerRoutes } from './modules/issuers/routes.js';
+import { IssuersService } from './modules/issuers/service.js';
 import { loadMasterKey } from './modules/keys/master-key.js';
 import { openKeyStore } from './modules/keys/service.js';
 import { ledgerRoutes } from './modules/ledger/routes.js';
@@ -139,8 +144,11 @@ export async function buildApp(config: Config, store: Store): Promise<Platform> 
 
   await app.register(healthRoutes, { db: store.db });
   await app.register(ledgerRoutes, { ledger, limiter, rateLimit: config.rateLimits.public });
-  const dids = new DidService({ trustedWebHosts: config.didWebTrustedHosts });
+  const issuers = new IssuersService(new IssuersRepo(store.db), keys, tenancy, audit, config.publicUrl);
+  const dids = new DidService({ trustedWebHosts: config.didWebTrustedHosts, hosted: issuers.hosted });
+  const credentials = new CredentialsService(issuers, tenancy, dids, keys, audit);
   await app.register(didRoutes, { dids, limiter, rateLimit: config.rateLimits.public });
+  await app.register(issuerDocumentRoutes, { issuers, limiter, rateLimit: config.rateLimits.public });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(async (api) => {
@@ -148,6 +156,8 @@ export async function buildApp(config: Config, store: Store): Promise<Platform> 
     registerIdempotency(api, store.db);
     await api.register(tenancyRoutes, { tenancy });
     await api.register(auditRoutes, { audit, tenancy, ledger });
+    await api.register(issuerRoutes, { issuers });
+    await api.register(credentialRoutes, { credentials });
   });
 
   app.addHook('onClose', async () => {

@@ -61,6 +61,7 @@ describe.each(Object.keys(engines))('store on %s', (engine) => {
       'audit_events',
       'bootstrap',
       'idempotency_keys',
+      'issuers',
       'keys',
       'ledger_entries',
       'ledger_queue',

@@ -140,7 +140,7 @@ export class LocalKeyStore implements KeyStore {
   }
 
   async listKeys(filter: ListKeysFilter = {}): Promise<KeyRecord[]> {
-    const rows = await this.#repository.list();
+    const rows = await this.#repository.list(filter.purpose === undefined ? {} : { purpose: filter.purpose });
     const matching = rows.filter(
       (row) =>
         (filter.purpose === undefined || row.purpose === filter.purpose) &&

@@ -17,7 +17,9 @@ export class MemoryKeyRepository implements KeyRepository {
     this.#rows.set(key.id, copy(key));
   }
 
-  async list(): Promise<StoredKey[]> {
-    return [...this.#rows.values()].map(copy);
+  async list(filter: { purpose?: string } = {}): Promise<StoredKey[]> {
+    return [...this.#rows.values()]
+      .filter((row) => filter.purpose === undefined || row.purpose === filter.purpose)
+      .map(copy);
   }
 }

@@ -32,7 +32,8 @@ export interface StoredKey extends KeyRecord {
 export interface KeyRepository {
   get(id: string): Promise<StoredKey | undefined>;
   put(key: StoredKey): Promise<void>;
-  list(): Promise<StoredKey[]>;
+  /** Every key, or with `purpose` only that purpose's keys (an index lookup for a database). */
+  list(filter?: { purpose?: string }): Promise<StoredKey[]>;
 }
 
 export interface CreateKeyInput {

@@ -16,6 +16,9 @@ const PROBLEMS = {
   'payload-too-large': { status: 413, title: 'Payload too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'idempotency-key-reused': { status: 422, title: 'Idempotency key reused' },
+  // VC-API: a credential that cannot be issued as sent, and one that does not verify.
+  'credential-rejected': { status: 400, title: 'Credential rejected' },
+  'not-verified': { status: 400, title: 'Not verified' },
   'rate-limited': { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Internal server error' },
   unavailable: { status: 503, title: 'Service unavailable' },
@@ -40,8 +43,15 @@ interface ProblemBody {
   detail: string;
   instance?: string;
   requestId?: string;
-  errors?: FieldError[];
+  errors?: unknown[];
+  [extension: string]: unknown;
 }
+
+/**
+ * RFC 9457 extension members a problem may carry besides the standard ones, e.g. the VC-API's
+ * `verified: false` with its reasons as `errors: [{ code, message }]` (which then replace field errors).
+ */
+export type ProblemExtensions = Record<string, unknown> & { errors?: unknown[] };
 
 /** Throw this from routes and services; the error handler renders it as application/problem+json. */
 export class Problem extends Error {
@@ -49,17 +59,19 @@ export class Problem extends Error {
   readonly status: number;
   readonly errors: FieldError[] | undefined;
   readonly headers: Record<string, string>;
+  readonly extensions: ProblemExtensions | undefined;
 
   constructor(
     slug: ProblemSlug,
     detail: string,
-    options: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+    options: { errors?: FieldError[]; headers?: Record<string, string>; extensions?: ProblemExtensions } = {},
   ) {
     super(detail);
     this.slug = slug;
     this.status = PROBLEMS[slug].status;
     this.errors = options.errors;
     this.headers = options.headers ?? {};
+    this.extensions = options.extensions;
   }
 }
 
@@ -68,9 +80,11 @@ function problemBody(
   detail: string,
   request: FastifyRequest,
   errors?: FieldError[],
+  extensions?: ProblemExtensions,
 ): ProblemBody {
   const { status, title } = PROBLEMS[slug];
   const body: ProblemBody = {
+    ...extensions,
     type: `${PROBLEM_TYPE_BASE}${slug}`,
     title,
     status,
@@ -87,7 +101,7 @@ export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply
   return reply
     .code(problem.status)
     .type('application/problem+json')
-    .send(problemBody(problem.slug, problem.message, reply.request, problem.errors));
+    .send(problemBody(problem.slug, problem.message, reply.request, problem.errors, problem.extensions));
 }
 
 interface AjvLikeError {

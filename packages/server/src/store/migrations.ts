@@ -176,4 +176,21 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('ledger_tiles').addColumn('inner', bytes(db)).execute();
     },
   },
+  '0007_issuers': {
+    async up(db: Kysely<unknown>) {
+      // No foreign key to projects: like audit entries, issuers are looked up through their project.
+      await db.schema
+        .createTable('issuers')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('did_method', 'text', (c) => c.notNull())
+        .addColumn('did', 'text', (c) => c.notNull().unique())
+        .addColumn('suites', 'text', (c) => c.notNull())
+        .addColumn('keys', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('issuers_project').on('issuers').columns(['project_id', 'id']).execute();
+    },
+  },
 };

@@ -124,6 +124,21 @@ export interface AuditEventsTable {
   created_at: string;
 }
 
+/** Credential issuers of a project: a DID and the KeyStore keys it signs with. */
+export interface IssuersTable {
+  id: string;
+  project_id: string;
+  name: string;
+  /** `key` or `web`. */
+  did_method: string;
+  did: string;
+  /** JSON array of securing mechanisms (cryptosuite names, `vc+jwt`), the default first. */
+  suites: string;
+  /** JSON array of `{ algorithm, keyId, verificationMethod }`, one per key type. */
+  keys: string;
+  created_at: string;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   projects: ProjectsTable;
@@ -138,4 +153,5 @@ export interface Database {
   ledger_queue: LedgerQueueTable;
   ledger_sequence: LedgerSequenceTable;
   audit_events: AuditEventsTable;
+  issuers: IssuersTable;
 }

@@ -17,7 +17,9 @@ export type AuditEventType =
   | 'api_key.created'
   | 'api_key.revoked'
   | 'platform_key.created'
-  | 'platform_key.revoked';
+  | 'platform_key.revoked'
+  | 'issuer.created'
+  | 'credential.issued';
 
 /**
  * What an audit entry may hold: ids, roles, scopes, hashes and times. Never personal data (a member's
@@ -86,6 +88,15 @@ export class AuditService {
       entry,
       created_at: at,
     });
+  }
+
+  /**
+   * Records an act that writes nothing else (issuing a credential) in a transaction of its own; once this
+   * resolves the entry is committed, and if it throws the act must fail.
+   */
+  async recordAlone(event: AuditEvent): Promise<void> {
+    await this.repo.db.transaction().execute((trx) => this.record(trx, event));
+    this.committed();
   }
 
   /** Tells the ledger that recorded entries were committed, so it integrates them now. */

@@ -61,9 +61,10 @@ export class SqlKeyRepository implements KeyRepository {
     if (this.cache) this.cached.set(key.id, key);
   }
 
-  async list(): Promise<StoredKey[]> {
-    const rows = await this.db.selectFrom('keys').selectAll().orderBy('id').execute();
-    return rows.map(toStoredKey);
+  async list(filter: { purpose?: string } = {}): Promise<StoredKey[]> {
+    let query = this.db.selectFrom('keys').selectAll().orderBy('id');
+    if (filter.purpose !== undefined) query = query.where('purpose', '=', filter.purpose);
+    return (await query.execute()).map(toStoredKey);
   }
 }
 

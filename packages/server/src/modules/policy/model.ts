@@ -18,6 +18,10 @@ export const SCOPES = [
   'members:read',
   'members:write',
   'audit:read',
+  'issuers:read',
+  'issuers:write',
+  'credentials:issue',
+  'credentials:verify',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 

@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { ROLES, SCOPES } from '../policy/model.js';
 
 /** Printable text with at least one visible character; control characters (NUL above all) are refused. */
-const Name = Type.String({
+export const Name = Type.String({
   minLength: 1,
   maxLength: 200,
   pattern: '^[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f][^\\u0000-\\u001f\\u007f]*$',

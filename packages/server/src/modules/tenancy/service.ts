@@ -272,6 +272,11 @@ export class TenancyService {
     return toProject(row);
   }
 
+  /** For other modules' public, unauthenticated reads: whether the project still exists. */
+  async projectExists(projectId: string): Promise<boolean> {
+    return isId('prj', projectId) && (await this.findProject(projectId)) !== undefined;
+  }
+
   async deleteProject(principal: Principal, projectId: string): Promise<void> {
     const row = await this.loadProject(principal, projectId);
     // Deleting a project revokes its keys: a caller may not do that to keys ranked above its own.
