@@ -2,11 +2,13 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerApiKeyCommands } from './commands/apikey.js';
+import { registerDidCommands } from './commands/did.js';
 import { registerLedgerCommands } from './commands/ledger.js';
 import { registerOrgCommands } from './commands/org.js';
 import { registerPlatformKeyCommands } from './commands/platform-key.js';
 import { registerProjectCommands } from './commands/project.js';
 import { registerServerCommands } from './commands/server.js';
+import { registerVcCommands } from './commands/vc.js';
 import { registerWitnessCommand } from './commands/witness.js';
 import { CliError } from './errors.js';
 import { printable } from './output.js';
@@ -29,6 +31,8 @@ registerApiKeyCommands(program);
 registerPlatformKeyCommands(program);
 registerLedgerCommands(program);
 registerWitnessCommand(program);
+registerDidCommands(program);
+registerVcCommands(program);
 
 try {
   await program.parseAsync();

@@ -4,3 +4,4 @@ export * from './dids/index.js';
 export * from './errors.js';
 export * from './jose/index.js';
 export * from './sd-jwt/index.js';
+export * from './status-list/index.js';

@@ -1,1 +1,9 @@
-export {};
+export { createPersonaApi, type PersonaApi, type PersonaClientOptions, type paths } from './client.js';
+export * from './holder/present.js';
+export {
+  type VerificationResult,
+  type VerifyOfflineOptions,
+  verifyCredentialOffline,
+} from './holder/verify.js';
+export { PersonaApiError, type Problem, type ProblemFieldError } from './problem.js';
+export * from './resources.js';

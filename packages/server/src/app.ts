@@ -14,6 +14,7 @@ import { registerSecurityHeaders } from './http/security-headers.js';
 import { registerValidation } from './http/validation.js';
 import { auditRoutes } from './modules/audit/routes.js';
 import { AuditService } from './modules/audit/service.js';
+import { platformDocumentLoader } from './modules/credentials/document-loader.js';
 import { credentialRoutes } from './modules/credentials/routes.js';
 import { CredentialsService } from './modules/credentials/service.js';
 import { didRoutes } from './modules/dids/routes.js';
@@ -27,7 +28,15 @@ import { openKeyStore } from './modules/keys/service.js';
 import { ledgerRoutes } from './modules/ledger/routes.js';
 import { LedgerService } from './modules/ledger/service.js';
 import { WitnessPublisher } from './modules/ledger/witnesses.js';
+import { PersonaLog } from './modules/persona/log.js';
+import { PersonaRepo } from './modules/persona/repo.js';
+import { personaRoutes } from './modules/persona/routes.js';
+import { PersonaService } from './modules/persona/service.js';
 import { PolicyService } from './modules/policy/service.js';
+import { remoteStatusLists } from './modules/status/remote.js';
+import { StatusRepo } from './modules/status/repo.js';
+import { statusListRoutes, statusRoutes } from './modules/status/routes.js';
+import { StatusService } from './modules/status/service.js';
 import { ProcessCache } from './modules/tenancy/process-cache.js';
 import { TenancyRepo } from './modules/tenancy/repo.js';
 import { tenancyRoutes } from './modules/tenancy/routes.js';
@@ -145,10 +154,27 @@ export async function buildApp(config: Config, store: Store): Promise<Platform> 
   await app.register(healthRoutes, { db: store.db });
   await app.register(ledgerRoutes, { ledger, limiter, rateLimit: config.rateLimits.public });
   const issuers = new IssuersService(new IssuersRepo(store.db), keys, tenancy, audit, config.publicUrl);
-  const dids = new DidService({ trustedWebHosts: config.didWebTrustedHosts, hosted: issuers.hosted });
-  const credentials = new CredentialsService(issuers, tenancy, dids, keys, audit);
+  const personaRepo = new PersonaRepo(store.db);
+  const personaLog = new PersonaLog(personaRepo, ledger);
+  const dids = new DidService({
+    trustedWebHosts: config.didWebTrustedHosts,
+    hosted: issuers.hosted,
+    persona: personaLog,
+  });
+  const persona = new PersonaService(personaRepo, personaLog, ledger, tenancy, audit, dids);
+  const status = new StatusService(
+    new StatusRepo(store.db),
+    issuers,
+    keys,
+    audit,
+    config.publicUrl,
+    platformDocumentLoader(dids),
+    remoteStatusLists({ trustedHosts: config.didWebTrustedHosts }),
+  );
+  const credentials = new CredentialsService(issuers, tenancy, dids, keys, audit, status);
   await app.register(didRoutes, { dids, limiter, rateLimit: config.rateLimits.public });
   await app.register(issuerDocumentRoutes, { issuers, limiter, rateLimit: config.rateLimits.public });
+  await app.register(statusListRoutes, { status, limiter, rateLimit: config.rateLimits.public });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(async (api) => {
@@ -158,6 +184,8 @@ export async function buildApp(config: Config, store: Store): Promise<Platform> 
     await api.register(auditRoutes, { audit, tenancy, ledger });
     await api.register(issuerRoutes, { issuers });
     await api.register(credentialRoutes, { credentials });
+    await api.register(statusRoutes, { status });
+    await api.register(personaRoutes, { persona });
   });
 
   app.addHook('onClose', async () => {

@@ -522,8 +522,13 @@ describe.each(engines)('issuers and the VC-API on %s', (engine) => {
         ],
         [
           issuers.ed25519.id,
-          { credential: credential(), options: { credentialStatus: {} } },
-          '#/options/credentialStatus',
+          { credential: credential(), options: { statusList: {} } },
+          '#/options/statusList',
+        ],
+        [
+          issuers.ed25519.id,
+          { credential: credential(), options: { credentialStatus: { type: 'StatusList2021Entry' } } },
+          '#/options/credentialStatus/type',
         ],
       ];
       for (const [issuerId, body, pointer] of cases) {

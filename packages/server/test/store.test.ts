@@ -70,7 +70,10 @@ describe.each(Object.keys(engines))('store on %s', (engine) => {
       'ledger_tiles',
       'org_members',
       'organizations',
+      'persona_ops',
       'projects',
+      'status_entries',
+      'status_lists',
     ]);
     expect(await ping(fresh.store.db)).toBe(true);
   });

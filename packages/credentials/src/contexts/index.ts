@@ -3,6 +3,7 @@ import dataIntegrityContext from '@digitalbazaar/data-integrity-context';
 import multikeyContext from '@digitalbazaar/multikey-context';
 import { didV1Context } from './did-v1.js';
 import { examplesV2Context } from './examples-v2.js';
+import { statusV1Context } from './status-v1.js';
 
 export const CREDENTIALS_V1_CONTEXT = 'https://www.w3.org/2018/credentials/v1';
 export const CREDENTIALS_V2_CONTEXT = 'https://www.w3.org/ns/credentials/v2';
@@ -10,6 +11,7 @@ export const DATA_INTEGRITY_V2_CONTEXT = 'https://w3id.org/security/data-integri
 export const MULTIKEY_V1_CONTEXT = 'https://w3id.org/security/multikey/v1';
 export const EXAMPLES_V2_CONTEXT = 'https://www.w3.org/ns/credentials/examples/v2';
 export const DID_V1_CONTEXT = 'https://www.w3.org/ns/did/v1';
+export const STATUS_V1_CONTEXT = 'https://www.w3.org/ns/credentials/status/v1';
 
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
@@ -22,7 +24,8 @@ function deepFreeze<T>(value: T): T {
 /**
  * Every JSON-LD context this package can load, by exact URL. The npm packages are the ones the W3C test
  * suites use: credentials v1, v2 and undefined-terms v2 (`@digitalbazaar/credentials-context`),
- * data-integrity v1 and v2, multikey v1; the W3C examples v2 and DID v1 contexts are copied in this folder.
+ * data-integrity v1 and v2, multikey v1; the W3C examples v2, DID v1 and Bitstring Status List v1 contexts are
+ * copied in this folder.
  * Frozen: they are shared by every load and must never change.
  */
 const entries: [string, object][] = [
@@ -31,6 +34,7 @@ const entries: [string, object][] = [
   ...multikeyContext.contexts,
   [EXAMPLES_V2_CONTEXT, examplesV2Context],
   [DID_V1_CONTEXT, didV1Context],
+  [STATUS_V1_CONTEXT, statusV1Context],
 ];
 export const bundledContexts: ReadonlyMap<string, object> = new Map(
   entries.map(([url, context]) => [url, deepFreeze(context)]),

@@ -193,4 +193,68 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('issuers_project').on('issuers').columns(['project_id', 'id']).execute();
     },
   },
+  '0008_status_lists': {
+    async up(db: Kysely<unknown>) {
+      // Issuers that add Bitstring Status List entries to what they issue (JSON array of purposes).
+      await db.schema
+        .alterTable('issuers')
+        .addColumn('status_purposes', 'text', (c) => c.notNull().defaultTo('[]'))
+        .execute();
+      // One list per issuer and purpose. `version` grows with every status change; the list credential
+      // signed at `published_version` is served until a change makes it stale, then signed again.
+      await db.schema
+        .createTable('status_lists')
+        .addColumn('issuer_id', 'text', (c) => c.notNull())
+        .addColumn('purpose', 'text', (c) => c.notNull())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('size', 'integer', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('published', 'text')
+        .addColumn('published_version', 'integer')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('status_lists_pk', ['issuer_id', 'purpose'])
+        .execute();
+      // An allocated index is never given out again: the primary key refuses it.
+      await db.schema
+        .createTable('status_entries')
+        .addColumn('issuer_id', 'text', (c) => c.notNull())
+        .addColumn('purpose', 'text', (c) => c.notNull())
+        .addColumn('idx', 'integer', (c) => c.notNull())
+        .addColumn('credential_hash', 'text', (c) => c.notNull())
+        .addColumn('status', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('status_entries_pk', ['issuer_id', 'purpose', 'idx'])
+        .execute();
+      await db.schema
+        .createIndex('status_entries_credential')
+        .on('status_entries')
+        .columns(['issuer_id', 'purpose', 'credential_hash'])
+        .execute();
+    },
+  },
+  '0009_did_persona': {
+    async up(db: Kysely<unknown>) {
+      // The index of did:persona operations in the ledger: one row per operation, in the DID's order.
+      // (did, position) is the primary key, so of two operations submitted on the same head only one
+      // can commit. ledger_seq is the queued entry; ledger_index is filled once it is integrated.
+      await db.schema
+        .createTable('persona_ops')
+        .addColumn('did', 'text', (c) => c.notNull())
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('op_hash', 'text', (c) => c.notNull())
+        .addColumn('op_type', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('ledger_seq', 'bigint', (c) => c.notNull())
+        .addColumn('ledger_index', 'bigint')
+        .addPrimaryKeyConstraint('persona_ops_pk', ['did', 'position'])
+        .execute();
+      await db.schema
+        .createIndex('persona_ops_project')
+        .on('persona_ops')
+        .columns(['project_id', 'position', 'did'])
+        .execute();
+    },
+  },
 };

@@ -136,7 +136,54 @@ export interface IssuersTable {
   suites: string;
   /** JSON array of `{ algorithm, keyId, verificationMethod }`, one per key type. */
   keys: string;
+  /** JSON array of the status purposes (`revocation`, `suspension`) every issued credential gets. */
+  status_purposes: string;
   created_at: string;
+}
+
+/** A Bitstring Status List of an issuer, one per purpose; its bits are the `status_entries` set to 1. */
+export interface StatusListsTable {
+  issuer_id: string;
+  purpose: string;
+  project_id: string;
+  /** Entries in the list (bits). */
+  size: number;
+  /** Bumped by every status change. */
+  version: number;
+  /** The signed BitstringStatusListCredential (JSON), current while `published_version` = `version`. */
+  published: string | null;
+  published_version: number | null;
+  created_at: string;
+}
+
+/** An allocated index of a status list and the credential it was given to. */
+export interface StatusEntriesTable {
+  issuer_id: string;
+  purpose: string;
+  idx: number;
+  /** SHA-256 (hex) of the credential's `id`, or of the issued credential without one (as audited). */
+  credential_hash: string;
+  /** 1 when set (revoked, suspended). */
+  status: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One did:persona operation of the ledger, indexed by DID (the entry itself is in ledger_entries). */
+export interface PersonaOpsTable {
+  did: string;
+  /** 0 for the genesis, then 1, 2, … along the DID's history. */
+  position: number;
+  /** The project that submitted the genesis; every later operation of the DID goes through it. */
+  project_id: string;
+  /** The operation hash (base32), i.e. the versionId it creates. */
+  op_hash: string;
+  op_type: string;
+  /** The integration time committed in the entry (`at`, POSIX seconds). */
+  at: number | string;
+  ledger_seq: number | string;
+  /** Null until the ledger integrated the entry. */
+  ledger_index: number | string | null;
 }
 
 export interface Database {
@@ -154,4 +201,7 @@ export interface Database {
   ledger_sequence: LedgerSequenceTable;
   audit_events: AuditEventsTable;
   issuers: IssuersTable;
+  status_lists: StatusListsTable;
+  status_entries: StatusEntriesTable;
+  persona_ops: PersonaOpsTable;
 }

@@ -19,7 +19,10 @@ export type AuditEventType =
   | 'platform_key.created'
   | 'platform_key.revoked'
   | 'issuer.created'
-  | 'credential.issued';
+  | 'credential.issued'
+  | 'credential.status_changed'
+  | 'did.created'
+  | 'did.updated';
 
 /**
  * What an audit entry may hold: ids, roles, scopes, hashes and times. Never personal data (a member's

@@ -1,11 +1,11 @@
 import { Type } from 'typebox';
 import { ProblemSchema } from '../../http/openapi.js';
-import { IssuerId } from '../issuers/schemas.js';
+import { IssuerId, STATUS_PURPOSES } from '../issuers/schemas.js';
 import { ProjectId } from '../tenancy/schemas.js';
 
 export const DATA_INTEGRITY_SUITES = ['eddsa-rdfc-2022', 'eddsa-jcs-2022', 'ecdsa-rdfc-2019'] as const;
 /** What a verification runs, in order; all of them, always. */
-export const CHECKS = ['data-model', 'json-ld', 'proof', 'validity-period', 'credentials'] as const;
+export const CHECKS = ['data-model', 'json-ld', 'proof', 'validity-period', 'status', 'credentials'] as const;
 
 export const IssuerParams = Type.Object({ issuerId: IssuerId });
 export const VerifierParams = Type.Object({ projectId: ProjectId });
@@ -33,6 +33,20 @@ export const IssueRequest = Type.Object(
             }),
           ),
           created: Type.Optional(Type.String({ format: 'date-time', description: "The proof's `created`." })),
+          credentialStatus: Type.Optional(
+            Type.Object(
+              {
+                type: Type.Literal('BitstringStatusListEntry'),
+                statusPurpose: Type.Enum(STATUS_PURPOSES),
+              },
+              {
+                additionalProperties: false,
+                description:
+                  "Add a Bitstring Status List entry of this purpose (instead of the issuer's `statusPurposes`); " +
+                  'ignored when the credential carries its own `credentialStatus`.',
+              },
+            ),
+          ),
           mandatoryPointers: Type.Optional(
             Type.Array(Type.String({ pattern: '^(/([^~/]|~[01])*)*$' }), {
               description:
@@ -70,9 +84,12 @@ export const VerifyCredentialRequest = Type.Object(
       Type.Object(
         {
           checks: Type.Optional(
-            Type.Array(Type.Enum(['proof', 'data-model', 'json-ld', 'validity-period']), {
-              description: 'Checks to run; every one of them always runs.',
-            }),
+            Type.Array(
+              Type.Enum(['proof', 'data-model', 'json-ld', 'validity-period', 'status', 'credentialStatus']),
+              {
+                description: 'Checks to run; every one of them always runs.',
+              },
+            ),
           ),
         },
         { additionalProperties: false },
@@ -114,7 +131,22 @@ const CredentialResult = Type.Object({
   errors: Type.Array(VerificationError),
 });
 
-export const VerifyCredentialResponse = Type.Object({ verified: Type.Literal(true), checks: Checks });
+/** The status of each Bitstring Status List entry of a verified credential. */
+export const CredentialStatusResults = Type.Array(
+  Type.Object({
+    path: Type.String({ description: 'JSON Pointer of the entry, e.g. `/credentialStatus/0`.' }),
+    statusPurpose: Type.String(),
+    statusListCredential: Type.String(),
+    statusListIndex: Type.String(),
+    status: Type.Boolean({ description: 'true: set (revoked, suspended).' }),
+  }),
+);
+
+export const VerifyCredentialResponse = Type.Object({
+  verified: Type.Literal(true),
+  checks: Checks,
+  credentialStatus: Type.Optional(CredentialStatusResults),
+});
 
 export const VerifyPresentationResponse = Type.Object({
   verified: Type.Literal(true),
@@ -146,6 +178,7 @@ const CredentialProblem = Type.Object(
       ),
     ),
     credentialResults: Type.Optional(Type.Array(CredentialResult)),
+    credentialStatus: Type.Optional(CredentialStatusResults),
   },
   { description: 'RFC 9457 problem details (application/problem+json) with VC-API extension members' },
 );

@@ -1,8 +1,8 @@
-import { hash } from 'node:crypto';
 import {
+  addStatusEntries,
   CredentialError,
-  createDocumentLoader,
   createKeyStoreSigner,
+  createStatusChecker,
   DID_LD_JSON,
   type DocumentLoader,
   findVerificationMethod,
@@ -10,6 +10,7 @@ import {
   issueVcJwt,
   keyStoreJwsSigner,
   type ResolveKey,
+  type StatusChecker,
   type VerificationResult,
   type Violation,
   validateCredential,
@@ -26,10 +27,13 @@ import {
   type IssuerRecord,
   type IssuersService,
   keyForSuite,
+  type StatusPurpose,
   type Suite,
 } from '../issuers/service.js';
 import type { Principal } from '../policy/model.js';
+import { type StatusService, sha256 } from '../status/service.js';
 import type { TenancyService } from '../tenancy/service.js';
+import { platformDocumentLoader } from './document-loader.js';
 import type { DATA_INTEGRITY_SUITES } from './schemas.js';
 
 type JsonObject = Record<string, unknown>;
@@ -39,8 +43,24 @@ export interface IssueOptions {
   cryptosuite?: (typeof DATA_INTEGRITY_SUITES)[number];
   format?: 'application/vc+jwt';
   created?: string;
+  credentialStatus?: { type: 'BitstringStatusListEntry'; statusPurpose: StatusPurpose };
   mandatoryPointers?: string[];
 }
+
+/** The status of a Bitstring Status List entry of a verified credential (VC-API verify answer). */
+export interface CredentialStatusResult {
+  path: string;
+  statusPurpose: string;
+  statusListCredential: string;
+  statusListIndex: string;
+  status: boolean;
+}
+
+/** A verification with the status of the credential's entries. */
+type CheckedResult = VerificationResult & { credentialStatus?: CredentialStatusResult[] };
+
+/** Attempts at issuing with status entries when concurrent issuances keep taking the chosen indexes. */
+const ALLOCATION_ATTEMPTS = 5;
 
 const CREDENTIALS_V2 = 'https://www.w3.org/ns/credentials/v2';
 const VC_JWT_DATA_URL = 'data:application/vc+jwt,';
@@ -54,6 +74,7 @@ const SERVER_FAULTS = new Set(['signing-failed', 'invalid-signature']);
  */
 export class CredentialsService {
   private readonly documentLoader: DocumentLoader;
+  private readonly checkStatus: StatusChecker;
 
   constructor(
     private readonly issuers: IssuersService,
@@ -61,8 +82,13 @@ export class CredentialsService {
     private readonly dids: DidService,
     private readonly keys: KeyStore,
     private readonly audit: AuditService,
+    private readonly status: StatusService,
   ) {
-    this.documentLoader = createDocumentLoader({ resolveDidUrl: (url) => this.resolveDidUrl(url) });
+    this.documentLoader = platformDocumentLoader(dids);
+    this.checkStatus = createStatusChecker({
+      documentLoader: this.documentLoader,
+      loadStatusListCredential: status.loadStatusListCredential,
+    });
   }
 
   async issue(
@@ -76,55 +102,134 @@ export class CredentialsService {
     // Every suite of an issuer has a key: checked when the issuer was created.
     const key = keyForSuite(issuer.keys, suite) as IssuerKey;
     const credential = withIssuer(input.credential as JsonObject, issuer.did);
-    let verifiableCredential: JsonObject;
-    try {
-      verifiableCredential =
-        suite === 'vc+jwt'
-          ? await this.issueVcJwt(credential, key)
-          : await issueCredential({
-              credential,
-              suite,
-              signer: await createKeyStoreSigner({
-                keyStore: this.keys,
-                keyId: key.keyId,
-                verificationMethod: key.verificationMethod,
-              }),
-              documentLoader: this.documentLoader,
-              options: options.created === undefined ? {} : { created: options.created },
-            });
-    } catch (error) {
-      throw rejected(error);
+    const purposes = statusPurposes(issuer, options, credential);
+    const secure = (document: JsonObject) =>
+      this.secure(document, suite, key, options).catch((error: unknown) => {
+        throw rejected(error);
+      });
+    const event = (verifiableCredential: JsonObject) => {
+      const id = credential.id;
+      const credentialHash = sha256(typeof id === 'string' ? id : JSON.stringify(verifiableCredential));
+      return {
+        credentialHash,
+        event: {
+          type: 'credential.issued' as const,
+          orgId: issuer.orgId,
+          projectId: issuer.projectId,
+          actor: principal.keyId,
+          subject: issuer.id,
+          // Never the subject's data: a hash that identifies the credential, its types and how it was secured.
+          details: {
+            credentialHash,
+            hashOf: typeof id === 'string' ? 'id' : 'credential',
+            types: (credential.type as unknown[]).filter((type): type is string => typeof type === 'string'),
+            suite,
+            ...(purposes.length > 0 ? { statusPurposes: purposes } : {}),
+          },
+        },
+      };
+    };
+    if (purposes.length === 0) {
+      const verifiableCredential = await secure(credential);
+      await this.audit.recordAlone(event(verifiableCredential).event);
+      return { verifiableCredential };
     }
-    const id = credential.id;
-    await this.audit.recordAlone({
-      type: 'credential.issued',
-      orgId: issuer.orgId,
-      projectId: issuer.projectId,
-      actor: principal.keyId,
-      subject: issuer.id,
-      // Never the subject's data: a hash that identifies the credential, its types and how it was secured.
-      details: {
-        credentialHash: sha256(typeof id === 'string' ? id : JSON.stringify(verifiableCredential)),
-        hashOf: typeof id === 'string' ? 'id' : 'credential',
-        types: (credential.type as unknown[]).filter((type): type is string => typeof type === 'string'),
-        suite,
-      },
+    // The indexes are recorded with the audit entry once signed; a concurrent issuance that took one of
+    // them in the meantime makes this one allocate and sign again.
+    for (let attempt = 0; attempt < ALLOCATION_ATTEMPTS; attempt++) {
+      const allocations = await this.status.allocate(issuer, purposes);
+      const entries = allocations.map((allocation) => allocation.entry);
+      const verifiableCredential = await secure(addStatusEntries(credential, entries));
+      const { credentialHash, event: issued } = event(verifiableCredential);
+      if (await this.status.recordIssued(issuer, allocations, credentialHash, issued))
+        return { verifiableCredential };
+    }
+    throw new Problem('conflict', 'Concurrent issuances kept taking the status list indexes; retry.');
+  }
+
+  /** Data Integrity or VC-JOSE-COSE, with the issuer's key for the suite. */
+  private async secure(
+    credential: JsonObject,
+    suite: Suite,
+    key: IssuerKey,
+    options: IssueOptions,
+  ): Promise<JsonObject> {
+    if (suite === 'vc+jwt') return this.issueVcJwt(credential, key);
+    return issueCredential({
+      credential,
+      suite,
+      signer: await createKeyStoreSigner({
+        keyStore: this.keys,
+        keyId: key.keyId,
+        verificationMethod: key.verificationMethod,
+      }),
+      documentLoader: this.documentLoader,
+      options: options.created === undefined ? {} : { created: options.created },
     });
-    return { verifiableCredential };
   }
 
   async verifyCredential(
     principal: Principal,
     projectId: string,
     input: { verifiableCredential: unknown },
-  ): Promise<{ verified: true; checks: VerificationResult['checks'] }> {
+  ): Promise<{
+    verified: true;
+    checks: VerificationResult['checks'];
+    credentialStatus?: CredentialStatusResult[];
+  }> {
     await this.tenancy.authorizeProject(principal, projectId, 'credentials:verify');
     const credential = input.verifiableCredential;
-    const result = isEnveloped(credential)
+    const { result, payload } = isEnveloped(credential)
       ? await this.verifyEnveloped(credential)
-      : await verifyCredential({ credential, documentLoader: this.documentLoader });
-    if (!result.verified) throw notVerified('The credential did not verify', result);
-    return { verified: true, checks: result.checks };
+      : {
+          result: await verifyCredential({ credential, documentLoader: this.documentLoader }),
+          payload: credential,
+        };
+    const checked = await this.withStatus(result, payload);
+    if (!checked.verified) {
+      const extra = checked.credentialStatus ? { credentialStatus: checked.credentialStatus } : {};
+      throw notVerified('The credential did not verify', checked, extra);
+    }
+    return {
+      verified: true,
+      checks: checked.checks,
+      ...(checked.credentialStatus ? { credentialStatus: checked.credentialStatus } : {}),
+    };
+  }
+
+  /**
+   * Adds the `status` check when the credential (its data model being sound) has Bitstring Status List
+   * entries: a set revocation or suspension bit fails it (`revoked`, `suspended`), as does an entry that
+   * cannot be checked (the status-list codes). Entries of other types are not checked.
+   */
+  private async withStatus(result: VerificationResult, credential: unknown): Promise<CheckedResult> {
+    if (result.errors.some((error) => error.code === 'invalid-credential')) return result;
+    const statuses = await this.checkStatus(credential);
+    if (statuses.length === 0) return result;
+    const errors = [...result.errors];
+    const credentialStatus: CredentialStatusResult[] = [];
+    for (const entry of statuses) {
+      if ('error' in entry) {
+        const problem = { code: entry.error.code, message: entry.error.message, path: entry.path };
+        errors.push(problem as VerificationResult['errors'][number]);
+        continue;
+      }
+      credentialStatus.push({
+        path: entry.path,
+        statusPurpose: entry.purpose,
+        statusListCredential: entry.statusListCredential,
+        statusListIndex: String(entry.statusListIndex),
+        status: entry.status,
+      });
+      const reason = entry.status ? STATUS_REASONS[entry.purpose] : undefined;
+      if (reason) errors.push({ ...reason, path: entry.path } as VerificationResult['errors'][number]);
+    }
+    return {
+      verified: errors.length === 0,
+      checks: [...result.checks, 'status'] as VerificationResult['checks'],
+      errors,
+      credentialStatus,
+    };
   }
 
   async verifyPresentation(
@@ -144,13 +249,32 @@ export class CredentialsService {
       ...(domain === undefined ? {} : { domain }),
       documentLoader: this.documentLoader,
     });
-    const credentialResults = result.credentialResults.map(({ verified, checks, errors }) => ({
-      verified,
-      checks,
-      errors,
-    }));
-    if (!result.verified) {
-      throw notVerified('The presentation did not verify', result, { credentialResults });
+    // The embedded credentials' status, in the order the library verified them.
+    const presentation = input.verifiablePresentation;
+    const embedded = (
+      typeof presentation === 'object' && presentation !== null ? presentation : {}
+    ) as JsonObject;
+    const list = Array.isArray(embedded.verifiableCredential);
+    const credentials = asArray(embedded.verifiableCredential);
+    const errors = [...result.errors];
+    const credentialResults = await Promise.all(
+      result.credentialResults.map(async (credentialResult, i) => {
+        const { verified, checks, errors: reasons } = await this.withStatus(credentialResult, credentials[i]);
+        if (credentialResult.verified && !verified) {
+          const path = list ? `/verifiableCredential/${i}` : '/verifiableCredential';
+          const codes = reasons.map((reason) => reason.code).join(', ');
+          errors.push({
+            code: 'invalid-credential-in-presentation',
+            message: `Credential ${path} did not verify: ${codes}.`,
+            path,
+          });
+        }
+        return { verified, checks, errors: reasons };
+      }),
+    );
+    const checked = { ...result, verified: errors.length === 0, errors };
+    if (!checked.verified) {
+      throw notVerified('The presentation did not verify', checked, { credentialResults });
     }
     return { verified: true, checks: result.checks, credentialResults };
   }
@@ -178,21 +302,28 @@ export class CredentialsService {
     };
   }
 
-  private async verifyEnveloped(envelope: JsonObject): Promise<VerificationResult> {
+  /** The verification and, when the JWS verified, its credential (whose status is checked next). */
+  private async verifyEnveloped(
+    envelope: JsonObject,
+  ): Promise<{ result: VerificationResult; payload?: unknown }> {
     const checks: VerificationResult['checks'] = ['data-model', 'proof', 'validity-period'];
     const id = envelope.id;
     if (typeof id !== 'string' || !id.startsWith(VC_JWT_DATA_URL)) {
       const message = `An enveloped credential's id must be a "${VC_JWT_DATA_URL}<JWS>" URL.`;
-      return { verified: false, checks, errors: [{ code: 'invalid-credential', message, path: '/id' }] };
+      return {
+        result: { verified: false, checks, errors: [{ code: 'invalid-credential', message, path: '/id' }] },
+      };
     }
     try {
-      await verifyVcJwt(id.slice(VC_JWT_DATA_URL.length), { resolveKey: this.resolveKey });
-      return { verified: true, checks, errors: [] };
+      const { credential } = await verifyVcJwt(id.slice(VC_JWT_DATA_URL.length), {
+        resolveKey: this.resolveKey,
+      });
+      return { result: { verified: true, checks, errors: [] }, payload: credential };
     } catch (error) {
       if (!(error instanceof CredentialError)) throw error;
       // The JOSE codes (malformed, invalid-signature, expired, …) are reasons of their own.
       const problem = { code: error.code, message: error.message } as VerificationResult['errors'][number];
-      return { verified: false, checks, errors: [problem] };
+      return { result: { verified: false, checks, errors: [problem] } };
     }
   }
 
@@ -230,19 +361,34 @@ export class CredentialsService {
     const { algorithm, publicKey } = decodePublicKeyMultibase(method.publicKeyMultibase);
     return exportJwk(algorithm, publicKey) as PublicJwk;
   };
+}
 
-  /** DIDs and DID URLs for the JSON-LD document loader; a failure keeps the resolver's reason. */
-  private async resolveDidUrl(url: string): Promise<Record<string, unknown>> {
-    const { contentStream, dereferencingMetadata } = await this.dids.dereference(url);
-    if (contentStream === null) {
-      throw new CredentialError(
-        'document-not-found',
-        `"${url}" could not be resolved (${dereferencingMetadata.error}): ${dereferencingMetadata.errorMessage}.`,
-        { details: { url, error: dereferencingMetadata.error } },
-      );
-    }
-    return contentStream;
+/** Why a set status bit fails verification, per purpose; other purposes (refresh, …) only report it. */
+const STATUS_REASONS: Record<string, { code: string; message: string }> = {
+  revocation: { code: 'revoked', message: 'The credential has been revoked.' },
+  suspension: { code: 'suspended', message: 'The credential is suspended.' },
+};
+
+/**
+ * The status purposes a credential gets entries for: `options.credentialStatus`, else the issuer's
+ * `statusPurposes`; none when the credential brings its own `credentialStatus` (kept as given).
+ */
+function statusPurposes(
+  issuer: IssuerRecord,
+  options: IssueOptions,
+  credential: JsonObject,
+): StatusPurpose[] {
+  if (credential.credentialStatus !== undefined) return [];
+  const purposes = options.credentialStatus
+    ? [options.credentialStatus.statusPurpose]
+    : issuer.statusPurposes;
+  if (purposes.length > 0 && !issuer.suites.some((suite) => suite !== 'vc+jwt')) {
+    throw badOption(
+      '#/options/credentialStatus',
+      'needs an issuer with a Data Integrity suite to sign its lists',
+    );
   }
+  return purposes;
 }
 
 /** The suite asked for (which the issuer must have), or the issuer's first. */
@@ -325,8 +471,4 @@ function asArray(value: unknown): unknown[] {
 function summary(violations: Violation[]): string {
   const [first] = violations as [Violation];
   return `${first.path || '/'}: ${first.message}${violations.length > 1 ? ` (and ${violations.length - 1} more)` : ''}`;
-}
-
-function sha256(text: string): string {
-  return hash('sha256', text, 'hex');
 }

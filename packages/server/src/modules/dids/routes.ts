@@ -10,6 +10,20 @@ const RESOLUTION = 'application/did-resolution';
 const RESOLUTION_LD = 'application/ld+json;profile="https://w3id.org/did-resolution"';
 const RESOLUTION_CONTEXT = 'https://w3id.org/did-resolution/v1';
 
+/** DID Resolution options (methods other than did:persona ignore them). */
+const ResolutionQuery = Type.Object(
+  {
+    history: Type.Optional(
+      Type.Boolean({ description: 'did:persona: add the operation history with inclusion proofs.' }),
+    ),
+    versionId: Type.Optional(Type.String({ maxLength: 128, description: 'did:persona: an operation hash.' })),
+    versionTime: Type.Optional(
+      Type.String({ maxLength: 64, description: 'did:persona: an XML Schema dateTime with a time zone.' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 /** What the client asked for: the whole resolution result (default) or only the document. */
 function representation(accept: string | undefined): 'result' | typeof DID_JSON | typeof DID_LD_JSON | null {
   if (
@@ -46,9 +60,13 @@ export const didRoutes: FastifyPluginAsyncTypebox<{
           'Accept `application/did-resolution` (default) for the resolution result, or ' +
           '`application/did+ld+json` / `application/did+json` for the DID document alone. Errors use the ' +
           'DID Resolution codes: invalidDid 400, notFound 404, representationNotSupported 406, deactivated ' +
-          '410, methodNotSupported 501.',
+          '410, methodNotSupported 501. Resolution options go in the query: for did:persona, ' +
+          '`history=true` adds `operationHistory` (every operation with its ledger index, integration time ' +
+          'and a c2sp.org/tlog-proof inclusion proof) and the signed `checkpoint` to the document metadata; ' +
+          '`versionId` or `versionTime` resolve an earlier version.',
         security: [],
         params: Type.Object({ '*': Type.String({ minLength: 1, maxLength: 8192 }) }),
+        querystring: ResolutionQuery,
         response: {
           '2xx': Type.String({ description: 'A DID resolution or dereferencing result, or a DID document' }),
           '4xx': Type.String(),
@@ -74,7 +92,7 @@ export const didRoutes: FastifyPluginAsyncTypebox<{
             }),
           );
       }
-      const result = await dids.resolve(didUrl, wanted === DID_JSON ? DID_JSON : DID_LD_JSON);
+      const result = await dids.resolve(didUrl, wanted === DID_JSON ? DID_JSON : DID_LD_JSON, request.query);
       if (wanted === null) {
         result.didResolutionMetadata = {
           error: 'representationNotSupported',

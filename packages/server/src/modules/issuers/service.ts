@@ -14,11 +14,12 @@ import type { AuditService } from '../audit/service.js';
 import type { Action, Principal } from '../policy/model.js';
 import type { Project, TenancyService } from '../tenancy/service.js';
 import type { IssuersRepo } from './repo.js';
-import type { DID_METHODS, KEY_TYPES, SUITES } from './schemas.js';
+import type { DID_METHODS, KEY_TYPES, STATUS_PURPOSES, SUITES } from './schemas.js';
 
 export type Suite = (typeof SUITES)[number];
 export type KeyType = (typeof KEY_TYPES)[number];
 export type IssuerDidMethod = (typeof DID_METHODS)[number];
+export type StatusPurpose = (typeof STATUS_PURPOSES)[number];
 
 /** A KeyStore key of an issuer and the verification method it is in the issuer's DID document. */
 export interface IssuerKey {
@@ -37,6 +38,7 @@ export interface IssuerRecord {
   didMethod: IssuerDidMethod;
   suites: Suite[];
   keys: IssuerKey[];
+  statusPurposes: StatusPurpose[];
   createdAt: string;
 }
 
@@ -48,6 +50,7 @@ export interface Issuer {
   did: string;
   didMethod: IssuerDidMethod;
   suites: Suite[];
+  statusPurposes: StatusPurpose[];
   verificationMethods: Array<{ id: string; keyType: KeyType }>;
   issueUrl: string;
   createdAt: string;
@@ -114,10 +117,23 @@ export class IssuersService {
   async createIssuer(
     principal: Principal,
     projectId: string,
-    input: { name: string; didMethod: IssuerDidMethod; suites: Suite[]; keyTypes?: KeyType[] },
+    input: {
+      name: string;
+      didMethod: IssuerDidMethod;
+      suites: Suite[];
+      keyTypes?: KeyType[];
+      statusPurposes?: StatusPurpose[];
+    },
   ): Promise<Issuer> {
     const project = await this.tenancy.authorizeProject(principal, projectId, 'issuers:write');
     const keyTypes = checkKeyTypes(input.didMethod, input.suites, input.keyTypes);
+    const statusPurposes = input.statusPurposes ?? [];
+    if (statusPurposes.length > 0 && !input.suites.some((suite) => suite !== 'vc+jwt')) {
+      const detail = 'needs a Data Integrity suite, which signs the status lists';
+      throw new Problem('validation-error', `The issuer is not valid: statusPurposes ${detail}.`, {
+        errors: [{ in: 'body', pointer: '#/statusPurposes', detail }],
+      });
+    }
     const id = newId('iss');
     let did: string | undefined;
     if (input.didMethod === 'did:web') {
@@ -155,6 +171,7 @@ export class IssuersService {
       did: issuerDid,
       suites: JSON.stringify(input.suites),
       keys: JSON.stringify(keys),
+      status_purposes: JSON.stringify(statusPurposes),
       created_at: this.now().toISOString(),
     };
     try {
@@ -166,7 +183,13 @@ export class IssuersService {
           projectId: project.id,
           actor: principal.keyId,
           subject: id,
-          details: { did: issuerDid, didMethod: input.didMethod, suites: input.suites, keyTypes },
+          details: {
+            did: issuerDid,
+            didMethod: input.didMethod,
+            suites: input.suites,
+            keyTypes,
+            statusPurposes,
+          },
         });
       });
     } catch (error) {
@@ -215,17 +238,16 @@ export class IssuersService {
       }
       throw error;
     }
-    return {
-      id: row.id,
-      projectId: project.id,
-      orgId: project.orgId,
-      name: row.name,
-      did: row.did,
-      didMethod: row.did_method as IssuerDidMethod,
-      suites: JSON.parse(row.suites) as Suite[],
-      keys: JSON.parse(row.keys) as IssuerKey[],
-      createdAt: row.created_at,
-    };
+    return toRecord(row, project.orgId);
+  }
+
+  /**
+   * For the status module: an issuer whose project still exists, without authorization (its public status
+   * lists are signed and served by it). `orgId` is not known here and left empty.
+   */
+  async liveIssuer(issuerId: string): Promise<IssuerRecord | undefined> {
+    const row = await this.live(issuerId);
+    return row ? toRecord(row, '') : undefined;
   }
 
   /** The public DID document of a did:web issuer (undefined for other issuers and unknown ids). */
@@ -265,11 +287,27 @@ export class IssuersService {
       did: row.did,
       didMethod: row.did_method as IssuerDidMethod,
       suites: JSON.parse(row.suites) as Suite[],
+      statusPurposes: JSON.parse(row.status_purposes) as StatusPurpose[],
       verificationMethods: keys.map((key) => ({ id: key.verificationMethod, keyType: key.algorithm })),
       issueUrl: `${this.publicUrl}/v1/issuers/${row.id}/credentials/issue`,
       createdAt: row.created_at,
     };
   }
+}
+
+function toRecord(row: IssuersTable, orgId: string): IssuerRecord {
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    orgId,
+    name: row.name,
+    did: row.did,
+    didMethod: row.did_method as IssuerDidMethod,
+    suites: JSON.parse(row.suites) as Suite[],
+    keys: JSON.parse(row.keys) as IssuerKey[],
+    statusPurposes: JSON.parse(row.status_purposes) as StatusPurpose[],
+    createdAt: row.created_at,
+  };
 }
 
 /**

@@ -22,6 +22,9 @@ export const SCOPES = [
   'issuers:write',
   'credentials:issue',
   'credentials:verify',
+  'credentials:status',
+  'dids:read',
+  'dids:write',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 
