@@ -5,6 +5,7 @@ export {
   joseVerificationAlgorithms,
 } from './algorithms.js';
 export type { JsonObject } from './compact.js';
+export { assertionKeyResolver } from './did-keys.js';
 export type { ResolveKey } from './key-resolution.js';
 export { type CreateJwsSignerInput, createJwsSigner, type JwsSigner, keyStoreJwsSigner } from './signer.js';
 export type { ValidityOptions } from './validity.js';

@@ -1,14 +1,11 @@
 import {
+  assertionKeyResolver,
   CredentialError,
   DID_LD_JSON,
-  type DidResolver,
-  findVerificationMethod,
-  type ResolveKey,
   type VerificationResult,
   verifyCredential,
   verifyVcJwt,
 } from '@personachain/credentials';
-import { decodePublicKeyMultibase, exportJwk } from '@personachain/crypto';
 import { holderDocumentLoader, holderResolver, type OfflineOptions } from './loader.js';
 
 export interface VerifyOfflineOptions extends OfflineOptions {
@@ -19,7 +16,6 @@ export interface VerifyOfflineOptions extends OfflineOptions {
 export type { VerificationResult } from '@personachain/credentials';
 
 const VC_JWT_DATA_URL = 'data:application/vc+jwt,';
-type PublicJwk = NonNullable<Awaited<ReturnType<ResolveKey>>>;
 
 /**
  * Verifies a credential without the server: a Data Integrity credential (every suite of
@@ -43,7 +39,7 @@ export async function verifyCredentialOffline(
   const checks: VerificationResult['checks'] = ['data-model', 'proof', 'validity-period'];
   try {
     await verifyVcJwt(jws, {
-      resolveKey: assertionKeyResolver(resolver),
+      resolveKey: assertionKeyResolver((did) => resolver.resolve(did, { accept: DID_LD_JSON })),
       ...(options.now === undefined ? {} : { now: options.now.getTime() }),
     });
     return { verified: true, checks, errors: [] };
@@ -62,38 +58,4 @@ function vcJwtOf(credential: unknown): string | undefined {
   return typeof id === 'string' && id.startsWith(VC_JWT_DATA_URL)
     ? id.slice(VC_JWT_DATA_URL.length)
     : undefined;
-}
-
-/** A VC-JWT `kid` → the public JWK of that method of the issuer's DID, listed under `assertionMethod`. */
-function assertionKeyResolver(resolver: DidResolver): ResolveKey {
-  return async (kid, issuer) => {
-    if (kid === undefined || issuer === undefined) return undefined;
-    const url = kid.startsWith('#') ? `${issuer}${kid}` : kid;
-    if (!url.startsWith(`${issuer}#`)) {
-      throw new CredentialError('issuer-mismatch', `The key "${url}" is not one of the issuer "${issuer}".`);
-    }
-    const { didDocument, didResolutionMetadata } = await resolver.resolve(issuer, { accept: DID_LD_JSON });
-    if (!didDocument) {
-      throw new CredentialError(
-        'unknown-key',
-        `The issuer "${issuer}" could not be resolved (${didResolutionMetadata.error}): ${didResolutionMetadata.errorMessage}.`,
-      );
-    }
-    const method = findVerificationMethod(didDocument, url);
-    if (!method) return undefined;
-    const listed = (didDocument.assertionMethod ?? []).some((entry) => {
-      const entryId = typeof entry === 'string' ? entry : entry.id;
-      return (entryId.startsWith('#') ? `${issuer}${entryId}` : entryId) === url;
-    });
-    if (!listed) {
-      throw new CredentialError(
-        'unauthorized-verification-method',
-        `"${url}" is not listed under "assertionMethod" by "${issuer}".`,
-      );
-    }
-    if (method.publicKeyJwk !== undefined) return method.publicKeyJwk as PublicJwk;
-    if (typeof method.publicKeyMultibase !== 'string') return undefined;
-    const { algorithm, publicKey } = decodePublicKeyMultibase(method.publicKeyMultibase);
-    return exportJwk(algorithm, publicKey) as PublicJwk;
-  };
 }

@@ -1,11 +1,11 @@
 import {
   addStatusEntries,
+  assertionKeyResolver,
   CredentialError,
   createKeyStoreSigner,
   createStatusChecker,
   DID_LD_JSON,
   type DocumentLoader,
-  findVerificationMethod,
   issueCredential,
   issueVcJwt,
   keyStoreJwsSigner,
@@ -18,7 +18,7 @@ import {
   verifyPresentation,
   verifyVcJwt,
 } from '@personachain/credentials';
-import { decodePublicKeyMultibase, exportJwk, type KeyStore } from '@personachain/crypto';
+import type { KeyStore } from '@personachain/crypto';
 import { Problem } from '../../http/problem.js';
 import type { AuditService } from '../audit/service.js';
 import type { DidService } from '../dids/service.js';
@@ -37,7 +37,6 @@ import { platformDocumentLoader } from './document-loader.js';
 import type { DATA_INTEGRITY_SUITES } from './schemas.js';
 
 type JsonObject = Record<string, unknown>;
-type PublicJwk = NonNullable<Awaited<ReturnType<ResolveKey>>>;
 
 export interface IssueOptions {
   cryptosuite?: (typeof DATA_INTEGRITY_SUITES)[number];
@@ -327,40 +326,10 @@ export class CredentialsService {
     }
   }
 
-  /**
-   * The public JWK of a vc+jwt's `kid`: a verification method of the issuer's DID (relative ids are read
-   * against it) that the DID document lists under `assertionMethod`.
-   */
-  private readonly resolveKey: ResolveKey = async (kid, issuer) => {
-    if (kid === undefined || issuer === undefined) return undefined;
-    const url = kid.startsWith('#') ? `${issuer}${kid}` : kid;
-    if (!url.startsWith(`${issuer}#`)) {
-      throw new CredentialError('issuer-mismatch', `The key "${url}" is not one of the issuer "${issuer}".`);
-    }
-    const { didDocument, didResolutionMetadata } = await this.dids.resolve(issuer, DID_LD_JSON);
-    if (!didDocument) {
-      throw new CredentialError(
-        'unknown-key',
-        `The issuer "${issuer}" could not be resolved (${didResolutionMetadata.error}): ${didResolutionMetadata.errorMessage}.`,
-      );
-    }
-    const method = findVerificationMethod(didDocument, url);
-    if (!method) return undefined;
-    const listed = (didDocument.assertionMethod ?? []).some((entry) => {
-      const entryId = typeof entry === 'string' ? entry : entry.id;
-      return (entryId.startsWith('#') ? `${issuer}${entryId}` : entryId) === url;
-    });
-    if (!listed) {
-      throw new CredentialError(
-        'unauthorized-verification-method',
-        `"${url}" is not listed under "assertionMethod" by "${issuer}".`,
-      );
-    }
-    if (method.publicKeyJwk !== undefined) return method.publicKeyJwk as PublicJwk;
-    if (typeof method.publicKeyMultibase !== 'string') return undefined;
-    const { algorithm, publicKey } = decodePublicKeyMultibase(method.publicKeyMultibase);
-    return exportJwk(algorithm, publicKey) as PublicJwk;
-  };
+  /** The public JWK of a vc+jwt's `kid`, from the issuer's DID document (locally for our own issuers). */
+  private readonly resolveKey: ResolveKey = assertionKeyResolver((did) =>
+    this.dids.resolve(did, DID_LD_JSON),
+  );
 }
 
 /** Why a set status bit fails verification, per purpose; other purposes (refresh, …) only report it. */
