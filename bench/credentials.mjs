@@ -1,0 +1,731 @@
+#!/usr/bin/env node
+// Credential issue and verify throughput through the HTTP API (the real server in its own child process)
+// next to the credentials library called directly in this process, in the same run: eddsa-rdfc-2022,
+// ecdsa-rdfc-2019 and VC-JWT over both; bbs-2023 through the library only (the server cannot issue it).
+//
+//   npx tsc -b && node bench/credentials.mjs [--duration 5] [--warmup 2] [--connections 16] [--library-duration 3]
+//
+// Progress goes to stderr; the result JSON goes to stdout and to bench/results/. See bench/README.md.
+
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import { join } from 'node:path';
+import { createHistogram } from 'node:perf_hooks';
+import autocannon from 'autocannon';
+import {
+  BenchError,
+  environment,
+  importBuilt,
+  log,
+  machineCpuSeconds,
+  median,
+  ownPeakRssMiB,
+  parseOptions,
+  percentiles,
+  publishResult,
+  REPO_ROOT,
+  requireBuilt,
+  resultPath,
+  round,
+  runMain,
+  sleep,
+} from './lib.mjs';
+
+const SERVER_MAIN = join(REPO_ROOT, 'packages/server/dist/main.js');
+const BUILD_HINT = 'build first (npx tsc -b)';
+const HOST = '127.0.0.1';
+/** Far above anything one client can send: the limiter still runs on every request, but never refuses. */
+const RATE_LIMIT = '1000000/s:1000000';
+
+const TARGETS = { eddsaVerifyPerSec: 800, vcJwtVerifyPerSec: 8_000, maxApiOverhead: 0.3, maxStatusCost: 0.1 };
+
+const USAGE = `usage: node bench/credentials.mjs [options]
+  --duration <s>           measured seconds per HTTP target (default 5)
+  --warmup <s>             warm-up seconds before every HTTP target (default 2)
+  --connections <n>        concurrent HTTP connections (default 16)
+  --runs <n>               measured runs per HTTP target, all targets in turn per round (default 2)
+  --library-duration <s>   seconds per library operation, after a 1 s warm-up (default 3)
+  --help`;
+
+const OPTIONS = {
+  duration: { default: '5', min: 1, max: 600, integer: true },
+  warmup: { default: '2', min: 0, max: 60, integer: true },
+  connections: { default: '16', min: 1, max: 1000, integer: true },
+  runs: { default: '2', min: 1, max: 10, integer: true },
+  'library-duration': { default: '3', min: 1, max: 600, integer: true },
+};
+
+/** The unsigned credential every issue sends (the issuer fills in `issuer`). */
+const CREDENTIAL = {
+  '@context': ['https://www.w3.org/ns/credentials/v2', 'https://www.w3.org/ns/credentials/examples/v2'],
+  type: ['VerifiableCredential', 'ExampleDegreeCredential'],
+  validFrom: '2024-01-01T00:00:00Z',
+  credentialSubject: {
+    id: 'did:example:alice',
+    degree: { type: 'ExampleBachelorDegree', name: 'Bachelor of Science and Arts' },
+  },
+};
+/** bbs-2023: what every disclosure carries, and what the benchmark's holder discloses on top. */
+const BBS_MANDATORY = ['/issuer', '/validFrom'];
+const BBS_SELECTIVE = ['/credentialSubject/degree/name'];
+const VC_JWT_PREFIX = 'data:application/vc+jwt,';
+
+// ---------------------------------------------------------------------------------------------------
+// The server child process (as in api-throughput.mjs)
+
+/** Keeps the last `limit` characters of a stream, for error reports. */
+function tail(stream, limit = 16_384) {
+  const state = { text: '' };
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk) => {
+    state.text = (state.text + chunk).slice(-limit);
+  });
+  return state;
+}
+
+async function freePort() {
+  const server = createServer();
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, HOST, resolve);
+  });
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Linux: user+system CPU seconds of a process, from /proc/<pid>/stat. */
+async function processCpuSeconds(pid) {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** Linux: the peak resident set size (VmHWM) of a process, in MiB. */
+async function peakRssMiB(pid) {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const kib = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]);
+    return Number.isFinite(kib) ? round(kib / 1024, 1) : null;
+  } catch {
+    return null;
+  }
+}
+
+function serverEnv(port, dataDir, bootstrapKey) {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('PERSONA_')),
+  );
+  return Object.assign(env, {
+    PERSONA_HOST: HOST,
+    PERSONA_PORT: String(port),
+    PERSONA_DATA_DIR: dataDir,
+    PERSONA_LOG_LEVEL: 'warn',
+    PERSONA_BOOTSTRAP_KEY: bootstrapKey,
+    PERSONA_RATE_LIMIT_KEY: RATE_LIMIT,
+    PERSONA_RATE_LIMIT_PROJECT: RATE_LIMIT,
+  });
+}
+
+/** Starts the server and polls /healthz until it answers 200 (30 s at most). */
+async function startServer(dataDir, bootstrapKey) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [SERVER_MAIN], {
+    cwd: dataDir,
+    env: serverEnv(port, dataDir, bootstrapKey),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output = { stdout: tail(child.stdout), stderr: tail(child.stderr) };
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const server = { child, baseUrl: `http://${HOST}:${port}`, output, exited };
+  const deadline = Date.now() + 30_000;
+  while (child.exitCode === null && Date.now() < deadline) {
+    try {
+      const response = await fetch(`${server.baseUrl}/healthz`, { signal: AbortSignal.timeout(1_000) });
+      if (response.status === 200) return server;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  await stopServer(server);
+  throw new BenchError(`the server did not start\n${output.stderr.text}${output.stdout.text}`);
+}
+
+/** SIGTERM, then wait for the exit (SIGKILL after 15 s). */
+async function stopServer(server) {
+  const { child, exited } = server;
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const result = await exited;
+  clearTimeout(killer);
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Setup through the API
+
+async function api(baseUrl, method, path, token, body, expectedStatus) {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await response.text();
+  if (response.status !== expectedStatus) {
+    throw new BenchError(
+      `${method} ${path} answered ${response.status}, expected ${expectedStatus}: ${text}`,
+    );
+  }
+  return JSON.parse(text);
+}
+
+/** An organization, a project, a developer key (issue and verify) and the three issuers. */
+async function createTenant(baseUrl, adminKey) {
+  const org = await api(baseUrl, 'POST', '/v1/organizations', adminKey, { name: 'bench-org' }, 201);
+  const project = await api(
+    baseUrl,
+    'POST',
+    `/v1/organizations/${org.id}/projects`,
+    adminKey,
+    { name: 'bench' },
+    201,
+  );
+  const key = await api(
+    baseUrl,
+    'POST',
+    `/v1/projects/${project.id}/api-keys`,
+    adminKey,
+    { name: 'bench-developer', role: 'developer' },
+    201,
+  );
+  const issuer = (body) => api(baseUrl, 'POST', `/v1/projects/${project.id}/issuers`, key.secret, body, 201);
+  return {
+    projectId: project.id,
+    secret: key.secret,
+    ed25519: await issuer({ name: 'ed25519', didMethod: 'did:key', suites: ['eddsa-rdfc-2022', 'vc+jwt'] }),
+    p256: await issuer({ name: 'p256', didMethod: 'did:key', suites: ['ecdsa-rdfc-2019'] }),
+    withStatus: await issuer({
+      name: 'ed25519-status',
+      didMethod: 'did:key',
+      suites: ['eddsa-rdfc-2022'],
+      statusPurposes: ['revocation'],
+    }),
+  };
+}
+
+const issueBody = (options) => ({ credential: CREDENTIAL, options });
+const verifyBody = (verifiableCredential) => ({ verifiableCredential });
+
+/** One HTTP target: a fixed POST and the one status code every response must have. */
+function httpTarget(tenant, name, path, body, expectedStatus) {
+  return {
+    name,
+    path,
+    body: JSON.stringify(body),
+    headers: { authorization: `Bearer ${tenant.secret}`, 'content-type': 'application/json' },
+    expectedStatus,
+  };
+}
+
+/** Issues one credential through the API, for the verify targets and the library baseline. */
+async function issueOnce(baseUrl, tenant, issuer, options) {
+  const path = `/v1/issuers/${issuer.id}/credentials/issue`;
+  const { verifiableCredential } = await api(baseUrl, 'POST', path, tenant.secret, issueBody(options), 201);
+  return verifiableCredential;
+}
+
+/** The credential must verify over HTTP before it is measured; the status one must have been checked. */
+async function checkVerifies(baseUrl, tenant, credential, withStatus) {
+  const path = `/v1/projects/${tenant.projectId}/verifier/credentials/verify`;
+  const answer = await api(baseUrl, 'POST', path, tenant.secret, verifyBody(credential), 200);
+  if (answer.verified !== true) throw new BenchError(`${path} did not verify: ${JSON.stringify(answer)}`);
+  if (withStatus && !(answer.checks.includes('status') && answer.credentialStatus?.length === 1)) {
+    throw new BenchError(
+      `the status credential was verified without its status check: ${JSON.stringify(answer)}`,
+    );
+  }
+}
+
+/** Issues the verify inputs through the API and builds every HTTP target. */
+async function prepareHttp(baseUrl, tenant) {
+  const eddsa = await issueOnce(baseUrl, tenant, tenant.ed25519, { cryptosuite: 'eddsa-rdfc-2022' });
+  const ecdsa = await issueOnce(baseUrl, tenant, tenant.p256, { cryptosuite: 'ecdsa-rdfc-2019' });
+  const jwt = await issueOnce(baseUrl, tenant, tenant.ed25519, { format: 'application/vc+jwt' });
+  const withStatus = await issueOnce(baseUrl, tenant, tenant.withStatus, {});
+  for (const credential of [eddsa, ecdsa, jwt]) await checkVerifies(baseUrl, tenant, credential, false);
+  await checkVerifies(baseUrl, tenant, withStatus, true);
+  const issuePath = (issuer) => `/v1/issuers/${issuer.id}/credentials/issue`;
+  const verifyPath = `/v1/projects/${tenant.projectId}/verifier/credentials/verify`;
+  const target = (...args) => httpTarget(tenant, ...args);
+  return {
+    credentials: { eddsa, ecdsa, jwt },
+    targets: [
+      target(
+        'eddsa-rdfc-2022 issue',
+        issuePath(tenant.ed25519),
+        issueBody({ cryptosuite: 'eddsa-rdfc-2022' }),
+        201,
+      ),
+      target('eddsa-rdfc-2022 verify', verifyPath, verifyBody(eddsa), 200),
+      target('eddsa-rdfc-2022 verify, status-checked', verifyPath, verifyBody(withStatus), 200),
+      target(
+        'ecdsa-rdfc-2019 issue',
+        issuePath(tenant.p256),
+        issueBody({ cryptosuite: 'ecdsa-rdfc-2019' }),
+        201,
+      ),
+      target('ecdsa-rdfc-2019 verify', verifyPath, verifyBody(ecdsa), 200),
+      target('vc-jwt issue', issuePath(tenant.ed25519), issueBody({ format: 'application/vc+jwt' }), 201),
+      target('vc-jwt verify', verifyPath, verifyBody(jwt), 200),
+    ],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// HTTP load
+
+/** CPU the server, this process and the rest of the machine used between `start()` and `stop()`. */
+async function cpuWindow(pid) {
+  const before = {
+    own: process.cpuUsage(),
+    server: await processCpuSeconds(pid),
+    machine: await machineCpuSeconds(),
+  };
+  const started = performance.now();
+  return async () => {
+    const seconds = (performance.now() - started) / 1000;
+    const own = process.cpuUsage(before.own);
+    const serverAfter = await processCpuSeconds(pid);
+    const machineAfter = await machineCpuSeconds();
+    const bench = (own.user + own.system) / 1e6 / seconds;
+    const server =
+      before.server === null || serverAfter === null ? null : (serverAfter - before.server) / seconds;
+    const machine =
+      before.machine === null || machineAfter === null
+        ? null
+        : (machineAfter.processes - before.machine.processes) / seconds;
+    return {
+      serverCpuCores: server === null ? null : round(server),
+      benchCpuCores: round(bench),
+      otherCpuCores:
+        machine === null || server === null ? null : round(Math.max(0, machine - server - bench)),
+    };
+  };
+}
+
+/** One autocannon run of `target`; latency percentiles from a µs histogram of the expected responses. */
+async function load(server, target, seconds, connections) {
+  const latency = createHistogram({ lowest: 1, highest: 60_000_000, figures: 3 });
+  const instance = autocannon({
+    url: `${server.baseUrl}${target.path}`,
+    method: 'POST',
+    headers: target.headers,
+    body: target.body,
+    connections,
+    pipelining: 1,
+    duration: seconds,
+    timeout: 10,
+  });
+  instance.on('response', (_client, statusCode, _bytes, responseTimeMs) => {
+    if (statusCode === target.expectedStatus) latency.record(Math.max(1, Math.round(responseTimeMs * 1000)));
+  });
+  const stopCpu = await cpuWindow(server.child.pid);
+  const result = await instance;
+  const cpu = await stopCpu();
+  const statusCodes = Object.fromEntries(
+    Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count]),
+  );
+  return {
+    name: target.name,
+    perSec: round(result.requests.mean, 0),
+    latencyMs: percentiles(latency, [50, 99], 1000),
+    totalRequests: result.requests.total,
+    expectedStatus: target.expectedStatus,
+    statusCodes,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    ...cpu,
+  };
+}
+
+/** Every response must have the expected status: anything else makes the measurement meaningless. */
+function check(run, phase) {
+  const expected = run.statusCodes[run.expectedStatus] ?? 0;
+  if (expected !== run.totalRequests || run.errors > 0 || run.totalRequests === 0) {
+    throw new BenchError(
+      `${phase} of ${run.name}: ${run.totalRequests - expected} responses other than ${run.expectedStatus} and ` +
+        `${run.errors} errors (${run.timeouts} timeouts) of ${run.totalRequests}; status codes ${JSON.stringify(run.statusCodes)}`,
+    );
+  }
+}
+
+async function measureHttp(server, target, options) {
+  if (options.warmup > 0) check(await load(server, target, options.warmup, options.connections), 'warm-up');
+  const run = await load(server, target, options.duration, options.connections);
+  check(run, 'measured run');
+  log(
+    `  http     ${run.name.padEnd(40)} ${String(run.perSec).padStart(6)}/s  p50 ${run.latencyMs.p50} ms  ` +
+      `p99 ${run.latencyMs.p99} ms  (CPU cores: server ${run.serverCpuCores}, load generator ${run.benchCpuCores}, ` +
+      `other ${run.otherCpuCores})`,
+  );
+  return run;
+}
+
+/** Per target over its runs: req/s best (noise only slows a run down) and median, best p50/p99. */
+function summarizeHttp(runs) {
+  const names = [...new Set(runs.map((run) => run.name))];
+  return names.map((name) => {
+    const own = runs.filter((run) => run.name === name);
+    const values = (pick) => own.map(pick);
+    return {
+      name,
+      runs: own.length,
+      perSec: {
+        best: Math.max(...values((run) => run.perSec)),
+        median: round(median(values((run) => run.perSec)), 0),
+      },
+      latencyMs: {
+        p50: Math.min(...values((run) => run.latencyMs.p50)),
+        p99: Math.min(...values((run) => run.latencyMs.p99)),
+      },
+      serverCpuCores: round(median(values((run) => run.serverCpuCores ?? 0))),
+    };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The library in this process
+
+/** The library's own did:key resolution, in-process: the document loader and the VC-JWT key resolver. */
+function libraryResolution(credentials) {
+  const resolver = credentials.createDidResolver();
+  const documentLoader = credentials.createDocumentLoader({
+    resolveDidUrl: async (url) => {
+      const { contentStream } = await resolver.dereference(url);
+      if (contentStream === null) throw new BenchError(`${url} did not resolve`);
+      return contentStream;
+    },
+  });
+  const resolveKey = credentials.assertionKeyResolver((did) =>
+    resolver.resolve(did, { accept: credentials.DID_LD_JSON }),
+  );
+  return { documentLoader, resolveKey };
+}
+
+/** A fresh did:key issuer with a raw-key signer (the server's keys stay in its key store). */
+async function rawIssuer(lib, algorithm) {
+  const { publicKey, secretKey } = await lib.crypto.signatureScheme(algorithm).generateKeyPair();
+  const multibase = lib.crypto.encodePublicKeyMultibase(algorithm, publicKey);
+  const did = `did:key:${multibase}`;
+  return { did, id: `${did}#${multibase}`, publicKey, secretKey };
+}
+
+const credentialOf = (issuer) => ({ ...CREDENTIAL, issuer: issuer.did });
+
+/** An issued or derived credential must carry a proof. */
+function hasProof(name) {
+  return (result) => {
+    if (!result?.proof) throw new BenchError(`library ${name} returned no proof`);
+  };
+}
+
+/** A verification result must be `verified: true`; anything else is a broken measurement. */
+function verified(name) {
+  return (result) => {
+    if (result?.verified !== true) throw new BenchError(`library ${name}: ${JSON.stringify(result?.errors)}`);
+  };
+}
+
+/** The library operations, each `{ name, run, check }` on the same inputs as the HTTP targets. */
+async function libraryOperations(lib, httpCredentials) {
+  const { credentials: vc, crypto } = lib;
+  const { documentLoader, resolveKey } = libraryResolution(vc);
+  const ed = await rawIssuer(lib, 'Ed25519');
+  const p256 = await rawIssuer(lib, 'P-256');
+  const edSigner = vc.createRawKeySigner({ id: ed.id, algorithm: 'Ed25519', secretKey: ed.secretKey });
+  const p256Signer = vc.createRawKeySigner({ id: p256.id, algorithm: 'P-256', secretKey: p256.secretKey });
+  const edScheme = crypto.signatureScheme('Ed25519');
+  const jwsSigner = vc.createJwsSigner({
+    kid: ed.id,
+    algorithm: 'Ed25519',
+    sign: (message) => edScheme.sign(ed.secretKey, message),
+  });
+  const issue = (suite, signer, issuer) => () =>
+    vc.issueCredential({ credential: credentialOf(issuer), suite, signer, documentLoader });
+  const verify = (credential) => () => vc.verifyCredential({ credential, documentLoader });
+  const jws = httpCredentials.jwt.id.slice(VC_JWT_PREFIX.length);
+  return [
+    {
+      name: 'eddsa-rdfc-2022 issue',
+      run: issue('eddsa-rdfc-2022', edSigner, ed),
+      check: hasProof('eddsa issue'),
+    },
+    { name: 'eddsa-rdfc-2022 verify', run: verify(httpCredentials.eddsa), check: verified('eddsa verify') },
+    {
+      name: 'ecdsa-rdfc-2019 issue',
+      run: issue('ecdsa-rdfc-2019', p256Signer, p256),
+      check: hasProof('ecdsa issue'),
+    },
+    { name: 'ecdsa-rdfc-2019 verify', run: verify(httpCredentials.ecdsa), check: verified('ecdsa verify') },
+    {
+      name: 'vc-jwt issue',
+      run: () => vc.issueVcJwt({ credential: credentialOf(ed), signer: jwsSigner }),
+      check: (result) => {
+        if (typeof result !== 'string') throw new BenchError('library vc-jwt issue returned no JWS');
+      },
+    },
+    {
+      name: 'vc-jwt verify',
+      run: () => vc.verifyVcJwt(jws, { resolveKey }),
+      check: (result) => {
+        if (!result?.credential) throw new BenchError('library vc-jwt verify returned no credential');
+      },
+    },
+  ];
+}
+
+/** bbs-2023, library only: issue a base proof, derive a disclosure, verify the derived credential. */
+async function bbsOperations(lib) {
+  const { credentials: vc } = lib;
+  const { documentLoader } = libraryResolution(vc);
+  const issuer = await rawIssuer(lib, 'BLS12-381-G2');
+  const signer = await vc.createBbsSigner({
+    id: issuer.id,
+    secretKey: issuer.secretKey,
+    publicKey: issuer.publicKey,
+  });
+  const issue = () =>
+    vc.issueCredential({
+      credential: credentialOf(issuer),
+      suite: 'bbs-2023',
+      signer,
+      documentLoader,
+      options: { mandatoryPointers: BBS_MANDATORY },
+    });
+  const base = await issue();
+  const derive = () =>
+    vc.deriveCredential({ credential: base, selectivePointers: BBS_SELECTIVE, documentLoader });
+  const derived = await derive();
+  return [
+    { name: 'bbs-2023 issue (base proof)', run: issue, check: hasProof('bbs-2023 issue') },
+    { name: 'bbs-2023 derive', run: derive, check: hasProof('bbs-2023 derive') },
+    {
+      name: 'bbs-2023 verify (derived)',
+      run: () => vc.verifyCredential({ credential: derived, documentLoader }),
+      check: verified('bbs-2023 verify'),
+    },
+  ];
+}
+
+/** Sequential awaited calls for `seconds` (after a 1 s warm-up); every result is checked, untimed. */
+async function measureLibrary(operation, seconds) {
+  const latency = createHistogram({ lowest: 1, highest: 60_000_000, figures: 3 });
+  const until = async (ms, record) => {
+    const end = performance.now() + ms;
+    let count = 0;
+    do {
+      const started = performance.now();
+      const result = await operation.run();
+      if (record) latency.record(Math.max(1, Math.round((performance.now() - started) * 1000)));
+      operation.check(result);
+      count++;
+    } while (performance.now() < end);
+    return count;
+  };
+  await until(1_000, false);
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const ops = await until(seconds * 1000, true);
+  const elapsed = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const run = {
+    name: operation.name,
+    perSec: round(ops / elapsed, 1),
+    ops,
+    latencyMs: percentiles(latency, [50, 99], 1000),
+    cpuCores: round((cpu.user + cpu.system) / 1e6 / elapsed),
+  };
+  log(
+    `  library  ${run.name.padEnd(40)} ${String(run.perSec).padStart(6)}/s  p50 ${run.latencyMs.p50} ms  ` +
+      `p99 ${run.latencyMs.p99} ms  (CPU cores: ${run.cpuCores})`,
+  );
+  return run;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Comparison and targets
+
+/** Per operation: HTTP (best run) and library per second, and overhead = 1 − http/library. */
+function compare(httpSummary, libraryRuns) {
+  return libraryRuns.map((library) => {
+    const http = httpSummary.find((row) => row.name === library.name);
+    return {
+      name: library.name,
+      httpPerSec: http.perSec.best,
+      libraryPerSec: library.perSec,
+      overhead: round(1 - http.perSec.best / library.perSec, 3),
+    };
+  });
+}
+
+function judge(httpSummary, comparison) {
+  const perSec = (name) => httpSummary.find((row) => row.name === name).perSec.best;
+  const unchecked = perSec('eddsa-rdfc-2022 verify');
+  const checked = perSec('eddsa-rdfc-2022 verify, status-checked');
+  const worst = comparison.reduce((a, b) => (b.overhead > a.overhead ? b : a));
+  const statusCost = round(1 - checked / unchecked, 3);
+  const targets = {
+    eddsaVerifyHttpPerSec: {
+      target: `>= ${TARGETS.eddsaVerifyPerSec}`,
+      value: unchecked,
+      pass: unchecked >= TARGETS.eddsaVerifyPerSec,
+    },
+    vcJwtVerifyHttpPerSec: {
+      target: `>= ${TARGETS.vcJwtVerifyPerSec}`,
+      value: perSec('vc-jwt verify'),
+      pass: perSec('vc-jwt verify') >= TARGETS.vcJwtVerifyPerSec,
+    },
+    apiOverhead: {
+      target: `<= ${TARGETS.maxApiOverhead} for every operation (value: the worst, ${worst.name})`,
+      value: worst.overhead,
+      pass: comparison.every((row) => row.overhead <= TARGETS.maxApiOverhead),
+      failing: comparison.filter((row) => row.overhead > TARGETS.maxApiOverhead).map((row) => row.name),
+    },
+    statusCheckedVsUnchecked: {
+      target: `<= ${TARGETS.maxStatusCost} (1 − status-checked/unchecked eddsa-rdfc-2022 verify, both over HTTP)`,
+      value: statusCost,
+      checkedPerSec: checked,
+      uncheckedPerSec: unchecked,
+      pass: statusCost <= TARGETS.maxStatusCost,
+    },
+  };
+  targets.allPass = Object.values(targets).every((target) => target.pass);
+  return targets;
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+async function loadLibraries() {
+  return {
+    credentials: await importBuilt('packages/credentials/dist/index.js', BUILD_HINT),
+    crypto: await importBuilt('packages/crypto/dist/index.js', BUILD_HINT),
+  };
+}
+
+function config(options) {
+  return {
+    durationSeconds: options.duration,
+    warmupSeconds: options.warmup,
+    connections: options.connections,
+    runsPerHttpTarget: options.runs,
+    libraryDurationSeconds: options.libraryDuration,
+    libraryWarmupSeconds: 1,
+    http:
+      'autocannon, each target in turn per round, a warm-up before every run, the same request body every time; ' +
+      'issue answers 201, verify 200; judged on the best run of each target',
+    library:
+      'sequential awaited calls in the benchmark process, document loader with bundled contexts and in-process did:key resolution; ' +
+      'verify takes the very credential issued over HTTP, issue the same unsigned credential with a raw key of its own',
+    bbs2023:
+      'library only: the server has no bbs-2023 issuance (its issuers offer no BLS12-381 key; BBS signing needs a raw key)',
+    server: {
+      process:
+        'separate child process (node packages/server/dist/main.js), SQLite in a fresh temporary directory',
+      logLevel: 'warn',
+      rateLimits: RATE_LIMIT,
+    },
+  };
+}
+
+async function main() {
+  const options = parseOptions(USAGE, OPTIONS);
+  requireBuilt(SERVER_MAIN, BUILD_HINT);
+  const startedAt = new Date();
+  const env = environment();
+  const lib = await loadLibraries();
+  const dataDir = await mkdtemp(join(os.tmpdir(), 'persona-bench-'));
+  const bootstrapKey = `sk_${randomBytes(32).toString('base64url')}`;
+  let server = null;
+  const budgetMs =
+    (7 * options.runs * (options.warmup + options.duration) + 12 * (options.libraryDuration + 1) + 120) *
+    1000;
+  const watchdog = setTimeout(() => {
+    log(`benchmark exceeded its time budget of ${budgetMs / 1000} s; stopping`);
+    server?.child.kill('SIGKILL');
+    rm(dataDir, { recursive: true, force: true }).finally(() => process.exit(1));
+  }, budgetMs);
+  watchdog.unref();
+  try {
+    log(
+      `credentials: node ${process.version}, ${os.availableParallelism()} CPUs, ${options.connections} connections, ` +
+        `${options.warmup} s warm-up + ${options.duration} s per HTTP target, ${options.libraryDuration} s per library op`,
+    );
+    server = await startServer(dataDir, bootstrapKey);
+    const tenant = await createTenant(server.baseUrl, bootstrapKey);
+    const prepared = await prepareHttp(server.baseUrl, tenant);
+    const httpRuns = [];
+    for (let lap = 0; lap < options.runs; lap++) {
+      for (const target of prepared.targets) httpRuns.push(await measureHttp(server, target, options));
+    }
+    const httpSummary = summarizeHttp(httpRuns);
+    const serverPeakRss = await peakRssMiB(server.child.pid);
+    const serverExit = await stopServer(server);
+    server = null;
+
+    const libraryRuns = [];
+    for (const operation of await libraryOperations(lib, prepared.credentials)) {
+      libraryRuns.push(await measureLibrary(operation, options.libraryDuration));
+    }
+    log('  bbs-2023: library only (no HTTP issuance in the server)');
+    const bbsRuns = [];
+    for (const operation of await bbsOperations(lib)) {
+      bbsRuns.push(await measureLibrary(operation, options.libraryDuration));
+    }
+
+    const comparison = compare(httpSummary, libraryRuns);
+    const targets = judge(httpSummary, comparison);
+    const result = {
+      benchmark: 'credentials',
+      timestamp: new Date().toISOString(),
+      ...env,
+      config: config(options),
+      http: httpRuns,
+      httpSummary,
+      library: libraryRuns,
+      bbs2023LibraryOnly: bbsRuns,
+      comparison,
+      server: { peakRssMiB: serverPeakRss, exit: serverExit },
+      peakRssMiB: ownPeakRssMiB(),
+      targets,
+    };
+    for (const row of comparison) {
+      log(
+        `  ${row.name.padEnd(24)} http ${row.httpPerSec}/s  library ${row.libraryPerSec}/s  overhead ${row.overhead}`,
+      );
+    }
+    const mark = (target) => (target.pass ? 'PASS' : 'MISS');
+    log(
+      `targets: eddsa verify ${mark(targets.eddsaVerifyHttpPerSec)}, vc-jwt verify ${mark(targets.vcJwtVerifyHttpPerSec)}, ` +
+        `overhead ${mark(targets.apiOverhead)}, status ${mark(targets.statusCheckedVsUnchecked)}`,
+    );
+    await publishResult(resultPath('credentials', startedAt), result);
+  } finally {
+    if (server) {
+      await stopServer(server).catch(() => {});
+      if (server.output.stderr.text) log(`server stderr:\n${server.output.stderr.text}`);
+    }
+    await rm(dataDir, { recursive: true, force: true });
+    clearTimeout(watchdog);
+  }
+}
+
+await runMain('credentials', main);
