@@ -220,7 +220,7 @@ export class StatusService {
     } else {
       // The version is read before the bits: what is signed is at least as new as the version it claims.
       const set = await this.repo.takenIndexes(issuerId, purpose, true);
-      const body = await this.sign(issuer, purpose, Number(row.size), set);
+      const body = await this.sign(issuer, purpose, Number(row.size), set, row.created_at);
       publication = publicationOf(body, version);
       if (!(await this.repo.storePublished(issuerId, purpose, body, version))) {
         const stored = await this.repo.getList(issuerId, purpose);
@@ -263,12 +263,17 @@ export class StatusService {
     throw new Problem('conflict', `The ${purpose} status list of issuer ${issuerId} is full.`);
   }
 
-  /** The list credential, signed with the issuer's first Data Integrity suite. */
+  /**
+   * The list credential, signed with the issuer's first Data Integrity suite. It is valid from the list's
+   * creation, not from the signing: a verification that started a moment before a lazy re-signing must not
+   * find the list "not yet valid" (the `ttl` tells verifiers how fresh it is).
+   */
   private async sign(
     issuer: IssuerRecord,
     purpose: StatusPurpose,
     size: number,
     set: number[],
+    createdAt: string,
   ): Promise<string> {
     const suite = issuer.suites.find((candidate) => candidate !== 'vc+jwt') as
       | Exclude<Suite, 'vc+jwt'>
@@ -283,7 +288,7 @@ export class StatusService {
       issuer: issuer.did,
       statusPurpose: purpose,
       list,
-      validFrom: `${this.now().toISOString().slice(0, 19)}Z`,
+      validFrom: `${new Date(createdAt).toISOString().slice(0, 19)}Z`,
       ttl: STATUS_LIST_MAX_AGE_SECONDS * 1000,
     });
     const signed = await issueCredential({
