@@ -8,10 +8,8 @@
 //
 // Progress goes to stderr; the result JSON goes to stdout and to bench/results/. See bench/README.md.
 
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { createHistogram } from 'node:perf_hooks';
@@ -27,19 +25,21 @@ import {
   parseOptions,
   percentiles,
   publishResult,
-  REPO_ROOT,
   RESULTS_DIR,
   requireBuilt,
   resultPath,
   round,
   runMain,
-  sleep,
 } from './lib.mjs';
-
-const SERVER_MAIN = join(REPO_ROOT, 'packages/server/dist/main.js');
-const HOST = '127.0.0.1';
-/** Far above anything one client can send: the limiter still runs on every request, but never refuses. */
-const RATE_LIMIT = '1000000/s:1000000';
+import {
+  api,
+  peakRssMiB,
+  processCpuSeconds,
+  RATE_LIMIT,
+  SERVER_MAIN,
+  startServer,
+  stopServer,
+} from './server.mjs';
 
 const TARGETS = { minAuthReqPerSec: 10_000, maxAuthP99Ms: 20, minAuthToHealthz: 0.7 };
 
@@ -63,143 +63,7 @@ const OPTIONS = {
 };
 
 // ---------------------------------------------------------------------------------------------------
-// The server child process
-
-/** Keeps the last `limit` characters of a stream, for error reports. */
-function tail(stream, limit = 16_384) {
-  const state = { text: '' };
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk) => {
-    state.text = (state.text + chunk).slice(-limit);
-  });
-  return state;
-}
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, HOST, resolve);
-  });
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** Linux: user+system CPU seconds of a process, from /proc/<pid>/stat. */
-async function processCpuSeconds(pid) {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return null;
-  }
-}
-
-/** Linux: the peak resident set size (VmHWM) of a process, in MiB. */
-async function peakRssMiB(pid) {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    const kib = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]);
-    return Number.isFinite(kib) ? round(kib / 1024, 1) : null;
-  } catch {
-    return null;
-  }
-}
-
-async function startServer({ dataDir, bootstrapKey, profile, profileName }) {
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    const env = Object.fromEntries(
-      Object.entries(process.env).filter(([name]) => !name.startsWith('PERSONA_')),
-    );
-    Object.assign(env, {
-      PERSONA_HOST: HOST,
-      PERSONA_PORT: String(port),
-      PERSONA_DATA_DIR: dataDir,
-      PERSONA_LOG_LEVEL: 'warn',
-      PERSONA_BOOTSTRAP_KEY: bootstrapKey,
-      PERSONA_RATE_LIMIT_KEY: RATE_LIMIT,
-      PERSONA_RATE_LIMIT_PROJECT: RATE_LIMIT,
-    });
-    const nodeArgs = profile
-      ? ['--cpu-prof', `--cpu-prof-dir=${RESULTS_DIR}`, `--cpu-prof-name=${profileName}`]
-      : [];
-    const child = spawn(process.execPath, [...nodeArgs, SERVER_MAIN], {
-      cwd: dataDir,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const stdout = tail(child.stdout);
-    const stderr = tail(child.stderr);
-    const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    let exit = null;
-    exited.then((value) => {
-      exit = value;
-    });
-    const server = { child, port, baseUrl: `http://${HOST}:${port}`, stdout, stderr, exited };
-
-    // Ready when /healthz answers 200 (the server logs at warn, so there is no "listening" line to read:
-    // at info, Fastify logs two lines per request and the benchmark would measure logging to a pipe).
-    const deadline = Date.now() + 30_000;
-    while (exit === null && Date.now() < deadline) {
-      try {
-        const response = await fetch(`${server.baseUrl}/healthz`, { signal: AbortSignal.timeout(1_000) });
-        if (response.status === 200) return server;
-      } catch {
-        // not listening yet
-      }
-      await sleep(100);
-    }
-    if (exit === null) {
-      await stopServer(server);
-      throw new BenchError(`the server did not answer /healthz within 30 s\n${stderr.text}${stdout.text}`);
-    }
-    if (/EADDRINUSE/.test(stderr.text + stdout.text) && attempt < 3) {
-      log(`port ${port} was taken meanwhile; retrying with another`);
-      continue;
-    }
-    throw new BenchError(
-      `the server exited during start (code ${exit.code}, signal ${exit.signal})\n${stderr.text}${stdout.text}`,
-    );
-  }
-}
-
-/** SIGTERM, then wait for the exit (SIGKILL after 15 s). Returns the exit code and signal. */
-async function stopServer(server) {
-  const { child, exited } = server;
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-  const killer = setTimeout(() => {
-    log('the server did not exit 15 s after SIGTERM; sending SIGKILL');
-    child.kill('SIGKILL');
-  }, 15_000);
-  const result = await exited;
-  clearTimeout(killer);
-  return result;
-}
-
-// ---------------------------------------------------------------------------------------------------
 // Setup through the API
-
-async function api(baseUrl, method, path, token, body, expectedStatus) {
-  const response = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await response.text();
-  if (response.status !== expectedStatus) {
-    throw new BenchError(
-      `${method} ${path} answered ${response.status}, expected ${expectedStatus}: ${text}`,
-    );
-  }
-  return JSON.parse(text);
-}
 
 async function createTenant(baseUrl, adminKey) {
   const org = await api(baseUrl, 'POST', '/v1/organizations', adminKey, { name: 'bench-org' }, 201);
@@ -390,7 +254,10 @@ async function main() {
           : `, ${options.runs}× ABAB`),
     );
     const env = environment();
-    server = await startServer({ dataDir, bootstrapKey, profile: options.profile, profileName });
+    const nodeArgs = options.profile
+      ? ['--cpu-prof', `--cpu-prof-dir=${RESULTS_DIR}`, `--cpu-prof-name=${profileName}`]
+      : [];
+    server = await startServer({ dataDir, bootstrapKey, nodeArgs });
     const tenant = await createTenant(server.baseUrl, bootstrapKey);
     const targets = {
       healthz: { name: 'healthz', path: '/healthz', headers: {} },

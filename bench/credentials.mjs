@@ -7,10 +7,8 @@
 //
 // Progress goes to stderr; the result JSON goes to stdout and to bench/results/. See bench/README.md.
 
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { createHistogram } from 'node:perf_hooks';
@@ -26,19 +24,22 @@ import {
   parseOptions,
   percentiles,
   publishResult,
-  REPO_ROOT,
   requireBuilt,
   resultPath,
   round,
   runMain,
-  sleep,
 } from './lib.mjs';
+import {
+  api,
+  peakRssMiB,
+  processCpuSeconds,
+  RATE_LIMIT,
+  SERVER_MAIN,
+  startServer,
+  stopServer,
+} from './server.mjs';
 
-const SERVER_MAIN = join(REPO_ROOT, 'packages/server/dist/main.js');
 const BUILD_HINT = 'build first (npx tsc -b)';
-const HOST = '127.0.0.1';
-/** Far above anything one client can send: the limiter still runs on every request, but never refuses. */
-const RATE_LIMIT = '1000000/s:1000000';
 
 const TARGETS = { eddsaVerifyPerSec: 800, vcJwtVerifyPerSec: 8_000, maxApiOverhead: 0.3, maxStatusCost: 0.1 };
 
@@ -74,119 +75,7 @@ const BBS_SELECTIVE = ['/credentialSubject/degree/name'];
 const VC_JWT_PREFIX = 'data:application/vc+jwt,';
 
 // ---------------------------------------------------------------------------------------------------
-// The server child process (as in api-throughput.mjs)
-
-/** Keeps the last `limit` characters of a stream, for error reports. */
-function tail(stream, limit = 16_384) {
-  const state = { text: '' };
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk) => {
-    state.text = (state.text + chunk).slice(-limit);
-  });
-  return state;
-}
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, HOST, resolve);
-  });
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** Linux: user+system CPU seconds of a process, from /proc/<pid>/stat. */
-async function processCpuSeconds(pid) {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
-}
-
-/** Linux: the peak resident set size (VmHWM) of a process, in MiB. */
-async function peakRssMiB(pid) {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    const kib = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]);
-    return Number.isFinite(kib) ? round(kib / 1024, 1) : null;
-  } catch {
-    return null;
-  }
-}
-
-function serverEnv(port, dataDir, bootstrapKey) {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('PERSONA_')),
-  );
-  return Object.assign(env, {
-    PERSONA_HOST: HOST,
-    PERSONA_PORT: String(port),
-    PERSONA_DATA_DIR: dataDir,
-    PERSONA_LOG_LEVEL: 'warn',
-    PERSONA_BOOTSTRAP_KEY: bootstrapKey,
-    PERSONA_RATE_LIMIT_KEY: RATE_LIMIT,
-    PERSONA_RATE_LIMIT_PROJECT: RATE_LIMIT,
-  });
-}
-
-/** Starts the server and polls /healthz until it answers 200 (30 s at most). */
-async function startServer(dataDir, bootstrapKey) {
-  const port = await freePort();
-  const child = spawn(process.execPath, [SERVER_MAIN], {
-    cwd: dataDir,
-    env: serverEnv(port, dataDir, bootstrapKey),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output = { stdout: tail(child.stdout), stderr: tail(child.stderr) };
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const server = { child, baseUrl: `http://${HOST}:${port}`, output, exited };
-  const deadline = Date.now() + 30_000;
-  while (child.exitCode === null && Date.now() < deadline) {
-    try {
-      const response = await fetch(`${server.baseUrl}/healthz`, { signal: AbortSignal.timeout(1_000) });
-      if (response.status === 200) return server;
-    } catch {
-      // not listening yet
-    }
-    await sleep(100);
-  }
-  await stopServer(server);
-  throw new BenchError(`the server did not start\n${output.stderr.text}${output.stdout.text}`);
-}
-
-/** SIGTERM, then wait for the exit (SIGKILL after 15 s). */
-async function stopServer(server) {
-  const { child, exited } = server;
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-  const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  const result = await exited;
-  clearTimeout(killer);
-  return result;
-}
-
-// ---------------------------------------------------------------------------------------------------
 // Setup through the API
-
-async function api(baseUrl, method, path, token, body, expectedStatus) {
-  const response = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await response.text();
-  if (response.status !== expectedStatus) {
-    throw new BenchError(
-      `${method} ${path} answered ${response.status}, expected ${expectedStatus}: ${text}`,
-    );
-  }
-  return JSON.parse(text);
-}
 
 /** An organization, a project, a developer key (issue and verify) and the three issuers. */
 async function createTenant(baseUrl, adminKey) {
@@ -669,7 +558,7 @@ async function main() {
       `credentials: node ${process.version}, ${os.availableParallelism()} CPUs, ${options.connections} connections, ` +
         `${options.warmup} s warm-up + ${options.duration} s per HTTP target, ${options.libraryDuration} s per library op`,
     );
-    server = await startServer(dataDir, bootstrapKey);
+    server = await startServer({ dataDir, bootstrapKey });
     const tenant = await createTenant(server.baseUrl, bootstrapKey);
     const prepared = await prepareHttp(server.baseUrl, tenant);
     const httpRuns = [];
@@ -721,7 +610,7 @@ async function main() {
   } finally {
     if (server) {
       await stopServer(server).catch(() => {});
-      if (server.output.stderr.text) log(`server stderr:\n${server.output.stderr.text}`);
+      if (server.stderr.text) log(`server stderr:\n${server.stderr.text}`);
     }
     await rm(dataDir, { recursive: true, force: true });
     clearTimeout(watchdog);
