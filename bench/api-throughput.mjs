@@ -33,6 +33,7 @@ import {
 } from './lib.mjs';
 import {
   api,
+  createProject,
   peakRssMiB,
   processCpuSeconds,
   RATE_LIMIT,
@@ -66,35 +67,18 @@ const OPTIONS = {
 // Setup through the API
 
 async function createTenant(baseUrl, adminKey) {
-  const org = await api(baseUrl, 'POST', '/v1/organizations', adminKey, { name: 'bench-org' }, 201);
-  const project = await api(
-    baseUrl,
-    'POST',
-    `/v1/organizations/${org.id}/projects`,
-    adminKey,
-    { name: 'bench-project' },
-    201,
-  );
-  const key = await api(
-    baseUrl,
-    'POST',
-    `/v1/projects/${project.id}/api-keys`,
-    adminKey,
-    { name: 'bench-viewer', role: 'viewer' },
-    201,
-  );
-  if (typeof key.secret !== 'string') throw new BenchError('the created API key has no secret');
+  const { projectId, secret } = await createProject(baseUrl, adminKey, 'viewer');
   // The measured request must be the real thing: 200 with the project, and 401 without the key.
-  const got = await api(baseUrl, 'GET', `/v1/projects/${project.id}`, key.secret, undefined, 200);
-  if (got.id !== project.id) throw new BenchError(`GET /v1/projects/${project.id} returned ${got.id}`);
-  const anonymous = await fetch(`${baseUrl}/v1/projects/${project.id}`, {
+  const got = await api(baseUrl, 'GET', `/v1/projects/${projectId}`, secret, undefined, 200);
+  if (got.id !== projectId) throw new BenchError(`GET /v1/projects/${projectId} returned ${got.id}`);
+  const anonymous = await fetch(`${baseUrl}/v1/projects/${projectId}`, {
     signal: AbortSignal.timeout(10_000),
   });
   await anonymous.arrayBuffer();
   if (anonymous.status !== 401) {
     throw new BenchError(`GET /v1/projects/{id} without a key answered ${anonymous.status}, expected 401`);
   }
-  return { projectId: project.id, secret: key.secret };
+  return { projectId: projectId, secret: secret };
 }
 
 // ---------------------------------------------------------------------------------------------------

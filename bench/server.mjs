@@ -144,3 +144,26 @@ export async function api(baseUrl, method, path, token, body, expectedStatus) {
   }
   return JSON.parse(text);
 }
+
+/** An organization, a project in it and an API key of `role` on it, through the API: `{ projectId, secret }`. */
+export async function createProject(baseUrl, adminKey, role) {
+  const org = await api(baseUrl, 'POST', '/v1/organizations', adminKey, { name: 'bench-org' }, 201);
+  const project = await api(
+    baseUrl,
+    'POST',
+    `/v1/organizations/${org.id}/projects`,
+    adminKey,
+    { name: 'bench-project' },
+    201,
+  );
+  const key = await api(
+    baseUrl,
+    'POST',
+    `/v1/projects/${project.id}/api-keys`,
+    adminKey,
+    { name: `bench-${role}`, role },
+    201,
+  );
+  if (typeof key.secret !== 'string') throw new BenchError('the created API key has no secret');
+  return { projectId: project.id, secret: key.secret };
+}

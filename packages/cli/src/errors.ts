@@ -13,6 +13,6 @@ export class CliError extends Error {
 }
 
 /** The command line or environment is wrong: nothing was sent anywhere. */
-export function usageError(message: string): CliError {
-  return new CliError(message, 2);
+export function usageError(message: string, details: readonly string[] = []): CliError {
+  return new CliError(message, 2, details);
 }

@@ -24,11 +24,13 @@ async function file(name: string, value: unknown): Promise<string> {
   return path;
 }
 
-const credential = {
+/** The unsigned credential every test issues, naming its issuer's DID. */
+const credentialOf = (issuer: { did: string }) => ({
   '@context': ['https://www.w3.org/ns/credentials/v2', 'https://www.w3.org/ns/credentials/examples/v2'],
   type: ['VerifiableCredential', 'ExampleDegreeCredential'],
+  issuer: issuer.did,
   credentialSubject: { id: 'did:example:alice', degree: 'BSc' },
-};
+});
 
 beforeAll(async () => {
   assertBuilt();
@@ -123,7 +125,7 @@ describe('persona did resolve', () => {
 
 describe('persona vc issue and verify', () => {
   it('issues with the issuer’s default suite or --suite; a tampered credential does not verify', async () => {
-    const input = await file('credential.json', credential);
+    const input = await file('credential.json', credentialOf(issuers.ed));
     const issued = await persona(['vc', 'issue', '--issuer', issuers.ed.id, '--file', input]);
     expect(issued.stderr).toBe('');
     expect(issued.code).toBe(0);
@@ -194,12 +196,13 @@ describe('persona vc issue and verify', () => {
     ]);
     expect(jwtVerified.code).toBe(0);
 
-    const webVc = await persona(['vc', 'issue', '--issuer', issuers.web.id, '--file', input]);
+    const webInput = await file('credential-web.json', credentialOf(issuers.web));
+    const webVc = await persona(['vc', 'issue', '--issuer', issuers.web.id, '--file', webInput]);
     expect(JSON.parse(webVc.stdout).proof).toMatchObject({ cryptosuite: 'ecdsa-rdfc-2019' });
   });
 
   it('prints the server’s problem for a suite the issuer lacks, exit 1', async () => {
-    const input = await file('c2.json', credential);
+    const input = await file('c2.json', credentialOf(issuers.web));
     const result = await persona([
       'vc',
       'issue',
@@ -217,7 +220,7 @@ describe('persona vc issue and verify', () => {
   });
 
   it('exits 2 for usage and for a request that fails, never 1', async () => {
-    const vcFile = await file('any.json', credential);
+    const vcFile = await file('any.json', credentialOf(issuers.ed));
     const cases: Array<[string[], Record<string, string>, string]> = [
       [
         ['vc', 'verify', '--project', 'iss_1', '--file', vcFile],
@@ -277,7 +280,7 @@ describe('persona vc revoke and status', () => {
       '--issuer',
       issuers.status.id,
       '--file',
-      await file('s.json', credential),
+      await file('s.json', credentialOf(issuers.status)),
     ]);
     expect(issued.code).toBe(0);
     const vc = JSON.parse(issued.stdout);
@@ -316,7 +319,7 @@ describe('persona vc revoke and status', () => {
   });
 
   it('names a credential by its id, and refuses one that has neither id nor entry', async () => {
-    const withId = { ...credential, id: 'urn:uuid:1b4d6b0a-53c4-4c1d-9d8e-0f2a8b7c6d5e' };
+    const withId = { ...credentialOf(issuers.status), id: 'urn:uuid:1b4d6b0a-53c4-4c1d-9d8e-0f2a8b7c6d5e' };
     const issued = await persona([
       'vc',
       'issue',
@@ -337,7 +340,7 @@ describe('persona vc revoke and status', () => {
       '--issuer',
       issuers.status.id,
       '--file',
-      await file('b.json', credential),
+      await file('b.json', credentialOf(issuers.status)),
     ]);
     expect(bare.code).toBe(2);
     expect(bare.stderr).toContain('neither an "id" nor a revocation BitstringStatusListEntry');

@@ -17,6 +17,8 @@ import {
 const didKey = driver();
 didKey.use({ multibaseMultikeyHeader: 'z6Mk', fromMultibase: Ed25519Multikey.from });
 didKey.use({ multibaseMultikeyHeader: 'zDna', fromMultibase: EcdsaMultikey.from });
+// A G2 key whose first byte is 0x80 encodes as zUC6, every other as zUC7.
+didKey.use({ multibaseMultikeyHeader: 'zUC6', fromMultibase: Bls12381Multikey.from });
 didKey.use({ multibaseMultikeyHeader: 'zUC7', fromMultibase: Bls12381Multikey.from });
 
 export const documentLoader: DocumentLoader = createDocumentLoader({

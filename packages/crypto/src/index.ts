@@ -7,6 +7,7 @@ export {
   type AeadKeyOptions,
 } from './aead.js';
 export { keyAgreement, keyAgreementAlgorithms } from './agreement/index.js';
+export { BoundedCache } from './bounded-cache.js';
 export { constantTimeEqual } from './compare.js';
 export { fromBase64Url, toBase64Url, toHex } from './encoding.js';
 export * from './envelope/index.js';

@@ -31,6 +31,16 @@ export interface SignatureScheme {
   publicKeyFromSecretKey(secretKey: Uint8Array): Promise<Uint8Array>;
   sign(secretKey: Uint8Array, message: Uint8Array): Promise<Uint8Array>;
   /**
+   * A signing function bound to one secret key (copied, so the caller may wipe its own): native backends
+   * import the key once instead of for every signature.
+   */
+  signerFor(secretKey: Uint8Array): Promise<(message: Uint8Array) => Promise<Uint8Array>>;
+  /**
+   * Whether `signerFor` keeps the key in a native key object (outside the JavaScript heap) rather than as
+   * a copy of its bytes.
+   */
+  readonly nativeSigningKeys: boolean;
+  /**
    * `false` for a well-formed signature that does not match; throws `CryptoError('invalid-key')` for a
    * malformed public key and `CryptoError('invalid-signature')` for a signature of impossible length.
    */

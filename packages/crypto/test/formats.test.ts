@@ -30,7 +30,7 @@ const prefixes: Array<[KeyAlgorithm, string]> = [
   ['P-256', 'zDn'],
   ['P-384', 'z82'],
   ['secp256k1', 'zQ3s'],
-  ['BLS12-381-G2', 'zUC7'],
+  ['BLS12-381-G2', 'zUC'], // zUC6 when the key's first byte is 0x80, else zUC7
 ];
 
 describe('Multikey', () => {

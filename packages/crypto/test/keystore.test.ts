@@ -104,7 +104,9 @@ describe('LocalKeyStore', () => {
     await expect(keys.createKey({ algorithm: 'Ed25519', purpose: 'webhooks' })).rejects.toMatchObject({
       code: 'invalid-argument',
     });
+    await keys.sign(key.id, utf8('before'));
     const retired = await keys.retireKey(key.id);
+    await expect(keys.sign(key.id, utf8('after'))).rejects.toMatchObject({ code: 'invalid-argument' });
     expect(retired.status).toBe('retired');
     expect((await keys.retireKey(key.id)).retiredAt).toBe(retired.retiredAt);
     expect(await keys.activeKey('webhooks')).toBeUndefined();
@@ -117,6 +119,8 @@ describe('LocalKeyStore', () => {
     const keys = store(repository);
     const a = await keys.createKey({ algorithm: 'Ed25519', purpose: 'a' });
     const b = await keys.createKey({ algorithm: 'Ed25519', purpose: 'b' });
+    // Signed once first: the key kept ready to sign must not outlive a change to its row.
+    await keys.sign(a.id, utf8('m'));
     const original = (await repository.get(a.id)) as StoredKey;
     const rowB = (await repository.get(b.id)) as StoredKey;
     const edits: [string, (row: StoredKey) => StoredKey][] = [

@@ -132,6 +132,21 @@ describe.each(fast)('%s contract', (algorithm: SignatureAlgorithm) => {
     }
   });
 
+  it('signs with a bound key (signerFor) that outlives the caller wiping its copy', async () => {
+    for (const [signer, verifier] of [
+      [native, noble],
+      [noble, native],
+    ] as const) {
+      const pair = await signer.generateKeyPair();
+      const sign = await signer.signerFor(pair.secretKey);
+      pair.secretKey.fill(0);
+      for (const text of ['first', 'second']) {
+        expect(await verifier.verify(pair.publicKey, utf8(text), await sign(utf8(text)))).toBe(true);
+      }
+    }
+    await expect(native.signerFor(new Uint8Array(3))).rejects.toMatchObject({ code: 'invalid-key' });
+  });
+
   it('throws invalid-key for wrong-length keys and invalid-signature for a truncated signature', async () => {
     const pair = await noble.generateKeyPair();
     const signature = await noble.sign(pair.secretKey, message);

@@ -24,6 +24,11 @@ export type ChangeStatusRequest = BodyOf<'/v1/issuers/{issuerId}/credentials/sta
 export type StatusChange = JsonOf<Op<'/v1/issuers/{issuerId}/credentials/status', 'post'>['responses'][200]>;
 export type VerifyCredentialRequest = BodyOf<'/v1/projects/{projectId}/verifier/credentials/verify'>;
 export type VerifyPresentationRequest = BodyOf<'/v1/projects/{projectId}/verifier/presentations/verify'>;
+export type DeriveOptions = NonNullable<
+  BodyOf<'/v1/projects/{projectId}/holder/credentials/derive'>['options']
+>;
+/** `holder` (the id of the project's issuer that signs), `challenge`, and `domain`, `cryptosuite`, `format`. */
+export type ProveOptions = BodyOf<'/v1/projects/{projectId}/holder/presentations'>['options'];
 /** did:persona resolution options: `history` (operations with inclusion proofs), `versionId`, `versionTime`. */
 export type ResolutionOptions = NonNullable<Op<'/1.0/identifiers/{*}', 'get'>['parameters']['query']>;
 export type VerificationCheck = JsonOf<
@@ -116,6 +121,25 @@ export interface PersonaClient {
       verifiablePresentation: unknown,
       options: VerifyPresentationRequest['options'],
     ): Promise<PresentationVerificationOutcome>;
+  };
+  /** The VC-API holder side, on the server (the client-side equivalents: `deriveDisclosure`, `signPresentation`). */
+  holder: {
+    /** Selective disclosure: the credential with only the issuer's mandatory and the selected statements. */
+    derive(
+      projectId: string,
+      verifiableCredential: Record<string, unknown>,
+      options?: DeriveOptions,
+    ): Promise<Record<string, unknown>>;
+    /**
+     * The presentation signed by the project's issuer `options.holder` (proofPurpose `authentication`): with a
+     * Data Integrity proof, or an EnvelopedVerifiablePresentation for `format: 'application/vp+jwt'`.
+     */
+    prove(
+      projectId: string,
+      presentation: Record<string, unknown>,
+      options: ProveOptions,
+      write?: WriteOptions,
+    ): Promise<Record<string, unknown>>;
   };
   audit: {
     list(projectId: string, query?: PageQuery & { proof?: boolean }): Promise<AuditPage>;
@@ -257,6 +281,27 @@ export function createPersonaClient(options: PersonaClientOptions): PersonaClien
         if (response.ok && data) return data as PresentationVerificationOutcome;
         const outcome = notVerified(response, error);
         return { ...outcome, credentialResults: (error as Problem).credentialResults ?? [] };
+      },
+    },
+    holder: {
+      derive: async (projectId, verifiableCredential, options) => {
+        const derived = await unwrap(
+          api.POST('/v1/projects/{projectId}/holder/credentials/derive', {
+            params: { path: { projectId } },
+            body: { verifiableCredential, ...(options === undefined ? {} : { options }) },
+          }),
+        );
+        return derived.verifiableCredential as Record<string, unknown>;
+      },
+      prove: async (projectId, presentation, options, writeOptions) => {
+        const proved = await unwrap(
+          api.POST('/v1/projects/{projectId}/holder/presentations', {
+            params: { path: { projectId } },
+            body: { presentation, options },
+            ...write(writeOptions),
+          }),
+        );
+        return proved.verifiablePresentation as Record<string, unknown>;
       },
     },
     audit: {

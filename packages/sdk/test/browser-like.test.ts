@@ -64,12 +64,12 @@ describe('a browser-like runtime', () => {
     });
     const issue = admin.credentials.issue;
     const credentials = [
-      await issue(ed.id, exampleCredential(), { cryptosuite: 'eddsa-rdfc-2022' }),
-      await issue(ed.id, exampleCredential(), { cryptosuite: 'eddsa-jcs-2022' }),
-      await issue(p256.id, exampleCredential(), { cryptosuite: 'ecdsa-rdfc-2019' }),
-      await issue(p384.id, exampleCredential()),
-      await issue(ed.id, exampleCredential(), { format: 'application/vc+jwt' }),
-      await issue(p256.id, exampleCredential(), { format: 'application/vc+jwt' }),
+      await issue(ed.id, exampleCredential(ed.did), { cryptosuite: 'eddsa-rdfc-2022' }),
+      await issue(ed.id, exampleCredential(ed.did), { cryptosuite: 'eddsa-jcs-2022' }),
+      await issue(p256.id, exampleCredential(p256.did), { cryptosuite: 'ecdsa-rdfc-2019' }),
+      await issue(p384.id, exampleCredential(p384.did)),
+      await issue(ed.id, exampleCredential(ed.did), { format: 'application/vc+jwt' }),
+      await issue(p256.id, exampleCredential(p256.did), { format: 'application/vc+jwt' }),
     ];
     const tampered = { ...credentials[0], validUntil: '2099-01-01T00:00:00Z' };
 

@@ -15,6 +15,8 @@ import {
   type Issuer,
   PersonaApiError,
   type PersonaClient,
+  personaDidMethod,
+  personaHistory,
   signPresentation,
   verifyCredentialOffline,
 } from '../src/index.js';
@@ -24,6 +26,7 @@ let server: TestServer;
 let admin: PersonaClient;
 let developer: PersonaClient;
 let projectId: string;
+let developerSecret: string;
 const issuers: Record<'ed25519' | 'p256' | 'web', Issuer> = {} as never;
 
 beforeAll(async () => {
@@ -33,6 +36,7 @@ beforeAll(async () => {
   const project = await admin.projects.create(org.id, { name: 'Wallet' });
   projectId = project.id;
   const key = await admin.apiKeys.create(projectId, { name: 'sdk', role: 'developer' });
+  developerSecret = key.secret;
   developer = createPersonaClient({ baseUrl: `${server.url}/`, apiKey: key.secret });
   issuers.ed25519 = await developer.issuers.create(projectId, {
     name: 'Ed',
@@ -95,10 +99,7 @@ describe('the typed client', () => {
       type: 'urn:personachain:problem:unauthorized',
     });
     await expect(
-      developer.credentials.issue(issuers.ed25519.id, {
-        ...exampleCredential(),
-        issuer: 'did:example:other',
-      }),
+      developer.credentials.issue(issuers.ed25519.id, exampleCredential('did:example:other')),
     ).rejects.toMatchObject({ status: 400, type: 'urn:personachain:problem:credential-rejected' });
   });
 
@@ -112,7 +113,7 @@ describe('the typed client', () => {
     expect(unknown.didResolutionMetadata.error).toBe('methodNotSupported');
 
     expect(await admin.ledger.checkpoint()).toMatch(/^\S+\n\d+\n[A-Za-z0-9+/=]+\n\n— /);
-    await developer.credentials.issue(issuers.ed25519.id, exampleCredential());
+    await developer.credentials.issue(issuers.ed25519.id, exampleCredential(issuers.ed25519.did));
     const audit = await admin.audit.list(projectId, { limit: 100, proof: true });
     expect(audit.data.map((item) => JSON.parse(item.entry).type)).toContain('credential.issued');
     expect(audit.checkpoint).toEqual(expect.any(String));
@@ -125,7 +126,9 @@ describe('credentials issued through the API verify offline in the SDK', () => {
     ['eddsa-jcs-2022', 'ed25519'],
     ['ecdsa-rdfc-2019', 'p256'],
   ] as const)('%s (did:key)', async (cryptosuite, issuer) => {
-    const vc = await developer.credentials.issue(issuers[issuer].id, exampleCredential(), { cryptosuite });
+    const vc = await developer.credentials.issue(issuers[issuer].id, exampleCredential(issuers[issuer].did), {
+      cryptosuite,
+    });
     expect(vc.proof).toMatchObject({ cryptosuite });
     expect(await verifyCredentialOffline(vc)).toEqual({
       verified: true,
@@ -149,7 +152,7 @@ describe('credentials issued through the API verify offline in the SDK', () => {
   });
 
   it('a did:web issuer’s credential, its DID document fetched through the injected fetch', async () => {
-    const vc = await developer.credentials.issue(issuers.web.id, exampleCredential());
+    const vc = await developer.credentials.issue(issuers.web.id, exampleCredential(issuers.web.did));
     expect((await verifyCredentialOffline(vc, { fetch: server.localFetch })).verified).toBe(true);
     const refusing: typeof fetch = async () => new Response('gone', { status: 404 });
     const unresolved = await verifyCredentialOffline(vc, { fetch: refusing });
@@ -157,9 +160,37 @@ describe('credentials issued through the API verify offline in the SDK', () => {
     expect(unresolved.errors.map((error) => error.code)).toEqual(['verification-method-not-found']);
   });
 
+  it('a did:persona issuer’s credential, its history from the server verified in the SDK', async () => {
+    const persona = await developer.issuers.create(projectId, {
+      name: 'Persona',
+      didMethod: 'did:persona',
+      suites: ['eddsa-rdfc-2022'],
+    });
+    const vc = await developer.credentials.issue(persona.id, exampleCredential(persona.did));
+    const methods = [personaDidMethod(developer)];
+    expect(await verifyCredentialOffline(vc, { methods })).toMatchObject({ verified: true, errors: [] });
+    const unsupported = await verifyCredentialOffline(vc);
+    expect(unsupported.errors.map((error) => error.code)).toEqual(['verification-method-not-found']);
+
+    const { operations, versionIds, checkpoint } = await personaHistory(developer, persona.did);
+    expect(operations).toHaveLength(1);
+    expect(versionIds).toHaveLength(1);
+    expect(operations[0]?.inclusionProof).toMatch(/^c2sp\.org\/tlog-proof@v1/);
+    expect(checkpoint).toBeTypeOf('string');
+    // A history the server altered does not verify here.
+    const forged: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      const body = await response.text();
+      return new Response(body.replaceAll('"ed25519"', '"ed25519x"'), response);
+    };
+    const lying = createPersonaClient({ baseUrl: server.url, apiKey: developerSecret, fetch: forged });
+    const refused = await verifyCredentialOffline(vc, { methods: [personaDidMethod(lying)] });
+    expect(refused.verified).toBe(false);
+  });
+
   it('vc+jwt, enveloped or as the compact JWS, and a tampered one does not', async () => {
     for (const issuer of [issuers.ed25519, issuers.web]) {
-      const envelope = await developer.credentials.issue(issuer.id, exampleCredential(), {
+      const envelope = await developer.credentials.issue(issuer.id, exampleCredential(issuer.did), {
         format: 'application/vc+jwt',
       });
       expect(envelope.type).toBe('EnvelopedVerifiableCredential');
@@ -188,7 +219,7 @@ describe('credential status', () => {
       suites: ['eddsa-rdfc-2022'],
       statusPurposes: ['revocation'],
     });
-    const vc = await developer.credentials.issue(issuer.id, exampleCredential());
+    const vc = await developer.credentials.issue(issuer.id, exampleCredential(issuer.did));
     const before = await developer.credentials.verify(projectId, vc);
     expect(before).toMatchObject({
       verified: true,
@@ -214,7 +245,7 @@ describe('credential status', () => {
 
 describe('holder helpers', () => {
   it('a presentation signed with the SDK verifies on the server, only with its challenge', async () => {
-    const vc = await developer.credentials.issue(issuers.ed25519.id, exampleCredential());
+    const vc = await developer.credentials.issue(issuers.ed25519.id, exampleCredential(issuers.ed25519.did));
     const { publicKey, secretKey } = await signatureScheme('Ed25519').generateKeyPair();
     const holder = createDidKey('Ed25519', publicKey);
     const vp = await signPresentation({
@@ -253,7 +284,7 @@ describe('holder helpers', () => {
       resolveDidUrl: async (url) => (await resolver.dereference(url)).contentStream,
     });
     const base = await issueCredential({
-      credential: { ...exampleCredential(), issuer: did },
+      credential: exampleCredential(did),
       suite,
       signer,
       documentLoader,

@@ -43,11 +43,13 @@ export async function startTestServer(): Promise<TestServer> {
   };
 }
 
-export function exampleCredential(): Record<string, unknown> {
+/** An unsigned credential naming `issuer` (the issuer's DID), with a fresh id. */
+export function exampleCredential(issuer: string): Record<string, unknown> {
   return {
     '@context': ['https://www.w3.org/ns/credentials/v2', 'https://www.w3.org/ns/credentials/examples/v2'],
     id: `urn:uuid:${randomUUID()}`,
     type: ['VerifiableCredential', 'ExampleDegreeCredential'],
+    issuer,
     credentialSubject: { id: 'did:example:alice', name: 'Alice Example', degree: 'BSc' },
   };
 }

@@ -7,6 +7,7 @@ import { purgeExpiredIdempotencyKeys, registerIdempotency } from './http/idempot
 import { loggerOptions } from './http/logging.js';
 import { registerMetrics } from './http/metrics.js';
 import { registerOpenApi } from './http/openapi.js';
+import { FormCsrf } from './http/pages/csrf.js';
 import { clientErrorHandler, frameworkErrorHandler, registerProblemHandlers } from './http/problem.js';
 import { MemoryRateLimiter, type RateLimiter, RedisRateLimiter } from './http/rate-limit.js';
 import { requestIdFrom } from './http/request-id.js';
@@ -14,12 +15,20 @@ import { registerSecurityHeaders } from './http/security-headers.js';
 import { registerValidation } from './http/validation.js';
 import { auditRoutes } from './modules/audit/routes.js';
 import { AuditService } from './modules/audit/service.js';
-import { platformDocumentLoader } from './modules/credentials/document-loader.js';
+import { CredentialThreads } from './modules/credentials/credential-threads.js';
+import { platformDidUrlResolver, platformDocumentLoader } from './modules/credentials/document-loader.js';
+import { HolderService } from './modules/credentials/holder.js';
 import { credentialRoutes } from './modules/credentials/routes.js';
 import { CredentialsService } from './modules/credentials/service.js';
 import { didRoutes } from './modules/dids/routes.js';
 import { DidService } from './modules/dids/service.js';
 import { healthRoutes } from './modules/health/routes.js';
+import { accountPageRoutes } from './modules/identity/account-page-routes.js';
+import { identityAdminRoutes } from './modules/identity/admin-routes.js';
+import { identityAuthRoutes } from './modules/identity/auth-routes.js';
+import { IdentityRepo } from './modules/identity/repo.js';
+import { type IdentityOptions, IdentityService } from './modules/identity/service.js';
+import { SessionAuth } from './modules/identity/session-auth.js';
 import { IssuersRepo } from './modules/issuers/repo.js';
 import { issuerDocumentRoutes, issuerRoutes } from './modules/issuers/routes.js';
 import { IssuersService } from './modules/issuers/service.js';
@@ -28,11 +37,18 @@ import { openKeyStore } from './modules/keys/service.js';
 import { ledgerRoutes } from './modules/ledger/routes.js';
 import { LedgerService } from './modules/ledger/service.js';
 import { WitnessPublisher } from './modules/ledger/witnesses.js';
+import { interactionRoutes } from './modules/oidc/interaction-routes.js';
+import { createOidcModule } from './modules/oidc/module.js';
+import { mountProviders } from './modules/oidc/mount.js';
+import { oidcRoutes } from './modules/oidc/routes.js';
 import { PersonaLog } from './modules/persona/log.js';
 import { PersonaRepo } from './modules/persona/repo.js';
 import { personaRoutes } from './modules/persona/routes.js';
 import { PersonaService } from './modules/persona/service.js';
 import { PolicyService } from './modules/policy/service.js';
+import { GroupsRepo } from './modules/scim/groups-repo.js';
+import { GroupsService } from './modules/scim/groups-service.js';
+import { scimRoutes } from './modules/scim/routes.js';
 import { remoteStatusLists } from './modules/status/remote.js';
 import { StatusRepo } from './modules/status/repo.js';
 import { statusListRoutes, statusRoutes } from './modules/status/routes.js';
@@ -47,13 +63,18 @@ export interface Platform {
   app: FastifyInstance;
   tenancy: TenancyService;
   ledger: LedgerService;
+  identity: IdentityService;
 }
 
 /**
  * Builds the HTTP application from its plugins and modules. The app owns the store it is given:
  * closing the app drains requests, writes pending last-used times, and closes the database.
  */
-export async function buildApp(config: Config, store: Store): Promise<Platform> {
+export async function buildApp(
+  config: Config,
+  store: Store,
+  options: { identity?: Partial<IdentityOptions> } = {},
+): Promise<Platform> {
   const app = Fastify({
     logger: loggerOptions(config.logLevel),
     genReqId: requestIdFrom,
@@ -86,7 +107,7 @@ export async function buildApp(config: Config, store: Store): Promise<Platform> 
   if (config.corsOrigins.length > 0) {
     await app.register(cors, {
       origin: config.corsOrigins,
-      methods: ['GET', 'POST', 'PATCH', 'DELETE'],
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
       allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id'],
       exposedHeaders: [
         'x-request-id',
@@ -146,14 +167,43 @@ export async function buildApp(config: Config, store: Store): Promise<Platform> 
       )
     : new MemoryRateLimiter();
   const lastUsed = new LastUsedTracker((times) => tenancy.recordLastUsed(times));
+  const identity = new IdentityService(
+    new IdentityRepo(store.db),
+    tenancy,
+    audit,
+    masterKey.bytes,
+    options.identity,
+  );
+  const sessionAuth = new SessionAuth(identity.sessions, config.publicUrl, config.corsOrigins);
+  const oidc = createOidcModule({
+    store,
+    keyStore: keys,
+    masterKey: masterKey.bytes,
+    tenancy,
+    policy,
+    audit,
+    publicUrl: config.publicUrl,
+    trustProxy: config.trustProxy,
+    identity,
+    sessionAuth,
+    onError: (error) => app.log.error({ err: error }, 'oidc: could not audit an issuer event'),
+  });
   const purge = setInterval(
     () => void purgeExpiredIdempotencyKeys(store.db).catch(() => {}),
     3_600_000,
   ).unref();
+  const purgeOidc = setInterval(() => void oidc.payloads.purgeExpired().catch(() => {}), 600_000).unref();
 
   await app.register(healthRoutes, { db: store.db });
   await app.register(ledgerRoutes, { ledger, limiter, rateLimit: config.rateLimits.public });
-  const issuers = new IssuersService(new IssuersRepo(store.db), keys, tenancy, audit, config.publicUrl);
+  const issuers = new IssuersService(
+    new IssuersRepo(store.db),
+    keys,
+    tenancy,
+    audit,
+    config.publicUrl,
+    () => persona,
+  );
   const personaRepo = new PersonaRepo(store.db);
   const personaLog = new PersonaLog(personaRepo, ledger);
   const dids = new DidService({
@@ -170,34 +220,86 @@ export async function buildApp(config: Config, store: Store): Promise<Platform> 
     config.publicUrl,
     platformDocumentLoader(dids),
     remoteStatusLists({ trustedHosts: config.didWebTrustedHosts }),
+    store.singleProcess,
   );
-  const credentials = new CredentialsService(issuers, tenancy, dids, keys, audit, status);
+  const threads =
+    config.credentialThreads > 0
+      ? new CredentialThreads(config.credentialThreads, platformDidUrlResolver(dids), keys)
+      : undefined;
+  const credentials = new CredentialsService(issuers, tenancy, dids, keys, audit, status, threads);
+  const holder = new HolderService(issuers, tenancy, keys, platformDocumentLoader(dids), audit);
+  const purgeSessions = setInterval(() => void identity.purgeExpired().catch(() => {}), 600_000).unref();
   await app.register(didRoutes, { dids, limiter, rateLimit: config.rateLimits.public });
   await app.register(issuerDocumentRoutes, { issuers, limiter, rateLimit: config.rateLimits.public });
   await app.register(statusListRoutes, { status, limiter, rateLimit: config.rateLimits.public });
+  await app.register(identityAuthRoutes, {
+    identity,
+    tenancy,
+    auth: sessionAuth,
+    limiter,
+    rateLimit: config.rateLimits.public,
+  });
+  await accountPageRoutes(app, {
+    identity,
+    tenancy,
+    sessionAuth,
+    csrf: new FormCsrf(masterKey.bytes, 'persona account pages csrf'),
+    limiter,
+    rateLimit: config.rateLimits.public,
+  });
+  await interactionRoutes(app, {
+    registry: oidc.registry,
+    tenancy,
+    clients: oidc.clients,
+    identity,
+    sessionAuth,
+    csrf: new FormCsrf(masterKey.bytes, 'persona oidc interaction csrf'),
+    audit,
+  });
+  await mountProviders(app, {
+    registry: oidc.registry,
+    tenancy,
+    onError: (error) => app.log.error({ err: error }, 'oidc: a provider could not serve the request'),
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  const authenticate = (scope: FastifyInstance) =>
+    registerAuthentication(scope, {
+      tenancy,
+      accessTokens: oidc.accessTokens,
+      limiter,
+      rateLimits: config.rateLimits,
+      lastUsed,
+    });
+  const groups = new GroupsService(new GroupsRepo(store.db), tenancy, audit, identity, identity.now);
+  await app.register(scimRoutes, { identity, groups, tenancy, publicUrl: config.publicUrl, authenticate });
+
   await app.register(async (api) => {
-    registerAuthentication(api, { tenancy, limiter, rateLimits: config.rateLimits, lastUsed });
+    authenticate(api);
     registerIdempotency(api, store.db);
     await api.register(tenancyRoutes, { tenancy });
     await api.register(auditRoutes, { audit, tenancy, ledger });
     await api.register(issuerRoutes, { issuers });
-    await api.register(credentialRoutes, { credentials });
+    await api.register(credentialRoutes, { credentials, holder });
     await api.register(statusRoutes, { status });
     await api.register(personaRoutes, { persona });
+    await api.register(identityAdminRoutes, { identity });
+    await api.register(oidcRoutes, { clients: oidc.clients, keys: oidc.keys });
   });
 
   app.addHook('onClose', async () => {
     clearInterval(purge);
+    clearInterval(purgeSessions);
+    clearInterval(purgeOidc);
     await lastUsed
       .close()
       .catch((error) => app.log.error({ err: error }, 'could not record last-used times'));
     await limiter.close();
     await publisher?.close();
+    await threads?.close();
     await ledger.close().catch((error) => app.log.error({ err: error }, 'ledger: could not flush on close'));
     await store.close();
   });
 
-  return { app, tenancy, ledger };
+  return { app, tenancy, ledger, identity };
 }

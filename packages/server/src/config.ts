@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { cosignatureVerifier } from '@personachain/ledger';
 import { parseKey32 } from './key-text.js';
@@ -44,6 +45,8 @@ export interface Config {
   ledgerOrigin: string | null;
   /** Hosts whose did:web documents may be fetched although they resolve to non-public addresses. */
   didWebTrustedHosts: string[];
+  /** Worker threads issuing and verifying Data Integrity credentials; 0 does it on the main thread. */
+  credentialThreads: number;
   /** Witnesses asked to cosign checkpoints; none: the latest signed checkpoint is served as is. */
   ledgerWitnesses: LedgerWitness[];
   /** How many witnesses must cosign a checkpoint before it is published (1..witnesses). */
@@ -86,6 +89,7 @@ export const CONFIG_VARIABLES = [
   'PERSONA_LEDGER_WITNESSES',
   'PERSONA_LEDGER_WITNESS_QUORUM',
   'PERSONA_DID_WEB_TRUSTED_HOSTS',
+  'PERSONA_CREDENTIAL_THREADS',
 ] as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -148,6 +152,14 @@ export function loadConfig(env: Env = process.env): Config {
     masterKey: masterKey(get('PERSONA_MASTER_KEY')),
     ledgerOrigin: ledgerOrigin(get('PERSONA_LEDGER_ORIGIN')),
     didWebTrustedHosts: hostList('PERSONA_DID_WEB_TRUSTED_HOSTS', get('PERSONA_DID_WEB_TRUSTED_HOSTS')),
+    credentialThreads: integer(
+      'PERSONA_CREDENTIAL_THREADS',
+      get('PERSONA_CREDENTIAL_THREADS'),
+      // Each thread holds its own JSON-LD state (~230 MiB at peak in bench/credentials.mjs).
+      Math.min(availableParallelism(), 8),
+      0,
+      64,
+    ),
     ledgerWitnesses: witnesses,
     ledgerWitnessQuorum: witnessQuorum(get('PERSONA_LEDGER_WITNESS_QUORUM'), witnesses.length),
   };

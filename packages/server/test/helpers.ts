@@ -133,3 +133,34 @@ export async function createTenant(server: TestServer, name: string): Promise<Te
   }
   return { orgId: org.body.id, projectId: project.body.id, keys, keyIds };
 }
+
+/**
+ * The DIDs of the issuers a test created, by issuer id: credentials sent to be issued must name their
+ * issuer, and tests build them before knowing which issuer will sign.
+ */
+export class IssuerDids {
+  private readonly dids = new Map<string, string>();
+
+  /** Remembers an issuer from its creation answer (any other answer is ignored) and passes it through. */
+  remember<T extends { body: any }>(created: T): T {
+    if (typeof created.body?.id === 'string' && typeof created.body?.did === 'string') {
+      this.dids.set(created.body.id, created.body.did);
+    }
+    return created;
+  }
+
+  /** The issue request with `credential.issuer` set to the issuer's DID, unless it names one already. */
+  naming(issuerId: string, body: unknown): unknown {
+    const credential = (body as { credential?: unknown })?.credential;
+    const did = this.dids.get(issuerId);
+    if (
+      did === undefined ||
+      typeof credential !== 'object' ||
+      credential === null ||
+      'issuer' in credential
+    ) {
+      return body;
+    }
+    return { ...(body as object), credential: { ...credential, issuer: did } };
+  }
+}

@@ -13,6 +13,7 @@ import { signatureScheme } from '@personachain/crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTenant,
+  IssuerDids,
   PG_URL,
   skipReason,
   startTestServer,
@@ -46,8 +47,12 @@ describe.each(engines)('Bitstring Status List on %s', (engine) => {
   let plainIssuer: any;
   let otherIssuer: any;
 
+  const dids = new IssuerDids();
   const issue = (issuerId: string, body: unknown, key = a.keys.developer) =>
-    server.json('POST', `/v1/issuers/${issuerId}/credentials/issue`, { key, body });
+    server.json('POST', `/v1/issuers/${issuerId}/credentials/issue`, {
+      key,
+      body: dids.naming(issuerId, body),
+    });
   const verify = (verifiableCredential: unknown, tenant = a) =>
     server.json('POST', `/v1/projects/${tenant.projectId}/verifier/credentials/verify`, {
       key: tenant.keys.viewer,
@@ -67,7 +72,7 @@ describe.each(engines)('Bitstring Status List on %s', (engine) => {
         body,
       });
       expect(created.status, JSON.stringify(created.body)).toBe(201);
-      return created.body;
+      return dids.remember(created).body;
     };
     statusIssuer = await create(a, {
       name: 'Revocable',

@@ -33,11 +33,16 @@ export const keyIdArgument = () => idArgument('keyId', 'key', 'API key id (key_�
 
 /** A positional resource id; an id of the wrong kind is refused before anything is sent. */
 function idArgument(name: string, prefix: string, description: string): Argument {
+  return new Argument(`<${name}>`, description).argParser(idParser(prefix));
+}
+
+/** Parses an option's resource id (`prj_…`, `iss_…`); an id of the wrong kind is refused. */
+export function idParser(prefix: string): (value: string) => string {
   const pattern = new RegExp(`^${prefix}_[A-Za-z0-9]+$`);
-  return new Argument(`<${name}>`, description).argParser((value: string) => {
+  return (value) => {
     if (!pattern.test(value)) throw new InvalidArgumentError(`Expected an id like ${prefix}_….`);
     return value;
-  });
+  };
 }
 
 /** The API client for a command, with the key from PERSONA_API_KEY. */

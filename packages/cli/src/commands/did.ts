@@ -3,13 +3,18 @@ import { CliError } from '../errors.js';
 import { printJson } from '../output.js';
 import { sdkClient, sdkError } from '../sdk.js';
 import { type ApiOptions, apiCommand } from './api.js';
+import { registerDidKeyCommands } from './did-key.js';
+import { registerPersonaCommands } from './did-persona.js';
+import { registerRecoverCommands } from './did-recover.js';
 
 interface ResolveOptions extends ApiOptions {
   history?: boolean;
 }
 
 export function registerDidCommands(program: Command): void {
-  const did = program.command('did').description('resolve decentralized identifiers');
+  const did = program
+    .command('did')
+    .description('resolve DIDs; create, update and recover did:persona DIDs with keys kept locally');
 
   apiCommand(did, 'resolve', "resolve a DID with the server's resolver (no API key needed)")
     .argument('<did>', 'the DID, e.g. did:key:z6Mk… or did:web:example.com', parseDid)
@@ -29,6 +34,10 @@ export function registerDidCommands(program: Command): void {
       }
       printJson(options.json || options.history ? result : result.didDocument);
     });
+
+  registerPersonaCommands(did);
+  registerRecoverCommands(did);
+  registerDidKeyCommands(did);
 }
 
 function parseDid(value: string): string {

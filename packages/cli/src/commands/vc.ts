@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import type { ChangeStatusRequest, IssueOptions, VerificationOutcome } from '@personachain/sdk';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { usageError } from '../errors.js';
+import { readJsonObject } from '../json-file.js';
 import { printable, printJson, showOne, table } from '../output.js';
 import { sdkClient, sdkError } from '../sdk.js';
-import { type ApiOptions, apiCommand, urlOption } from './api.js';
+import { type ApiOptions, apiCommand, idParser, urlOption } from './api.js';
 
 interface IssueCommandOptions extends ApiOptions {
   issuer: string;
@@ -39,7 +39,7 @@ export function registerVcCommands(program: Command): void {
     )
     .addOption(urlOption())
     .action(async (options: IssueCommandOptions) => {
-      const credential = await readJsonObject(options.file);
+      const credential = await readJsonObject(options.file, 'a credential');
       const client = sdkClient(options, 'required');
       const issued = await client.credentials
         .issue(options.issuer, credential, issueOptions(options.suite))
@@ -57,7 +57,7 @@ export function registerVcCommands(program: Command): void {
       '\nExit status: 0 verified, 1 not verified (the reasons are printed), 2 bad usage or the request failed.',
     )
     .action(async (options: VerifyCommandOptions) => {
-      const credential = await readJsonObject(options.file);
+      const credential = await readJsonObject(options.file, 'a credential');
       const client = sdkClient(options, 'required');
       // Exit status 1 means "not verified" only: every other failure is a 2.
       const outcome = await client.credentials.verify(options.project, credential).catch((error: unknown) => {
@@ -78,7 +78,7 @@ export function registerVcCommands(program: Command): void {
     )
     .option('--reinstate', 'clear a suspension instead (a revocation is final)')
     .action(async (options: RevokeCommandOptions) => {
-      const credential = await readJsonObject(options.file);
+      const credential = await readJsonObject(options.file, 'a credential');
       const body = statusChange(credential, options.purpose, !options.reinstate);
       const client = sdkClient(options, 'required');
       const changed = await client.credentials.changeStatus(options.issuer, body).catch((error: unknown) => {
@@ -105,7 +105,7 @@ export function registerVcCommands(program: Command): void {
       '\nExit status: 0 verified and no entry set, 1 revoked, suspended or otherwise not verified, 2 bad usage or the request failed.',
     )
     .action(async (options: VerifyCommandOptions) => {
-      const credential = await readJsonObject(options.file);
+      const credential = await readJsonObject(options.file, 'a credential');
       const client = sdkClient(options, 'required');
       const outcome = await client.credentials.verify(options.project, credential).catch((error: unknown) => {
         throw sdkError(error, options.url, 2);
@@ -173,31 +173,4 @@ function describe(outcome: VerificationOutcome): string {
     }
   }
   return lines.map((line) => `${printable(line)}\n`).join('');
-}
-
-async function readJsonObject(path: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw usageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw usageError(`${path} is not JSON: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw usageError(`${path} must hold a JSON object (a credential)`);
-  }
-  return value as Record<string, unknown>;
-}
-
-function idParser(prefix: string): (value: string) => string {
-  const pattern = new RegExp(`^${prefix}_[A-Za-z0-9]+$`);
-  return (value) => {
-    if (!pattern.test(value)) throw new InvalidArgumentError(`Expected an id like ${prefix}_….`);
-    return value;
-  };
 }

@@ -1,8 +1,14 @@
 import * as Bls12381Multikey from '@digitalbazaar/bls12-381-multikey';
-import { constantTimeEqual, signatureScheme } from '@personachain/crypto';
+import { constantTimeEqual, type KeyStore, signatureScheme } from '@personachain/crypto';
 import { CredentialError } from '../errors.js';
 import type { DataIntegritySigner } from './signer.js';
 import { isAbsoluteUrl } from './values.js';
+
+/** What a BBS signature covers: the bbs-2023 header and every non-mandatory statement, one message each. */
+export interface BbsMessages {
+  header: Uint8Array;
+  messages: Uint8Array[];
+}
 
 /**
  * The signer bbs-2023 needs: a BBS signature (draft-irtf-cfrg-bbs-signatures, ciphersuite
@@ -13,7 +19,7 @@ import { isAbsoluteUrl } from './values.js';
 export interface BbsSigner extends DataIntegritySigner {
   readonly algorithm: 'BLS12-381-G2';
   readonly publicKey: Uint8Array;
-  multisign(input: { header: Uint8Array; messages: Uint8Array[] }): Promise<Uint8Array>;
+  multisign(input: BbsMessages): Promise<Uint8Array>;
 }
 
 const BBS_SIGNATURE_LENGTH = 80;
@@ -21,7 +27,6 @@ const BBS_SIGNATURE_LENGTH = 80;
 /**
  * A BBS signer over a raw BLS12-381 secret key (the 32-byte big-endian scalar; the same key pair as a
  * `Bls12381G2` Multikey). `publicKey`, when given, must be the secret key's; it is computed otherwise.
- * A KeyStore-held key cannot be used yet: the KeyStore signs single messages only.
  */
 export async function createBbsSigner(input: {
   id: string;
@@ -29,12 +34,7 @@ export async function createBbsSigner(input: {
   publicKey?: Uint8Array;
 }): Promise<BbsSigner> {
   const { id, secretKey } = input;
-  if (!isAbsoluteUrl(id)) {
-    throw new CredentialError(
-      'invalid-signer',
-      `The signer id must be a verification method URL, got "${id}".`,
-    );
-  }
+  requireVerificationMethodUrl(id);
   let publicKey: Uint8Array;
   try {
     publicKey = await signatureScheme('BLS12-381-G2').publicKeyFromSecretKey(secretKey);
@@ -50,10 +50,40 @@ export async function createBbsSigner(input: {
     publicKey,
   });
   const bbs = keyPair.signer();
-  const multisign = async (input: { header: Uint8Array; messages: Uint8Array[] }) => {
+  return bbsSigner(id, publicKey, (messages) => bbs.multisign(messages));
+}
+
+/**
+ * A BBS signer for a BLS12-381-G2 KeyStore key: the store signs header and messages (`signMessages`), so
+ * the secret key never leaves it. Any other key type is refused.
+ */
+export async function createKeyStoreBbsSigner(input: {
+  keyStore: Pick<KeyStore, 'getKey' | 'signMessages'>;
+  keyId: string;
+  verificationMethod: string;
+}): Promise<BbsSigner> {
+  const { keyStore, keyId, verificationMethod } = input;
+  requireVerificationMethodUrl(verificationMethod);
+  const { algorithm, publicKey } = await keyStore.getKey(keyId);
+  if (algorithm !== 'BLS12-381-G2') {
+    throw new CredentialError(
+      'invalid-signer',
+      `Key "${keyId}" is ${algorithm}: bbs-2023 signs with BLS12-381-G2 keys.`,
+    );
+  }
+  return bbsSigner(verificationMethod, publicKey, (messages) => keyStore.signMessages(keyId, messages));
+}
+
+/** What every BBS signer does around the signing call: typed errors and the signature-length check. */
+function bbsSigner(
+  id: string,
+  publicKey: Uint8Array,
+  sign: (input: BbsMessages) => Promise<Uint8Array>,
+): BbsSigner {
+  const multisign = async (input: BbsMessages) => {
     let signature: Uint8Array;
     try {
-      signature = await bbs.multisign(input);
+      signature = await sign(input);
     } catch (cause) {
       throw new CredentialError('signing-failed', `BBS signing with "${id}" failed.`, { cause });
     }
@@ -70,9 +100,20 @@ export async function createBbsSigner(input: {
     algorithm: 'BLS12-381-G2',
     publicKey,
     multisign,
-    // The library's single-input form: `data` is CBOR([header, messages]). The suite calls `multisign`.
-    sign: ({ data }) => bbs.sign({ data }),
+    // The suite signs through `multisign`; one opaque message has no header/messages split to sign.
+    sign: async () => {
+      throw new CredentialError('invalid-signer', 'A BBS signer signs a header and messages: use multisign.');
+    },
   };
+}
+
+function requireVerificationMethodUrl(id: string): void {
+  if (!isAbsoluteUrl(id)) {
+    throw new CredentialError(
+      'invalid-signer',
+      `The signer id must be a verification method URL, got "${id}".`,
+    );
+  }
 }
 
 export function isBbsSigner(signer: DataIntegritySigner): signer is BbsSigner {

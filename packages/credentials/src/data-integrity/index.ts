@@ -1,4 +1,4 @@
-export { type BbsSigner, createBbsSigner } from './bbs-signer.js';
+export { type BbsMessages, type BbsSigner, createBbsSigner, createKeyStoreBbsSigner } from './bbs-signer.js';
 export { type DeriveCredentialInput, deriveCredential } from './derive.js';
 export {
   createDocumentLoader,
@@ -23,7 +23,7 @@ export {
   type DataIntegritySigner,
 } from './signer.js';
 export { CRYPTOSUITES, type CryptosuiteName, type SelectiveDisclosureSuite } from './suites.js';
-export { type Violation, validateCredential, validatePresentation } from './validation.js';
+export { type Violation, validateCredential, validateEnvelope, validatePresentation } from './validation.js';
 export {
   type VerificationCheck,
   type VerificationResult,

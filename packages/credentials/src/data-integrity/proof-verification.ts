@@ -1,10 +1,12 @@
 import { type Cryptosuite, DataIntegrityProof } from '@digitalbazaar/data-integrity';
 import { constantTimeEqual } from '@personachain/crypto';
+import { base58 } from '@scure/base';
 import { CredentialError } from '../errors.js';
 import type { DocumentLoader } from './document-loader.js';
 import { toCredentialError } from './jsonld-errors.js';
 import { messageOf } from './secure.js';
 import { proofValueKind } from './selective-disclosure.js';
+import type { DataIntegrityAlgorithm } from './signer.js';
 import {
   type CryptosuiteName,
   isCryptosuiteName,
@@ -29,6 +31,9 @@ export type VerificationErrorCode =
   | 'wrong-key-type'
   | 'unauthorized-verification-method'
   | 'issuer-mismatch'
+  | 'holder-required'
+  | 'holder-mismatch'
+  | 'unverifiable-envelope'
   | 'invalid-signature'
   | 'proof-expired'
   | 'challenge-mismatch'
@@ -72,8 +77,10 @@ export interface ProofExpectations {
   documentLoader: DocumentLoader;
   now: Date;
   purpose: 'assertionMethod' | 'authentication';
-  /** Who must control the key (the credential's issuer). */
+  /** Who must control the key: the credential's issuer, or a presentation's holder. */
   controller?: string | undefined;
+  /** What `controller` is, for the error: `issuer-mismatch` or `holder-mismatch`. Default issuer. */
+  controllerRole?: 'issuer' | 'holder';
   challenge?: string;
   domain?: string | undefined;
   /** bbs-2023: the presentation header a derived proof must carry. */
@@ -93,15 +100,49 @@ export async function verifyProofs(
   const results = await Promise.all(
     proofs.map(async (proof, i) => {
       const path = Array.isArray(document.proof) ? `/proof/${i}` : '/proof';
-      const problems = await verifyOneProof(unsecured, proof, proofs, expected);
+      const signed = signedDocument(unsecured, proof, proofs);
+      const problems =
+        'problem' in signed
+          ? [signed.problem]
+          : await verifyOneProof(signed.document, proof, proofs, expected);
       return problems.map((problem) => ({ ...problem, path: problem.path ?? path }));
     }),
   );
   return results.flat();
 }
 
-async function verifyOneProof(
+/**
+ * The document a proof signs (Data Integrity "Verify Proof Sets and Chains"): the unsecured document, and for
+ * a proof in a chain (`previousProof`: a proof id or a list of them) together with the proofs it names, as a
+ * list in `proof`. Every named proof must be in the proof set.
+ */
+function signedDocument(
   unsecured: JsonObject,
+  proof: unknown,
+  proofSet: unknown[],
+): { document: JsonObject } | { problem: VerificationProblem } {
+  if (!isObject(proof) || proof.previousProof === undefined) return { document: unsecured };
+  const ids = asArray(proof.previousProof);
+  if (ids.length === 0 || !ids.every((id) => typeof id === 'string')) {
+    return {
+      problem: { code: 'invalid-proof', message: '"previousProof" must be a proof id or a list of them.' },
+    };
+  }
+  const previous = ids.map((id) => proofSet.find((other) => isObject(other) && other.id === id));
+  const missing = ids.filter((_, i) => previous[i] === undefined);
+  if (missing.length > 0) {
+    return {
+      problem: {
+        code: 'invalid-proof',
+        message: `"previousProof" names ${missing.map((id) => `"${id}"`).join(', ')}, which the proof set does not hold.`,
+      },
+    };
+  }
+  return { document: { ...unsecured, proof: previous } };
+}
+
+async function verifyOneProof(
+  signed: JsonObject,
   proof: unknown,
   proofSet: unknown[],
   expected: ProofExpectations,
@@ -112,6 +153,7 @@ async function verifyOneProof(
   if (proof.type !== 'DataIntegrityProof') {
     return invalid(`Unsupported proof type ${JSON.stringify(proof.type)}; expected "DataIntegrityProof".`);
   }
+  if (proof.id !== undefined && !isAbsoluteUrl(proof.id)) return invalid('A proof "id" must be a URL.');
   const { cryptosuite } = proof;
   if (!isCryptosuiteName(cryptosuite)) {
     return [
@@ -153,12 +195,14 @@ async function verifyOneProof(
       },
     ];
   }
+  const lengthProblem = checkSignatureLength(cryptosuite, method.algorithm, proof.proofValue as string);
+  if (lengthProblem !== undefined) return [lengthProblem];
   // The suites may rewrite the document they are given (eddsa-jcs-2022 replaces its @context): pass a copy.
   const suiteObject = verifyingCryptosuite(cryptosuite);
   const result = await new DataIntegrityProof({ cryptosuite: suiteObject }).verifyProof({
     proof,
     proofSet: proofSet.filter(isObject),
-    document: { ...unsecured },
+    document: { ...signed },
     documentLoader,
   });
   if (!result.verified) {
@@ -189,10 +233,11 @@ async function verifyOneProof(
     return [problemFrom(error, 'unauthorized-verification-method')];
   }
   if (expected.controller !== undefined && method.controller !== expected.controller) {
+    const role = expected.controllerRole ?? 'issuer';
     return [
       {
-        code: 'issuer-mismatch',
-        message: `The signing key "${method.id}" is controlled by "${method.controller}", not by the issuer "${expected.controller}".`,
+        code: `${role}-mismatch`,
+        message: `The signing key "${method.id}" is controlled by "${method.controller}", not by the ${role} "${expected.controller}".`,
       },
     ];
   }
@@ -225,6 +270,32 @@ function checkProofValue(cryptosuite: CryptosuiteName, proofValue: unknown): Ver
     return [{ code: 'invalid-proof', message: `The "proofValue" is not a ${cryptosuite} derived proof.` }];
   }
   return [];
+}
+
+/** Raw signature lengths of the suites whose proof value is the bare signature (Ed25519; ECDSA r||s). */
+const SIGNATURE_LENGTHS: Partial<Record<DataIntegrityAlgorithm, number>> = {
+  Ed25519: 64,
+  'P-256': 64,
+  'P-384': 96,
+};
+
+/**
+ * eddsa-rdfc-2022, eddsa-jcs-2022 and ecdsa-rdfc-2019 proof values decode to exactly one signature of the key's
+ * algorithm (vc-di-eddsa "Verify Proof": an error MUST be raised for any other length; vc-di-ecdsa likewise).
+ */
+function checkSignatureLength(
+  cryptosuite: CryptosuiteName,
+  algorithm: DataIntegrityAlgorithm,
+  proofValue: string,
+): VerificationProblem | undefined {
+  const expected = SIGNATURE_LENGTHS[algorithm];
+  if (isSelectiveDisclosureSuite(cryptosuite) || expected === undefined) return undefined;
+  const length = base58.decode(proofValue.slice(1)).length;
+  if (length === expected) return undefined;
+  return {
+    code: 'invalid-proof',
+    message: `The "proofValue" decodes to ${length} bytes; a ${algorithm} signature has ${expected}.`,
+  };
 }
 
 /**

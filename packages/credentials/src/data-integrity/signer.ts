@@ -43,7 +43,7 @@ export function createSigner(input: {
     // A BBS signature covers a header and a list of messages at once, which a sign(message) function cannot do.
     throw new CredentialError(
       'invalid-signer',
-      'BLS12-381-G2 keys sign bbs-2023 proofs with multi-message BBS signatures: use createBbsSigner.',
+      'BLS12-381-G2 keys sign bbs-2023 proofs with multi-message BBS signatures: use createBbsSigner or createKeyStoreBbsSigner.',
     );
   }
   if (!isAbsoluteUrl(id)) {
@@ -84,7 +84,7 @@ export async function createKeyStoreSigner(input: {
   if (!isDataIntegrityAlgorithm(algorithm)) {
     throw new CredentialError(
       'invalid-signer',
-      `Key "${keyId}" is ${algorithm}, not Ed25519, P-256 or P-384.`,
+      `Key "${keyId}" is ${algorithm}, not Ed25519, P-256, P-384 or BLS12-381-G2.`,
     );
   }
   return createSigner({

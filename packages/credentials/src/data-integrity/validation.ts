@@ -1,4 +1,10 @@
 import { CREDENTIALS_V1_CONTEXT, CREDENTIALS_V2_CONTEXT } from '../contexts/index.js';
+import {
+  contradictsKnownRevisions,
+  type Digest,
+  parseDigestMultibase,
+  parseDigestSri,
+} from '../contexts/related-resources.js';
 import { asArray, isAbsoluteUrl, isDateTime, isDateTimeStamp, isObject, type JsonObject } from './values.js';
 
 /** One violated rule of the data model, with the JSON path of the offending value. */
@@ -39,6 +45,8 @@ export function validateCredential(credential: unknown, path = ''): Violation[] 
   if (issuer === undefined || issuer === null) report('/issuer', '"issuer" is required.');
   else if (isObject(issuer)) {
     if (!isAbsoluteUrl(issuer.id)) report('/issuer/id', 'An issuer object must have an "id" that is a URL.');
+    checkLanguageStrings(issuer, 'name', (at, message) => report(`/issuer${at}`, message));
+    checkLanguageStrings(issuer, 'description', (at, message) => report(`/issuer${at}`, message));
   } else if (!isAbsoluteUrl(issuer))
     report('/issuer', '"issuer" must be a URL or an object with an "id" URL.');
 
@@ -109,15 +117,49 @@ export function validatePresentation(presentation: unknown): Violation[] {
     if (!isAbsoluteUrl(id)) report('/holder', '"holder" must be a URL or an object with an "id" URL.');
   }
   asArray(presentation.verifiableCredential).forEach((credential, i) => {
-    if (!isObject(credential)) {
-      report(
-        `/verifiableCredential${indexPath(presentation.verifiableCredential, i)}`,
-        'Must be a credential object.',
-      );
+    const at = `/verifiableCredential${indexPath(presentation.verifiableCredential, i)}`;
+    if (!isObject(credential)) report(at, 'Must be a credential object.');
+    else if (isEnvelopedCredential(credential)) {
+      for (const { path, message } of validateEnvelope(credential, 'credential'))
+        report(`${at}${path}`, message);
     }
   });
   checkTypedObjects(presentation, 'termsOfUse', report);
   return violations;
+}
+
+const ENVELOPE_TYPES = {
+  credential: 'EnvelopedVerifiableCredential',
+  presentation: 'EnvelopedVerifiablePresentation',
+} as const;
+
+/**
+ * The MUSTs of an enveloped credential or presentation object (VCDM 2.0 §4.13.1, §4.13.2): an `@context`
+ * that includes the base context (which defines `id`, `type` and the envelope types), `type` exactly
+ * `EnvelopedVerifiableCredential` / `EnvelopedVerifiablePresentation`, and an `id` that is a `data:` URL
+ * (RFC 2397) holding the secured document. The enveloped document itself is the securing mechanism's to check.
+ */
+export function validateEnvelope(envelope: unknown, kind: 'credential' | 'presentation'): Violation[] {
+  const violations: Violation[] = [];
+  const expectedType = ENVELOPE_TYPES[kind];
+  if (!isObject(envelope)) return [{ path: '', message: `An ${expectedType} must be a JSON object.` }];
+  const contexts = asArray(envelope['@context']);
+  if (!contexts.includes(CREDENTIALS_V2_CONTEXT)) {
+    violations.push({ path: '/@context', message: `"@context" must include "${CREDENTIALS_V2_CONTEXT}".` });
+  }
+  const types = asArray(envelope.type);
+  if (types.length !== 1 || types[0] !== expectedType) {
+    violations.push({ path: '/type', message: `"type" must be "${expectedType}".` });
+  }
+  if (typeof envelope.id !== 'string' || !/^data:[^,]*,./.test(envelope.id)) {
+    violations.push({ path: '/id', message: '"id" must be a data: URL holding the secured document.' });
+  }
+  return violations;
+}
+
+/** Whether a value claims to be an enveloped credential (its type names the envelope). */
+export function isEnvelopedCredential(value: unknown): boolean {
+  return isObject(value) && asArray(value.type).includes(ENVELOPE_TYPES.credential);
 }
 
 type Report = (path: string, message: string) => void;
@@ -177,18 +219,25 @@ function checkSubjects(subjects: unknown, report: Report): void {
   });
 }
 
+/** The members a language value object may have (VCDM 2.0 §11.1 Language and Base Direction). */
+const LANGUAGE_VALUE_KEYS = new Set(['@value', '@language', '@direction']);
+
 /** `name`/`description`: a string, a language value object, or an array of them. */
 function checkLanguageStrings(document: JsonObject, property: string, report: Report): void {
   if (!(property in document)) return;
   const ok = (value: unknown) =>
     typeof value === 'string' ||
     (isObject(value) &&
+      Object.keys(value).every((key) => LANGUAGE_VALUE_KEYS.has(key)) &&
       typeof value['@value'] === 'string' &&
       (value['@language'] === undefined || typeof value['@language'] === 'string') &&
       (value['@direction'] === undefined || value['@direction'] === 'ltr' || value['@direction'] === 'rtl'));
   const value = document[property];
   if (!(Array.isArray(value) ? value.length > 0 && value.every(ok) : ok(value))) {
-    report(`/${property}`, `"${property}" must be a string or a language value object.`);
+    report(
+      `/${property}`,
+      `"${property}" must be a string or a language value object (only "@value", "@language", "@direction").`,
+    );
   }
 }
 
@@ -213,7 +262,10 @@ function checkTypedObjects(document: JsonObject, property: string, report: Repor
   });
 }
 
-/** `relatedResource`: objects with a unique `id` URL and at least one digest. */
+/**
+ * `relatedResource`: objects with a unique `id` URL and at least one well-formed digest, which must match the
+ * resource when this package knows its revisions (`RELATED_RESOURCE_REVISIONS`).
+ */
 function checkRelatedResources(document: JsonObject, report: Report): void {
   if (!('relatedResource' in document)) return;
   const value = document.relatedResource;
@@ -233,17 +285,17 @@ function checkRelatedResources(document: JsonObject, report: Report): void {
     if (digestSRI === undefined && digestMultibase === undefined) {
       report(at, 'A related resource needs "digestSRI" or "digestMultibase".');
     }
-    if (
-      digestSRI !== undefined &&
-      (typeof digestSRI !== 'string' || !/^sha(256|384|512)-[A-Za-z0-9+/=]+$/.test(digestSRI))
-    ) {
-      report(`${at}/digestSRI`, '"digestSRI" must be a Subresource Integrity string.');
-    }
-    if (
-      digestMultibase !== undefined &&
-      (typeof digestMultibase !== 'string' || !/^[zu]./.test(digestMultibase))
-    ) {
-      report(`${at}/digestMultibase`, '"digestMultibase" must be a multibase string.');
+    const digests: [string, unknown, (value: unknown) => Digest | undefined, string][] = [
+      ['digestSRI', digestSRI, parseDigestSri, 'a Subresource Integrity string (sha256/384/512, base64)'],
+      ['digestMultibase', digestMultibase, parseDigestMultibase, 'a base64url multibase SHA-2 digest'],
+    ];
+    for (const [property, declared, parse, form] of digests) {
+      if (declared === undefined) continue;
+      const digest = parse(declared);
+      if (digest === undefined) report(`${at}/${property}`, `"${property}" must be ${form}.`);
+      else if (isAbsoluteUrl(entry.id) && contradictsKnownRevisions(entry.id, digest)) {
+        report(`${at}/${property}`, `"${property}" does not match the digest of "${entry.id}".`);
+      }
     }
   });
 }

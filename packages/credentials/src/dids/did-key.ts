@@ -1,6 +1,12 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { decodePublicKeyMultibase, encodePublicKeyMultibase, type KeyAlgorithm } from '@personachain/crypto';
+import {
+  BoundedCache,
+  decodePublicKeyMultibase,
+  encodePublicKeyMultibase,
+  type KeyAlgorithm,
+} from '@personachain/crypto';
 import { base58 } from '@scure/base';
+import { deepFreeze } from '../deep-freeze.js';
 import {
   DID_CONTEXT_V1,
   type DidDocument,
@@ -170,6 +176,15 @@ export function didKeyDocument(did: string, options: DidKeyOptions = {}): DidDoc
   return document;
 }
 
+/** No did:key option set (the resolver hands every method its `fetch`, `signal` and the like). */
+function isDefaultResolution(options: DidMethodResolveOptions): boolean {
+  return (
+    options.publicKeyFormat === undefined &&
+    options.enableExperimentalPublicKeyTypes === undefined &&
+    options.enableEncryptionKeyDerivation === undefined
+  );
+}
+
 function booleanOption(options: DidMethodResolveOptions, name: string): boolean | undefined {
   const value = options[name];
   if (value === undefined) return undefined;
@@ -179,10 +194,22 @@ function booleanOption(options: DidMethodResolveOptions, name: string): boolean 
   throw new DidError('invalidOptions', `${name} must be true or false`);
 }
 
+/**
+ * Documents resolved with the default options. A did:key document is a pure function of the DID, but
+ * building one decodes and validates the key (for Ed25519 also the X25519 derivation), which costs more
+ * than the signature check of a credential it verifies; frozen because callers share them.
+ */
+const defaultDocuments = new BoundedCache<string, DidDocument>(4096);
+
 /** The did:key method for the resolver. */
 export const didKeyMethod: DidMethod = {
   name: 'key',
   async resolve(did, options) {
+    if (isDefaultResolution(options)) {
+      const cached = defaultDocuments.get(did);
+      if (cached) return { didDocument: cached };
+      return { didDocument: defaultDocuments.set(did, deepFreeze(didKeyDocument(did))) };
+    }
     const publicKeyFormat = options.publicKeyFormat;
     if (publicKeyFormat !== undefined && typeof publicKeyFormat !== 'string') {
       throw new DidError('invalidOptions', 'publicKeyFormat must be a string');

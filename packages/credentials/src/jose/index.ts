@@ -5,7 +5,7 @@ export {
   joseVerificationAlgorithms,
 } from './algorithms.js';
 export type { JsonObject } from './compact.js';
-export { assertionKeyResolver } from './did-keys.js';
+export { assertionKeyResolver, didKeyResolver, type JwsKeyRelationship } from './did-keys.js';
 export type { ResolveKey } from './key-resolution.js';
 export { type CreateJwsSignerInput, createJwsSigner, type JwsSigner, keyStoreJwsSigner } from './signer.js';
 export type { ValidityOptions } from './validity.js';
@@ -22,8 +22,10 @@ export {
   type IssueVpJwtInput,
   issueVpJwt,
   type VerifiedVpJwt,
+  type VerifiedVpJwtHolder,
   type VerifyEnvelopedCredential,
   type VerifyVpJwtOptions,
   VP_JWT_MEDIA_TYPE,
   verifyVpJwt,
+  verifyVpJwtHolder,
 } from './vp-jwt.js';

@@ -112,22 +112,42 @@ async function verifyEnveloped(entry: JsonObject, options: VerifyVpJwtOptions): 
   return options.verifyEnvelopedCredential(mediaType, data);
 }
 
+export interface VerifiedVpJwtHolder {
+  presentation: JsonObject;
+  header: JsonObject;
+  holder: string | undefined;
+  /** The presentation's EnvelopedVerifiableCredentials, in order: well-formed, not yet verified. */
+  envelopes: JsonObject[];
+}
+
+/**
+ * The holder's part of verifyVpJwt: the holder's signature, nonce/aud against the challenge and domain, and
+ * the window. The enveloped credentials are left to the caller, which can then report on each of them.
+ */
+export async function verifyVpJwtHolder(
+  jws: unknown,
+  options: Omit<VerifyVpJwtOptions, 'verifyEnvelopedCredential'>,
+): Promise<VerifiedVpJwtHolder> {
+  const { header, payload } = decodeCompactJws(jws);
+  checkMediaType(header, 'vp+jwt', 'vp');
+  const holder = checkPresentation(payload, 'malformed');
+  const envelopes = envelopedCredentials(payload, 'malformed');
+  checkKeyHints(header, payload, holder);
+  const jwk = await resolveKeyOrFail(options.resolveKey, header.kid, holder ?? payload.iss);
+  await verifyCompactJwsSignature(jws as string, jwk, header.alg);
+  checkChallenge(payload, options);
+  checkValidity(payload, options);
+  return { presentation: payload, header, holder, envelopes };
+}
+
 /**
  * Verifies an `application/vp+jwt`: the holder's signature, nonce/aud against the challenge and domain,
  * the window, then every enveloped credential (each must verify: a presentation is only as good as the
  * credentials in it).
  */
 export async function verifyVpJwt(jws: unknown, options: VerifyVpJwtOptions): Promise<VerifiedVpJwt> {
-  const { header, payload } = decodeCompactJws(jws);
-  checkMediaType(header, 'vp+jwt', 'vp');
-  const holder = checkPresentation(payload, 'malformed');
-  const entries = envelopedCredentials(payload, 'malformed');
-  checkKeyHints(header, payload, holder);
-  const jwk = await resolveKeyOrFail(options.resolveKey, header.kid, holder ?? payload.iss);
-  await verifyCompactJwsSignature(jws as string, jwk, header.alg);
-  checkChallenge(payload, options);
-  checkValidity(payload, options);
+  const { presentation, header, holder, envelopes } = await verifyVpJwtHolder(jws, options);
   const credentials: JsonObject[] = [];
-  for (const entry of entries) credentials.push(await verifyEnveloped(entry, options));
-  return { presentation: payload, header, holder, credentials };
+  for (const entry of envelopes) credentials.push(await verifyEnveloped(entry, options));
+  return { presentation, header, holder, credentials };
 }

@@ -1,4 +1,5 @@
 import { base58 } from '@scure/base';
+import { BoundedCache } from '../bounded-cache.js';
 import { CryptoError } from '../errors.js';
 import { type KeyAlgorithm, keyTypes } from './key-types.js';
 import { keyTypeOf, validatePublicKey, validateSecretKey } from './validate.js';
@@ -7,6 +8,13 @@ import { keyTypeOf, validatePublicKey, validateSecretKey } from './validate.js';
  * Multikey (W3C Controlled Identifiers §2.2.2): `publicKeyMultibase` / `secretKeyMultibase` are the
  * multicodec code as an unsigned varint, then the raw key, in base58btc multibase (a leading `z`).
  */
+
+/**
+ * Multibase public keys already found valid. A point check costs more than verifying a signature with the
+ * key (a field inversion and square root for Ed25519 in noble), and a verifier sees the same issuers'
+ * keys over and over.
+ */
+const validPublicKeys = new BoundedCache<string, KeyAlgorithm>(4096);
 
 function encodeVarint(value: number): Uint8Array {
   const bytes: number[] = [];
@@ -114,7 +122,10 @@ export function decodePublicKeyMultibase(
   if (expected !== undefined && algorithm !== expected) {
     throw new CryptoError('invalid-key', `expected a ${expected} public key, got ${algorithm}`);
   }
-  validatePublicKey(algorithm, key);
+  if (validPublicKeys.get(multibase) !== algorithm) {
+    validatePublicKey(algorithm, key);
+    validPublicKeys.set(multibase, algorithm);
+  }
   return { algorithm, publicKey: key };
 }
 

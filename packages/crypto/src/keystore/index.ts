@@ -8,5 +8,6 @@ export type {
   KeyStatus,
   KeyStore,
   ListKeysFilter,
+  SignMessagesInput,
   StoredKey,
 } from './types.js';

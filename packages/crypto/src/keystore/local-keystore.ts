@@ -1,7 +1,9 @@
 import { AeadKey } from '../aead.js';
+import { BoundedCache } from '../bounded-cache.js';
 import { toHex } from '../encoding.js';
 import { CryptoError } from '../errors.js';
 import { randomBytes } from '../random.js';
+import { bbsSign } from '../signatures/bls12-381.js';
 import { signatureAlgorithms, signatureScheme } from '../signatures/index.js';
 import type { SignatureAlgorithm } from '../types.js';
 import type {
@@ -10,6 +12,7 @@ import type {
   KeyRepository,
   KeyStore,
   ListKeysFilter,
+  SignMessagesInput,
   StoredKey,
 } from './types.js';
 
@@ -23,6 +26,8 @@ export interface LocalKeyStoreOptions {
 
 const WRAP_LABEL = 'PersonaChain keystore v1';
 const MAX_PURPOSE_LENGTH = 128;
+/** Keys kept ready to sign (see `sign`). */
+const READY_SIGNERS = 1024;
 
 /**
  * The AAD of a wrapped secret key: everything about the key that does not change after creation. A row
@@ -34,6 +39,11 @@ function wrapAad(id: string, key: Omit<KeyRecord, 'id' | 'status' | 'retiredAt'>
   return new TextEncoder().encode(
     JSON.stringify([WRAP_LABEL, id, key.purpose, key.algorithm, toHex(key.publicKey), key.createdAt]),
   );
+}
+
+/** Everything of a row that authenticating it covers: its AAD and its wrapped key. */
+function rowFingerprint(id: string, key: StoredKey): string {
+  return `${new TextDecoder().decode(wrapAad(id, key))}|${toHex(key.wrappedSecretKey)}`;
 }
 
 function newKeyId(now: Date): string {
@@ -54,14 +64,22 @@ function publicRecord(key: StoredKey): KeyRecord {
 
 /**
  * The KeyStore on this process: each secret key is wrapped with AES-256-GCM under the KEK and persisted
- * through the repository; it is unwrapped only inside `sign` and wiped after use. Every read unwraps the
- * row once more to authenticate it, so a tampered row fails with CryptoError('decryption-failed') — as
- * does a store opened with the wrong KEK.
+ * through the repository; it is unwrapped only to sign, and the unwrapped bytes are wiped after use.
+ * Every read unwraps the row once more to authenticate it, so a tampered row fails with
+ * CryptoError('decryption-failed') — as does a store opened with the wrong KEK.
+ *
+ * `sign` keeps up to 1,024 keys ready as native key objects (outside the JavaScript heap; algorithms
+ * without them are unwrapped for each signature), as a secrets engine keeps its unsealed keys: importing
+ * a key costs more than signing with it. A ready key is used only while its row is byte for byte the one
+ * it was unwrapped from and still active, and retiring it drops it, so both take effect at once.
  */
 export class LocalKeyStore implements KeyStore {
   readonly #kek: AeadKey;
   readonly #repository: KeyRepository;
   readonly #now: () => Date;
+  readonly #ready = new BoundedCache<string, { row: string; sign(message: Uint8Array): Promise<Uint8Array> }>(
+    READY_SIGNERS,
+  );
 
   constructor(options: LocalKeyStoreOptions) {
     this.#kek = new AeadKey(options.kek);
@@ -120,6 +138,12 @@ export class LocalKeyStore implements KeyStore {
   }
 
   async #authenticated(id: string): Promise<StoredKey> {
+    const stored = typeof id === 'string' ? await this.#repository.get(id) : undefined;
+    // A row identical to one unwrapped to sign was authenticated then.
+    const knownStatus = stored?.status === 'active' || stored?.status === 'retired';
+    if (stored && knownStatus && this.#ready.get(id)?.row === rowFingerprint(id, stored)) {
+      return { ...stored, id };
+    }
     const { key, secretKey } = await this.#load(id);
     secretKey.fill(0);
     return key;
@@ -151,11 +175,40 @@ export class LocalKeyStore implements KeyStore {
   }
 
   async sign(id: string, message: Uint8Array): Promise<Uint8Array> {
+    const stored = typeof id === 'string' ? await this.#repository.get(id) : undefined;
+    const ready = stored && this.#ready.get(id);
+    if (stored?.status === 'active' && ready?.row === rowFingerprint(id, stored)) return ready.sign(message);
+    return this.#withActiveSecretKey(id, async (key, secretKey) => {
+      const scheme = signatureScheme(key.algorithm);
+      if (!scheme.nativeSigningKeys) return scheme.sign(secretKey, message);
+      const sign = await scheme.signerFor(secretKey);
+      this.#ready.set(id, { row: rowFingerprint(id, key), sign });
+      return sign(message);
+    });
+  }
+
+  async signMessages(id: string, input: SignMessagesInput): Promise<Uint8Array> {
+    return this.#withActiveSecretKey(id, (key, secretKey) => {
+      if (key.algorithm !== 'BLS12-381-G2') {
+        throw new CryptoError(
+          'unsupported-algorithm',
+          `key ${id} is ${key.algorithm}: only BLS12-381-G2 keys sign several messages (BBS)`,
+        );
+      }
+      return bbsSign(secretKey, key.publicKey, input);
+    });
+  }
+
+  /** Runs `use` with the secret key of an active key, wiping it afterwards whatever happens. */
+  async #withActiveSecretKey<T>(
+    id: string,
+    use: (key: StoredKey, secretKey: Uint8Array) => Promise<T>,
+  ): Promise<T> {
     const { key, secretKey } = await this.#load(id);
     try {
       if (key.status !== 'active')
         throw new CryptoError('invalid-argument', `key ${id} is retired and cannot sign`);
-      return await signatureScheme(key.algorithm).sign(secretKey, message);
+      return await use(key, secretKey);
     } finally {
       secretKey.fill(0);
     }
@@ -184,6 +237,7 @@ export class LocalKeyStore implements KeyStore {
     if (key.status === 'retired') return publicRecord(key);
     const retired: StoredKey = { ...key, status: 'retired', retiredAt: this.#now().toISOString() };
     await this.#repository.put(retired);
+    this.#ready.delete(id);
     return publicRecord(retired);
   }
 }

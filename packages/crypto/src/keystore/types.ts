@@ -1,4 +1,8 @@
+import type { BbsMessages } from '../signatures/bls12-381.js';
 import type { SignatureAlgorithm } from '../types.js';
+
+/** What `signMessages` signs: a header and an ordered list of messages (BBS). */
+export type SignMessagesInput = BbsMessages;
 
 export type KeyStatus = 'active' | 'retired';
 
@@ -60,6 +64,12 @@ export interface KeyStore {
   listKeys(filter?: ListKeysFilter): Promise<KeyRecord[]>;
   /** Signs with an active key; a retired key refuses. */
   sign(id: string, message: Uint8Array): Promise<Uint8Array>;
+  /**
+   * A multi-message signature with an active BLS12-381-G2 key: BBS (draft-irtf-cfrg-bbs-signatures,
+   * ciphersuite BBS-BLS12-381-SHA-256) over the header and each message, 80 bytes, as bbs-2023 base proofs
+   * need. Keys of other algorithms refuse with CryptoError('unsupported-algorithm').
+   */
+  signMessages(id: string, input: SignMessagesInput): Promise<Uint8Array>;
   /** Verifies with an active or a retired key (retired keys keep verifying what they signed). */
   verify(id: string, message: Uint8Array, signature: Uint8Array): Promise<boolean>;
   /**

@@ -1,5 +1,7 @@
+import * as bbs from '@digitalbazaar/bbs-signatures';
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { bytesToNumberBE } from '@noble/curves/utils.js';
+import { CryptoError } from '../errors.js';
 import { defineScheme } from './define.js';
 
 /**
@@ -52,3 +54,47 @@ export const nobleBls12381G2 = defineScheme({
   checkPublicKeyFirst: true,
   isValidSecretKey: isValidBlsSecretKey,
 });
+
+/** What a BBS signature covers: a header and an ordered list of messages, each signed separately. */
+export interface BbsMessages {
+  header: Uint8Array;
+  messages: readonly Uint8Array[];
+}
+
+/** BBS signatures on BLS12-381 are one G1 point and one scalar: 48 + 32 bytes. */
+export const BBS_SIGNATURE_LENGTH = 80;
+
+/**
+ * A BBS signature (draft-irtf-cfrg-bbs-signatures, ciphersuite BBS-BLS12-381-SHA-256, the one bbs-2023
+ * uses) with the same key pair as above: the secret scalar and its compressed G2 public key. Signed by
+ * `@digitalbazaar/bbs-signatures`, the implementation the bbs-2023 cryptosuite derives and verifies with;
+ * deterministic, so the same input always gives the same signature.
+ */
+export async function bbsSign(
+  secretKey: Uint8Array,
+  publicKey: Uint8Array,
+  input: BbsMessages,
+): Promise<Uint8Array> {
+  if (!(secretKey instanceof Uint8Array) || secretKey.length !== 32 || !isValidBlsSecretKey(secretKey)) {
+    throw new CryptoError('invalid-key', 'BLS12-381 secret key must be a 32-byte scalar in [1, r - 1]');
+  }
+  const { header, messages } = input ?? {};
+  if (
+    !(header instanceof Uint8Array) ||
+    !Array.isArray(messages) ||
+    !messages.every((message) => message instanceof Uint8Array)
+  ) {
+    throw new CryptoError('invalid-argument', 'BBS signs a header (bytes) and an array of messages (bytes)');
+  }
+  try {
+    return await bbs.sign({
+      secretKey,
+      publicKey,
+      header,
+      messages: [...messages],
+      ciphersuite: bbs.CIPHERSUITES.BLS12381_SHA256,
+    });
+  } catch (cause) {
+    throw new CryptoError('invalid-key', 'BBS signing failed', { cause });
+  }
+}

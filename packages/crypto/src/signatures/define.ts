@@ -16,6 +16,8 @@ export interface SchemeCore {
   generateKeyPair(): KeyPair;
   publicKeyFromSecretKey(secretKey: Uint8Array): Uint8Array;
   sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array;
+  /** `sign` with the key imported once, where importing costs (native keys); else `sign` is used. */
+  signer?(secretKey: Uint8Array): (message: Uint8Array) => Uint8Array;
   /** May throw on inputs the library cannot parse; that counts as a failed verification. */
   verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;
   /** Structural validity beyond the length (a curve point, a subgroup member); run only after a failed verify. */
@@ -38,6 +40,7 @@ export function defineScheme(core: SchemeCore): SignatureScheme {
   return {
     algorithm: core.algorithm,
     backend: core.backend,
+    nativeSigningKeys: core.signer !== undefined,
     async generateKeyPair() {
       return core.generateKeyPair();
     },
@@ -47,6 +50,16 @@ export function defineScheme(core: SchemeCore): SignatureScheme {
     async sign(secretKey, message) {
       requireSecretKey(core, secretKey);
       return guard('invalid-key', `${core.algorithm} signing failed`, () => core.sign(secretKey, message));
+    },
+    async signerFor(secretKey) {
+      requireSecretKey(core, secretKey);
+      const own = secretKey.slice();
+      const sign = guard('invalid-key', `${core.algorithm} key import failed`, () =>
+        core.signer ? core.signer(own) : (message: Uint8Array) => core.sign(own, message),
+      );
+      // A native key object holds its own copy.
+      if (core.signer) own.fill(0);
+      return async (message) => guard('invalid-key', `${core.algorithm} signing failed`, () => sign(message));
     },
     async verify(publicKey, message, signature) {
       requireKeyLength(publicKey, core.publicKeyLength, `${core.algorithm} public key`);

@@ -85,6 +85,14 @@ function nativeEcdsa(algorithm: EcdsaAlgorithm) {
         );
         return point.length === curve.scalarLength + 1 ? point : noble.Point.fromBytes(point).toBytes(true);
       };
+      const signWith = (key: KeyObject, message: Uint8Array) => {
+        const signature = bytesOf(crypto.sign(curve.hash, message, { key, dsaEncoding: 'ieee-p1363' }));
+        if (!curve.lowS) return signature;
+        // OpenSSL does not normalise s; the low-S form (n − s) is the same signature, accepted everywhere.
+        const parsed = noble.Signature.fromBytes(signature, 'compact');
+        if (!parsed.hasHighS()) return signature;
+        return new noble.Signature(parsed.r, noble.Point.Fn.ORDER - parsed.s).toBytes('compact');
+      };
       return defineScheme({
         algorithm,
         backend: 'native',
@@ -98,15 +106,10 @@ function nativeEcdsa(algorithm: EcdsaAlgorithm) {
         },
         publicKeyFromSecretKey: (secretKey) =>
           compressedPublicKey(crypto.createPublicKey(privateKey(secretKey))),
-        sign(secretKey, message) {
-          const signature = bytesOf(
-            crypto.sign(curve.hash, message, { key: privateKey(secretKey), dsaEncoding: 'ieee-p1363' }),
-          );
-          if (!curve.lowS) return signature;
-          // OpenSSL does not normalise s; the low-S form (n − s) is the same signature, accepted everywhere.
-          const parsed = noble.Signature.fromBytes(signature, 'compact');
-          if (!parsed.hasHighS()) return signature;
-          return new noble.Signature(parsed.r, noble.Point.Fn.ORDER - parsed.s).toBytes('compact');
+        sign: (secretKey, message) => signWith(privateKey(secretKey), message),
+        signer(secretKey) {
+          const key = privateKey(secretKey);
+          return (message) => signWith(key, message);
         },
         verify(publicKey, message, signature) {
           const key = crypto.createPublicKey({ key: bufferOf(publicKey), format: 'raw-public', ...ecKey });

@@ -51,6 +51,10 @@ export const nativeEd25519 = lazyNative(
       publicKeyFromSecretKey: (secretKey) =>
         bytesOf(crypto.createPublicKey(privateKey(secretKey)).export({ format: 'raw-public' })),
       sign: (secretKey, message) => bytesOf(crypto.sign(null, message, privateKey(secretKey))),
+      signer(secretKey) {
+        const key = privateKey(secretKey);
+        return (message) => bytesOf(crypto.sign(null, message, key));
+      },
       verify(publicKey, message, signature) {
         const key = crypto.createPublicKey({
           key: bufferOf(publicKey),

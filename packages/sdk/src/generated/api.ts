@@ -822,6 +822,1377 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/p/{projectId}/auth/register': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Register an account (when the project allows self-registration) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description Letters, digits, dot, underscore and dash; unique per project, compared without case. */
+            username?: string;
+            /**
+             * Format: email
+             * @description Unique per project, compared without case.
+             */
+            email?: string;
+            /** @description Display name: 1–200 characters, not blank, no control characters. */
+            displayName?: string;
+            password: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description End-user id. */
+              id: string;
+              /** @description Project id. */
+              projectId: string;
+              username: string | null;
+              email: string | null;
+              emailVerified: boolean;
+              displayName: string | null;
+              status: 'active' | 'disabled';
+              totpEnabled: boolean;
+              /** Format: date-time */
+              createdAt: string;
+              /** Format: date-time */
+              updatedAt: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/p/{projectId}/auth/login': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Sign in with a password: a session, or a challenge for the second factor */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description Username or email. */
+            identifier: string;
+            password: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json':
+              | {
+                  /** @enum {string} */
+                  status: 'signed_in';
+                  session: {
+                    /** @description Session id. */
+                    id: string;
+                    /** @description End-user id. */
+                    userId: string;
+                    /** @description How it authenticated (RFC 8176): pwd, otp, mfa. */
+                    amr: string[];
+                    /** Format: date-time */
+                    authTime: string;
+                    /** Format: date-time */
+                    lastSeenAt: string;
+                    /** Format: date-time */
+                    idleExpiresAt: string;
+                    /** Format: date-time */
+                    expiresAt: string;
+                    /** Format: date-time */
+                    createdAt: string;
+                    /** @description The session this request was made with. */
+                    current?: boolean;
+                  };
+                  /** @description The session token; also set as the HttpOnly cookie. */
+                  token: string;
+                  /** @description The project requires TOTP: until it is enrolled, the session may only enroll it. */
+                  mfaEnrollmentRequired: boolean;
+                }
+              | {
+                  /** @enum {string} */
+                  status: 'mfa_required';
+                  /** @description Send it with a TOTP or recovery code to /auth/login/totp within 5 minutes. */
+                  challenge: string;
+                  methods: string[];
+                };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/p/{projectId}/auth/login/totp': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Finish a sign-in with a TOTP code or a recovery code */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            challenge: string;
+            /** @description The 6-digit code of the app. */
+            code?: string;
+            /** @description A one-time recovery code. */
+            recoveryCode?: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @enum {string} */
+              status: 'signed_in';
+              session: {
+                /** @description Session id. */
+                id: string;
+                /** @description End-user id. */
+                userId: string;
+                /** @description How it authenticated (RFC 8176): pwd, otp, mfa. */
+                amr: string[];
+                /** Format: date-time */
+                authTime: string;
+                /** Format: date-time */
+                lastSeenAt: string;
+                /** Format: date-time */
+                idleExpiresAt: string;
+                /** Format: date-time */
+                expiresAt: string;
+                /** Format: date-time */
+                createdAt: string;
+                /** @description The session this request was made with. */
+                current?: boolean;
+              };
+              /** @description The session token; also set as the HttpOnly cookie. */
+              token: string;
+              /** @description The project requires TOTP: until it is enrolled, the session may only enroll it. */
+              mfaEnrollmentRequired: boolean;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/p/{projectId}/auth/logout': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Sign out of this session */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Done; no body. */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/p/{projectId}/account': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The signed-in user */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description End-user id. */
+              id: string;
+              /** @description Project id. */
+              projectId: string;
+              username: string | null;
+              email: string | null;
+              emailVerified: boolean;
+              displayName: string | null;
+              status: 'active' | 'disabled';
+              totpEnabled: boolean;
+              /** Format: date-time */
+              createdAt: string;
+              /** Format: date-time */
+              updatedAt: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/p/{projectId}/account/password': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Change the password; other sessions are signed out */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            currentPassword: string;
+            newPassword: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Done; no body. */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/p/{projectId}/account/sessions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List the user's live sessions */
+    get: {
+      parameters: {
+        query: {
+          /** @description Items per page. */
+          limit: number;
+          /** @description The `nextCursor` of the previous page. */
+          cursor?: string;
+        };
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: {
+                /** @description Session id. */
+                id: string;
+                /** @description End-user id. */
+                userId: string;
+                /** @description How it authenticated (RFC 8176): pwd, otp, mfa. */
+                amr: string[];
+                /** Format: date-time */
+                authTime: string;
+                /** Format: date-time */
+                lastSeenAt: string;
+                /** Format: date-time */
+                idleExpiresAt: string;
+                /** Format: date-time */
+                expiresAt: string;
+                /** Format: date-time */
+                createdAt: string;
+                /** @description The session this request was made with. */
+                current?: boolean;
+              }[];
+              /** @description Pass as `cursor` for the next page; null on the last page. */
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/p/{projectId}/account/sessions/{sessionId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Revoke one of the user’s sessions */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description Session id. */
+          sessionId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Done; no body. */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/p/{projectId}/account/sessions/revoke-all': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Sign out everywhere, this session included */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              revoked: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/p/{projectId}/account/totp': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Start TOTP enrollment: a new secret, shown once */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description For a QR code. Shown only here. */
+              otpauthUri: string;
+              /** @description The same secret in base32, to type in. */
+              secret: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/p/{projectId}/account/totp/confirm': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Confirm TOTP enrollment with a first code; returns the recovery codes, shown once */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description The 6-digit code of the app. */
+            code: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description Each works once. Shown only here. */
+              recoveryCodes: string[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/p/{projectId}/account/totp/recovery-codes': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Replace the recovery codes (needs a current TOTP code) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description The 6-digit code of the app. */
+            code: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description Each works once. Shown only here. */
+              recoveryCodes: string[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/p/{projectId}/account/totp/disable': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Turn TOTP off (needs a current TOTP code; refused when the project requires MFA) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description The 6-digit code of the app. */
+            code: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Done; no body. */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/organizations': {
     parameters: {
       query?: never;
@@ -2138,8 +3509,19 @@ export interface paths {
               | 'credentials:issue'
               | 'credentials:verify'
               | 'credentials:status'
+              | 'credentials:derive'
+              | 'presentations:prove'
+              | 'users:read'
+              | 'users:write'
+              | 'scim:read'
+              | 'scim:write'
+              | 'identity_policy:read'
+              | 'identity_policy:write'
               | 'dids:read'
               | 'dids:write'
+              | 'oidc_clients:read'
+              | 'oidc_clients:write'
+              | 'oidc_keys:write'
             )[];
             /**
              * Format: date-time
@@ -2864,14 +4246,21 @@ export interface paths {
                 /** @description The DID credentials of this issuer name as `issuer`. */
                 did: string;
                 /** @enum {unknown} */
-                didMethod: 'did:key' | 'did:web';
-                suites: ('eddsa-rdfc-2022' | 'eddsa-jcs-2022' | 'ecdsa-rdfc-2019' | 'vc+jwt')[];
+                didMethod: 'did:key' | 'did:web' | 'did:persona';
+                suites: (
+                  | 'eddsa-rdfc-2022'
+                  | 'eddsa-jcs-2022'
+                  | 'ecdsa-rdfc-2019'
+                  | 'ecdsa-sd-2023'
+                  | 'bbs-2023'
+                  | 'vc+jwt'
+                )[];
                 /** @description Status purposes every issued credential gets an entry for (empty: none). */
                 statusPurposes: ('revocation' | 'suspension')[];
                 verificationMethods: {
                   id: string;
                   /** @enum {unknown} */
-                  keyType: 'Ed25519' | 'P-256' | 'P-384';
+                  keyType: 'Ed25519' | 'P-256' | 'P-384' | 'BLS12-381-G2';
                 }[];
                 /** @description Its VC-API issue endpoint. */
                 issueUrl: string;
@@ -2951,15 +4340,22 @@ export interface paths {
             /** @description Display name: 1–200 characters, not blank, no control characters. */
             name: string;
             /**
-             * @description did:key (one key) or did:web (hosted at /issuers/{issuerId}/did.json).
+             * @description did:key (one key), did:web (hosted at /issuers/{issuerId}/did.json), or did:persona (created on the ledger with the platform holding its rotation key; needs the `dids:write` permission too).
              * @enum {unknown}
              */
-            didMethod: 'did:key' | 'did:web';
+            didMethod: 'did:key' | 'did:web' | 'did:persona';
             /** @description What the issuer may secure credentials with; the first is the default. */
-            suites: ('eddsa-rdfc-2022' | 'eddsa-jcs-2022' | 'ecdsa-rdfc-2019' | 'vc+jwt')[];
-            /** @description One KeyStore key per type. Default: what the suites need (Ed25519 for eddsa-*, P-256 for ecdsa-rdfc-2019, Ed25519 for vc+jwt alone). A did:key issuer has exactly one. */
-            keyTypes?: ('Ed25519' | 'P-256' | 'P-384')[];
-            /** @description Bitstring Status List: every credential issued without its own `credentialStatus` gets an entry per purpose. Needs a Data Integrity suite (the status lists are signed with the first one). */
+            suites: (
+              | 'eddsa-rdfc-2022'
+              | 'eddsa-jcs-2022'
+              | 'ecdsa-rdfc-2019'
+              | 'ecdsa-sd-2023'
+              | 'bbs-2023'
+              | 'vc+jwt'
+            )[];
+            /** @description One KeyStore key per type. Default: what the suites need (Ed25519 for eddsa-*, P-256 for ecdsa-rdfc-2019 and ecdsa-sd-2023, BLS12-381-G2 for bbs-2023, Ed25519 for vc+jwt unless another key serves it). ecdsa-rdfc-2019 also signs with P-384, vc+jwt with Ed25519, P-256 or P-384. A did:key issuer has exactly one. */
+            keyTypes?: ('Ed25519' | 'P-256' | 'P-384' | 'BLS12-381-G2')[];
+            /** @description Bitstring Status List: every credential issued without its own `credentialStatus` gets an entry per purpose. The lists are signed with the first Data Integrity suite, which must be one without selective disclosure (eddsa-rdfc-2022, eddsa-jcs-2022, ecdsa-rdfc-2019): verifiers cannot check an ecdsa-sd-2023 or bbs-2023 base proof on a list. */
             statusPurposes?: ('revocation' | 'suspension')[];
           };
         };
@@ -2980,14 +4376,21 @@ export interface paths {
               /** @description The DID credentials of this issuer name as `issuer`. */
               did: string;
               /** @enum {unknown} */
-              didMethod: 'did:key' | 'did:web';
-              suites: ('eddsa-rdfc-2022' | 'eddsa-jcs-2022' | 'ecdsa-rdfc-2019' | 'vc+jwt')[];
+              didMethod: 'did:key' | 'did:web' | 'did:persona';
+              suites: (
+                | 'eddsa-rdfc-2022'
+                | 'eddsa-jcs-2022'
+                | 'ecdsa-rdfc-2019'
+                | 'ecdsa-sd-2023'
+                | 'bbs-2023'
+                | 'vc+jwt'
+              )[];
               /** @description Status purposes every issued credential gets an entry for (empty: none). */
               statusPurposes: ('revocation' | 'suspension')[];
               verificationMethods: {
                 id: string;
                 /** @enum {unknown} */
-                keyType: 'Ed25519' | 'P-256' | 'P-384';
+                keyType: 'Ed25519' | 'P-256' | 'P-384' | 'BLS12-381-G2';
               }[];
               /** @description Its VC-API issue endpoint. */
               issueUrl: string;
@@ -3089,14 +4492,21 @@ export interface paths {
               /** @description The DID credentials of this issuer name as `issuer`. */
               did: string;
               /** @enum {unknown} */
-              didMethod: 'did:key' | 'did:web';
-              suites: ('eddsa-rdfc-2022' | 'eddsa-jcs-2022' | 'ecdsa-rdfc-2019' | 'vc+jwt')[];
+              didMethod: 'did:key' | 'did:web' | 'did:persona';
+              suites: (
+                | 'eddsa-rdfc-2022'
+                | 'eddsa-jcs-2022'
+                | 'ecdsa-rdfc-2019'
+                | 'ecdsa-sd-2023'
+                | 'bbs-2023'
+                | 'vc+jwt'
+              )[];
               /** @description Status purposes every issued credential gets an entry for (empty: none). */
               statusPurposes: ('revocation' | 'suspension')[];
               verificationMethods: {
                 id: string;
                 /** @enum {unknown} */
-                keyType: 'Ed25519' | 'P-256' | 'P-384';
+                keyType: 'Ed25519' | 'P-256' | 'P-384' | 'BLS12-381-G2';
               }[];
               /** @description Its VC-API issue endpoint. */
               issueUrl: string;
@@ -3196,7 +4606,12 @@ export interface paths {
                * @description A Data Integrity suite among the issuer's.
                * @enum {unknown}
                */
-              cryptosuite?: 'eddsa-rdfc-2022' | 'eddsa-jcs-2022' | 'ecdsa-rdfc-2019';
+              cryptosuite?:
+                | 'eddsa-rdfc-2022'
+                | 'eddsa-jcs-2022'
+                | 'ecdsa-rdfc-2019'
+                | 'ecdsa-sd-2023'
+                | 'bbs-2023';
               /**
                * @description Secure with VC-JOSE-COSE instead (the issuer must have `vc+jwt`).
                * @enum {string}
@@ -3214,7 +4629,7 @@ export interface paths {
                 /** @enum {unknown} */
                 statusPurpose: 'revocation' | 'suspension';
               };
-              /** @description JSON Pointers that must always be disclosed (selective-disclosure suites); the suites available now disclose the whole credential, so every pointer is satisfied. */
+              /** @description ecdsa-sd-2023 and bbs-2023: JSON Pointers (RFC 6901) to what every derived credential must disclose, e.g. `["/issuer"]`; each must select a value of the credential. The other suites disclose the whole credential, so every pointer is satisfied and they ignore them. */
               mandatoryPointers?: string[];
             };
           };
@@ -3376,6 +4791,15 @@ export interface paths {
                 | 'status'
                 | 'credentialStatus'
               )[];
+              /** @description When given, every Data Integrity proof must carry this `challenge`. */
+              challenge?: string;
+              /** @description When given, every Data Integrity proof must carry this `domain` (or list it). */
+              domain?: string;
+              /**
+               * @description The proof purpose every proof must have (default `assertionMethod`).
+               * @enum {unknown}
+               */
+              expectedProofPurpose?: 'assertionMethod' | 'authentication';
             };
           };
         };
@@ -3534,13 +4958,22 @@ export interface paths {
       requestBody: {
         content: {
           'application/json': {
-            /** @description A Data Integrity secured presentation. */
+            /** @description A presentation: with a Data Integrity proof, without a proof (only when no `challenge` or `domain` is expected), or an EnvelopedVerifiablePresentation (`data:application/vp+jwt,<JWS>`). Its credentials may be Data Integrity secured or EnvelopedVerifiableCredentials (vc+jwt). */
             verifiablePresentation: unknown;
             options: {
-              /** @description The proof's expected `challenge`. */
-              challenge: string;
-              /** @description The proof's expected `domain`. */
+              /** @description The proof's expected `challenge` (a vp+jwt's `nonce`). When given, the presentation must be signed with it; without it, nothing stops a replayed presentation. */
+              challenge?: string;
+              /** @description The proof's expected `domain` (a vp+jwt's `aud`); when given, a proof is required. */
               domain?: string;
+              /** @description Checks to run; every one of them always runs. */
+              checks?: (
+                | 'proof'
+                | 'data-model'
+                | 'json-ld'
+                | 'validity-period'
+                | 'status'
+                | 'credentialStatus'
+              )[];
             };
           };
         };
@@ -3567,6 +5000,336 @@ export interface paths {
                   path?: string;
                 }[];
               }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with VC-API extension members */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                in?: string;
+                pointer?: string;
+                detail?: string;
+                code?: string;
+                message?: string;
+                path?: string;
+              }[];
+              /** @description Issuing: the reason, e.g. `unknown-context`. */
+              code?: string;
+              /** @enum {boolean} */
+              verified?: false;
+              checks?: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+              credentialResults?: {
+                verified: boolean;
+                checks: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+                errors: {
+                  /** @description Why, e.g. `invalid-signature`, `expired`, `challenge-mismatch`. */
+                  code: string;
+                  message: string;
+                  /** @description JSON Pointer into the credential or presentation. */
+                  path?: string;
+                }[];
+              }[];
+              credentialStatus?: {
+                /** @description JSON Pointer of the entry, e.g. `/credentialStatus/0`. */
+                path: string;
+                statusPurpose: string;
+                statusListCredential: string;
+                statusListIndex: string;
+                /** @description true: set (revoked, suspended). */
+                status: boolean;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with VC-API extension members */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                in?: string;
+                pointer?: string;
+                detail?: string;
+                code?: string;
+                message?: string;
+                path?: string;
+              }[];
+              /** @description Issuing: the reason, e.g. `unknown-context`. */
+              code?: string;
+              /** @enum {boolean} */
+              verified?: false;
+              checks?: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+              credentialResults?: {
+                verified: boolean;
+                checks: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+                errors: {
+                  /** @description Why, e.g. `invalid-signature`, `expired`, `challenge-mismatch`. */
+                  code: string;
+                  message: string;
+                  /** @description JSON Pointer into the credential or presentation. */
+                  path?: string;
+                }[];
+              }[];
+              credentialStatus?: {
+                /** @description JSON Pointer of the entry, e.g. `/credentialStatus/0`. */
+                path: string;
+                statusPurpose: string;
+                statusListCredential: string;
+                statusListIndex: string;
+                /** @description true: set (revoked, suspended). */
+                status: boolean;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/holder/credentials/derive': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Derive a selective disclosure from an ecdsa-sd-2023 or bbs-2023 base proof (VC-API; every role) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description A credential with an `ecdsa-sd-2023` or `bbs-2023` base proof, as its issuer secured it. */
+            verifiableCredential: {
+              [key: string]: unknown;
+            };
+            options?: {
+              /** @description JSON Pointers to disclose besides the issuer's mandatory ones, e.g. `/credentialSubject/name`. */
+              selectivePointers?: string[];
+            };
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description The credential disclosing only the selected statements, with a derived proof. */
+              verifiableCredential: unknown;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with VC-API extension members */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                in?: string;
+                pointer?: string;
+                detail?: string;
+                code?: string;
+                message?: string;
+                path?: string;
+              }[];
+              /** @description Issuing: the reason, e.g. `unknown-context`. */
+              code?: string;
+              /** @enum {boolean} */
+              verified?: false;
+              checks?: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+              credentialResults?: {
+                verified: boolean;
+                checks: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+                errors: {
+                  /** @description Why, e.g. `invalid-signature`, `expired`, `challenge-mismatch`. */
+                  code: string;
+                  message: string;
+                  /** @description JSON Pointer into the credential or presentation. */
+                  path?: string;
+                }[];
+              }[];
+              credentialStatus?: {
+                /** @description JSON Pointer of the entry, e.g. `/credentialStatus/0`. */
+                path: string;
+                statusPurpose: string;
+                statusListCredential: string;
+                statusListIndex: string;
+                /** @description true: set (revoked, suspended). */
+                status: boolean;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with VC-API extension members */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                in?: string;
+                pointer?: string;
+                detail?: string;
+                code?: string;
+                message?: string;
+                path?: string;
+              }[];
+              /** @description Issuing: the reason, e.g. `unknown-context`. */
+              code?: string;
+              /** @enum {boolean} */
+              verified?: false;
+              checks?: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+              credentialResults?: {
+                verified: boolean;
+                checks: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+                errors: {
+                  /** @description Why, e.g. `invalid-signature`, `expired`, `challenge-mismatch`. */
+                  code: string;
+                  message: string;
+                  /** @description JSON Pointer into the credential or presentation. */
+                  path?: string;
+                }[];
+              }[];
+              credentialStatus?: {
+                /** @description JSON Pointer of the entry, e.g. `/credentialStatus/0`. */
+                path: string;
+                statusPurpose: string;
+                statusListCredential: string;
+                statusListIndex: string;
+                /** @description true: set (revoked, suspended). */
+                status: boolean;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/holder/presentations': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Sign a presentation as one of the project's issuer DIDs (VC-API prove; developer and above) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description A presentation (VC Data Model 2.0; 1.1 accepted for Data Integrity). `holder` is set to the holder's DID when absent and must equal it when present. For vp+jwt its credentials must be EnvelopedVerifiableCredentials. */
+            presentation: {
+              [key: string]: unknown;
+            };
+            /** @description `holder`: the id of the project's issuer whose DID signs, with proofPurpose `authentication`. Default securing: the holder's first suite that signs presentations (its `vc+jwt` meaning vp+jwt). */
+            options: {
+              /** @description Issuer id. */
+              holder: string;
+              /** @description The verifier's challenge (a vp+jwt's `nonce`); required, so the proof cannot be replayed. */
+              challenge: string;
+              /** @description The verifier's domain (a vp+jwt's `aud`). */
+              domain?: string;
+              /**
+               * @description A Data Integrity suite among the holder's.
+               * @enum {unknown}
+               */
+              cryptosuite?: 'eddsa-rdfc-2022' | 'eddsa-jcs-2022' | 'ecdsa-rdfc-2019';
+              /**
+               * @description Secure with VC-JOSE-COSE instead: an EnvelopedVerifiablePresentation.
+               * @enum {string}
+               */
+              format?: 'application/vp+jwt';
+              /**
+               * Format: date-time
+               * @description Data Integrity: the proof's `created`.
+               */
+              created?: string;
+            };
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description The signed presentation: with a Data Integrity `authentication` proof, or for vp+jwt an `EnvelopedVerifiablePresentation` whose `id` is `data:application/vp+jwt,<JWS>`. */
+              verifiablePresentation: unknown;
             };
           };
         };
@@ -4111,6 +5874,2051 @@ export interface paths {
               versionId: string;
               /** @description Its entry index in the ledger; null when answered with 202 (not integrated yet). */
               ledgerIndex: number | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/users': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List users, filtered by email or username prefix and status */
+    get: {
+      parameters: {
+        query: {
+          /** @description Items per page. */
+          limit: number;
+          /** @description The `nextCursor` of the previous page. */
+          cursor?: string;
+          /** @description Email prefix. */
+          email?: string;
+          /** @description Username prefix. */
+          username?: string;
+          status?: 'active' | 'disabled';
+        };
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: {
+                /** @description End-user id. */
+                id: string;
+                /** @description Project id. */
+                projectId: string;
+                username: string | null;
+                email: string | null;
+                emailVerified: boolean;
+                displayName: string | null;
+                status: 'active' | 'disabled';
+                totpEnabled: boolean;
+                /** Format: date-time */
+                createdAt: string;
+                /** Format: date-time */
+                updatedAt: string;
+              }[];
+              /** @description Pass as `cursor` for the next page; null on the last page. */
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Create a user, optionally with an initial password */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description Letters, digits, dot, underscore and dash; unique per project, compared without case. */
+            username?: string;
+            /**
+             * Format: email
+             * @description Unique per project, compared without case.
+             */
+            email?: string;
+            emailVerified?: boolean;
+            /** @description Display name: 1–200 characters, not blank, no control characters. */
+            displayName?: string;
+            password?: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description End-user id. */
+              id: string;
+              /** @description Project id. */
+              projectId: string;
+              username: string | null;
+              email: string | null;
+              emailVerified: boolean;
+              displayName: string | null;
+              status: 'active' | 'disabled';
+              totpEnabled: boolean;
+              /** Format: date-time */
+              createdAt: string;
+              /** Format: date-time */
+              updatedAt: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/users/{userId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Get a user */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description End-user id. */
+          userId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description End-user id. */
+              id: string;
+              /** @description Project id. */
+              projectId: string;
+              username: string | null;
+              email: string | null;
+              emailVerified: boolean;
+              displayName: string | null;
+              status: 'active' | 'disabled';
+              totpEnabled: boolean;
+              /** Format: date-time */
+              createdAt: string;
+              /** Format: date-time */
+              updatedAt: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    /** Delete a user: erases their personal data and credentials, ends their sessions */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description End-user id. */
+          userId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Done; no body. */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    /** Change a user: display name, email verification, status (disabling ends their sessions) */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description End-user id. */
+          userId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            displayName?: string | null;
+            status?: 'active' | 'disabled';
+            emailVerified?: boolean;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description End-user id. */
+              id: string;
+              /** @description Project id. */
+              projectId: string;
+              username: string | null;
+              email: string | null;
+              emailVerified: boolean;
+              displayName: string | null;
+              status: 'active' | 'disabled';
+              totpEnabled: boolean;
+              /** Format: date-time */
+              createdAt: string;
+              /** Format: date-time */
+              updatedAt: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/users/{userId}/sessions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List a user's live sessions */
+    get: {
+      parameters: {
+        query: {
+          /** @description Items per page. */
+          limit: number;
+          /** @description The `nextCursor` of the previous page. */
+          cursor?: string;
+        };
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description End-user id. */
+          userId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: {
+                /** @description Session id. */
+                id: string;
+                /** @description End-user id. */
+                userId: string;
+                /** @description How it authenticated (RFC 8176): pwd, otp, mfa. */
+                amr: string[];
+                /** Format: date-time */
+                authTime: string;
+                /** Format: date-time */
+                lastSeenAt: string;
+                /** Format: date-time */
+                idleExpiresAt: string;
+                /** Format: date-time */
+                expiresAt: string;
+                /** Format: date-time */
+                createdAt: string;
+                /** @description The session this request was made with. */
+                current?: boolean;
+              }[];
+              /** @description Pass as `cursor` for the next page; null on the last page. */
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    /** End all of a user's sessions */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description End-user id. */
+          userId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              revoked: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/users/{userId}/sessions/{sessionId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** End one of a user's sessions */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description End-user id. */
+          userId: string;
+          /** @description Session id. */
+          sessionId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Done; no body. */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/users/{userId}/password': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /** Set or reset a user's password (policy-checked); ends all their sessions */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description End-user id. */
+          userId: string;
+        };
+        cookie?: never;
+      };
+      /** @description The new password; checked against the password policy. */
+      requestBody: {
+        content: {
+          'application/json': {
+            password: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Done; no body. */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/users/{userId}/mfa': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Reset a user's TOTP and recovery codes */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description End-user id. */
+          userId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Done; no body. */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/identity-policy': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The project's identity policy (defaults until one is set) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description Whether anyone may register through the end-user API. Off by default. */
+              registration: boolean;
+              password: {
+                /** @description Default 12. */
+                minLength: number;
+                /** @description Refuse the most common breached passwords. Default true. */
+                forbidCommon: boolean;
+              };
+              /** @description required: every user must sign in with TOTP (and enroll at their next sign-in). */
+              mfa: 'optional' | 'required';
+              sessions: {
+                /** @description Default 12 h. */
+                idleTimeoutSeconds: number;
+                /** @description Default 7 d. */
+                absoluteTimeoutSeconds: number;
+              };
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    /** Set the project's identity policy: registration, password and MFA rules, session timeouts */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description Whether anyone may register through the end-user API. Off by default. */
+            registration: boolean;
+            password: {
+              /** @description Default 12. */
+              minLength: number;
+              /** @description Refuse the most common breached passwords. Default true. */
+              forbidCommon: boolean;
+            };
+            /** @description required: every user must sign in with TOTP (and enroll at their next sign-in). */
+            mfa: 'optional' | 'required';
+            sessions: {
+              /** @description Default 12 h. */
+              idleTimeoutSeconds: number;
+              /** @description Default 7 d. */
+              absoluteTimeoutSeconds: number;
+            };
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description Whether anyone may register through the end-user API. Off by default. */
+              registration: boolean;
+              password: {
+                /** @description Default 12. */
+                minLength: number;
+                /** @description Refuse the most common breached passwords. Default true. */
+                forbidCommon: boolean;
+              };
+              /** @description required: every user must sign in with TOTP (and enroll at their next sign-in). */
+              mfa: 'optional' | 'required';
+              sessions: {
+                /** @description Default 12 h. */
+                idleTimeoutSeconds: number;
+                /** @description Default 7 d. */
+                absoluteTimeoutSeconds: number;
+              };
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/oidc-clients': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List the project’s OIDC clients */
+    get: {
+      parameters: {
+        query: {
+          /** @description Items per page. */
+          limit: number;
+          /** @description The `nextCursor` of the previous page. */
+          cursor?: string;
+        };
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: {
+                /** @description OIDC client id. */
+                clientId: string;
+                /** @description Project id. */
+                projectId: string;
+                name: string;
+                role: string;
+                scopes: string[];
+                resources: string[];
+                grantTypes: string[];
+                redirectUris: string[];
+                postLogoutRedirectUris: string[];
+                public: boolean;
+                skipConsent: boolean;
+                /** Format: date-time */
+                createdAt: string;
+                /** Format: date-time */
+                updatedAt: string;
+              }[];
+              /** @description Pass as `cursor` for the next page; null on the last page. */
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Register an OAuth/OIDC client (its secret is shown once) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description Display name: 1–200 characters, not blank, no control characters. */
+            name: string;
+            /**
+             * @description The role its access tokens act with on the platform API: viewer, auditor or developer.
+             * @enum {unknown}
+             */
+            role?: 'viewer' | 'auditor' | 'developer';
+            /** @description Scopes it may request: platform API scopes (e.g. credentials:verify) and its own resources’. */
+            scopes?: string[];
+            /** @description Its own resource servers (opaque tokens). */
+            resources?: string[];
+            /** @description Grants it may use (default client_credentials). refresh_token tokens are issued with offline_access. */
+            grantTypes?: (
+              | 'client_credentials'
+              | 'authorization_code'
+              | 'refresh_token'
+              | 'urn:ietf:params:oauth:grant-type:device_code'
+            )[];
+            /** @description Where authorization responses may go: https, or http only to localhost/127.0.0.1. */
+            redirectUris?: string[];
+            /** @description Where RP-initiated logout may return to (same rules as redirectUris). */
+            postLogoutRedirectUris?: string[];
+            /** @description A public client (native or browser app): no secret, PKCE only. Fixed at creation. */
+            public?: boolean;
+            /** @description A first-party client: users are not asked for consent. */
+            skipConsent?: boolean;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description OIDC client id. */
+              clientId: string;
+              /** @description Project id. */
+              projectId: string;
+              name: string;
+              role: string;
+              scopes: string[];
+              resources: string[];
+              grantTypes: string[];
+              redirectUris: string[];
+              postLogoutRedirectUris: string[];
+              public: boolean;
+              skipConsent: boolean;
+              /** Format: date-time */
+              createdAt: string;
+              /** Format: date-time */
+              updatedAt: string;
+              /** @description The client secret (none for a public client). Shown only in this response; store it now. */
+              clientSecret?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/oidc-clients/{clientId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Get an OIDC client */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description OIDC client id. */
+          clientId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description OIDC client id. */
+              clientId: string;
+              /** @description Project id. */
+              projectId: string;
+              name: string;
+              role: string;
+              scopes: string[];
+              resources: string[];
+              grantTypes: string[];
+              redirectUris: string[];
+              postLogoutRedirectUris: string[];
+              public: boolean;
+              skipConsent: boolean;
+              /** Format: date-time */
+              createdAt: string;
+              /** Format: date-time */
+              updatedAt: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    /** Delete an OIDC client */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description OIDC client id. */
+          clientId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Done; no body. */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    /** Change an OIDC client’s name, role, scopes, resources, grants or redirect URIs */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description OIDC client id. */
+          clientId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description Display name: 1–200 characters, not blank, no control characters. */
+            name?: string;
+            /**
+             * @description The role its access tokens act with on the platform API: viewer, auditor or developer.
+             * @enum {unknown}
+             */
+            role?: 'viewer' | 'auditor' | 'developer';
+            /** @description Scopes it may request: platform API scopes (e.g. credentials:verify) and its own resources’. */
+            scopes?: string[];
+            /** @description Its own resource servers (opaque tokens). */
+            resources?: string[];
+            /** @description Grants it may use (default client_credentials). refresh_token tokens are issued with offline_access. */
+            grantTypes?: (
+              | 'client_credentials'
+              | 'authorization_code'
+              | 'refresh_token'
+              | 'urn:ietf:params:oauth:grant-type:device_code'
+            )[];
+            /** @description Where authorization responses may go: https, or http only to localhost/127.0.0.1. */
+            redirectUris?: string[];
+            /** @description Where RP-initiated logout may return to (same rules as redirectUris). */
+            postLogoutRedirectUris?: string[];
+            /** @description A first-party client: users are not asked for consent. */
+            skipConsent?: boolean;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description OIDC client id. */
+              clientId: string;
+              /** @description Project id. */
+              projectId: string;
+              name: string;
+              role: string;
+              scopes: string[];
+              resources: string[];
+              grantTypes: string[];
+              redirectUris: string[];
+              postLogoutRedirectUris: string[];
+              public: boolean;
+              skipConsent: boolean;
+              /** Format: date-time */
+              createdAt: string;
+              /** Format: date-time */
+              updatedAt: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/oidc-clients/{clientId}/rotate-secret': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Replace an OIDC client’s secret (the new one is shown once; the old one stops working) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description OIDC client id. */
+          clientId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description OIDC client id. */
+              clientId: string;
+              /** @description Project id. */
+              projectId: string;
+              name: string;
+              role: string;
+              scopes: string[];
+              resources: string[];
+              grantTypes: string[];
+              redirectUris: string[];
+              postLogoutRedirectUris: string[];
+              public: boolean;
+              skipConsent: boolean;
+              /** Format: date-time */
+              createdAt: string;
+              /** Format: date-time */
+              updatedAt: string;
+              /** @description The client secret (none for a public client). Shown only in this response; store it now. */
+              clientSecret?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/oidc-keys': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The signing keys the project’s issuer publishes (active and recently retired) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description The project’s issuer URL. */
+              issuer: string;
+              keys: {
+                kid: string;
+                alg: string;
+                active: boolean;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/oidc-keys/rotate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Rotate the issuer’s signing keys (retired keys stay published until their tokens expire) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description The project’s issuer URL. */
+              issuer: string;
+              keys: {
+                kid: string;
+                alg: string;
+                active: boolean;
+              }[];
             };
           };
         };

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
+import { AccessTokenVerifier } from '../modules/oidc/access-tokens.js';
 import type { Principal } from '../modules/policy/model.js';
 import type { TenancyService } from '../modules/tenancy/service.js';
 import { Problem, sendProblem } from './problem.js';
@@ -88,12 +89,14 @@ export function registerAuthentication(
   app: FastifyInstance,
   deps: {
     tenancy: TenancyService;
+    /** Verifies the projects' JWT access tokens, accepted besides API keys. */
+    accessTokens: AccessTokenVerifier;
     limiter: RateLimiter;
     rateLimits: Config['rateLimits'];
     lastUsed: LastUsedTracker;
   },
 ): void {
-  const { tenancy, limiter, rateLimits, lastUsed } = deps;
+  const { tenancy, accessTokens, limiter, rateLimits, lastUsed } = deps;
 
   async function refuseAnonymous(request: FastifyRequest, problem: Problem): Promise<Problem> {
     const taken = await limiter.take(`ip:${request.ip}`, rateLimits.anonymous);
@@ -110,18 +113,30 @@ export function registerAuthentication(
         reply,
         await refuseAnonymous(
           request,
-          unauthorized('Send an API key as "Authorization: Bearer sk_…".', 'invalid_request'),
+          unauthorized(
+            'Send an API key ("Authorization: Bearer sk_…") or an access token of the project\'s issuer.',
+            'invalid_request',
+          ),
         ),
       );
     }
     const secret = BEARER.exec(header)?.[1];
-    const principal = secret ? await tenancy.authenticate(secret) : null;
+    // API keys first and unchanged (the fast path); a JWT is an access token of a project's issuer.
+    const isAccessToken = secret !== undefined && AccessTokenVerifier.looksLikeJwt(secret);
+    const principal = !secret
+      ? null
+      : isAccessToken
+        ? await accessTokens.authenticate(secret)
+        : await tenancy.authenticate(secret);
     if (!secret || !principal) {
       return sendProblem(
         reply,
         await refuseAnonymous(
           request,
-          unauthorized('The API key is not valid, or it was revoked or has expired.', 'invalid_token'),
+          unauthorized(
+            'The API key or access token is not valid, or it was revoked or has expired.',
+            'invalid_token',
+          ),
         ),
       );
     }
@@ -140,7 +155,7 @@ export function registerAuthentication(
       );
     }
 
-    lastUsed.record(principal.keyId);
+    if (!isAccessToken) lastUsed.record(principal.keyId);
     request.principal = principal;
     request.bearerSecret = secret;
   });

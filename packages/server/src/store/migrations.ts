@@ -1,4 +1,4 @@
-import { type Kysely, PostgresAdapter } from 'kysely';
+import { type Kysely, PostgresAdapter, sql } from 'kysely';
 import type { Migration } from 'kysely/migration';
 
 /** Column type for bytes: SQLite's blob, PostgreSQL's bytea. */
@@ -254,6 +254,211 @@ export const migrations: Record<string, Migration> = {
         .createIndex('persona_ops_project')
         .on('persona_ops')
         .columns(['project_id', 'position', 'did'])
+        .execute();
+    },
+  },
+  '0010_identity': {
+    async up(db: Kysely<unknown>) {
+      // End users of a project. Lookups go through the normalized columns (lower-cased, NFKC) and
+      // their unique indexes. Erasing a user nulls every personal column and keeps the tombstoned row.
+      await db.schema
+        .createTable('identity_users')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('username', 'text')
+        .addColumn('username_normalized', 'text')
+        .addColumn('email', 'text')
+        .addColumn('email_normalized', 'text')
+        .addColumn('email_verified', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('display_name', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('password_hash', 'text')
+        .addColumn('totp_secret', 'text')
+        .addColumn('totp_pending_secret', 'text')
+        .addColumn('totp_last_step', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('identity_users_username')
+        .on('identity_users')
+        .columns(['project_id', 'username_normalized'])
+        .unique()
+        .execute();
+      await db.schema
+        .createIndex('identity_users_email')
+        .on('identity_users')
+        .columns(['project_id', 'email_normalized'])
+        .unique()
+        .execute();
+      await db.schema
+        .createTable('identity_recovery_codes')
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('code_hash', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('identity_recovery_codes_pk', ['user_id', 'code_hash'])
+        .execute();
+      await db.schema
+        .createTable('identity_sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('amr', 'text', (c) => c.notNull())
+        .addColumn('restricted', 'integer', (c) => c.notNull())
+        .addColumn('auth_time', 'text', (c) => c.notNull())
+        .addColumn('last_seen_at', 'text', (c) => c.notNull())
+        .addColumn('idle_expires_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('identity_sessions_user')
+        .on('identity_sessions')
+        .columns(['project_id', 'user_id', 'id'])
+        .execute();
+      // Pending second-factor steps of a login: single use, short-lived, a few attempts each.
+      await db.schema
+        .createTable('identity_mfa_challenges')
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('throttle_key', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+      // Brute-force counters, keyed by a hash of (project, identifier, address) or (project, address).
+      await db.schema
+        .createTable('identity_throttle')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('failures', 'integer', (c) => c.notNull())
+        .addColumn('last_failure_at', 'text', (c) => c.notNull())
+        .addColumn('blocked_until', 'text')
+        .execute();
+      await db.schema
+        .createTable('identity_policies')
+        .addColumn('project_id', 'text', (c) => c.primaryKey())
+        .addColumn('policy', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+  // The OIDC provider's state (tokens, grants, replay records; one row per provider model and id) and
+  // the OIDC clients of each project (secrets as SHA-256 hashes).
+  '0011_oidc': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('oidc_payloads')
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('grant_id', 'text')
+        .addColumn('user_code', 'text')
+        .addColumn('uid', 'text')
+        .addColumn('expires_at', 'bigint')
+        .addColumn('consumed_at', 'bigint')
+        .addPrimaryKeyConstraint('oidc_payloads_pk', ['project_id', 'model', 'id'])
+        .execute();
+      for (const column of ['grant_id', 'user_code', 'uid']) {
+        await db.schema
+          .createIndex(`oidc_payloads_${column}`)
+          .on('oidc_payloads')
+          .columns(['project_id', 'model', column])
+          .execute();
+      }
+      await db.schema
+        .createIndex('oidc_payloads_expires_at')
+        .on('oidc_payloads')
+        .column('expires_at')
+        .execute();
+      await db.schema
+        .createTable('oidc_clients')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('org_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('scopes', 'text', (c) => c.notNull())
+        .addColumn('resources', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('oidc_clients_project')
+        .on('oidc_clients')
+        .columns(['project_id', 'id'])
+        .execute();
+    },
+  },
+  '0012_oidc_interactive': {
+    async up(db: Kysely<unknown>) {
+      const columns: [string, string][] = [
+        ['redirect_uris', "'[]'"],
+        ['post_logout_redirect_uris', "'[]'"],
+        ['grant_types', `'["client_credentials"]'`],
+      ];
+      for (const [name, fallback] of columns) {
+        await db.schema
+          .alterTable('oidc_clients')
+          .addColumn(name, 'text', (c) => c.notNull().defaultTo(sql.raw(fallback)))
+          .execute();
+      }
+      for (const name of ['public_client', 'skip_consent']) {
+        await db.schema
+          .alterTable('oidc_clients')
+          .addColumn(name, 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+      }
+    },
+  },
+  '0013_scim': {
+    async up(db: Kysely<unknown>) {
+      // SCIM provisioning: the IdP's id for a user, and a counter bumped on every change (the ETag).
+      await db.schema.alterTable('identity_users').addColumn('external_id', 'text').execute();
+      await db.schema
+        .alterTable('identity_users')
+        .addColumn('version', 'integer', (c) => c.notNull().defaultTo(1))
+        .execute();
+      await db.schema
+        .createIndex('identity_users_external_id')
+        .on('identity_users')
+        .columns(['project_id', 'external_id'])
+        .execute();
+      // SCIM groups of a project and their members (users of the same project).
+      await db.schema
+        .createTable('scim_groups')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('display_name', 'text', (c) => c.notNull())
+        .addColumn('display_name_normalized', 'text', (c) => c.notNull())
+        .addColumn('external_id', 'text')
+        .addColumn('version', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('scim_groups_display_name')
+        .on('scim_groups')
+        .columns(['project_id', 'display_name_normalized'])
+        .unique()
+        .execute();
+      await db.schema
+        .createIndex('scim_groups_external_id')
+        .on('scim_groups')
+        .columns(['project_id', 'external_id'])
+        .execute();
+      await db.schema
+        .createTable('scim_group_members')
+        .addColumn('group_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('scim_group_members_pk', ['group_id', 'user_id'])
+        .execute();
+      await db.schema
+        .createIndex('scim_group_members_user')
+        .on('scim_group_members')
+        .columns(['project_id', 'user_id'])
         .execute();
     },
   },

@@ -186,6 +186,142 @@ export interface PersonaOpsTable {
   ledger_index: number | string | null;
 }
 
+/** An end user of a project. Erasure nulls every personal column and the credentials. */
+export interface IdentityUsersTable {
+  id: string;
+  project_id: string;
+  username: string | null;
+  username_normalized: string | null;
+  email: string | null;
+  email_normalized: string | null;
+  email_verified: number;
+  display_name: string | null;
+  /** active | disabled | deleted */
+  status: string;
+  /** Argon2id PHC string. */
+  password_hash: string | null;
+  /** AES-256-GCM under a key derived from the master key (base64url), for the confirmed factor. */
+  totp_secret: string | null;
+  /** The same, for an enrollment not confirmed yet. */
+  totp_pending_secret: string | null;
+  /** The last TOTP time step accepted: a code of this step or an earlier one is a replay. */
+  totp_last_step: number | string;
+  /** The provisioning IdP's id for the user (SCIM externalId), as it sent it. */
+  external_id: string | null;
+  /** Bumped on every change; the SCIM ETag. */
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface IdentityRecoveryCodesTable {
+  user_id: string;
+  /** SHA-256 (hex) of the normalized code. */
+  code_hash: string;
+}
+
+export interface IdentitySessionsTable {
+  id: string;
+  project_id: string;
+  user_id: string;
+  /** SHA-256 (hex) of the bearer token. */
+  token_hash: string;
+  /** JSON array of RFC 8176 method references: pwd, otp. */
+  amr: string;
+  /** 1: may only enroll the second factor the project requires. */
+  restricted: number;
+  auth_time: string;
+  last_seen_at: string;
+  idle_expires_at: string;
+  expires_at: string;
+  created_at: string;
+}
+
+export interface IdentityMfaChallengesTable {
+  token_hash: string;
+  project_id: string;
+  user_id: string;
+  /** The brute-force counter of the login this challenge continues. */
+  throttle_key: string;
+  attempts: number;
+  expires_at: string;
+}
+
+export interface IdentityThrottleTable {
+  key: string;
+  failures: number;
+  last_failure_at: string;
+  blocked_until: string | null;
+}
+
+export interface IdentityPoliciesTable {
+  project_id: string;
+  /** JSON of the identity policy. */
+  policy: string;
+  updated_at: string;
+}
+
+/** A record of the OIDC provider (its adapter's storage), scoped to the project whose issuer made it. */
+export interface OidcPayloadsTable {
+  project_id: string;
+  /** The provider's model name: AccessToken, ClientCredentials, Grant, ReplayDetection, … */
+  model: string;
+  id: string;
+  /** The provider's payload, JSON. */
+  payload: string;
+  grant_id: string | null;
+  user_code: string | null;
+  uid: string | null;
+  /** Epoch seconds; null = kept until destroyed. */
+  expires_at: number | null;
+  /** Epoch seconds when consumed (single-use codes and tokens). */
+  consumed_at: number | null;
+}
+
+/** An OAuth/OIDC client of a project; the secret is kept as a SHA-256 hash only. */
+export interface OidcClientsTable {
+  id: string;
+  project_id: string;
+  org_id: string;
+  name: string;
+  secret_hash: string;
+  /** The role its access tokens act with on the platform API (viewer, auditor or developer). */
+  role: string;
+  /** JSON array of the scopes it may request. */
+  scopes: string;
+  /** JSON array of its own resource servers (resource indicators it may request besides the platform API). */
+  resources: string;
+  /** JSON arrays: where authorization responses and logouts may redirect to, and the grants it may use. */
+  redirect_uris: string;
+  post_logout_redirect_uris: string;
+  grant_types: string;
+  /** 1: a public client (no secret, token_endpoint_auth_method none, PKCE only). */
+  public_client: number;
+  /** 1: a first-party client whose users are never asked for consent. */
+  skip_consent: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ScimGroupsTable {
+  id: string;
+  project_id: string;
+  display_name: string;
+  /** NFKC, lower case, trimmed: unique per project. */
+  display_name_normalized: string;
+  external_id: string | null;
+  /** Bumped on every change, members included; the SCIM ETag. */
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ScimGroupMembersTable {
+  group_id: string;
+  user_id: string;
+  project_id: string;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   projects: ProjectsTable;
@@ -204,4 +340,14 @@ export interface Database {
   status_lists: StatusListsTable;
   status_entries: StatusEntriesTable;
   persona_ops: PersonaOpsTable;
+  identity_users: IdentityUsersTable;
+  identity_recovery_codes: IdentityRecoveryCodesTable;
+  identity_sessions: IdentitySessionsTable;
+  identity_mfa_challenges: IdentityMfaChallengesTable;
+  identity_throttle: IdentityThrottleTable;
+  identity_policies: IdentityPoliciesTable;
+  oidc_payloads: OidcPayloadsTable;
+  oidc_clients: OidcClientsTable;
+  scim_groups: ScimGroupsTable;
+  scim_group_members: ScimGroupMembersTable;
 }

@@ -3,7 +3,11 @@ import { decodeCursor, type Page, toPage } from '../../http/pagination.js';
 import { newId } from '../../ids.js';
 import type { Database } from '../../store/schema.js';
 import type { LedgerService } from '../ledger/service.js';
+import { GroupCommit } from './group-commit.js';
 import { AuditRepo } from './repo.js';
+
+/** Most acts recorded alone that share one transaction. */
+const MAX_GROUP = 256;
 
 /** Security-relevant acts. Names are `<resource>.<verb>`; later capabilities add theirs. */
 export type AuditEventType =
@@ -21,8 +25,36 @@ export type AuditEventType =
   | 'issuer.created'
   | 'credential.issued'
   | 'credential.status_changed'
+  | 'presentation.signed'
   | 'did.created'
-  | 'did.updated';
+  | 'user.created'
+  | 'user.registered'
+  | 'user.updated'
+  | 'user.deleted'
+  | 'user.password_changed'
+  | 'user.password_set'
+  | 'user.mfa_enrolled'
+  | 'user.mfa_disabled'
+  | 'user.mfa_reset'
+  | 'user.recovery_codes_regenerated'
+  | 'session.created'
+  | 'session.revoked'
+  | 'session.revoked_all'
+  | 'identity_policy.updated'
+  | 'did.updated'
+  | 'oidc_client.created'
+  | 'oidc_client.updated'
+  | 'oidc_client.secret_rotated'
+  | 'oidc_client.deleted'
+  | 'oidc_keys.rotated'
+  | 'oidc.signed_in'
+  | 'oidc.consent_granted'
+  | 'oidc.logged_out'
+  | 'oidc.refresh_token_reused'
+  | 'session.stepped_up'
+  | 'scim.group_created'
+  | 'scim.group_updated'
+  | 'scim.group_deleted';
 
 /**
  * What an audit entry may hold: ids, roles, scopes, hashes and times. Never personal data (a member's
@@ -57,6 +89,7 @@ export interface AuditEntry extends AuditEvent {
  */
 export class AuditService {
   private readonly repo: AuditRepo;
+  private readonly alone: GroupCommit<AuditEvent>;
 
   constructor(
     db: Kysely<Database>,
@@ -64,6 +97,12 @@ export class AuditService {
     private readonly now: () => Date = () => new Date(),
   ) {
     this.repo = new AuditRepo(db);
+    this.alone = new GroupCommit(async (events) => {
+      await this.repo.db.transaction().execute(async (trx) => {
+        for (const event of events) await this.record(trx, event);
+      });
+      this.committed();
+    }, MAX_GROUP);
   }
 
   /** Records an act inside the caller's transaction `trx`; call `committed()` once it commits. */
@@ -94,12 +133,11 @@ export class AuditService {
   }
 
   /**
-   * Records an act that writes nothing else (issuing a credential) in a transaction of its own; once this
-   * resolves the entry is committed, and if it throws the act must fail.
+   * Records an act that writes nothing else (issuing a credential): concurrent ones share a transaction.
+   * Once this resolves the entry is committed, and if it throws the act must fail.
    */
-  async recordAlone(event: AuditEvent): Promise<void> {
-    await this.repo.db.transaction().execute((trx) => this.record(trx, event));
-    this.committed();
+  recordAlone(event: AuditEvent): Promise<void> {
+    return this.alone.add(event);
   }
 
   /** Tells the ledger that recorded entries were committed, so it integrates them now. */

@@ -1,9 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { HolderService } from './holder.js';
 import {
   CredentialProblemResponses,
+  DeriveRequest,
+  DeriveResponse,
+  HolderParams,
   IssueRequest,
   IssueResponse,
   IssuerParams,
+  ProveRequest,
+  ProveResponse,
   VerifierParams,
   VerifyCredentialRequest,
   VerifyCredentialResponse,
@@ -13,14 +19,16 @@ import {
 import type { CredentialsService } from './service.js';
 
 /**
- * The VC-API endpoints: `{issuerBase}/credentials/issue` with `issuerBase = /v1/issuers/{issuerId}`, and
+ * The VC-API endpoints: `{issuerBase}/credentials/issue` with `issuerBase = /v1/issuers/{issuerId}`;
  * `{verifierBase}/credentials/verify`, `{verifierBase}/presentations/verify` with
- * `verifierBase = /v1/projects/{projectId}/verifier`. Thin: parse, call the service (it authorizes), reply.
+ * `verifierBase = /v1/projects/{projectId}/verifier`; `{holderBase}/credentials/derive`,
+ * `{holderBase}/presentations` with `holderBase = /v1/projects/{projectId}/holder`.
+ * Thin: parse, call the service (it authorizes), reply.
  */
-export const credentialRoutes: FastifyPluginAsyncTypebox<{ credentials: CredentialsService }> = async (
-  app,
-  { credentials },
-) => {
+export const credentialRoutes: FastifyPluginAsyncTypebox<{
+  credentials: CredentialsService;
+  holder: HolderService;
+}> = async (app, { credentials, holder }) => {
   const tags = ['credentials'];
 
   app.post(
@@ -66,5 +74,37 @@ export const credentialRoutes: FastifyPluginAsyncTypebox<{ credentials: Credenti
     },
     async (request) =>
       credentials.verifyPresentation(request.principal, request.params.projectId, request.body),
+  );
+
+  app.post(
+    '/v1/projects/:projectId/holder/credentials/derive',
+    {
+      schema: {
+        tags,
+        summary:
+          'Derive a selective disclosure from an ecdsa-sd-2023 or bbs-2023 base proof (VC-API; every role)',
+        params: HolderParams,
+        body: DeriveRequest,
+        response: { 201: DeriveResponse, ...CredentialProblemResponses },
+      },
+    },
+    async (request, reply) =>
+      reply.code(201).send(await holder.derive(request.principal, request.params.projectId, request.body)),
+  );
+
+  app.post(
+    '/v1/projects/:projectId/holder/presentations',
+    {
+      schema: {
+        tags,
+        summary:
+          "Sign a presentation as one of the project's issuer DIDs (VC-API prove; developer and above)",
+        params: HolderParams,
+        body: ProveRequest,
+        response: { 201: ProveResponse, ...CredentialProblemResponses },
+      },
+    },
+    async (request, reply) =>
+      reply.code(201).send(await holder.prove(request.principal, request.params.projectId, request.body)),
   );
 };

@@ -3,7 +3,13 @@ import { ProblemSchema } from '../../http/openapi.js';
 import { IssuerId, STATUS_PURPOSES } from '../issuers/schemas.js';
 import { ProjectId } from '../tenancy/schemas.js';
 
-export const DATA_INTEGRITY_SUITES = ['eddsa-rdfc-2022', 'eddsa-jcs-2022', 'ecdsa-rdfc-2019'] as const;
+export const DATA_INTEGRITY_SUITES = [
+  'eddsa-rdfc-2022',
+  'eddsa-jcs-2022',
+  'ecdsa-rdfc-2019',
+  'ecdsa-sd-2023',
+  'bbs-2023',
+] as const;
 /** What a verification runs, in order; all of them, always. */
 export const CHECKS = ['data-model', 'json-ld', 'proof', 'validity-period', 'status', 'credentials'] as const;
 
@@ -48,10 +54,12 @@ export const IssueRequest = Type.Object(
             ),
           ),
           mandatoryPointers: Type.Optional(
-            Type.Array(Type.String({ pattern: '^(/([^~/]|~[01])*)*$' }), {
+            Type.Array(Type.String({ pattern: '^(/([^~/]|~[01])*)*$', maxLength: 1024 }), {
+              maxItems: 256,
               description:
-                'JSON Pointers that must always be disclosed (selective-disclosure suites); the suites ' +
-                'available now disclose the whole credential, so every pointer is satisfied.',
+                'ecdsa-sd-2023 and bbs-2023: JSON Pointers (RFC 6901) to what every derived credential must ' +
+                'disclose, e.g. `["/issuer"]`; each must select a value of the credential. The other suites ' +
+                'disclose the whole credential, so every pointer is satisfied and they ignore them.',
             }),
           ),
         },
@@ -75,6 +83,14 @@ export const IssueResponse = Type.Object({
 
 const Checks = Type.Array(Type.Enum(CHECKS));
 
+/** The `checks` a VC-API client may ask for; every check always runs. */
+const RequestedChecks = Type.Array(
+  Type.Enum(['proof', 'data-model', 'json-ld', 'validity-period', 'status', 'credentialStatus']),
+  { maxItems: 16, description: 'Checks to run; every one of them always runs.' },
+);
+
+const challenge = (description: string) => Type.String({ minLength: 1, maxLength: 1024, description });
+
 export const VerifyCredentialRequest = Type.Object(
   {
     verifiableCredential: Type.Unknown({
@@ -83,13 +99,17 @@ export const VerifyCredentialRequest = Type.Object(
     options: Type.Optional(
       Type.Object(
         {
-          checks: Type.Optional(
-            Type.Array(
-              Type.Enum(['proof', 'data-model', 'json-ld', 'validity-period', 'status', 'credentialStatus']),
-              {
-                description: 'Checks to run; every one of them always runs.',
-              },
-            ),
+          checks: Type.Optional(RequestedChecks),
+          challenge: Type.Optional(
+            challenge('When given, every Data Integrity proof must carry this `challenge`.'),
+          ),
+          domain: Type.Optional(
+            challenge('When given, every Data Integrity proof must carry this `domain` (or list it).'),
+          ),
+          expectedProofPurpose: Type.Optional(
+            Type.Enum(['assertionMethod', 'authentication'], {
+              description: 'The proof purpose every proof must have (default `assertionMethod`).',
+            }),
           ),
         },
         { additionalProperties: false },
@@ -101,23 +121,122 @@ export const VerifyCredentialRequest = Type.Object(
 
 export const VerifyPresentationRequest = Type.Object(
   {
-    verifiablePresentation: Type.Unknown({ description: 'A Data Integrity secured presentation.' }),
+    verifiablePresentation: Type.Unknown({
+      description:
+        'A presentation: with a Data Integrity proof, without a proof (only when no `challenge` or ' +
+        '`domain` is expected), or an EnvelopedVerifiablePresentation (`data:application/vp+jwt,<JWS>`). ' +
+        'Its credentials may be Data Integrity secured or EnvelopedVerifiableCredentials (vc+jwt).',
+    }),
     options: Type.Object(
       {
-        challenge: Type.String({
-          minLength: 1,
-          maxLength: 1024,
-          description: "The proof's expected `challenge`.",
-        }),
-        domain: Type.Optional(
-          Type.String({ minLength: 1, maxLength: 1024, description: "The proof's expected `domain`." }),
+        challenge: Type.Optional(
+          challenge(
+            "The proof's expected `challenge` (a vp+jwt's `nonce`). When given, the presentation must be " +
+              'signed with it; without it, nothing stops a replayed presentation.',
+          ),
         ),
+        domain: Type.Optional(
+          challenge("The proof's expected `domain` (a vp+jwt's `aud`); when given, a proof is required."),
+        ),
+        checks: Type.Optional(RequestedChecks),
       },
       { additionalProperties: false },
     ),
   },
   { additionalProperties: false },
 );
+
+export const HolderParams = Type.Object({ projectId: ProjectId });
+
+// RFC 6901; the derive request's pointers select what the holder discloses.
+const JsonPointer = Type.String({ pattern: '^(/([^~/]|~[01])*)*$', maxLength: 1024 });
+
+export const DeriveRequest = Type.Object(
+  {
+    verifiableCredential: Type.Object(
+      {},
+      {
+        additionalProperties: true,
+        description:
+          'A credential with an `ecdsa-sd-2023` or `bbs-2023` base proof, as its issuer secured it.',
+      },
+    ),
+    options: Type.Optional(
+      Type.Object(
+        {
+          selectivePointers: Type.Optional(
+            Type.Array(JsonPointer, {
+              maxItems: 256,
+              description:
+                "JSON Pointers to disclose besides the issuer's mandatory ones, e.g. `/credentialSubject/name`.",
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const DeriveResponse = Type.Object({
+  verifiableCredential: Type.Unknown({
+    description: 'The credential disclosing only the selected statements, with a derived proof.',
+  }),
+});
+
+/** Data Integrity suites that sign presentations (the selective-disclosure suites secure credentials only). */
+export const PRESENTATION_SUITES = ['eddsa-rdfc-2022', 'eddsa-jcs-2022', 'ecdsa-rdfc-2019'] as const;
+
+export const ProveRequest = Type.Object(
+  {
+    presentation: Type.Object(
+      {},
+      {
+        additionalProperties: true,
+        description:
+          "A presentation (VC Data Model 2.0; 1.1 accepted for Data Integrity). `holder` is set to the holder's " +
+          'DID when absent and must equal it when present. For vp+jwt its credentials must be ' +
+          'EnvelopedVerifiableCredentials.',
+      },
+    ),
+    options: Type.Object(
+      {
+        holder: IssuerId,
+        challenge: challenge(
+          "The verifier's challenge (a vp+jwt's `nonce`); required, so the proof cannot be replayed.",
+        ),
+        domain: Type.Optional(challenge("The verifier's domain (a vp+jwt's `aud`).")),
+        cryptosuite: Type.Optional(
+          Type.Enum(PRESENTATION_SUITES, { description: "A Data Integrity suite among the holder's." }),
+        ),
+        format: Type.Optional(
+          Type.Literal('application/vp+jwt', {
+            description: 'Secure with VC-JOSE-COSE instead: an EnvelopedVerifiablePresentation.',
+          }),
+        ),
+        created: Type.Optional(
+          Type.String({ format: 'date-time', description: "Data Integrity: the proof's `created`." }),
+        ),
+      },
+      {
+        additionalProperties: false,
+        description:
+          "`holder`: the id of the project's issuer whose DID signs, with proofPurpose `authentication`. " +
+          "Default securing: the holder's first suite that signs presentations (its `vc+jwt` meaning vp+jwt).",
+      },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ProveResponse = Type.Object({
+  verifiablePresentation: Type.Unknown({
+    description:
+      'The signed presentation: with a Data Integrity `authentication` proof, or for vp+jwt an ' +
+      '`EnvelopedVerifiablePresentation` whose `id` is `data:application/vp+jwt,<JWS>`.',
+  }),
+});
 
 const VerificationError = Type.Object({
   code: Type.String({ description: 'Why, e.g. `invalid-signature`, `expired`, `challenge-mismatch`.' }),

@@ -1,12 +1,13 @@
 import {
   addStatusEntries,
   assertionKeyResolver,
+  CREDENTIALS_V2_CONTEXT,
   CredentialError,
-  createKeyStoreSigner,
   createStatusChecker,
   DID_LD_JSON,
   type DocumentLoader,
-  issueCredential,
+  didKeyResolver,
+  type IssueCredentialOptions,
   issueVcJwt,
   keyStoreJwsSigner,
   type ResolveKey,
@@ -14,8 +15,8 @@ import {
   type VerificationResult,
   type Violation,
   validateCredential,
+  validateEnvelope,
   verifyCredential,
-  verifyPresentation,
   verifyVcJwt,
 } from '@personachain/credentials';
 import type { KeyStore } from '@personachain/crypto';
@@ -26,17 +27,24 @@ import {
   type IssuerKey,
   type IssuerRecord,
   type IssuersService,
+  isSelectiveDisclosureSuite,
   keyForSuite,
+  NO_STATUS_LIST_SUITE,
   type StatusPurpose,
   type Suite,
+  statusListSuite,
 } from '../issuers/service.js';
 import type { Principal } from '../policy/model.js';
 import { type StatusService, sha256 } from '../status/service.js';
 import type { TenancyService } from '../tenancy/service.js';
+import type { ProofExpectations } from './credential-thread-protocol.js';
+import type { CredentialThreads } from './credential-threads.js';
 import { platformDocumentLoader } from './document-loader.js';
+import { asArray, hasType, type JsonObject } from './json.js';
+import { issueWithKeyStore, type KeyStoreIssuance } from './keystore-issuance.js';
+import { type ExpectedProof, PresentationVerifier } from './presentation-verification.js';
+import { badOption, rejected } from './rejection.js';
 import type { DATA_INTEGRITY_SUITES } from './schemas.js';
-
-type JsonObject = Record<string, unknown>;
 
 export interface IssueOptions {
   cryptosuite?: (typeof DATA_INTEGRITY_SUITES)[number];
@@ -61,10 +69,7 @@ type CheckedResult = VerificationResult & { credentialStatus?: CredentialStatusR
 /** Attempts at issuing with status entries when concurrent issuances keep taking the chosen indexes. */
 const ALLOCATION_ATTEMPTS = 5;
 
-const CREDENTIALS_V2 = 'https://www.w3.org/ns/credentials/v2';
 const VC_JWT_DATA_URL = 'data:application/vc+jwt,';
-/** Codes that mean the platform failed, not the request: these stay 500s. */
-const SERVER_FAULTS = new Set(['signing-failed', 'invalid-signature']);
 
 /**
  * The VC-API: issuing with a project's issuers (keys stay in the KeyStore) and verifying credentials and
@@ -74,6 +79,7 @@ const SERVER_FAULTS = new Set(['signing-failed', 'invalid-signature']);
 export class CredentialsService {
   private readonly documentLoader: DocumentLoader;
   private readonly checkStatus: StatusChecker;
+  private readonly presentations: PresentationVerifier;
 
   constructor(
     private readonly issuers: IssuersService,
@@ -82,11 +88,19 @@ export class CredentialsService {
     private readonly keys: KeyStore,
     private readonly audit: AuditService,
     private readonly status: StatusService,
+    /** Issues and verifies Data Integrity credentials on worker threads; without it, on this thread. */
+    private readonly threads?: CredentialThreads,
   ) {
     this.documentLoader = platformDocumentLoader(dids);
     this.checkStatus = createStatusChecker({
       documentLoader: this.documentLoader,
       loadStatusListCredential: status.loadStatusListCredential,
+    });
+    this.presentations = new PresentationVerifier({
+      documentLoader: this.documentLoader,
+      resolveKey: didKeyResolver((did) => dids.resolve(did, DID_LD_JSON), 'authentication'),
+      checkCredential: (credential) => this.checkCredential(credential),
+      withStatus: (result, credential) => this.withStatus(result, credential),
     });
   }
 
@@ -100,11 +114,12 @@ export class CredentialsService {
     const suite = chooseSuite(issuer, options);
     // Every suite of an issuer has a key: checked when the issuer was created.
     const key = keyForSuite(issuer.keys, suite) as IssuerKey;
-    const credential = withIssuer(input.credential as JsonObject, issuer.did);
+    const credential = input.credential as JsonObject;
+    checkIssuer(credential, issuer.did);
     const purposes = statusPurposes(issuer, options, credential);
     const secure = (document: JsonObject) =>
       this.secure(document, suite, key, options).catch((error: unknown) => {
-        throw rejected(error);
+        throw rejected(error, 'credential-rejected', '#/credential');
       });
     const event = (verifiableCredential: JsonObject) => {
       const id = credential.id;
@@ -154,37 +169,34 @@ export class CredentialsService {
     options: IssueOptions,
   ): Promise<JsonObject> {
     if (suite === 'vc+jwt') return this.issueVcJwt(credential, key);
-    return issueCredential({
+    const issuance: KeyStoreIssuance = {
       credential,
       suite,
-      signer: await createKeyStoreSigner({
-        keyStore: this.keys,
-        keyId: key.keyId,
-        verificationMethod: key.verificationMethod,
-      }),
-      documentLoader: this.documentLoader,
-      options: options.created === undefined ? {} : { created: options.created },
-    });
+      keyId: key.keyId,
+      verificationMethod: key.verificationMethod,
+      options: proofOptions(suite, options),
+    };
+    return this.threads
+      ? this.threads.issueCredential(issuance)
+      : issueWithKeyStore(issuance, this.keys, this.documentLoader);
   }
 
   async verifyCredential(
     principal: Principal,
     projectId: string,
-    input: { verifiableCredential: unknown },
+    input: { verifiableCredential: unknown; options?: ProofExpectations & { checks?: string[] } },
   ): Promise<{
     verified: true;
     checks: VerificationResult['checks'];
     credentialStatus?: CredentialStatusResult[];
   }> {
     await this.tenancy.authorizeProject(principal, projectId, 'credentials:verify');
-    const credential = input.verifiableCredential;
-    const { result, payload } = isEnveloped(credential)
-      ? await this.verifyEnveloped(credential)
-      : {
-          result: await verifyCredential({ credential, documentLoader: this.documentLoader }),
-          payload: credential,
-        };
-    const checked = await this.withStatus(result, payload);
+    const { challenge, domain, expectedProofPurpose } = input.options ?? {};
+    const checked = await this.checkCredential(input.verifiableCredential, {
+      ...(challenge === undefined ? {} : { challenge }),
+      ...(domain === undefined ? {} : { domain }),
+      ...(expectedProofPurpose === undefined ? {} : { expectedProofPurpose }),
+    });
     if (!checked.verified) {
       const extra = checked.credentialStatus ? { credentialStatus: checked.credentialStatus } : {};
       throw notVerified('The credential did not verify', checked, extra);
@@ -234,48 +246,35 @@ export class CredentialsService {
   async verifyPresentation(
     principal: Principal,
     projectId: string,
-    input: { verifiablePresentation: unknown; options: { challenge: string; domain?: string | undefined } },
+    input: { verifiablePresentation: unknown; options: ExpectedProof },
   ): Promise<{
     verified: true;
     checks: VerificationResult['checks'];
     credentialResults: VerificationResult[];
   }> {
     await this.tenancy.authorizeProject(principal, projectId, 'credentials:verify');
-    const { challenge, domain } = input.options;
-    const result = await verifyPresentation({
-      presentation: input.verifiablePresentation,
-      challenge,
-      ...(domain === undefined ? {} : { domain }),
-      documentLoader: this.documentLoader,
-    });
-    // The embedded credentials' status, in the order the library verified them.
-    const presentation = input.verifiablePresentation;
-    const embedded = (
-      typeof presentation === 'object' && presentation !== null ? presentation : {}
-    ) as JsonObject;
-    const list = Array.isArray(embedded.verifiableCredential);
-    const credentials = asArray(embedded.verifiableCredential);
-    const errors = [...result.errors];
-    const credentialResults = await Promise.all(
-      result.credentialResults.map(async (credentialResult, i) => {
-        const { verified, checks, errors: reasons } = await this.withStatus(credentialResult, credentials[i]);
-        if (credentialResult.verified && !verified) {
-          const path = list ? `/verifiableCredential/${i}` : '/verifiableCredential';
-          const codes = reasons.map((reason) => reason.code).join(', ');
-          errors.push({
-            code: 'invalid-credential-in-presentation',
-            message: `Credential ${path} did not verify: ${codes}.`,
-            path,
-          });
-        }
-        return { verified, checks, errors: reasons };
-      }),
-    );
-    const checked = { ...result, verified: errors.length === 0, errors };
+    const checked = await this.presentations.verify(input.verifiablePresentation, input.options);
+    const { checks, credentialResults } = checked;
     if (!checked.verified) {
       throw notVerified('The presentation did not verify', checked, { credentialResults });
     }
-    return { verified: true, checks: result.checks, credentialResults };
+    return { verified: true, checks, credentialResults };
+  }
+
+  /** A credential's verification with its status: Data Integrity, or enveloped (vc+jwt). */
+  private async checkCredential(
+    credential: unknown,
+    expected: ProofExpectations = {},
+  ): Promise<CheckedResult> {
+    const { result, payload } = hasType(credential, 'EnvelopedVerifiableCredential')
+      ? await this.verifyEnveloped(credential, expected)
+      : {
+          result: await (this.threads
+            ? this.threads.verifyCredential(credential, expected)
+            : verifyCredential({ credential, documentLoader: this.documentLoader, ...expected })),
+          payload: credential,
+        };
+    return this.withStatus(result, payload);
   }
 
   /**
@@ -295,7 +294,7 @@ export class CredentialsService {
     const signer = await keyStoreJwsSigner(this.keys, key.keyId, key.verificationMethod);
     const jws = await issueVcJwt({ credential, signer });
     return {
-      '@context': CREDENTIALS_V2,
+      '@context': CREDENTIALS_V2_CONTEXT,
       type: 'EnvelopedVerifiableCredential',
       id: `${VC_JWT_DATA_URL}${jws}`,
     };
@@ -304,8 +303,23 @@ export class CredentialsService {
   /** The verification and, when the JWS verified, its credential (whose status is checked next). */
   private async verifyEnveloped(
     envelope: JsonObject,
+    expected: ProofExpectations,
   ): Promise<{ result: VerificationResult; payload?: unknown }> {
     const checks: VerificationResult['checks'] = ['data-model', 'proof', 'validity-period'];
+    if (expected.challenge !== undefined || expected.domain !== undefined) {
+      const message = 'A vc+jwt carries no challenge or domain: verify it without them.';
+      const code = expected.challenge !== undefined ? 'challenge-mismatch' : 'domain-mismatch';
+      return { result: { verified: false, checks, errors: [{ code, message }] } };
+    }
+    const violations = validateEnvelope(envelope, 'credential');
+    if (violations.length > 0) {
+      const errors = violations.map(({ path, message }) => ({
+        code: 'invalid-credential' as const,
+        message,
+        path,
+      }));
+      return { result: { verified: false, checks, errors } };
+    }
     const id = envelope.id;
     if (typeof id !== 'string' || !id.startsWith(VC_JWT_DATA_URL)) {
       const message = `An enveloped credential's id must be a "${VC_JWT_DATA_URL}<JWS>" URL.`;
@@ -351,13 +365,23 @@ function statusPurposes(
   const purposes = options.credentialStatus
     ? [options.credentialStatus.statusPurpose]
     : issuer.statusPurposes;
-  if (purposes.length > 0 && !issuer.suites.some((suite) => suite !== 'vc+jwt')) {
-    throw badOption(
-      '#/options/credentialStatus',
-      'needs an issuer with a Data Integrity suite to sign its lists',
-    );
+  if (purposes.length > 0 && statusListSuite(issuer.suites) === undefined) {
+    throw badOption('#/options/credentialStatus', `needs an issuer that ${NO_STATUS_LIST_SUITE}`);
   }
   return purposes;
+}
+
+/**
+ * The proof options of a Data Integrity suite: `created`, and for the selective-disclosure suites the
+ * mandatory pointers (the library checks each selects a value). The other suites disclose everything, so
+ * any pointer is satisfied and they ignore them.
+ */
+function proofOptions(suite: Exclude<Suite, 'vc+jwt'>, options: IssueOptions): IssueCredentialOptions {
+  const { created, mandatoryPointers } = options;
+  return {
+    ...(created === undefined ? {} : { created }),
+    ...(isSelectiveDisclosureSuite(suite) && mandatoryPointers !== undefined ? { mandatoryPointers } : {}),
+  };
 }
 
 /** The suite asked for (which the issuer must have), or the issuer's first. */
@@ -374,16 +398,18 @@ function chooseSuite(issuer: IssuerRecord, options: IssueOptions): Suite {
   return wanted;
 }
 
-function badOption(pointer: string, detail: string): Problem {
-  return new Problem('validation-error', `The request is not valid: body ${pointer.slice(1)} ${detail}`, {
-    errors: [{ in: 'body', pointer, detail }],
-  });
-}
-
-/** The credential with `issuer` set to the issuer's DID; a different issuer is refused. */
-function withIssuer(credential: JsonObject, did: string): JsonObject {
+/**
+ * A credential to issue must name this issuer's DID as `issuer` (a string or an object's `id`). A missing
+ * issuer is refused rather than filled in, as the VC-API issuer conformance suite requires.
+ */
+function checkIssuer(credential: JsonObject, did: string): void {
   const { issuer } = credential;
-  if (issuer === undefined) return { ...credential, issuer: did };
+  if (issuer === undefined) {
+    throw new Problem('credential-rejected', `The credential has no issuer; set it to ${did}.`, {
+      errors: [{ in: 'body', pointer: '#/credential/issuer', detail: `is required: ${did}` }],
+      extensions: { code: 'invalid-credential' },
+    });
+  }
   const named =
     typeof issuer === 'object' && issuer !== null && !Array.isArray(issuer)
       ? (issuer as JsonObject).id
@@ -399,42 +425,17 @@ function withIssuer(credential: JsonObject, did: string): JsonObject {
       },
     );
   }
-  return credential;
-}
-
-/** A library error as a 400 naming its code and, for data-model violations, the failing fields. */
-function rejected(error: unknown): unknown {
-  if (!(error instanceof CredentialError) || SERVER_FAULTS.has(error.code)) return error;
-  const violations = (error.details?.violations as Violation[] | undefined) ?? [];
-  return new Problem('credential-rejected', error.message, {
-    errors: violations.map(({ path, message }) => ({
-      in: 'body',
-      pointer: `#/credential${path}`,
-      detail: message,
-    })),
-    extensions: { code: error.code },
-  });
 }
 
 function notVerified(
   detail: string,
-  result: VerificationResult,
+  result: Pick<VerificationResult, 'checks'> & { errors: Array<{ code: string }> },
   extra: Record<string, unknown> = {},
 ): Problem {
   const reasons = [...new Set(result.errors.map((error) => error.code))].join(', ');
   return new Problem('not-verified', `${detail}: ${reasons}.`, {
     extensions: { verified: false, checks: result.checks, errors: result.errors, ...extra },
   });
-}
-
-function isEnveloped(value: unknown): value is JsonObject {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  return asArray((value as JsonObject).type).includes('EnvelopedVerifiableCredential');
-}
-
-function asArray(value: unknown): unknown[] {
-  if (value === undefined) return [];
-  return Array.isArray(value) ? value : [value];
 }
 
 function summary(violations: Violation[]): string {

@@ -3,10 +3,20 @@ import { Name, ProjectId } from '../tenancy/schemas.js';
 
 export const IssuerId = Type.String({ pattern: '^iss_[0-9a-f]{32}$', description: 'Issuer id.' });
 
-/** Securing mechanisms: the Data Integrity cryptosuites and VC-JOSE-COSE (`vc+jwt`). */
-export const SUITES = ['eddsa-rdfc-2022', 'eddsa-jcs-2022', 'ecdsa-rdfc-2019', 'vc+jwt'] as const;
-export const KEY_TYPES = ['Ed25519', 'P-256', 'P-384'] as const;
-export const DID_METHODS = ['did:key', 'did:web'] as const;
+/**
+ * Securing mechanisms: the Data Integrity cryptosuites (ecdsa-sd-2023 and bbs-2023 with selective
+ * disclosure) and VC-JOSE-COSE (`vc+jwt`).
+ */
+export const SUITES = [
+  'eddsa-rdfc-2022',
+  'eddsa-jcs-2022',
+  'ecdsa-rdfc-2019',
+  'ecdsa-sd-2023',
+  'bbs-2023',
+  'vc+jwt',
+] as const;
+export const KEY_TYPES = ['Ed25519', 'P-256', 'P-384', 'BLS12-381-G2'] as const;
+export const DID_METHODS = ['did:key', 'did:web', 'did:persona'] as const;
 /** Bitstring Status List purposes an issuer can publish lists for. */
 export const STATUS_PURPOSES = ['revocation', 'suspension'] as const;
 
@@ -17,7 +27,9 @@ export const CreateIssuer = Type.Object(
   {
     name: Name,
     didMethod: Type.Enum(DID_METHODS, {
-      description: 'did:key (one key) or did:web (hosted at /issuers/{issuerId}/did.json).',
+      description:
+        'did:key (one key), did:web (hosted at /issuers/{issuerId}/did.json), or did:persona (created on ' +
+        'the ledger with the platform holding its rotation key; needs the `dids:write` permission too).',
     }),
     suites: Type.Array(Suite, {
       minItems: 1,
@@ -30,7 +42,9 @@ export const CreateIssuer = Type.Object(
         uniqueItems: true,
         description:
           'One KeyStore key per type. Default: what the suites need (Ed25519 for eddsa-*, P-256 for ' +
-          'ecdsa-rdfc-2019, Ed25519 for vc+jwt alone). A did:key issuer has exactly one.',
+          'ecdsa-rdfc-2019 and ecdsa-sd-2023, BLS12-381-G2 for bbs-2023, Ed25519 for vc+jwt unless another ' +
+          'key serves it). ecdsa-rdfc-2019 also signs with P-384, vc+jwt with Ed25519, P-256 or P-384. A ' +
+          'did:key issuer has exactly one.',
       }),
     ),
     statusPurposes: Type.Optional(
@@ -39,7 +53,9 @@ export const CreateIssuer = Type.Object(
         uniqueItems: true,
         description:
           'Bitstring Status List: every credential issued without its own `credentialStatus` gets an entry ' +
-          'per purpose. Needs a Data Integrity suite (the status lists are signed with the first one).',
+          'per purpose. The lists are signed with the first Data Integrity suite, which must be one without ' +
+          'selective disclosure (eddsa-rdfc-2022, eddsa-jcs-2022, ecdsa-rdfc-2019): verifiers cannot check ' +
+          'an ecdsa-sd-2023 or bbs-2023 base proof on a list.',
       }),
     ),
   },

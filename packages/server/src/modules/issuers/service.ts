@@ -11,8 +11,10 @@ import { Problem } from '../../http/problem.js';
 import { isId, newId } from '../../ids.js';
 import type { IssuersTable } from '../../store/schema.js';
 import type { AuditService } from '../audit/service.js';
+import type { PersonaService } from '../persona/service.js';
 import type { Action, Principal } from '../policy/model.js';
 import type { Project, TenancyService } from '../tenancy/service.js';
+import { buildIssuerGenesis, personaFragment } from './persona-genesis.js';
 import type { IssuersRepo } from './repo.js';
 import type { DID_METHODS, KEY_TYPES, STATUS_PURPOSES, SUITES } from './schemas.js';
 
@@ -64,13 +66,26 @@ export interface HostedDids {
   document(did: string): Promise<DidDocument | undefined>;
 }
 
-/** Key types each suite signs with; `vc+jwt` signs with any of them (EdDSA, ES256, ES384). */
+/** The persona module's path for a new DID: it verifies the genesis, appends it to the ledger, indexes it. */
+export type PersonaDids = Pick<PersonaService, 'create'>;
+
+/**
+ * Key types each suite signs with, the default first; `vc+jwt` signs with EdDSA, ES256 or ES384 (JOSE has
+ * no BBS). ecdsa-sd-2023 is P-256 only: its library requires 64-byte base signatures.
+ */
 const SUITE_KEY_TYPES: Record<Suite, readonly KeyType[]> = {
   'eddsa-rdfc-2022': ['Ed25519'],
   'eddsa-jcs-2022': ['Ed25519'],
   'ecdsa-rdfc-2019': ['P-256', 'P-384'],
+  'ecdsa-sd-2023': ['P-256'],
+  'bbs-2023': ['BLS12-381-G2'],
   'vc+jwt': ['Ed25519', 'P-256', 'P-384'],
 };
+
+/** Suites whose proofs are base proofs: only the holder's derived credentials verify. */
+export function isSelectiveDisclosureSuite(suite: Suite): suite is 'ecdsa-sd-2023' | 'bbs-2023' {
+  return suite === 'ecdsa-sd-2023' || suite === 'bbs-2023';
+}
 
 /** The key a suite signs with: the issuer's first key of a type the suite accepts. */
 export function keyForSuite(keys: readonly IssuerKey[], suite: Suite): IssuerKey | undefined {
@@ -78,8 +93,23 @@ export function keyForSuite(keys: readonly IssuerKey[], suite: Suite): IssuerKey
 }
 
 /**
- * Credential issuers: a DID (did:key, or did:web hosted here) and KeyStore keys for the suites it may
- * use. Every call authorizes through tenancy (project visibility, Cedar actions).
+ * The suite an issuer's status lists are signed with: its first Data Integrity suite, as the status module
+ * signs them. Undefined when that is none, or a selective-disclosure suite: a base proof on a list could
+ * not be checked by verifiers, who get the list as published, not derived by a holder.
+ */
+export function statusListSuite(suites: readonly Suite[]): Suite | undefined {
+  const first = suites.find((suite) => suite !== 'vc+jwt');
+  return first === undefined || isSelectiveDisclosureSuite(first) ? undefined : first;
+}
+
+/** Why an issuer with `suites` cannot sign status lists (see statusListSuite). */
+export const NO_STATUS_LIST_SUITE =
+  'needs a first Data Integrity suite without selective disclosure (eddsa-rdfc-2022, eddsa-jcs-2022 or ' +
+  'ecdsa-rdfc-2019), which signs the status lists; list it before ecdsa-sd-2023 or bbs-2023';
+
+/**
+ * Credential issuers: a DID (did:key, did:web hosted here, or did:persona on the ledger) and KeyStore keys
+ * for the suites it may use. Every call authorizes through tenancy (project visibility, Cedar actions).
  */
 export class IssuersService {
   /** `did:web:<host>:issuers:` when the public URL can carry did:web DIDs; else why it cannot. */
@@ -91,6 +121,8 @@ export class IssuersService {
     private readonly tenancy: TenancyService,
     private readonly audit: AuditService,
     private readonly publicUrl: string,
+    /** Late-bound: the persona module resolves DIDs through a DID service that needs `hosted` from here. */
+    private readonly persona: () => PersonaDids,
     private readonly now: () => Date = () => new Date(),
   ) {
     try {
@@ -128,53 +160,53 @@ export class IssuersService {
     const project = await this.tenancy.authorizeProject(principal, projectId, 'issuers:write');
     const keyTypes = checkKeyTypes(input.didMethod, input.suites, input.keyTypes);
     const statusPurposes = input.statusPurposes ?? [];
-    if (statusPurposes.length > 0 && !input.suites.some((suite) => suite !== 'vc+jwt')) {
-      const detail = 'needs a Data Integrity suite, which signs the status lists';
-      throw new Problem('validation-error', `The issuer is not valid: statusPurposes ${detail}.`, {
-        errors: [{ in: 'body', pointer: '#/statusPurposes', detail }],
-      });
+    if (statusPurposes.length > 0 && statusListSuite(input.suites) === undefined) {
+      throw new Problem(
+        'validation-error',
+        `The issuer is not valid: statusPurposes ${NO_STATUS_LIST_SUITE}.`,
+        {
+          errors: [{ in: 'body', pointer: '#/statusPurposes', detail: NO_STATUS_LIST_SUITE }],
+        },
+      );
     }
+    // A did:persona issuer is also a DID of the project: refused before any key is made.
+    if (input.didMethod === 'did:persona') {
+      await this.tenancy.authorizeProject(principal, projectId, 'dids:write');
+    }
+    if (input.didMethod === 'did:web') this.didWebPrefix();
     const id = newId('iss');
-    let did: string | undefined;
-    if (input.didMethod === 'did:web') {
-      if ('reason' in this.webPrefix) {
-        throw new Problem(
-          'validation-error',
-          `did:web issuers need PERSONA_PUBLIC_URL to be an https URL with a domain name: ${this.webPrefix.reason}.`,
-          {
-            errors: [{ in: 'body', pointer: '#/didMethod', detail: 'did:web is unavailable on this server' }],
-          },
-        );
-      }
-      did = `${this.webPrefix.prefix}${id}`;
-    }
     const created: KeyRecord[] = [];
-    for (const algorithm of keyTypes) {
-      created.push(await this.keys.createKey({ purpose: `issuer:${id}:${algorithm}`, algorithm }));
-    }
-    const first = created[0] as KeyRecord;
-    const issuerDid = did ?? createDidKey(first.algorithm, first.publicKey);
-    const keys: IssuerKey[] = created.map((key, i) => ({
-      algorithm: keyTypes[i] as KeyType,
-      keyId: key.id,
-      // did:key names its one method by the DID's own multibase; did:web by each key's Multikey.
-      verificationMethod:
-        did === undefined
-          ? `${issuerDid}#${issuerDid.slice('did:key:'.length)}`
-          : `${issuerDid}#${encodePublicKeyMultibase(key.algorithm, key.publicKey)}`,
-    }));
-    const row: IssuersTable = {
-      id,
-      project_id: project.id,
-      name: input.name.trim(),
-      did_method: input.didMethod,
-      did: issuerDid,
-      suites: JSON.stringify(input.suites),
-      keys: JSON.stringify(keys),
-      status_purposes: JSON.stringify(statusPurposes),
-      created_at: this.now().toISOString(),
+    const newKey = async (algorithm: KeyRecord['algorithm'], purpose: string) => {
+      const key = await this.keys.createKey({ purpose, algorithm });
+      created.push(key);
+      return key;
     };
+    let row: IssuersTable;
     try {
+      const suiteKeys = [];
+      for (const keyType of keyTypes) {
+        suiteKeys.push({ keyType, key: await newKey(keyType, `issuer:${id}:${keyType}`) });
+      }
+      const { did: issuerDid, fragment } = await this.createDid(principal, project, id, input.didMethod, {
+        suiteKeys,
+        newKey,
+      });
+      const keys: IssuerKey[] = suiteKeys.map(({ keyType, key }) => ({
+        algorithm: keyType,
+        keyId: key.id,
+        verificationMethod: `${issuerDid}#${fragment(keyType, key)}`,
+      }));
+      row = {
+        id,
+        project_id: project.id,
+        name: input.name.trim(),
+        did_method: input.didMethod,
+        did: issuerDid,
+        suites: JSON.stringify(input.suites),
+        keys: JSON.stringify(keys),
+        status_purposes: JSON.stringify(statusPurposes),
+        created_at: this.now().toISOString(),
+      };
       await this.repo.transaction(async (repo) => {
         await repo.insert(row);
         await this.audit.record(repo.db, {
@@ -193,12 +225,60 @@ export class IssuersService {
         });
       });
     } catch (error) {
-      // The keys were made for this issuer alone: they must never sign once it does not exist.
+      // The keys were made for this issuer alone: they must never sign once it does not exist. (A
+      // did:persona DID already on the ledger stays there, controlled by retired keys: it cannot change.)
       for (const key of created) await this.keys.retireKey(key.id);
       throw error;
     }
     this.audit.committed();
     return this.toIssuer(row);
+  }
+
+  /**
+   * The issuer's DID and how its document names each suite key. did:key: the first key's, named by its
+   * multibase; did:web: under the public URL, each key named by its Multikey; did:persona: created on the
+   * ledger with a genesis the KeyStore signs, each key named by its type.
+   */
+  private async createDid(
+    principal: Principal,
+    project: Project,
+    id: string,
+    method: IssuerDidMethod,
+    keys: {
+      suiteKeys: ReadonlyArray<{ keyType: KeyType; key: KeyRecord }>;
+      newKey: (algorithm: KeyRecord['algorithm'], purpose: string) => Promise<KeyRecord>;
+    },
+  ): Promise<{ did: string; fragment: (keyType: KeyType, key: KeyRecord) => string }> {
+    if (method === 'did:web') {
+      return {
+        did: `${this.didWebPrefix()}${id}`,
+        fragment: (_, key) => encodePublicKeyMultibase(key.algorithm, key.publicKey),
+      };
+    }
+    if (method === 'did:key') {
+      const first = (keys.suiteKeys[0] as { key: KeyRecord }).key;
+      const did = createDidKey(first.algorithm, first.publicKey);
+      return { did, fragment: () => did.slice('did:key:'.length) };
+    }
+    // The rotation key's purposes name it, so the platform can find it to update or rotate the DID.
+    const rotation = {
+      ed25519: (await keys.newKey('Ed25519', `issuer:${id}:rotation:Ed25519`)).id,
+      mlDsa65: (await keys.newKey('ML-DSA-65', `issuer:${id}:rotation:ML-DSA-65`)).id,
+    };
+    const genesis = await buildIssuerGenesis(this.keys, rotation, keys.suiteKeys);
+    const operation = Buffer.from(genesis.bytes).toString('base64url');
+    const { did } = await this.persona().create(principal, project.id, operation);
+    return { did, fragment: (keyType) => personaFragment(keyType) };
+  }
+
+  /** `did:web:<host>:issuers:`, or a 400 when the public URL cannot carry did:web DIDs. */
+  private didWebPrefix(): string {
+    if ('prefix' in this.webPrefix) return this.webPrefix.prefix;
+    throw new Problem(
+      'validation-error',
+      `did:web issuers need PERSONA_PUBLIC_URL to be an https URL with a domain name: ${this.webPrefix.reason}.`,
+      { errors: [{ in: 'body', pointer: '#/didMethod', detail: 'did:web is unavailable on this server' }] },
+    );
   }
 
   async getIssuer(principal: Principal, projectId: string, issuerId: string): Promise<Issuer> {
@@ -342,12 +422,14 @@ function checkKeyTypes(
   return keyTypes;
 }
 
+/** Each Data Integrity suite's default key type; vc+jwt uses one of those if it can, else Ed25519. */
 function defaultKeyTypes(suites: Suite[]): KeyType[] {
   const types = new Set<KeyType>();
   for (const suite of suites) {
-    if (suite.startsWith('eddsa-')) types.add('Ed25519');
-    if (suite === 'ecdsa-rdfc-2019') types.add('P-256');
+    if (suite !== 'vc+jwt') types.add(SUITE_KEY_TYPES[suite][0] as KeyType);
   }
-  if (types.size === 0) types.add('Ed25519');
+  if (suites.includes('vc+jwt') && !SUITE_KEY_TYPES['vc+jwt'].some((type) => types.has(type))) {
+    types.add('Ed25519');
+  }
   return [...types];
 }

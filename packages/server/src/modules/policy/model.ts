@@ -23,8 +23,19 @@ export const SCOPES = [
   'credentials:issue',
   'credentials:verify',
   'credentials:status',
+  'credentials:derive',
+  'presentations:prove',
+  'users:read',
+  'users:write',
+  'scim:read',
+  'scim:write',
+  'identity_policy:read',
+  'identity_policy:write',
   'dids:read',
   'dids:write',
+  'oidc_clients:read',
+  'oidc_clients:write',
+  'oidc_keys:write',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 

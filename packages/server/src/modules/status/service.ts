@@ -19,6 +19,7 @@ import {
   keyForSuite,
   type StatusPurpose,
   type Suite,
+  statusListSuite,
 } from '../issuers/service.js';
 import type { Principal } from '../policy/model.js';
 import type { StatusRepo } from './repo.js';
@@ -71,6 +72,8 @@ export interface StatusChange {
 export class StatusService {
   /** The last publication read or signed per list; reused while its version is the list's. */
   private readonly publications = new Map<string, Publication>();
+  /** Status changes made by this process per list, so a publication read before one is not kept after. */
+  private readonly changes = new Map<string, number>();
 
   constructor(
     private readonly repo: StatusRepo,
@@ -80,6 +83,12 @@ export class StatusService {
     private readonly publicUrl: string,
     private readonly documentLoader: DocumentLoader,
     private readonly remote: (url: string) => Promise<unknown>,
+    /**
+     * This process is the database's only user (embedded SQLite): every status change passes through it,
+     * so a cached publication is current until this process changes the list, and is served without
+     * reading the list's version (a status-checked verification then costs no query for it).
+     */
+    private readonly singleProcess: boolean,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -198,6 +207,9 @@ export class StatusService {
       }
       return result;
     });
+    const key = `${issuer.id}/${purpose}`;
+    this.changes.set(key, (this.changes.get(key) ?? 0) + 1);
+    this.publications.delete(key);
     if (entries.some((entry) => entry.changed)) this.audit.committed();
     return { statusPurpose: purpose, statusListCredential: url, status, entries };
   }
@@ -208,11 +220,14 @@ export class StatusService {
    */
   async publication(issuerId: string, purpose: StatusPurpose): Promise<Publication | undefined> {
     const issuer = await this.issuers.liveIssuer(issuerId);
-    const row = issuer ? await this.repo.getList(issuerId, purpose) : undefined;
-    if (!issuer || !row) return undefined;
+    if (!issuer) return undefined;
     const key = `${issuerId}/${purpose}`;
-    const version = Number(row.version);
     const cached = this.publications.get(key);
+    if (cached && this.singleProcess) return cached;
+    const changesBefore = this.changes.get(key);
+    const row = await this.repo.getList(issuerId, purpose);
+    if (!row) return undefined;
+    const version = Number(row.version);
     if (cached && cached.version === version) return cached;
     let publication: Publication;
     if (row.published !== null && Number(row.published_version) === version) {
@@ -229,7 +244,7 @@ export class StatusService {
         }
       }
     }
-    this.publications.set(key, publication);
+    if (this.changes.get(key) === changesBefore) this.publications.set(key, publication);
     return publication;
   }
 
@@ -275,11 +290,9 @@ export class StatusService {
     set: number[],
     createdAt: string,
   ): Promise<string> {
-    const suite = issuer.suites.find((candidate) => candidate !== 'vc+jwt') as
-      | Exclude<Suite, 'vc+jwt'>
-      | undefined;
+    const suite = statusListSuite(issuer.suites) as Exclude<Suite, 'vc+jwt'> | undefined;
     if (suite === undefined)
-      throw new Error(`issuer ${issuer.id} has no Data Integrity suite to sign its status lists`);
+      throw new Error(`issuer ${issuer.id} has no suite to sign its status lists with`);
     const key = keyForSuite(issuer.keys, suite) as IssuerKey;
     const list = StatusList.create(size);
     for (const index of set) list.set(index, true);

@@ -1,0 +1,329 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
+import { Type } from 'typebox';
+import type { RateLimitConfig } from '../../config.js';
+import { PageQuery, pageOf } from '../../http/pagination.js';
+import { Problem } from '../../http/problem.js';
+import { limitPerAddress, type RateLimiter } from '../../http/rate-limit.js';
+import { ProjectParams } from '../tenancy/schemas.js';
+import type { TenancyService } from '../tenancy/service.js';
+import {
+  ChangePassword,
+  IdentityProblemResponses,
+  Login,
+  LoginSecondFactor,
+  MfaRequired,
+  OwnSessionParams,
+  RecoveryCodes,
+  Register,
+  RevokedCount,
+  Session,
+  SignedIn,
+  TotpCodeBody,
+  TotpEnrollment,
+  User,
+} from './schemas.js';
+import type { IdentityService, SignedInSession } from './service.js';
+import type { SessionAuth } from './session-auth.js';
+
+const NoContent = Type.Null({ description: 'Done; no body.' });
+
+function lockedProblem(retryAfterSeconds: number): Problem {
+  return new Problem('rate-limited', `Too many failed sign-ins; retry in ${retryAfterSeconds} s.`, {
+    headers: { 'retry-after': String(retryAfterSeconds) },
+    extensions: { code: 'locked', retryAfterSeconds },
+  });
+}
+
+/**
+ * The end-user API of a project: public (no API key), limited per client address, the session carried by
+ * the HttpOnly cookie or as a bearer token.
+ */
+export const identityAuthRoutes: FastifyPluginAsyncTypebox<{
+  identity: IdentityService;
+  tenancy: TenancyService;
+  auth: SessionAuth;
+  limiter: RateLimiter;
+  rateLimit: RateLimitConfig;
+}> = async (app, { identity, tenancy, auth, limiter, rateLimit }) => {
+  limitPerAddress(app, limiter, rateLimit, 'identity');
+  const tags = ['end-user auth'];
+
+  const requireProject = async (projectId: string) => {
+    if (!(await tenancy.projectExists(projectId))) throw new Problem('not-found', 'No such project.');
+  };
+  const signedIn = (reply: FastifyReply, projectId: string, signed: SignedInSession, restricted: boolean) => {
+    auth.setCookie(reply, projectId, signed.token, signed.session.expiresAt);
+    return { status: 'signed_in' as const, ...signed, mfaEnrollmentRequired: restricted };
+  };
+
+  app.post(
+    '/p/:projectId/auth/register',
+    {
+      schema: {
+        tags,
+        summary: 'Register an account (when the project allows self-registration)',
+        params: ProjectParams,
+        body: Register,
+        response: { 201: User, ...IdentityProblemResponses },
+      },
+    },
+    async (request, reply) => {
+      auth.checkSameOrigin(request);
+      return reply.code(201).send(await identity.register(request.params.projectId, request.body));
+    },
+  );
+
+  app.post(
+    '/p/:projectId/auth/login',
+    {
+      schema: {
+        tags,
+        summary: 'Sign in with a password: a session, or a challenge for the second factor',
+        params: ProjectParams,
+        body: Login,
+        response: { 200: Type.Union([SignedIn, MfaRequired]), ...IdentityProblemResponses },
+      },
+    },
+    async (request, reply) => {
+      auth.checkSameOrigin(request);
+      const { projectId } = request.params;
+      await requireProject(projectId);
+      const outcome = await identity.authenticate(projectId, request.body, { ip: request.ip });
+      switch (outcome.status) {
+        case 'locked':
+          throw lockedProblem(outcome.retryAfterSeconds);
+        case 'failed':
+          throw outcome.reason === 'disabled'
+            ? new Problem('forbidden', 'This account is disabled.', {
+                extensions: { code: 'account_disabled' },
+              })
+            : new Problem('unauthorized', 'The identifier or the password is wrong.', {
+                extensions: { code: 'invalid_credentials' },
+              });
+        case 'mfa_required':
+          return { status: 'mfa_required' as const, challenge: outcome.challenge, methods: outcome.methods };
+        case 'ok': {
+          const restricted = outcome.mfaEnrollmentRequired;
+          const signed = await identity.startSession(projectId, outcome.userId, outcome.amr, restricted);
+          return signedIn(reply, projectId, signed, restricted);
+        }
+      }
+    },
+  );
+
+  app.post(
+    '/p/:projectId/auth/login/totp',
+    {
+      schema: {
+        tags,
+        summary: 'Finish a sign-in with a TOTP code or a recovery code',
+        params: ProjectParams,
+        body: LoginSecondFactor,
+        response: { 200: SignedIn, ...IdentityProblemResponses },
+      },
+    },
+    async (request, reply) => {
+      auth.checkSameOrigin(request);
+      const { projectId } = request.params;
+      const { challenge, code, recoveryCode } = request.body;
+      if ((code === undefined) === (recoveryCode === undefined)) {
+        throw new Problem('validation-error', 'Send either `code` or `recoveryCode`.', {
+          errors: [
+            { in: 'body', pointer: '#/code', detail: 'exactly one of code and recoveryCode is required' },
+          ],
+        });
+      }
+      const factor = code !== undefined ? { code } : { recoveryCode: recoveryCode as string };
+      const outcome = await identity.verifySecondFactor(projectId, challenge, factor, { ip: request.ip });
+      switch (outcome.status) {
+        case 'locked':
+          throw lockedProblem(outcome.retryAfterSeconds);
+        case 'failed':
+          throw outcome.reason === 'invalid_challenge'
+            ? new Problem('unauthorized', 'The sign-in expired or failed too often; sign in again.', {
+                extensions: { code: 'invalid_challenge' },
+              })
+            : new Problem('unauthorized', 'The code is wrong or was already used.', {
+                extensions: { code: 'invalid_code' },
+              });
+        case 'ok':
+          return signedIn(
+            reply,
+            projectId,
+            await identity.startSession(projectId, outcome.userId, outcome.amr, false),
+            false,
+          );
+      }
+    },
+  );
+
+  app.post(
+    '/p/:projectId/auth/logout',
+    {
+      schema: {
+        tags,
+        summary: 'Sign out of this session',
+        params: ProjectParams,
+        response: { 204: NoContent, ...IdentityProblemResponses },
+      },
+    },
+    async (request, reply) => {
+      const session = await auth.require(request, request.params.projectId, { allowRestricted: true });
+      await identity.signOut(session);
+      auth.clearCookie(reply, request.params.projectId);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/p/:projectId/account',
+    {
+      schema: {
+        tags,
+        summary: 'The signed-in user',
+        params: ProjectParams,
+        response: { 200: User, ...IdentityProblemResponses },
+      },
+    },
+    async (request) =>
+      identity.account(await auth.require(request, request.params.projectId, { allowRestricted: true })),
+  );
+
+  app.post(
+    '/p/:projectId/account/password',
+    {
+      schema: {
+        tags,
+        summary: 'Change the password; other sessions are signed out',
+        params: ProjectParams,
+        body: ChangePassword,
+        response: { 204: NoContent, ...IdentityProblemResponses },
+      },
+    },
+    async (request, reply) => {
+      const session = await auth.require(request, request.params.projectId);
+      await identity.changePassword(session, request.body.currentPassword, request.body.newPassword);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/p/:projectId/account/sessions',
+    {
+      schema: {
+        tags,
+        summary: "List the user's live sessions",
+        params: ProjectParams,
+        querystring: PageQuery,
+        response: { 200: pageOf(Session), ...IdentityProblemResponses },
+      },
+    },
+    async (request) => {
+      const session = await auth.require(request, request.params.projectId);
+      return identity.sessions.list(session.projectId, session.userId, request.query, session.id);
+    },
+  );
+
+  app.delete(
+    '/p/:projectId/account/sessions/:sessionId',
+    {
+      schema: {
+        tags,
+        summary: 'Revoke one of the user’s sessions',
+        params: OwnSessionParams,
+        response: { 204: NoContent, ...IdentityProblemResponses },
+      },
+    },
+    async (request, reply) => {
+      const session = await auth.require(request, request.params.projectId);
+      await identity.revokeOwnSession(session, request.params.sessionId);
+      if (request.params.sessionId === session.id) auth.clearCookie(reply, request.params.projectId);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/p/:projectId/account/sessions/revoke-all',
+    {
+      schema: {
+        tags,
+        summary: 'Sign out everywhere, this session included',
+        params: ProjectParams,
+        response: { 200: RevokedCount, ...IdentityProblemResponses },
+      },
+    },
+    async (request, reply) => {
+      const session = await auth.require(request, request.params.projectId, { allowRestricted: true });
+      const revoked = await identity.revokeOwnSessions(session);
+      auth.clearCookie(reply, request.params.projectId);
+      return { revoked };
+    },
+  );
+
+  app.post(
+    '/p/:projectId/account/totp',
+    {
+      schema: {
+        tags,
+        summary: 'Start TOTP enrollment: a new secret, shown once',
+        params: ProjectParams,
+        response: { 200: TotpEnrollment, ...IdentityProblemResponses },
+      },
+    },
+    async (request) =>
+      identity.beginTotp(await auth.require(request, request.params.projectId, { allowRestricted: true })),
+  );
+
+  app.post(
+    '/p/:projectId/account/totp/confirm',
+    {
+      schema: {
+        tags,
+        summary: 'Confirm TOTP enrollment with a first code; returns the recovery codes, shown once',
+        params: ProjectParams,
+        body: TotpCodeBody,
+        response: { 200: RecoveryCodes, ...IdentityProblemResponses },
+      },
+    },
+    async (request) => {
+      const session = await auth.require(request, request.params.projectId, { allowRestricted: true });
+      return { recoveryCodes: await identity.confirmTotp(session, request.body.code) };
+    },
+  );
+
+  app.post(
+    '/p/:projectId/account/totp/recovery-codes',
+    {
+      schema: {
+        tags,
+        summary: 'Replace the recovery codes (needs a current TOTP code)',
+        params: ProjectParams,
+        body: TotpCodeBody,
+        response: { 200: RecoveryCodes, ...IdentityProblemResponses },
+      },
+    },
+    async (request) => {
+      const session = await auth.require(request, request.params.projectId);
+      return { recoveryCodes: await identity.regenerateRecoveryCodes(session, request.body.code) };
+    },
+  );
+
+  app.post(
+    '/p/:projectId/account/totp/disable',
+    {
+      schema: {
+        tags,
+        summary: 'Turn TOTP off (needs a current TOTP code; refused when the project requires MFA)',
+        params: ProjectParams,
+        body: TotpCodeBody,
+        response: { 204: NoContent, ...IdentityProblemResponses },
+      },
+    },
+    async (request, reply) => {
+      const session = await auth.require(request, request.params.projectId);
+      await identity.disableTotp(session, request.body.code);
+      return reply.code(204).send(null);
+    },
+  );
+};

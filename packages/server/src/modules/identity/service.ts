@@ -1,0 +1,878 @@
+import type { Kysely } from 'kysely';
+import { decodeCursor, type Page, toPage } from '../../http/pagination.js';
+import { Problem } from '../../http/problem.js';
+import { newId } from '../../ids.js';
+import type { Database, IdentityUsersTable } from '../../store/schema.js';
+import type { AuditEvent, AuditService } from '../audit/service.js';
+import type { Principal } from '../policy/model.js';
+import type { TenancyService } from '../tenancy/service.js';
+import {
+  Authenticator,
+  type PasswordOutcome,
+  type SecondFactor,
+  type SecondFactorOutcome,
+} from './authenticator.js';
+import { auditHash, normalizeIdentifier } from './identifiers.js';
+import { passwordWeakness } from './password-policy.js';
+import { type Argon2Parameters, OWASP_ARGON2, PasswordHasher } from './passwords.js';
+import { IdentityPolicies } from './policies.js';
+import type { IdentityRepo, UserFilter } from './repo.js';
+import type {
+  CreateUserInput,
+  IdentityPolicyValue,
+  SessionView,
+  UpdateUserInput,
+  UserView,
+} from './schemas.js';
+import { SecretBox } from './secret-box.js';
+import { type ActiveSession, Sessions, toSessionView } from './sessions.js';
+import { DEFAULT_THROTTLE, LoginThrottle, type ThrottleOptions } from './throttle.js';
+import { base32Of, newRecoveryCodes, newTotpSecret, otpauthUri, recoveryCodeHash } from './totp.js';
+import type { UserCondition } from './user-conditions.js';
+
+export interface IdentityOptions {
+  /** Argon2id cost; OWASP's parameters unless a test asks for cheaper ones. */
+  argon2: Argon2Parameters;
+  throttle: ThrottleOptions;
+  /** The issuer shown in authenticator apps. */
+  totpIssuer: string;
+  now: () => Date;
+}
+
+export const DEFAULT_IDENTITY_OPTIONS: IdentityOptions = {
+  argon2: OWASP_ARGON2,
+  throttle: DEFAULT_THROTTLE,
+  totpIssuer: 'PersonaChain',
+  now: () => new Date(),
+};
+
+/** OpenID Connect standard claims of a user (OIDC Core 5.1). */
+export interface StandardClaims {
+  sub: string;
+  preferred_username?: string;
+  email?: string;
+  email_verified?: boolean;
+  name?: string;
+}
+
+export interface SignedInSession {
+  token: string;
+  session: SessionView;
+}
+
+function toUserView(row: IdentityUsersTable): UserView {
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    username: row.username,
+    email: row.email,
+    emailVerified: row.email_verified === 1,
+    displayName: row.display_name,
+    status: row.status === 'disabled' ? 'disabled' : 'active',
+    totpEnabled: row.totp_secret !== null,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** A user as a provisioning client (SCIM) sees it: with the IdP's id and the version its ETag names. */
+export interface ProvisionedUser extends UserView {
+  externalId: string | null;
+  version: number;
+}
+
+/** Everything a provisioning client sets on a user; what it leaves out is cleared. */
+export interface ProvisionedFields {
+  username: string;
+  email: string | null;
+  displayName: string | null;
+  externalId: string | null;
+  active: boolean;
+}
+
+function toProvisionedUser(row: IdentityUsersTable): ProvisionedUser {
+  return { ...toUserView(row), externalId: row.external_id, version: Number(row.version) };
+}
+
+/** Removes what another module keeps about a user, in the erasing transaction (`db`). */
+export type UserEraseListener = (db: Kysely<Database>, projectId: string, userId: string) => Promise<void>;
+
+/** Who may write users: the admin API's scope, or a provisioning client's. */
+export type UserWriteScope = 'users:write' | 'scim:write';
+
+function weakPassword(detail: string, code: string): Problem {
+  return new Problem('validation-error', `The password is too weak: ${detail}`, {
+    errors: [{ in: 'body', pointer: '#/password', detail }],
+    extensions: { code: `password_${code}` },
+  });
+}
+
+function versionMismatch(): Problem {
+  return new Problem('precondition-failed', 'The user was changed since the version given; read it again.');
+}
+
+/**
+ * End users of projects: registration, password and TOTP sign-in, sessions, and the admin API. Every
+ * change is audited in its own transaction; audit details hold ids and hashes, never personal data.
+ */
+export class IdentityService {
+  private readonly hasher: PasswordHasher;
+  private readonly policies: IdentityPolicies;
+  private readonly authenticator: Authenticator;
+  private readonly totpSecrets: SecretBox;
+  readonly sessions: Sessions;
+  /** The clock sessions and codes are checked against. */
+  readonly now: () => Date;
+  private readonly totpIssuer: string;
+  /** Run inside the transaction that erases a user, for what other modules keep about users. */
+  private readonly eraseListeners: UserEraseListener[] = [];
+
+  constructor(
+    private readonly repo: IdentityRepo,
+    private readonly tenancy: TenancyService,
+    private readonly audit: AuditService,
+    masterKey: Uint8Array,
+    options: Partial<IdentityOptions> = {},
+  ) {
+    const settings = { ...DEFAULT_IDENTITY_OPTIONS, ...options };
+    this.now = settings.now;
+    this.totpIssuer = settings.totpIssuer;
+    this.hasher = new PasswordHasher(settings.argon2);
+    this.policies = new IdentityPolicies(repo);
+    this.totpSecrets = new SecretBox(masterKey, 'identity totp secret');
+    this.sessions = new Sessions(repo, this.policies, this.now);
+    this.authenticator = new Authenticator(
+      repo,
+      this.hasher,
+      new LoginThrottle(repo, settings.throttle, this.now),
+      this.policies,
+      this.totpSecrets,
+      this.now,
+    );
+  }
+
+  /** The Argon2id parameters new hashes are made with. */
+  get argon2(): Argon2Parameters {
+    return this.hasher.parameters;
+  }
+
+  private async audited<T>(
+    work: (repo: IdentityRepo) => Promise<T>,
+    events: (result: T) => AuditEvent[],
+  ): Promise<T> {
+    const result = await this.repo.transaction(async (repo) => {
+      const done = await work(repo);
+      for (const event of events(done)) await this.audit.record(repo.db, event);
+      return done;
+    });
+    this.audit.committed();
+    return result;
+  }
+
+  private timestamp(): string {
+    return this.now().toISOString();
+  }
+
+  // ---- for the OIDC provider and the end-user API ----
+
+  /** Checks a password sign-in; see PasswordOutcome. Creates no session. */
+  authenticate(
+    projectId: string,
+    credentials: { identifier: string; password: string },
+    context: { ip: string },
+  ): Promise<PasswordOutcome> {
+    return this.authenticator.authenticate(projectId, credentials, context);
+  }
+
+  verifySecondFactor(
+    projectId: string,
+    challenge: string,
+    factor: SecondFactor,
+    context: { ip: string },
+  ): Promise<SecondFactorOutcome> {
+    return this.authenticator.verifySecondFactor(projectId, challenge, factor, context);
+  }
+
+  /** The user's OIDC standard claims, or null when there is no active user by that id. */
+  async findUser(projectId: string, userId: string): Promise<StandardClaims | null> {
+    const row = await this.repo.getUser(projectId, userId);
+    if (row?.status !== 'active') return null;
+    return {
+      sub: row.id,
+      ...(row.username ? { preferred_username: row.username } : {}),
+      ...(row.email ? { email: row.email, email_verified: row.email_verified === 1 } : {}),
+      ...(row.display_name ? { name: row.display_name } : {}),
+    };
+  }
+
+  // ---- end users ----
+
+  async register(
+    projectId: string,
+    input: {
+      username?: string | undefined;
+      email?: string | undefined;
+      displayName?: string | undefined;
+      password: string;
+    },
+  ): Promise<UserView> {
+    if (!(await this.tenancy.projectExists(projectId))) throw new Problem('not-found', 'No such project.');
+    const policy = await this.policies.get(projectId);
+    if (!policy.registration) {
+      throw new Problem('forbidden', 'This project does not allow self-registration.');
+    }
+    const row = await this.newUserRow(projectId, input, policy);
+    return this.audited(
+      async (repo) => {
+        await this.insertUnique(repo, row);
+        return toUserView(row);
+      },
+      () => [this.userEvent('user.registered', null, projectId, row.id, row)],
+    );
+  }
+
+  /** Opens a session after a successful sign-in. */
+  async startSession(
+    projectId: string,
+    userId: string,
+    amr: string[],
+    restricted: boolean,
+  ): Promise<SignedInSession> {
+    return this.audited(
+      async (repo) => {
+        const { token, row } = await this.sessions.create(repo, projectId, userId, amr, restricted);
+        return { token, session: toSessionView(row) };
+      },
+      ({ session }) => [
+        {
+          type: 'session.created',
+          orgId: null,
+          projectId,
+          actor: userId,
+          subject: session.id,
+          details: { userId, amr, restricted },
+        },
+      ],
+    );
+  }
+
+  /**
+   * Proves a second factor within a session signed in with a password alone (step-up for an OIDC request
+   * asking for it): a TOTP code, or a recovery code, which is consumed. Returns the session's new amr,
+   * or null for a wrong code; throws 429 while the user's wrong codes back off.
+   */
+  async stepUpSession(session: ActiveSession, factor: SecondFactor): Promise<string[] | null> {
+    const user = await this.liveUser(session.projectId, session.userId);
+    if (!user.totp_secret) return null;
+    const proven =
+      'code' in factor
+        ? await this.authenticator.checkSessionTotp(user, factor.code, 'totp_secret')
+        : await this.authenticator.checkSessionRecoveryCode(user, factor.recoveryCode);
+    if (!proven) return null;
+    const method = 'code' in factor ? 'totp' : 'recovery_code';
+    const amr = [...new Set([...session.amr, 'code' in factor ? 'otp' : 'mfa'])];
+    await this.audited(
+      (repo) => repo.updateSession(session.id, { amr: JSON.stringify(amr) }),
+      () => [this.event('session.stepped_up', null, session.projectId, user.id, session.id, { amr, method })],
+    );
+    return amr;
+  }
+
+  async account(session: ActiveSession): Promise<UserView> {
+    return toUserView(await this.liveUser(session.projectId, session.userId));
+  }
+
+  async changePassword(session: ActiveSession, currentPassword: string, newPassword: string): Promise<void> {
+    const user = await this.liveUser(session.projectId, session.userId);
+    if (!user.password_hash || !(await this.hasher.verify(user.password_hash, currentPassword))) {
+      throw new Problem('forbidden', 'The current password is wrong.');
+    }
+    const policy = await this.policies.get(session.projectId);
+    const weakness = passwordWeakness(newPassword, policy.password, [user.username, user.email]);
+    if (weakness) throw weakPassword(weakness.detail, weakness.code);
+    const hash = await this.hasher.hash(newPassword);
+    await this.audited(
+      async (repo) => {
+        await repo.updateUser(session.projectId, user.id, {
+          password_hash: hash,
+          updated_at: this.timestamp(),
+        });
+        // Everyone else signed in with the old password is signed out.
+        return repo.deleteSessions(session.projectId, user.id, session.id);
+      },
+      (revoked) => [
+        this.event('user.password_changed', null, session.projectId, user.id, user.id, {
+          sessionsRevoked: revoked,
+        }),
+      ],
+    );
+  }
+
+  async signOut(session: ActiveSession): Promise<void> {
+    await this.audited(
+      (repo) => repo.deleteSession(session.projectId, session.userId, session.id),
+      () => [this.event('session.revoked', null, session.projectId, session.userId, session.id)],
+    );
+  }
+
+  async revokeOwnSession(session: ActiveSession, sessionId: string): Promise<void> {
+    await this.revokeSession(session.userId, null, session.projectId, session.userId, sessionId);
+  }
+
+  /** Signs out everywhere, this session included. */
+  async revokeOwnSessions(session: ActiveSession): Promise<number> {
+    return this.revokeSessions(session.userId, null, session.projectId, session.userId);
+  }
+
+  // ---- TOTP ----
+
+  /** Starts (or restarts) enrollment: a new secret, returned once, confirmed by a first code. */
+  async beginTotp(session: ActiveSession): Promise<{ otpauthUri: string; secret: string }> {
+    const user = await this.liveUser(session.projectId, session.userId);
+    if (user.totp_secret) throw new Problem('conflict', 'TOTP is already enabled; disable it first.');
+    const secret = newTotpSecret();
+    await this.repo.updateUser(session.projectId, user.id, {
+      totp_pending_secret: await this.totpSecrets.seal(secret, user.id),
+    });
+    return this.totpEnrollment(user, secret);
+  }
+
+  /** The enrollment in progress (not confirmed yet), to show again after a wrong first code; null if none. */
+  async pendingTotp(session: ActiveSession): Promise<{ otpauthUri: string; secret: string } | null> {
+    const user = await this.liveUser(session.projectId, session.userId);
+    if (user.totp_secret || !user.totp_pending_secret) return null;
+    return this.totpEnrollment(user, await this.totpSecrets.open(user.totp_pending_secret, user.id));
+  }
+
+  private totpEnrollment(
+    user: IdentityUsersTable,
+    secret: Uint8Array,
+  ): { otpauthUri: string; secret: string } {
+    const label = user.username ?? user.email ?? user.id;
+    return { otpauthUri: otpauthUri(secret, this.totpIssuer, label), secret: base32Of(secret) };
+  }
+
+  /** Confirms enrollment with a first code; returns the recovery codes, shown only now. */
+  async confirmTotp(session: ActiveSession, code: string): Promise<string[]> {
+    const user = await this.liveUser(session.projectId, session.userId);
+    if (!user.totp_pending_secret) throw new Problem('conflict', 'Start TOTP enrollment first.');
+    if (!(await this.authenticator.checkSessionTotp(user, code, 'totp_pending_secret'))) {
+      throw new Problem('forbidden', 'The code is wrong or was already used.');
+    }
+    const codes = newRecoveryCodes();
+    await this.audited(
+      async (repo) => {
+        await repo.updateUser(session.projectId, user.id, {
+          totp_secret: user.totp_pending_secret,
+          totp_pending_secret: null,
+          updated_at: this.timestamp(),
+        });
+        await repo.replaceRecoveryCodes(user.id, codes.map(recoveryCodeHash));
+        // The session that proved the new factor is now a two-factor session.
+        const amr = [...new Set([...session.amr, 'otp'])];
+        await repo.updateSession(session.id, { amr: JSON.stringify(amr), restricted: 0 });
+      },
+      () => [this.event('user.mfa_enrolled', null, session.projectId, user.id, user.id)],
+    );
+    return codes;
+  }
+
+  async regenerateRecoveryCodes(session: ActiveSession, code: string): Promise<string[]> {
+    const user = await this.userWithTotp(session, code);
+    const codes = newRecoveryCodes();
+    await this.audited(
+      (repo) => repo.replaceRecoveryCodes(user.id, codes.map(recoveryCodeHash)),
+      () => [this.event('user.recovery_codes_regenerated', null, session.projectId, user.id, user.id)],
+    );
+    return codes;
+  }
+
+  async disableTotp(session: ActiveSession, code: string): Promise<void> {
+    const user = await this.userWithTotp(session, code);
+    if ((await this.policies.get(session.projectId)).mfa === 'required') {
+      throw new Problem('conflict', 'This project requires TOTP; it cannot be disabled.');
+    }
+    await this.audited(
+      (repo) => this.clearTotp(repo, session.projectId, user.id),
+      () => [this.event('user.mfa_disabled', null, session.projectId, user.id, user.id)],
+    );
+  }
+
+  private async userWithTotp(session: ActiveSession, code: string): Promise<IdentityUsersTable> {
+    const user = await this.liveUser(session.projectId, session.userId);
+    if (!user.totp_secret) throw new Problem('conflict', 'TOTP is not enabled.');
+    if (!(await this.authenticator.checkSessionTotp(user, code, 'totp_secret'))) {
+      throw new Problem('forbidden', 'The code is wrong or was already used.');
+    }
+    return user;
+  }
+
+  private async clearTotp(repo: IdentityRepo, projectId: string, userId: string): Promise<void> {
+    await repo.updateUser(projectId, userId, {
+      totp_secret: null,
+      totp_pending_secret: null,
+      updated_at: this.timestamp(),
+    });
+    await repo.deleteRecoveryCodes(userId);
+  }
+
+  // ---- admin API ----
+
+  async createUser(principal: Principal, projectId: string, input: CreateUserInput): Promise<UserView> {
+    const project = await this.tenancy.authorizeProject(principal, projectId, 'users:write');
+    const policy = await this.policies.get(project.id);
+    const row = await this.newUserRow(project.id, input, policy);
+    return this.audited(
+      async (repo) => {
+        await this.insertUnique(repo, row);
+        return toUserView(row);
+      },
+      () => [this.userEvent('user.created', project.orgId, project.id, principal.keyId, row)],
+    );
+  }
+
+  async listUsers(
+    principal: Principal,
+    projectId: string,
+    query: {
+      limit: number;
+      cursor?: string | undefined;
+      email?: string;
+      username?: string;
+      status?: 'active' | 'disabled';
+    },
+  ): Promise<Page<UserView>> {
+    const project = await this.tenancy.authorizeProject(principal, projectId, 'users:read');
+    const after = decodeCursor(query.cursor, /^usr_[0-9a-f]{32}$/);
+    const filter: UserFilter = {
+      emailPrefix: query.email === undefined ? undefined : normalizeIdentifier(query.email),
+      usernamePrefix: query.username === undefined ? undefined : normalizeIdentifier(query.username),
+      status: query.status,
+    };
+    const rows = await this.repo.listUsers(project.id, filter, { after, limit: query.limit + 1 });
+    return toPage(rows.map(toUserView), query.limit);
+  }
+
+  async getUser(principal: Principal, projectId: string, userId: string): Promise<UserView> {
+    const project = await this.tenancy.authorizeProject(principal, projectId, 'users:read');
+    return toUserView(await this.liveUser(project.id, userId));
+  }
+
+  async updateUser(
+    principal: Principal,
+    projectId: string,
+    userId: string,
+    input: UpdateUserInput,
+  ): Promise<UserView> {
+    const project = await this.tenancy.authorizeProject(principal, projectId, 'users:write');
+    const user = await this.liveUser(project.id, userId);
+    const changes: Partial<IdentityUsersTable> = { updated_at: this.timestamp() };
+    if (input.displayName !== undefined) changes.display_name = input.displayName;
+    if (input.status !== undefined) changes.status = input.status;
+    if (input.emailVerified !== undefined) changes.email_verified = input.emailVerified ? 1 : 0;
+    const disabling = input.status === 'disabled' && user.status !== 'disabled';
+    await this.audited(
+      async (repo) => {
+        await repo.updateUser(project.id, user.id, changes);
+        return disabling ? repo.deleteSessions(project.id, user.id) : 0;
+      },
+      (sessionsRevoked) => [
+        this.event('user.updated', project.orgId, project.id, principal.keyId, user.id, {
+          changed: Object.keys(input).sort(),
+          status: changes.status ?? user.status,
+          sessionsRevoked,
+        }),
+      ],
+    );
+    return toUserView({ ...user, ...changes });
+  }
+
+  /** Erases the user's personal data and credentials and ends their sessions; the row stays as a tombstone. */
+  async deleteUser(
+    principal: Principal,
+    projectId: string,
+    userId: string,
+    options: { scope?: UserWriteScope; expectedVersion?: number | undefined } = {},
+  ): Promise<void> {
+    const project = await this.tenancy.authorizeProject(principal, projectId, options.scope ?? 'users:write');
+    const user = await this.liveUser(project.id, userId);
+    const version = options.expectedVersion ?? Number(user.version);
+    await this.audited(
+      async (repo) => {
+        const changed = await repo.updateUser(
+          project.id,
+          user.id,
+          {
+            username: null,
+            username_normalized: null,
+            email: null,
+            email_normalized: null,
+            email_verified: 0,
+            display_name: null,
+            password_hash: null,
+            totp_secret: null,
+            totp_pending_secret: null,
+            external_id: null,
+            status: 'deleted',
+            updated_at: this.timestamp(),
+          },
+          version,
+        );
+        if (!changed) throw versionMismatch();
+        for (const listener of this.eraseListeners) await listener(repo.db, project.id, user.id);
+        await repo.deleteRecoveryCodes(user.id);
+        await repo.deleteSessions(project.id, user.id);
+      },
+      () => [this.userEvent('user.deleted', project.orgId, project.id, principal.keyId, user)],
+    );
+  }
+
+  // ---- provisioning (SCIM) ----
+
+  /** Registers what must also go when a user is erased (e.g. group memberships). */
+  onUserErased(listener: UserEraseListener): void {
+    this.eraseListeners.push(listener);
+  }
+
+  /**
+   * The live users among `userIds`, with the name to show for each (display name, else username, else
+   * email). For modules that authorized the project themselves.
+   */
+  async describeUsers(projectId: string, userIds: string[]): Promise<Map<string, string>> {
+    const names = new Map<string, string>();
+    // In chunks, to stay under the engines' limits on bound parameters.
+    for (let start = 0; start < userIds.length; start += 500) {
+      for (const row of await this.repo.getUsers(projectId, userIds.slice(start, start + 500))) {
+        names.set(row.id, row.display_name ?? row.username ?? row.email ?? row.id);
+      }
+    }
+    return names;
+  }
+
+  async provisionUser(
+    principal: Principal,
+    projectId: string,
+    fields: ProvisionedFields,
+    password?: string,
+  ): Promise<ProvisionedUser> {
+    const project = await this.tenancy.authorizeProject(principal, projectId, 'scim:write');
+    const policy = await this.policies.get(project.id);
+    const row: IdentityUsersTable = {
+      ...(await this.newUserRow(
+        project.id,
+        {
+          username: fields.username,
+          email: fields.email ?? undefined,
+          displayName: fields.displayName ?? undefined,
+          password,
+        },
+        policy,
+      )),
+      external_id: fields.externalId,
+      status: fields.active ? 'active' : 'disabled',
+    };
+    return this.audited(
+      async (repo) => {
+        await this.insertUnique(repo, row);
+        return toProvisionedUser(row);
+      },
+      () => [this.userEvent('user.created', project.orgId, project.id, principal.keyId, row)],
+    );
+  }
+
+  async getProvisionedUser(
+    principal: Principal,
+    projectId: string,
+    userId: string,
+  ): Promise<ProvisionedUser> {
+    const project = await this.tenancy.authorizeProject(principal, projectId, 'scim:read');
+    return toProvisionedUser(await this.liveUser(project.id, userId));
+  }
+
+  async searchProvisionedUsers(
+    principal: Principal,
+    projectId: string,
+    condition: UserCondition | undefined,
+    window: { offset: number; limit: number },
+  ): Promise<{ total: number; users: ProvisionedUser[] }> {
+    const project = await this.tenancy.authorizeProject(principal, projectId, 'scim:read');
+    const { total, rows } = await this.repo.searchUsers(project.id, condition, window);
+    return { total, users: rows.map(toProvisionedUser) };
+  }
+
+  /**
+   * Sets every provisioned field of the user at once (SCIM replace; a patch is applied to the current
+   * fields first). Only if the user is still at `expectedVersion` when given, and at the version read
+   * here in any case: a concurrent change makes this fail with precondition-failed rather than be lost.
+   */
+  async reprovisionUser(
+    principal: Principal,
+    projectId: string,
+    userId: string,
+    fields: ProvisionedFields,
+    expectedVersion?: number,
+  ): Promise<ProvisionedUser> {
+    const project = await this.tenancy.authorizeProject(principal, projectId, 'scim:write');
+    const user = await this.liveUser(project.id, userId);
+    const version = expectedVersion ?? Number(user.version);
+    const status = fields.active ? 'active' : 'disabled';
+    const changes: Partial<IdentityUsersTable> = {
+      username: fields.username,
+      username_normalized: normalizeIdentifier(fields.username),
+      email: fields.email,
+      email_normalized: fields.email === null ? null : normalizeIdentifier(fields.email),
+      display_name: fields.displayName,
+      external_id: fields.externalId,
+      status,
+      updated_at: this.timestamp(),
+    };
+    if (changes.email_normalized !== user.email_normalized) changes.email_verified = 0;
+    const changed = (['username', 'email', 'display_name', 'external_id', 'status'] as const).filter(
+      (column) => changes[column] !== user[column],
+    );
+    const disabling = status === 'disabled' && user.status !== 'disabled';
+    await this.audited(
+      async (repo) => {
+        for (const column of ['username_normalized', 'email_normalized'] as const) {
+          const value = changes[column];
+          if (value && value !== user[column]) {
+            const holder = await repo.findUserBy(project.id, column, value);
+            if (holder && holder.id !== user.id) {
+              const field = column === 'email_normalized' ? 'email' : 'username';
+              throw new Problem('conflict', `A user with this ${field} already exists in the project.`);
+            }
+          }
+        }
+        if (!(await repo.updateUser(project.id, user.id, changes, version))) throw versionMismatch();
+        return disabling ? repo.deleteSessions(project.id, user.id) : 0;
+      },
+      (revoked) => [
+        this.event('user.updated', project.orgId, project.id, principal.keyId, user.id, {
+          changed,
+          status,
+          sessionsRevoked: revoked,
+        }),
+      ],
+    );
+    return toProvisionedUser({ ...user, ...changes, version: version + 1 });
+  }
+
+  async listUserSessions(
+    principal: Principal,
+    projectId: string,
+    userId: string,
+    page: { limit: number; cursor?: string | undefined },
+  ): Promise<Page<SessionView>> {
+    const project = await this.tenancy.authorizeProject(principal, projectId, 'users:read');
+    await this.liveUser(project.id, userId);
+    return this.sessions.list(project.id, userId, page);
+  }
+
+  async revokeUserSession(
+    principal: Principal,
+    projectId: string,
+    userId: string,
+    sessionId: string,
+  ): Promise<void> {
+    const project = await this.tenancy.authorizeProject(principal, projectId, 'users:write');
+    await this.revokeSession(principal.keyId, project.orgId, project.id, userId, sessionId);
+  }
+
+  async revokeUserSessions(principal: Principal, projectId: string, userId: string): Promise<number> {
+    const project = await this.tenancy.authorizeProject(principal, projectId, 'users:write');
+    await this.liveUser(project.id, userId);
+    return this.revokeSessions(principal.keyId, project.orgId, project.id, userId);
+  }
+
+  /** Sets or resets a user's password (policy-checked) and ends all their sessions. */
+  async setPassword(
+    principal: Principal,
+    projectId: string,
+    userId: string,
+    password: string,
+  ): Promise<void> {
+    const project = await this.tenancy.authorizeProject(principal, projectId, 'users:write');
+    const user = await this.liveUser(project.id, userId);
+    const policy = await this.policies.get(project.id);
+    const weakness = passwordWeakness(password, policy.password, [user.username, user.email]);
+    if (weakness) throw weakPassword(weakness.detail, weakness.code);
+    const hash = await this.hasher.hash(password);
+    await this.audited(
+      async (repo) => {
+        await repo.updateUser(project.id, user.id, { password_hash: hash, updated_at: this.timestamp() });
+        return repo.deleteSessions(project.id, user.id);
+      },
+      (revoked) => [
+        this.event('user.password_set', project.orgId, project.id, principal.keyId, user.id, {
+          sessionsRevoked: revoked,
+        }),
+      ],
+    );
+  }
+
+  /** Removes the user's TOTP and recovery codes (a lost phone); they enroll again at will or when required. */
+  async resetMfa(principal: Principal, projectId: string, userId: string): Promise<void> {
+    const project = await this.tenancy.authorizeProject(principal, projectId, 'users:write');
+    const user = await this.liveUser(project.id, userId);
+    await this.audited(
+      (repo) => this.clearTotp(repo, project.id, user.id),
+      () => [this.event('user.mfa_reset', project.orgId, project.id, principal.keyId, user.id)],
+    );
+  }
+
+  async getPolicy(principal: Principal, projectId: string): Promise<IdentityPolicyValue> {
+    const project = await this.tenancy.authorizeProject(principal, projectId, 'identity_policy:read');
+    return this.policies.get(project.id);
+  }
+
+  async putPolicy(
+    principal: Principal,
+    projectId: string,
+    policy: IdentityPolicyValue,
+  ): Promise<IdentityPolicyValue> {
+    const project = await this.tenancy.authorizeProject(principal, projectId, 'identity_policy:write');
+    if (policy.sessions.idleTimeoutSeconds > policy.sessions.absoluteTimeoutSeconds) {
+      throw new Problem('validation-error', 'The idle timeout cannot exceed the absolute timeout.', {
+        errors: [
+          { in: 'body', pointer: '#/sessions/idleTimeoutSeconds', detail: 'exceeds absoluteTimeoutSeconds' },
+        ],
+      });
+    }
+    await this.audited(
+      (repo) => this.policies.put(repo, project.id, policy, this.timestamp()),
+      () => [
+        this.event('identity_policy.updated', project.orgId, project.id, principal.keyId, project.id, {
+          registration: policy.registration,
+          mfa: policy.mfa,
+          passwordMinLength: policy.password.minLength,
+          forbidCommonPasswords: policy.password.forbidCommon,
+          idleTimeoutSeconds: policy.sessions.idleTimeoutSeconds,
+          absoluteTimeoutSeconds: policy.sessions.absoluteTimeoutSeconds,
+        }),
+      ],
+    );
+    return policy;
+  }
+
+  /** Deletes sessions and MFA challenges past their deadlines. */
+  purgeExpired(): Promise<void> {
+    return this.repo.deleteExpiredSessions(this.timestamp());
+  }
+
+  // ---- shared ----
+
+  private async liveUser(projectId: string, userId: string): Promise<IdentityUsersTable> {
+    const user = await this.repo.getUser(projectId, userId);
+    if (!user) throw new Problem('not-found', 'No such user.');
+    return user;
+  }
+
+  private async newUserRow(
+    projectId: string,
+    input: {
+      username?: string | undefined;
+      email?: string | undefined;
+      displayName?: string | undefined;
+      emailVerified?: boolean | undefined;
+      password?: string | undefined;
+    },
+    policy: IdentityPolicyValue,
+  ): Promise<IdentityUsersTable> {
+    if (input.username === undefined && input.email === undefined) {
+      throw new Problem('validation-error', 'A user needs a username, an email, or both.', {
+        errors: [{ in: 'body', pointer: '#/username', detail: 'username or email is required' }],
+      });
+    }
+    let passwordHash: string | null = null;
+    if (input.password !== undefined) {
+      const weakness = passwordWeakness(input.password, policy.password, [input.username, input.email]);
+      if (weakness) throw weakPassword(weakness.detail, weakness.code);
+      passwordHash = await this.hasher.hash(input.password);
+    }
+    const at = this.timestamp();
+    return {
+      id: newId('usr'),
+      project_id: projectId,
+      username: input.username ?? null,
+      username_normalized: input.username === undefined ? null : normalizeIdentifier(input.username),
+      email: input.email ?? null,
+      email_normalized: input.email === undefined ? null : normalizeIdentifier(input.email),
+      email_verified: input.emailVerified ? 1 : 0,
+      display_name: input.displayName ?? null,
+      status: 'active',
+      password_hash: passwordHash,
+      totp_secret: null,
+      totp_pending_secret: null,
+      totp_last_step: 0,
+      external_id: null,
+      version: 1,
+      created_at: at,
+      updated_at: at,
+    };
+  }
+
+  private async insertUnique(repo: IdentityRepo, row: IdentityUsersTable): Promise<void> {
+    for (const column of ['username_normalized', 'email_normalized'] as const) {
+      const value = row[column];
+      if (value !== null && (await repo.findUserBy(row.project_id, column, value))) {
+        const field = column === 'email_normalized' ? 'email' : 'username';
+        throw new Problem('conflict', `A user with this ${field} already exists in the project.`);
+      }
+    }
+    await repo.insertUser(row);
+  }
+
+  private async revokeSession(
+    actor: string,
+    orgId: string | null,
+    projectId: string,
+    userId: string,
+    sessionId: string,
+  ): Promise<void> {
+    await this.audited(
+      async (repo) => {
+        if (!(await repo.deleteSession(projectId, userId, sessionId))) {
+          throw new Problem('not-found', 'No such session.');
+        }
+      },
+      () => [this.event('session.revoked', orgId, projectId, actor, sessionId, { userId })],
+    );
+  }
+
+  private revokeSessions(
+    actor: string,
+    orgId: string | null,
+    projectId: string,
+    userId: string,
+  ): Promise<number> {
+    return this.audited(
+      (repo) => repo.deleteSessions(projectId, userId),
+      (revoked) => [this.event('session.revoked_all', orgId, projectId, actor, userId, { revoked })],
+    );
+  }
+
+  private event(
+    type: AuditEvent['type'],
+    orgId: string | null,
+    projectId: string,
+    actor: string,
+    subject: string,
+    details?: AuditEvent['details'],
+  ): AuditEvent {
+    return { type, orgId, projectId, actor, subject, ...(details ? { details } : {}) };
+  }
+
+  /** An event about a user's identity: the audit keeps hashes of the username and email, never them. */
+  private userEvent(
+    type: AuditEvent['type'],
+    orgId: string | null,
+    projectId: string,
+    actor: string,
+    user: IdentityUsersTable,
+  ): AuditEvent {
+    return this.event(type, orgId, projectId, actor, user.id, {
+      usernameHash: auditHash(projectId, user.username),
+      emailHash: auditHash(projectId, user.email),
+    });
+  }
+}

@@ -1,0 +1,10 @@
+/** Authentication context classes the issuer advertises (`acr_values_supported`). */
+export const ACR_PASSWORD = 'urn:personachain:acr:pwd';
+/** A second factor (TOTP or a recovery code) was proven in this session. */
+export const ACR_MFA = 'urn:personachain:acr:mfa';
+export const ACR_VALUES = [ACR_PASSWORD, ACR_MFA] as const;
+
+/** The acr an identity session's authentication methods reach. */
+export function acrOf(amr: readonly string[]): string {
+  return amr.includes('otp') || amr.includes('mfa') ? ACR_MFA : ACR_PASSWORD;
+}

@@ -1,0 +1,51 @@
+import type { AuditService } from '../audit/service.js';
+import type { Principal } from '../policy/model.js';
+import type { TenancyService } from '../tenancy/service.js';
+import type { IssuerKey, IssuerKeys } from './signing-keys.js';
+
+export interface IssuerKeysView {
+  issuer: string;
+  keys: { kid: string; alg: string; active: boolean }[];
+}
+
+/** The admin side of a project's issuer keys: listing and audited rotation. */
+export class OidcKeyService {
+  constructor(
+    private readonly issuerKeys: IssuerKeys,
+    private readonly tenancy: TenancyService,
+    private readonly audit: AuditService,
+    private readonly issuerOf: (projectId: string) => string,
+    private readonly onRotate: (projectId: string) => void,
+  ) {}
+
+  async list(principal: Principal, projectId: string): Promise<IssuerKeysView> {
+    const project = await this.tenancy.authorizeProject(principal, projectId, 'oidc_clients:read');
+    return this.view(project.id, await this.issuerKeys.list(project.id));
+  }
+
+  /**
+   * New active keys for every algorithm. The retired keys stay in the JWKS (and keep verifying) until
+   * every token they signed has expired; the new ones sign from now on.
+   */
+  async rotate(principal: Principal, projectId: string): Promise<IssuerKeysView> {
+    const project = await this.tenancy.authorizeProject(principal, projectId, 'oidc_keys:write');
+    const rotated = await this.issuerKeys.rotate(project.id);
+    this.onRotate(project.id);
+    await this.audit.recordAlone({
+      type: 'oidc_keys.rotated',
+      orgId: project.orgId,
+      projectId: project.id,
+      actor: principal.keyId,
+      subject: project.id,
+      details: { kids: rotated.map((key) => key.kid) },
+    });
+    return this.view(project.id, await this.issuerKeys.list(project.id));
+  }
+
+  private view(projectId: string, keys: IssuerKey[]): IssuerKeysView {
+    return {
+      issuer: this.issuerOf(projectId),
+      keys: keys.map(({ kid, alg, active }) => ({ kid, alg, active })),
+    };
+  }
+}

@@ -1,0 +1,114 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../store/schema.js';
+
+/** What oidc-provider hands its adapter: open-ended JSON with a few fields it later searches by. */
+export type OidcPayload = Record<string, unknown> & {
+  grantId?: string;
+  userCode?: string;
+  uid?: string;
+  consumed?: number;
+};
+
+const epochNow = () => Math.floor(Date.now() / 1000);
+
+/**
+ * The `oidc_payloads` table: every provider record of every project, keyed by (project, model, id).
+ * Expired rows are invisible to every read and removed by `purgeExpired`.
+ */
+export class OidcPayloadRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async upsert(projectId: string, model: string, id: string, payload: OidcPayload, expiresIn?: number) {
+    const row = {
+      project_id: projectId,
+      model,
+      id,
+      payload: JSON.stringify(payload),
+      grant_id: payload.grantId ?? null,
+      user_code: payload.userCode ?? null,
+      uid: payload.uid ?? null,
+      expires_at: expiresIn ? epochNow() + expiresIn : null,
+      consumed_at: null,
+    };
+    await this.db
+      .insertInto('oidc_payloads')
+      .values(row)
+      .onConflict((oc) =>
+        oc.columns(['project_id', 'model', 'id']).doUpdateSet({
+          payload: row.payload,
+          grant_id: row.grant_id,
+          user_code: row.user_code,
+          uid: row.uid,
+          expires_at: row.expires_at,
+          consumed_at: null,
+        }),
+      )
+      .execute();
+  }
+
+  find(projectId: string, model: string, id: string): Promise<OidcPayload | undefined> {
+    return this.findBy(projectId, model, 'id', id);
+  }
+
+  findByUserCode(projectId: string, model: string, userCode: string): Promise<OidcPayload | undefined> {
+    return this.findBy(projectId, model, 'user_code', userCode);
+  }
+
+  findByUid(projectId: string, model: string, uid: string): Promise<OidcPayload | undefined> {
+    return this.findBy(projectId, model, 'uid', uid);
+  }
+
+  async consume(projectId: string, model: string, id: string): Promise<void> {
+    await this.db
+      .updateTable('oidc_payloads')
+      .set({ consumed_at: epochNow() })
+      .where('project_id', '=', projectId)
+      .where('model', '=', model)
+      .where('id', '=', id)
+      // The first consumption counts: a token rotated again within the grace window keeps its deadline.
+      .where('consumed_at', 'is', null)
+      .execute();
+  }
+
+  async destroy(projectId: string, model: string, id: string): Promise<void> {
+    await this.db
+      .deleteFrom('oidc_payloads')
+      .where('project_id', '=', projectId)
+      .where('model', '=', model)
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async revokeByGrantId(projectId: string, model: string, grantId: string): Promise<void> {
+    await this.db
+      .deleteFrom('oidc_payloads')
+      .where('project_id', '=', projectId)
+      .where('model', '=', model)
+      .where('grant_id', '=', grantId)
+      .execute();
+  }
+
+  async purgeExpired(): Promise<void> {
+    await this.db.deleteFrom('oidc_payloads').where('expires_at', '<=', epochNow()).execute();
+  }
+
+  private async findBy(
+    projectId: string,
+    model: string,
+    column: 'id' | 'user_code' | 'uid',
+    value: string,
+  ): Promise<OidcPayload | undefined> {
+    const row = await this.db
+      .selectFrom('oidc_payloads')
+      .select(['payload', 'consumed_at'])
+      .where('project_id', '=', projectId)
+      .where('model', '=', model)
+      .where(column, '=', value)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', epochNow())]))
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const payload = JSON.parse(row.payload) as OidcPayload;
+    if (row.consumed_at !== null) payload.consumed = Number(row.consumed_at);
+    return payload;
+  }
+}

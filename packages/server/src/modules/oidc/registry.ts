@@ -1,0 +1,136 @@
+import type { KeyStore } from '@personachain/crypto';
+import type Provider from 'oidc-provider';
+import type { AuditService } from '../audit/service.js';
+import type { IdentityService } from '../identity/service.js';
+import type { SessionAuth } from '../identity/session-auth.js';
+import { SCOPES } from '../policy/model.js';
+import { projectAdapter } from './adapter.js';
+import type { OidcClientService } from './clients.js';
+import type { OidcPayloadRepo } from './payload-repo.js';
+import { createProjectProvider, type IssuerEvent } from './provider.js';
+import { type IssuerKeys, purposeOf } from './signing-keys.js';
+
+/** With a shared database another replica may change clients: rebuild a provider at least this often. */
+const SHARED_PROVIDER_TTL_MS = 30_000;
+
+interface CachedProvider {
+  provider: Promise<Provider>;
+  builtAt: number;
+  /** The active EdDSA key it signs with: a rotation elsewhere changes it. */
+  activeKid: string | undefined;
+}
+
+export interface ProviderRegistryOptions {
+  publicUrl: string;
+  masterKey: Uint8Array;
+  payloads: OidcPayloadRepo;
+  clients: OidcClientService;
+  issuerKeys: IssuerKeys;
+  keyStore: KeyStore;
+  /** Whether X-Forwarded-* headers are trusted (the platform's trustProxy setting). */
+  trustProxy: boolean;
+  /** True when this process is the database's only user (embedded SQLite): changes are all seen here. */
+  singleProcess: boolean;
+  identity: IdentityService;
+  sessionAuth: SessionAuth;
+  audit: AuditService;
+  /** Where failures that no request answers (audit of provider events) are reported. */
+  onError: (error: unknown) => void;
+}
+
+export function issuerOf(publicUrl: string, projectId: string): string {
+  return `${publicUrl}/p/${projectId}/oidc`;
+}
+
+export function platformAudienceOf(publicUrl: string): string {
+  return `${publicUrl}/v1`;
+}
+
+/**
+ * One provider per project, built on first use and kept until the project's clients or keys change.
+ * With a shared database (several replicas) each use checks the active key, one indexed read, so a
+ * rotation on another replica is picked up at once.
+ */
+export class ProviderRegistry {
+  private readonly providers = new Map<string, CachedProvider>();
+
+  constructor(private readonly options: ProviderRegistryOptions) {}
+
+  async get(projectId: string): Promise<Provider> {
+    const cached = this.providers.get(projectId);
+    if (cached && (await this.fresh(projectId, cached))) return cached.provider;
+    const activeKid = await this.activeKid(projectId);
+    const entry: CachedProvider = { provider: this.build(projectId), builtAt: Date.now(), activeKid };
+    this.providers.set(projectId, entry);
+    entry.provider.catch(() => this.providers.delete(projectId));
+    return entry.provider;
+  }
+
+  evict(projectId: string): void {
+    this.providers.delete(projectId);
+  }
+
+  private async fresh(projectId: string, cached: CachedProvider): Promise<boolean> {
+    if (this.options.singleProcess) return true;
+    if (Date.now() - cached.builtAt > SHARED_PROVIDER_TTL_MS) return false;
+    return cached.activeKid === (await this.activeKid(projectId));
+  }
+
+  private async activeKid(projectId: string): Promise<string | undefined> {
+    return (await this.options.keyStore.activeKey(purposeOf(projectId, 'EdDSA')))?.id;
+  }
+
+  private audit(projectId: string, event: IssuerEvent): Promise<void> {
+    const base = { orgId: null, projectId };
+    if (event.type === 'oidc.logged_out') {
+      return this.options.audit.recordAlone({
+        ...base,
+        type: event.type,
+        actor: event.accountId ?? 'anonymous',
+        subject: event.clientId ?? projectId,
+        details: { clientId: event.clientId ?? null },
+      });
+    }
+    return this.options.audit.recordAlone({
+      ...base,
+      type: event.type,
+      actor: event.clientId,
+      subject: event.grantId ?? event.clientId,
+      details: { clientId: event.clientId },
+    });
+  }
+
+  private async build(projectId: string): Promise<Provider> {
+    const { publicUrl, masterKey, payloads, clients, issuerKeys, identity, sessionAuth } = this.options;
+    const keys = await issuerKeys.list(projectId);
+    const scopes = new Set<string>(SCOPES.filter((scope) => scope !== '*'));
+    for (const scope of await clients.projectScopes(projectId)) scopes.add(scope);
+    const provider = createProjectProvider({
+      issuer: issuerOf(publicUrl, projectId),
+      projectId,
+      platformAudience: platformAudienceOf(publicUrl),
+      masterKey,
+      adapter: projectAdapter(
+        projectId,
+        payloads,
+        (project, clientId) => clients.findForProvider(project, clientId),
+        scopes,
+      ),
+      signingKeys: issuerKeys.signers(keys),
+      scopes,
+      clientResources: async (clientId) =>
+        JSON.parse((await clients.findForProvider(projectId, clientId))?.resources ?? '[]') as string[],
+      findUser: (userId) => identity.findUser(projectId, userId),
+      endPlatformSession: async (cookieHeader) => {
+        const session = await sessionAuth.fromCookie(cookieHeader, projectId);
+        if (session) await identity.signOut(session);
+        return session ? { clearCookie: sessionAuth.clearedCookie(projectId) } : undefined;
+      },
+      onEvent: (event) => {
+        this.audit(projectId, event).catch(this.options.onError);
+      },
+    });
+    provider.proxy = this.options.trustProxy;
+    return provider;
+  }
+}
