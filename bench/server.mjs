@@ -57,9 +57,10 @@ export async function peakRssMiB(pid) {
 /**
  * Starts the server on a fresh data dir with rate limits that never refuse, and waits until /healthz answers
  * 200 (the server logs at warn, so there is no "listening" line to read: at info, Fastify logs two lines per
- * request and the benchmark would measure logging to a pipe). `nodeArgs` go to node (e.g. --cpu-prof).
+ * request and the benchmark would measure logging to a pipe). `nodeArgs` go to node (e.g. --cpu-prof);
+ * `extraEnv` adds PERSONA_* settings of the benchmark's own (e.g. PERSONA_SERVER_TIMING).
  */
-export async function startServer({ dataDir, bootstrapKey, nodeArgs = [] }) {
+export async function startServer({ dataDir, bootstrapKey, nodeArgs = [], extraEnv = {} }) {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const env = Object.fromEntries(
@@ -73,6 +74,7 @@ export async function startServer({ dataDir, bootstrapKey, nodeArgs = [] }) {
       PERSONA_BOOTSTRAP_KEY: bootstrapKey,
       PERSONA_RATE_LIMIT_KEY: RATE_LIMIT,
       PERSONA_RATE_LIMIT_PROJECT: RATE_LIMIT,
+      ...extraEnv,
     });
     const child = spawn(process.execPath, [...nodeArgs, SERVER_MAIN], {
       cwd: dataDir,

@@ -21,7 +21,9 @@ export type SignatureAlgorithm =
   | 'ML-DSA-65'
   | 'ML-DSA-87'
   | 'SLH-DSA-SHA2-128s'
-  | 'Falcon-512';
+  | 'Falcon-512'
+  /** RSASSA-PKCS1-v1_5 with SHA-256 (JOSE RS256) over a 3072-bit modulus; Node-only (see signatures/rsa.ts). */
+  | 'RSA-3072';
 
 export interface SignatureScheme {
   readonly algorithm: SignatureAlgorithm;

@@ -25,6 +25,22 @@ describe('without node:crypto (browser paths)', () => {
     expect(crypto.envelopeSuite('X-Wing').backend).toBe('js');
   });
 
+  it('refuses RSA-3072 with a clear error: it has no pure-JS implementation', async () => {
+    expect(() => crypto.signatureScheme('RSA-3072')).toThrow(
+      expect.objectContaining({
+        code: 'unsupported-algorithm',
+        message: expect.stringContaining('node:crypto'),
+      }),
+    );
+    const keys = new crypto.LocalKeyStore({
+      kek: crypto.randomBytes(32),
+      repository: new crypto.MemoryKeyRepository(),
+    });
+    await expect(keys.createKey({ algorithm: 'RSA-3072', purpose: 'rs256' })).rejects.toMatchObject({
+      code: 'unsupported-algorithm',
+    });
+  });
+
   it('AES-256-GCM on WebCrypto matches GCM test case 15 and keeps the error contract', async () => {
     const key = hex('feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308');
     const sealed = await aesGcmEncrypt(

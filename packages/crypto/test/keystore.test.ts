@@ -86,6 +86,20 @@ describe('LocalKeyStore', () => {
     expect(await keys.verify(second.id, message, await keys.sign(second.id, message))).toBe(true);
   });
 
+  it('stages a rotation with keepCurrent: both keys stay active until the caller retires the old one', async () => {
+    const keys = store();
+    const first = await keys.createKey({ algorithm: 'Ed25519', purpose: 'issuer' });
+    const second = await keys.rotateKey('issuer', undefined, { keepCurrent: true });
+    expect((await keys.listKeys({ purpose: 'issuer', status: 'active' })).map((key) => key.id)).toEqual([
+      first.id,
+      second.id,
+    ]);
+    expect((await keys.activeKey('issuer'))?.id).toBe(second.id);
+    expect(await keys.verify(first.id, utf8('m'), await keys.sign(first.id, utf8('m')))).toBe(true);
+    await keys.retireKey(first.id);
+    await expect(keys.sign(first.id, utf8('m'))).rejects.toMatchObject({ code: 'invalid-argument' });
+  });
+
   it('rotates to another algorithm when asked, and lists by purpose and status', async () => {
     const keys = store();
     await keys.createKey({ algorithm: 'Ed25519', purpose: 'a' });

@@ -12,6 +12,7 @@ import { clientErrorHandler, frameworkErrorHandler, registerProblemHandlers } fr
 import { MemoryRateLimiter, type RateLimiter, RedisRateLimiter } from './http/rate-limit.js';
 import { requestIdFrom } from './http/request-id.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
+import { registerServerTiming } from './http/server-timing.js';
 import { registerValidation } from './http/validation.js';
 import { auditRoutes } from './modules/audit/routes.js';
 import { AuditService } from './modules/audit/service.js';
@@ -26,9 +27,19 @@ import { healthRoutes } from './modules/health/routes.js';
 import { accountPageRoutes } from './modules/identity/account-page-routes.js';
 import { identityAdminRoutes } from './modules/identity/admin-routes.js';
 import { identityAuthRoutes } from './modules/identity/auth-routes.js';
+import { EmailCodes } from './modules/identity/email-codes.js';
+import { EmailCodesRepo } from './modules/identity/email-codes-repo.js';
+import { emailPageRoutes } from './modules/identity/email-page-routes.js';
+import { emailCodeRoutes } from './modules/identity/email-routes.js';
+import { Mailer } from './modules/identity/mailer.js';
+import { passkeyScriptRoute } from './modules/identity/pages/passkey-script.js';
+import { PasskeyRepo } from './modules/identity/passkey-repo.js';
+import { passkeyAdminRoutes, passkeyRoutes } from './modules/identity/passkey-routes.js';
+import { PasskeyService, relyingPartyOf } from './modules/identity/passkeys.js';
 import { IdentityRepo } from './modules/identity/repo.js';
 import { type IdentityOptions, IdentityService } from './modules/identity/service.js';
 import { SessionAuth } from './modules/identity/session-auth.js';
+import { DEFAULT_THROTTLE, LoginThrottle } from './modules/identity/throttle.js';
 import { IssuersRepo } from './modules/issuers/repo.js';
 import { issuerDocumentRoutes, issuerRoutes } from './modules/issuers/routes.js';
 import { IssuersService } from './modules/issuers/service.js';
@@ -57,6 +68,8 @@ import { ProcessCache } from './modules/tenancy/process-cache.js';
 import { TenancyRepo } from './modules/tenancy/repo.js';
 import { tenancyRoutes } from './modules/tenancy/routes.js';
 import { TenancyService } from './modules/tenancy/service.js';
+import { createWalletModule } from './modules/wallet/module.js';
+import { walletAccountRoutes, walletAdminRoutes } from './modules/wallet/routes.js';
 import type { Store } from './store/database.js';
 
 export interface Platform {
@@ -104,6 +117,7 @@ export async function buildApp(
   });
 
   registerSecurityHeaders(app);
+  if (config.serverTiming) registerServerTiming(app);
   if (config.corsOrigins.length > 0) {
     await app.register(cors, {
       origin: config.corsOrigins,
@@ -175,6 +189,18 @@ export async function buildApp(
     options.identity,
   );
   const sessionAuth = new SessionAuth(identity.sessions, config.publicUrl, config.corsOrigins);
+  const passkeys = new PasskeyService(
+    new PasskeyRepo(store.db),
+    identity,
+    tenancy,
+    audit,
+    new LoginThrottle(
+      new IdentityRepo(store.db),
+      options.identity?.throttle ?? DEFAULT_THROTTLE,
+      identity.now,
+    ),
+    relyingPartyOf(config.publicUrl),
+  );
   const oidc = createOidcModule({
     store,
     keyStore: keys,
@@ -187,6 +213,8 @@ export async function buildApp(
     identity,
     sessionAuth,
     onError: (error) => app.log.error({ err: error }, 'oidc: could not audit an issuer event'),
+    now: identity.now,
+    redisUrl: config.redisUrl,
   });
   const purge = setInterval(
     () => void purgeExpiredIdempotencyKeys(store.db).catch(() => {}),
@@ -228,7 +256,33 @@ export async function buildApp(
       : undefined;
   const credentials = new CredentialsService(issuers, tenancy, dids, keys, audit, status, threads);
   const holder = new HolderService(issuers, tenancy, keys, platformDocumentLoader(dids), audit);
-  const purgeSessions = setInterval(() => void identity.purgeExpired().catch(() => {}), 600_000).unref();
+  const { dids: userDids, wallet } = createWalletModule({
+    db: store.db,
+    keys,
+    masterKey: masterKey.bytes,
+    credentials,
+    issuers,
+    identity,
+    documentLoader: platformDocumentLoader(dids),
+    audit,
+    publicUrl: config.publicUrl,
+  });
+  const emailCodes = new EmailCodes(
+    new EmailCodesRepo(store.db),
+    new IdentityRepo(store.db),
+    config.smtp
+      ? new Mailer(config.smtp, (error) => app.log.warn({ err: error.message }, 'email: could not send'))
+      : null,
+    masterKey.bytes,
+    config.publicUrl,
+    identity.now,
+    (error) => app.log.warn({ err: error.message }, 'email: background send failed'),
+  );
+  const purgeSessions = setInterval(() => {
+    void identity.purgeExpired().catch(() => {});
+    void emailCodes.purgeExpired().catch(() => {});
+    void userDids.purgeExpired().catch(() => {});
+  }, 600_000).unref();
   await app.register(didRoutes, { dids, limiter, rateLimit: config.rateLimits.public });
   await app.register(issuerDocumentRoutes, { issuers, limiter, rateLimit: config.rateLimits.public });
   await app.register(statusListRoutes, { status, limiter, rateLimit: config.rateLimits.public });
@@ -238,14 +292,39 @@ export async function buildApp(
     auth: sessionAuth,
     limiter,
     rateLimit: config.rateLimits.public,
+    emailCodes,
+  });
+  await app.register(emailCodeRoutes, {
+    identity,
+    emailCodes,
+    tenancy,
+    auth: sessionAuth,
+    limiter,
+    rateLimit: config.rateLimits.public,
+  });
+  passkeyScriptRoute(app);
+  await app.register(passkeyRoutes, {
+    passkeys,
+    auth: sessionAuth,
+    limiter,
+    rateLimit: config.rateLimits.public,
+  });
+  await app.register(walletAccountRoutes, {
+    dids: userDids,
+    wallet,
+    auth: sessionAuth,
+    limiter,
+    rateLimit: config.rateLimits.public,
   });
   await accountPageRoutes(app, {
     identity,
+    passkeys,
     tenancy,
     sessionAuth,
     csrf: new FormCsrf(masterKey.bytes, 'persona account pages csrf'),
     limiter,
     rateLimit: config.rateLimits.public,
+    emailSignIn: emailCodes.enabled,
   });
   await interactionRoutes(app, {
     registry: oidc.registry,
@@ -255,6 +334,18 @@ export async function buildApp(
     sessionAuth,
     csrf: new FormCsrf(masterKey.bytes, 'persona oidc interaction csrf'),
     audit,
+    email: emailCodes.enabled ? { codes: emailCodes, publicUrl: config.publicUrl } : null,
+  });
+  await emailPageRoutes(app, {
+    identity,
+    emailCodes,
+    tenancy,
+    sessionAuth,
+    publicUrl: config.publicUrl,
+    interactionOpen: async (projectId, uid) =>
+      (await (await oidc.registry.get(projectId)).Interaction.find(uid)) !== undefined,
+    limiter,
+    rateLimit: config.rateLimits.public,
   });
   await mountProviders(app, {
     registry: oidc.registry,
@@ -267,6 +358,7 @@ export async function buildApp(
     registerAuthentication(scope, {
       tenancy,
       accessTokens: oidc.accessTokens,
+      dpop: oidc.dpop,
       limiter,
       rateLimits: config.rateLimits,
       lastUsed,
@@ -284,17 +376,21 @@ export async function buildApp(
     await api.register(statusRoutes, { status });
     await api.register(personaRoutes, { persona });
     await api.register(identityAdminRoutes, { identity });
+    await api.register(walletAdminRoutes, { dids: userDids, wallet });
+    await api.register(passkeyAdminRoutes, { passkeys });
     await api.register(oidcRoutes, { clients: oidc.clients, keys: oidc.keys });
   });
 
   app.addHook('onClose', async () => {
     clearInterval(purge);
     clearInterval(purgeSessions);
+    await emailCodes.close();
     clearInterval(purgeOidc);
     await lastUsed
       .close()
       .catch((error) => app.log.error({ err: error }, 'could not record last-used times'));
     await limiter.close();
+    await oidc.close();
     await publisher?.close();
     await threads?.close();
     await ledger.close().catch((error) => app.log.error({ err: error }, 'ledger: could not flush on close'));

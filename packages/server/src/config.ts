@@ -31,6 +31,8 @@ export interface Config {
   redisUrl: string | null;
   metricsToken: string | null;
   trustProxy: boolean;
+  /** `Server-Timing: hash;dur=…` on responses that hashed a password, for benchmarks; off by default. */
+  serverTiming: boolean;
   rateLimits: {
     key: RateLimitConfig;
     project: RateLimitConfig;
@@ -51,6 +53,15 @@ export interface Config {
   ledgerWitnesses: LedgerWitness[];
   /** How many witnesses must cosign a checkpoint before it is published (1..witnesses). */
   ledgerWitnessQuorum: number;
+  /** Outgoing mail for email codes and magic links; null turns those features off. */
+  smtp: SmtpConfig | null;
+}
+
+export interface SmtpConfig {
+  /** smtp:// or smtps:// with optional credentials: a secret, never logged. */
+  url: string;
+  /** The From address of the messages. */
+  from: string;
 }
 
 export interface LedgerWitness {
@@ -79,6 +90,7 @@ export const CONFIG_VARIABLES = [
   'PERSONA_REDIS_URL',
   'PERSONA_METRICS_TOKEN',
   'PERSONA_TRUST_PROXY',
+  'PERSONA_SERVER_TIMING',
   'PERSONA_RATE_LIMIT_KEY',
   'PERSONA_RATE_LIMIT_PROJECT',
   'PERSONA_RATE_LIMIT_ANONYMOUS',
@@ -90,6 +102,8 @@ export const CONFIG_VARIABLES = [
   'PERSONA_LEDGER_WITNESS_QUORUM',
   'PERSONA_DID_WEB_TRUSTED_HOSTS',
   'PERSONA_CREDENTIAL_THREADS',
+  'PERSONA_SMTP_URL',
+  'PERSONA_SMTP_FROM',
 ] as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -127,6 +141,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: url('PERSONA_REDIS_URL', get('PERSONA_REDIS_URL'), ['redis:', 'rediss:']),
     metricsToken: get('PERSONA_METRICS_TOKEN') ?? null,
     trustProxy: boolean('PERSONA_TRUST_PROXY', get('PERSONA_TRUST_PROXY'), false),
+    serverTiming: boolean('PERSONA_SERVER_TIMING', get('PERSONA_SERVER_TIMING'), false),
     rateLimits: {
       key: rate('PERSONA_RATE_LIMIT_KEY', get('PERSONA_RATE_LIMIT_KEY'), { perSecond: 100, burst: 200 }),
       project: rate('PERSONA_RATE_LIMIT_PROJECT', get('PERSONA_RATE_LIMIT_PROJECT'), {
@@ -162,7 +177,24 @@ export function loadConfig(env: Env = process.env): Config {
     ),
     ledgerWitnesses: witnesses,
     ledgerWitnessQuorum: witnessQuorum(get('PERSONA_LEDGER_WITNESS_QUORUM'), witnesses.length),
+    smtp: smtp(get('PERSONA_SMTP_URL'), get('PERSONA_SMTP_FROM')),
   };
+}
+
+/** Both variables or neither: a half-configured mailer would fail only when the first code is sent. */
+function smtp(rawUrl: string | undefined, from: string | undefined): SmtpConfig | null {
+  if (rawUrl === undefined && from === undefined) return null;
+  if (rawUrl === undefined || from === undefined) {
+    throw new ConfigError('PERSONA_SMTP_URL and PERSONA_SMTP_FROM must be set together');
+  }
+  const url = urlOf('PERSONA_SMTP_URL', rawUrl, ['smtp:', 'smtps:']);
+  // A bare address, or `Name <address>`; no line breaks (header injection).
+  if (!/^(?:[^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/.test(from) || from.length > 320) {
+    throw new ConfigError(
+      `PERSONA_SMTP_FROM must be an email address, e.g. "PersonaChain <no-reply@example.com>"`,
+    );
+  }
+  return { url, from };
 }
 
 /** The origin a new log gets when PERSONA_LEDGER_ORIGIN is not set: the public URL without its scheme. */
@@ -319,7 +351,10 @@ function oneOf<T extends string>(name: string, raw: string, allowed: readonly T[
 }
 
 function url(name: string, raw: string | undefined, protocols: string[]): string | null {
-  if (raw === undefined) return null;
+  return raw === undefined ? null : urlOf(name, raw, protocols);
+}
+
+function urlOf(name: string, raw: string, protocols: string[]): string {
   let parsed: URL;
   try {
     parsed = new URL(raw);

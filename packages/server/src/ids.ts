@@ -1,13 +1,25 @@
 import { v7 as uuidv7 } from 'uuid';
 
 /** Prefixes of our resource ids; the rest is a UUIDv7 in hex, so ids sort by creation time. */
-export type IdPrefix = 'org' | 'prj' | 'key' | 'mem' | 'aud' | 'iss' | 'usr' | 'ses' | 'grp';
+export type IdPrefix =
+  | 'org'
+  | 'prj'
+  | 'key'
+  | 'mem'
+  | 'aud'
+  | 'iss'
+  | 'usr'
+  | 'ses'
+  | 'grp'
+  | 'pky'
+  | 'emc'
+  | 'sgn';
 
 export function newId(prefix: IdPrefix): string {
   return `${prefix}_${uuidv7().replace(/-/g, '')}`;
 }
 
-const ID_PATTERN = /^(org|prj|key|mem|aud|iss|usr|ses|grp)_[0-9a-f]{32}$/;
+const ID_PATTERN = /^(org|prj|key|mem|aud|iss|usr|ses|grp|pky|emc|sgn)_[0-9a-f]{32}$/;
 
 export function isId(prefix: IdPrefix, value: string): boolean {
   return ID_PATTERN.test(value) && value.startsWith(`${prefix}_`);

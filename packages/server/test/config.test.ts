@@ -29,6 +29,7 @@ describe('configuration', () => {
     [{ PERSONA_RATE_LIMIT_KEY: 'fast' }, 'PERSONA_RATE_LIMIT_KEY'],
     [{ PERSONA_CORS_ORIGINS: 'https://a.example/path' }, 'PERSONA_CORS_ORIGINS'],
     [{ PERSONA_TRUST_PROXY: 'maybe' }, 'PERSONA_TRUST_PROXY'],
+    [{ PERSONA_SERVER_TIMING: 'maybe' }, 'PERSONA_SERVER_TIMING'],
   ])('rejects %o naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(variable);

@@ -60,9 +60,11 @@ describe.each(ENGINES)('account pages (%s)', (engine) => {
     expectPage(overview, 'Your account');
     expect(overview.html).toContain('Signed in as &lt;script&gt;alert(1)&lt;/script&gt;.');
     expect(overview.html).not.toContain('<script>');
+    // The only script is the same-origin passkey script; no inline code runs.
     expect(overview.headers.get('content-security-policy')).toBe(
-      "default-src 'none'; frame-ancestors 'none'",
+      "default-src 'none'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
     );
+    expect(overview.html.match(/<script[^>]*>/g)).toEqual(['<script src="/pages/passkeys.js" defer>']);
     expect(overview.headers.get('cache-control')).toBe('no-store');
 
     const stranger = new Browser(server.url);

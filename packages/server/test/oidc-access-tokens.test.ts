@@ -7,7 +7,9 @@ import {
 import { describe, expect, it } from 'vitest';
 import { AccessTokenVerifier } from '../src/modules/oidc/access-tokens.js';
 import type { ClientIdentity } from '../src/modules/oidc/clients.js';
+import type { KeyStateStore } from '../src/modules/oidc/key-state-repo.js';
 import { IssuerKeys } from '../src/modules/oidc/signing-keys.js';
+import type { OidcKeyStatesTable } from '../src/store/schema.js';
 
 const PUBLIC_URL = 'https://persona.test';
 const AUDIENCE = `${PUBLIC_URL}/v1`;
@@ -19,19 +21,44 @@ const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('bas
 
 /** An EdDSA JWT signed by the key store, as the provider signs through its external-signing keys. */
 async function signToken(keys: IssuerKeys, keyStore: LocalKeyStore, projectId: string, claims: object) {
-  const key = (await keys.list(projectId)).find((candidate) => candidate.alg === 'EdDSA' && candidate.active);
+  const key = (await keys.list(projectId)).find(
+    (candidate) => candidate.alg === 'EdDSA' && candidate.state === 'active',
+  );
   if (!key) throw new Error('no key');
   const input = `${b64({ alg: 'EdDSA', typ: 'at+jwt', kid: key.kid })}.${b64(claims)}`;
   const signature = await keyStore.sign(key.kid, new TextEncoder().encode(input));
   return `${input}.${Buffer.from(signature).toString('base64url')}`;
 }
 
+/** The key lifecycle rows in a map, as the table keeps them. */
+function memoryKeyStates(): KeyStateStore {
+  const rows = new Map<string, OidcKeyStatesTable>();
+  return {
+    async list(projectId) {
+      return [...rows.values()].filter((row) => row.project_id === projectId);
+    },
+    async find(projectId, kid) {
+      const row = rows.get(kid);
+      return row?.project_id === projectId ? row : undefined;
+    },
+    async insert(row) {
+      if (!rows.has(row.kid)) rows.set(row.kid, { ...row });
+    },
+    async retire(projectId, kid, at) {
+      const row = rows.get(kid);
+      if (row?.project_id === projectId && row.retired_at === null) row.retired_at = at;
+    },
+  };
+}
+
+const BEARER = { scheme: 'Bearer' } as const;
+
 function setup(now: () => number) {
   const keyStore = new LocalKeyStore({
     kek: deriveKeyEncryptionKey(randomBytes(32)),
     repository: new MemoryKeyRepository(),
   });
-  const keys = new IssuerKeys(keyStore);
+  const keys = new IssuerKeys(keyStore, memoryKeyStates(), now);
   const identity: ClientIdentity = {
     clientId: CLIENT,
     projectId: PROJECT_A,
@@ -66,7 +93,7 @@ describe('access-token verifier', () => {
     const now = Date.now();
     const { keyStore, keys, verifier } = setup(() => now);
     const token = await signToken(keys, keyStore, PROJECT_A, claimsAt(Math.floor(now / 1000)));
-    expect(await verifier.authenticate(token)).toMatchObject({
+    expect(await verifier.authenticate(token, BEARER)).toMatchObject({
       kind: 'project',
       keyId: CLIENT,
       role: 'developer',
@@ -79,28 +106,45 @@ describe('access-token verifier', () => {
     let now = Date.now();
     const { keyStore, keys, verifier } = setup(() => now);
     const token = await signToken(keys, keyStore, PROJECT_A, claimsAt(Math.floor(now / 1000)));
-    expect(await verifier.authenticate(token)).not.toBeNull();
+    expect(await verifier.authenticate(token, BEARER)).not.toBeNull();
     now += 601_000;
-    expect(await verifier.authenticate(token)).toBeNull();
+    expect(await verifier.authenticate(token, BEARER)).toBeNull();
   });
 
-  it('refuses another audience, a sender-constrained token, and a token signed by another project\u2019s key', async () => {
+  it('refuses another audience and a token signed by another project\u2019s key', async () => {
     const now = Date.now();
     const seconds = Math.floor(now / 1000);
     const { keyStore, keys, verifier } = setup(() => now);
     expect(
       await verifier.authenticate(
         await signToken(keys, keyStore, PROJECT_A, claimsAt(seconds, { aud: 'https://other.test' })),
-      ),
-    ).toBeNull();
-    expect(
-      await verifier.authenticate(
-        await signToken(keys, keyStore, PROJECT_A, claimsAt(seconds, { cnf: { jkt: 'x' } })),
+        BEARER,
       ),
     ).toBeNull();
     // Signed by project B's key but claiming project A's issuer.
     expect(
-      await verifier.authenticate(await signToken(keys, keyStore, PROJECT_B, claimsAt(seconds))),
+      await verifier.authenticate(await signToken(keys, keyStore, PROJECT_B, claimsAt(seconds)), BEARER),
     ).toBeNull();
+  });
+
+  it('accepts a DPoP-bound token only with the DPoP scheme and a proof key of the bound thumbprint', async () => {
+    const now = Date.now();
+    const seconds = Math.floor(now / 1000);
+    const { keyStore, keys, verifier } = setup(() => now);
+    const bound = await signToken(keys, keyStore, PROJECT_A, claimsAt(seconds, { cnf: { jkt: 'thumb-1' } }));
+    expect(await verifier.authenticate(bound, { scheme: 'DPoP', jkt: 'thumb-1' })).toMatchObject({
+      keyId: CLIENT,
+    });
+    // Verified once and cached: the binding is still checked on every use.
+    expect(await verifier.authenticate(bound, BEARER)).toBeNull();
+    expect(await verifier.authenticate(bound, { scheme: 'DPoP', jkt: 'thumb-2' })).toBeNull();
+
+    const unbound = await signToken(keys, keyStore, PROJECT_A, claimsAt(seconds, { jti: 'j2' }));
+    expect(await verifier.authenticate(unbound, { scheme: 'DPoP', jkt: 'thumb-1' })).toBeNull();
+    expect(await verifier.authenticate(unbound, BEARER)).not.toBeNull();
+
+    // A confirmation the API cannot check (mTLS) refuses the token whatever the scheme.
+    const mtls = await signToken(keys, keyStore, PROJECT_A, claimsAt(seconds, { cnf: { 'x5t#S256': 'x' } }));
+    expect(await verifier.authenticate(mtls, BEARER)).toBeNull();
   });
 });

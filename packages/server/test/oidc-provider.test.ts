@@ -166,7 +166,7 @@ describe.each(engines)('OIDC provider on %s', (engine) => {
       expect(metadata.dpop_signing_alg_values_supported).toEqual(expect.arrayContaining(['EdDSA', 'ES256']));
       expect(metadata.grant_types_supported).toContain('client_credentials');
       const jwks = await (await fetch(metadata.jwks_uri as string)).json();
-      expect(jwks.keys.map((k: { alg: string }) => k.alg).sort()).toEqual(['ES256', 'EdDSA']);
+      expect(jwks.keys.map((k: { alg: string }) => k.alg).sort()).toEqual(['ES256', 'EdDSA', 'RS256']);
       expect(JSON.stringify(jwks)).not.toMatch(/"d":/);
     });
 
@@ -269,14 +269,15 @@ describe.each(engines)('OIDC provider on %s', (engine) => {
       expect(response.status).toBe(404);
     });
 
-    it('rotates keys without breaking tokens already issued', async () => {
+    it('rotates keys immediately without breaking tokens already issued', async () => {
       const before = await platformToken('issuers:read');
       const rotated = await server.json('POST', `/v1/projects/${a.projectId}/oidc-keys/rotate`, {
         key: a.keys.admin,
+        body: { immediate: true },
       });
       expect(rotated.status).toBe(200);
-      expect(rotated.body.keys.filter((k: { active: boolean }) => k.active)).toHaveLength(2);
-      expect(rotated.body.keys).toHaveLength(4);
+      expect(rotated.body.keys.filter((k: { active: boolean }) => k.active)).toHaveLength(3);
+      expect(rotated.body.keys).toHaveLength(6);
       const after = await platformToken('issuers:read');
       expect(decodeProtectedHeader(after).kid).not.toBe(decodeProtectedHeader(before).kid);
 

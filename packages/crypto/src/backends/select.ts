@@ -2,7 +2,8 @@ import { CryptoError } from '../errors.js';
 import type { Backend } from '../types.js';
 
 export interface Implementations<T> {
-  noble: T;
+  /** The pure-JS implementation; absent for RSA, which only runs on `node:crypto`. */
+  noble?: T;
   /** The `node:crypto` implementation, or undefined where this runtime lacks the algorithm. */
   native?: () => T | undefined;
 }
@@ -20,7 +21,15 @@ export function selectBackend<A extends string, T>(
   const implementations = Object.hasOwn(registry, algorithm) ? registry[algorithm] : undefined;
   if (!implementations)
     throw new CryptoError('unsupported-algorithm', `unknown ${kind}: ${String(algorithm)}`);
-  if (backend === 'native') return implementations.native?.() ?? implementations.noble;
-  if (backend === 'noble') return implementations.noble;
-  throw new CryptoError('unsupported-algorithm', `unknown backend: ${String(backend)}`);
+  if (backend !== 'native' && backend !== 'noble') {
+    throw new CryptoError('unsupported-algorithm', `unknown backend: ${String(backend)}`);
+  }
+  const chosen = (backend === 'native' ? implementations.native?.() : undefined) ?? implementations.noble;
+  if (chosen) return chosen;
+  throw new CryptoError(
+    'unsupported-algorithm',
+    backend === 'noble'
+      ? `${kind} ${String(algorithm)} has no pure-JS implementation`
+      : `${kind} ${String(algorithm)} needs node:crypto, which this runtime lacks`,
+  );
 }

@@ -6,17 +6,19 @@ import { constantTimeEqual } from '../compare.js';
 import { fromBase64Url, toBase64Url } from '../encoding.js';
 import { CryptoError } from '../errors.js';
 import { signatureScheme } from '../signatures/index.js';
+import { RSA_MODULUS_BYTES, rsaJwkFromSecretKey, rsaSecretKeyFromJwk } from '../signatures/rsa.js';
 import type { KeyAlgorithm } from './key-types.js';
 import { validatePublicKey, validateSecretKey } from './validate.js';
 
 /**
  * JSON Web Keys: OKP (RFC 8037) for Ed25519/X25519, EC (RFC 7518 §6.2; secp256k1 per RFC 8812) for
  * P-256/P-384/secp256k1, AKP for ML-DSA (RFC 9964, formerly draft-ietf-cose-dilithium: `pub` is the
- * encoded public key, `priv` the 32-byte seed — the form Node 24 exports too).
+ * encoded public key, `priv` the 32-byte seed — the form Node 24 exports too), RSA (RFC 7518 §6.3) for
+ * RSA-3072 keys, whose public exponent is always 65537 (`e` "AQAB").
  * BLS12-381, SLH-DSA, ML-KEM and Falcon keys have no settled JWK form here: `unsupported-algorithm`.
  */
 export interface Jwk {
-  kty: 'OKP' | 'EC' | 'AKP';
+  kty: 'OKP' | 'EC' | 'AKP' | 'RSA';
   crv?: string;
   alg?: string;
   x?: string;
@@ -35,7 +37,8 @@ type JwkAlgorithm =
   | 'secp256k1'
   | 'ML-DSA-44'
   | 'ML-DSA-65'
-  | 'ML-DSA-87';
+  | 'ML-DSA-87'
+  | 'RSA-3072';
 
 const ecCurves = { 'P-256': p256, 'P-384': p384, secp256k1 } as const;
 const okpCurves = ['Ed25519', 'X25519'] as const;
@@ -50,6 +53,8 @@ function isOkp(algorithm: KeyAlgorithm): algorithm is (typeof okpCurves)[number]
 function isAkp(algorithm: KeyAlgorithm): algorithm is (typeof akpAlgorithms)[number] {
   return (akpAlgorithms as readonly string[]).includes(algorithm);
 }
+
+const RSA_PUBLIC_EXPONENT = 'AQAB';
 
 function unsupported(algorithm: unknown): never {
   throw new CryptoError('unsupported-algorithm', `no JWK form for ${String(algorithm)} keys`);
@@ -86,6 +91,14 @@ export function exportJwk(algorithm: KeyAlgorithm, publicKey: Uint8Array, secret
       ...(secretKey && { priv: toBase64Url(secretKey) }),
     };
   }
+  if (algorithm === 'RSA-3072') {
+    return {
+      kty: 'RSA',
+      n: toBase64Url(publicKey),
+      e: RSA_PUBLIC_EXPONENT,
+      ...(secretKey && rsaJwkFromSecretKey(secretKey)),
+    };
+  }
   return unsupported(algorithm);
 }
 
@@ -109,10 +122,30 @@ function algorithmOf(jwk: Jwk): JwkAlgorithm {
   if (jwk.kty === 'OKP' && isOkp(jwk.crv as KeyAlgorithm)) return jwk.crv as JwkAlgorithm;
   if (jwk.kty === 'EC' && isEc(jwk.crv as KeyAlgorithm)) return jwk.crv as JwkAlgorithm;
   if (jwk.kty === 'AKP' && isAkp(jwk.alg as KeyAlgorithm)) return jwk.alg as JwkAlgorithm;
+  if (jwk.kty === 'RSA') {
+    if (jwk.e !== RSA_PUBLIC_EXPONENT) {
+      throw new CryptoError(
+        'unsupported-algorithm',
+        'only RSA keys with public exponent 65537 are supported',
+      );
+    }
+    if (typeof jwk.n === 'string' && member(jwk, 'n').length === RSA_MODULUS_BYTES) return 'RSA-3072';
+    throw new CryptoError('unsupported-algorithm', 'only 3072-bit RSA keys are supported');
+  }
   throw new CryptoError(
     'unsupported-algorithm',
     `unsupported JWK: kty ${String(jwk.kty)}, crv/alg ${String(jwk.crv ?? jwk.alg)}`,
   );
+}
+
+/** The raw RSA-3072 secret key of a private RSA JWK; members missing or too long are `invalid-key`. */
+function guardRsaMembers(jwk: Jwk): Uint8Array {
+  for (const name of ['d', 'p', 'q', 'dp', 'dq', 'qi']) member(jwk, name);
+  try {
+    return rsaSecretKeyFromJwk(jwk);
+  } catch (error) {
+    throw new CryptoError('invalid-key', 'RSA JWK private members have impossible sizes', { cause: error });
+  }
 }
 
 /**
@@ -144,6 +177,14 @@ export async function importJwk(
   } else if (isOkp(algorithm)) {
     publicKey = member(jwk, 'x');
     secretKey = optionalMember(jwk, 'd');
+  } else if (algorithm === 'RSA-3072') {
+    publicKey = member(jwk, 'n');
+    if (jwk.d !== undefined) {
+      secretKey = guardRsaMembers(jwk);
+      if (!constantTimeEqual(secretKey.subarray(0, RSA_MODULUS_BYTES), publicKey)) {
+        throw new CryptoError('invalid-key', 'RSA JWK private members belong to another modulus');
+      }
+    }
   } else {
     publicKey = member(jwk, 'pub');
     secretKey = optionalMember(jwk, 'priv');
@@ -168,7 +209,9 @@ export function jwkThumbprint(jwk: Jwk): string {
     ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }
     : isOkp(algorithm)
       ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x }
-      : { alg: jwk.alg, kty: jwk.kty, pub: jwk.pub };
+      : algorithm === 'RSA-3072'
+        ? { e: jwk.e, kty: jwk.kty, n: jwk.n }
+        : { alg: jwk.alg, kty: jwk.kty, pub: jwk.pub };
   for (const [name, value] of Object.entries(required)) {
     if (typeof value !== 'string') throw new CryptoError('invalid-key', `JWK member "${name}" is missing`);
   }

@@ -2,6 +2,12 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256, p384 } from '@noble/curves/nist.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { isValidBlsG2PublicKey, isValidBlsSecretKey } from '../signatures/bls12-381.js';
+import {
+  isRsaModulus,
+  isValidRsaSecretKey,
+  RSA_MODULUS_BYTES,
+  RSA_SECRET_KEY_BYTES,
+} from '../signatures/rsa.js';
 import type { KemAlgorithm, SignatureAlgorithm } from '../types.js';
 
 /** Every algorithm whose keys this package encodes: the signature algorithms, X25519 and the KEMs. */
@@ -38,6 +44,8 @@ const ecdsa = (
  * 0x1220; ed25519-priv 0x1300, secp256k1-priv 0x1301, x25519-priv 0x1302, p256-priv 0x1306, p384-priv
  * 0x1307, bls12_381-g2-priv 0x130a, mldsa-44/65/87-priv-seed 0x131a–0x131c, slhdsa-sha2-128s-priv 0x131d.
  * ML-KEM secret keys have no seed code (mlkem-*-priv is the expanded key) and Falcon has no codes at all.
+ * RSA-3072 gets none either: its raw forms are ours (signatures/rsa.ts), not multicodec's DER, and no DID
+ * method here needs an RSA Multikey, so Multikey encoding refuses it with `unsupported-algorithm`.
  */
 export const keyTypes: Record<KeyAlgorithm, KeyType> = {
   Ed25519: {
@@ -66,4 +74,10 @@ export const keyTypes: Record<KeyAlgorithm, KeyType> = {
   'ML-KEM-768': { publicKeyLength: 1184, secretKeyLength: 64, publicCodec: 0x120c },
   'ML-KEM-1024': { publicKeyLength: 1568, secretKeyLength: 64, publicCodec: 0x120d },
   'Falcon-512': { publicKeyLength: 897, secretKeyLength: 1281 },
+  'RSA-3072': {
+    publicKeyLength: RSA_MODULUS_BYTES,
+    secretKeyLength: RSA_SECRET_KEY_BYTES,
+    isValidPublicKey: isRsaModulus,
+    isValidSecretKey: isValidRsaSecretKey,
+  },
 };

@@ -8,6 +8,7 @@ export type {
   KeyStatus,
   KeyStore,
   ListKeysFilter,
+  RotateKeyOptions,
   SignMessagesInput,
   StoredKey,
 } from './types.js';

@@ -12,6 +12,7 @@ import type {
   KeyRepository,
   KeyStore,
   ListKeysFilter,
+  RotateKeyOptions,
   SignMessagesInput,
   StoredKey,
 } from './types.js';
@@ -219,7 +220,11 @@ export class LocalKeyStore implements KeyStore {
     return signatureScheme(key.algorithm).verify(key.publicKey, message, signature);
   }
 
-  async rotateKey(purpose: string, algorithm?: SignatureAlgorithm): Promise<KeyRecord> {
+  async rotateKey(
+    purpose: string,
+    algorithm?: SignatureAlgorithm,
+    options: RotateKeyOptions = {},
+  ): Promise<KeyRecord> {
     const current = await this.activeKey(purpose);
     if (!current) throw new CryptoError('invalid-argument', `purpose ${purpose} has no active key to rotate`);
     const chosen = algorithm ?? current.algorithm;
@@ -228,7 +233,7 @@ export class LocalKeyStore implements KeyStore {
     }
     // The new key is stored before the old one is retired, so a crash in between never leaves none.
     const next = await this.#create(chosen, purpose);
-    await this.retireKey(current.id);
+    if (!options.keepCurrent) await this.retireKey(current.id);
     return next;
   }
 

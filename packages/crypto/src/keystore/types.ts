@@ -45,6 +45,14 @@ export interface CreateKeyInput {
   purpose: string;
 }
 
+export interface RotateKeyOptions {
+  /**
+   * Leave the current key active next to the new one: a staged rotation, where the caller publishes the
+   * new key first and retires the old one itself once the new one has taken over.
+   */
+  keepCurrent?: boolean;
+}
+
 export interface ListKeysFilter {
   purpose?: string;
   status?: KeyStatus;
@@ -74,9 +82,9 @@ export interface KeyStore {
   verify(id: string, message: Uint8Array, signature: Uint8Array): Promise<boolean>;
   /**
    * A new active key for `purpose` (same algorithm as the current one unless given) and the current one
-   * retired. Returns the new key.
+   * retired, unless `options.keepCurrent`. Returns the new key.
    */
-  rotateKey(purpose: string, algorithm?: SignatureAlgorithm): Promise<KeyRecord>;
+  rotateKey(purpose: string, algorithm?: SignatureAlgorithm, options?: RotateKeyOptions): Promise<KeyRecord>;
   /** Retires a key: it stops signing, keeps verifying. Retiring a retired key is a no-op. */
   retireKey(id: string): Promise<KeyRecord>;
 }

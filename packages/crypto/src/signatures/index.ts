@@ -14,6 +14,7 @@ import {
   nobleMlDsa87,
   nobleSlhDsa,
 } from './post-quantum.js';
+import { nativeRsa3072 } from './rsa.js';
 
 const schemes: Record<SignatureAlgorithm, Implementations<SignatureScheme>> = {
   Ed25519: { noble: nobleEd25519, native: nativeEd25519 },
@@ -26,9 +27,10 @@ const schemes: Record<SignatureAlgorithm, Implementations<SignatureScheme>> = {
   'ML-DSA-87': { noble: nobleMlDsa87, native: nativeMlDsa87 },
   'SLH-DSA-SHA2-128s': { noble: nobleSlhDsa, native: nativeSlhDsa },
   'Falcon-512': { noble: nobleFalcon512 },
+  'RSA-3072': { native: nativeRsa3072 },
 };
 
-/** The algorithms this build implements, in a stable order. */
+/** The algorithms this build implements, in a stable order (RSA-3072 only where `node:crypto` runs). */
 export const signatureAlgorithms = Object.keys(schemes) as SignatureAlgorithm[];
 
 /**

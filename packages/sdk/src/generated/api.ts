@@ -874,12 +874,26 @@ export interface paths {
               email: string | null;
               emailVerified: boolean;
               displayName: string | null;
-              status: 'active' | 'disabled';
+              /** @description pending: self-registered, cannot sign in until the emailed code or link is confirmed. */
+              status: 'active' | 'disabled' | 'pending';
               totpEnabled: boolean;
               /** Format: date-time */
               createdAt: string;
               /** Format: date-time */
               updatedAt: string;
+            };
+          };
+        };
+        /** @description Registration with email verification: the same answer for a new or a taken address. */
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @enum {string} */
+              status: 'accepted';
+              detail: string;
             };
           };
         };
@@ -1329,7 +1343,8 @@ export interface paths {
               email: string | null;
               emailVerified: boolean;
               displayName: string | null;
-              status: 'active' | 'disabled';
+              /** @description pending: self-registered, cannot sign in until the emailed code or link is confirmed. */
+              status: 'active' | 'disabled' | 'pending';
               totpEnabled: boolean;
               /** Format: date-time */
               createdAt: string;
@@ -2188,6 +2203,2614 @@ export interface paths {
       };
     };
     delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/p/{projectId}/auth/email/start': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Email a one-time sign-in code and link (the same answer for any address) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /**
+             * Format: email
+             * @description The account’s email address.
+             */
+            email: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @enum {string} */
+              status: 'accepted';
+              detail: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/p/{projectId}/auth/email/verify': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Sign in with an emailed code: a session, or the second-factor challenge */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /**
+             * Format: email
+             * @description The account’s email address.
+             */
+            email: string;
+            /** @description The 8-digit code from the email. */
+            code: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json':
+              | {
+                  /** @enum {string} */
+                  status: 'signed_in';
+                  session: {
+                    /** @description Session id. */
+                    id: string;
+                    /** @description End-user id. */
+                    userId: string;
+                    /** @description How it authenticated (RFC 8176): pwd, otp, mfa. */
+                    amr: string[];
+                    /** Format: date-time */
+                    authTime: string;
+                    /** Format: date-time */
+                    lastSeenAt: string;
+                    /** Format: date-time */
+                    idleExpiresAt: string;
+                    /** Format: date-time */
+                    expiresAt: string;
+                    /** Format: date-time */
+                    createdAt: string;
+                    /** @description The session this request was made with. */
+                    current?: boolean;
+                  };
+                  /** @description The session token; also set as the HttpOnly cookie. */
+                  token: string;
+                  /** @description The project requires TOTP: until it is enrolled, the session may only enroll it. */
+                  mfaEnrollmentRequired: boolean;
+                }
+              | {
+                  /** @enum {string} */
+                  status: 'mfa_required';
+                  /** @description Send it with a TOTP or recovery code to /auth/login/totp within 5 minutes. */
+                  challenge: string;
+                  methods: string[];
+                };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/p/{projectId}/auth/register/confirm': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Confirm a registration with the emailed code; the account can then sign in */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /**
+             * Format: email
+             * @description The account’s email address.
+             */
+            email: string;
+            /** @description The 8-digit code from the email. */
+            code: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @enum {string} */
+              status: 'verified';
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/p/{projectId}/account/email/verification': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Email the signed-in user a code that verifies their address */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @enum {string} */
+              status: 'sent';
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/p/{projectId}/account/email/verification/confirm': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Confirm the emailed verification code: the address is verified */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description The 8-digit code from the email. */
+            code: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description End-user id. */
+              id: string;
+              /** @description Project id. */
+              projectId: string;
+              username: string | null;
+              email: string | null;
+              emailVerified: boolean;
+              displayName: string | null;
+              /** @description pending: self-registered, cannot sign in until the emailed code or link is confirmed. */
+              status: 'active' | 'disabled' | 'pending';
+              totpEnabled: boolean;
+              /** Format: date-time */
+              createdAt: string;
+              /** Format: date-time */
+              updatedAt: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/p/{projectId}/auth/passkey/options': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Start a username-less passkey sign-in: WebAuthn request options */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description WebAuthn PublicKeyCredentialRequestOptionsJSON for navigator.credentials.get(). */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              challenge: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/p/{projectId}/auth/passkey': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Finish a passkey sign-in: a session with amr hwk, user, mfa */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            response: {
+              id: string;
+              rawId: string;
+              /** @enum {string} */
+              type: 'public-key';
+              authenticatorAttachment?: 'platform' | 'cross-platform';
+              clientExtensionResults: {
+                [key: string]: unknown;
+              };
+              response: {
+                clientDataJSON: string;
+                authenticatorData: string;
+                signature: string;
+                userHandle?: string;
+              };
+            };
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @enum {string} */
+              status: 'signed_in';
+              session: {
+                /** @description Session id. */
+                id: string;
+                /** @description End-user id. */
+                userId: string;
+                /** @description How it authenticated (RFC 8176): pwd, otp, mfa. */
+                amr: string[];
+                /** Format: date-time */
+                authTime: string;
+                /** Format: date-time */
+                lastSeenAt: string;
+                /** Format: date-time */
+                idleExpiresAt: string;
+                /** Format: date-time */
+                expiresAt: string;
+                /** Format: date-time */
+                createdAt: string;
+                /** @description The session this request was made with. */
+                current?: boolean;
+              };
+              /** @description The session token; also set as the HttpOnly cookie. */
+              token: string;
+              /** @description The project requires TOTP: until it is enrolled, the session may only enroll it. */
+              mfaEnrollmentRequired: boolean;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/p/{projectId}/account/passkeys/options': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Start registering a passkey: WebAuthn creation options */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description WebAuthn PublicKeyCredentialCreationOptionsJSON for navigator.credentials.create(). */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              challenge: string;
+              rp: {
+                [key: string]: unknown;
+              };
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/p/{projectId}/account/passkeys': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The signed-in user's passkeys */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              items: {
+                /** @description Passkey id. */
+                id: string;
+                name: string;
+                /** @description multiDevice: a synced passkey. */
+                deviceType: 'singleDevice' | 'multiDevice';
+                backedUp: boolean;
+                /** @description The authenticator model (all zeros when it does not say). */
+                aaguid: string;
+                transports: string[];
+                /** Format: date-time */
+                createdAt: string;
+                lastUsedAt: string | null;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Finish registering a passkey, with a name */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description A name its owner recognizes it by, e.g. "Laptop". */
+            name: string;
+            response: {
+              id: string;
+              rawId: string;
+              /** @enum {string} */
+              type: 'public-key';
+              authenticatorAttachment?: 'platform' | 'cross-platform';
+              clientExtensionResults: {
+                [key: string]: unknown;
+              };
+              response: {
+                clientDataJSON: string;
+                attestationObject: string;
+                transports?: ('ble' | 'cable' | 'hybrid' | 'internal' | 'nfc' | 'smart-card' | 'usb')[];
+                authenticatorData?: string;
+                publicKey?: string;
+                publicKeyAlgorithm?: number;
+              };
+            };
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description Passkey id. */
+              id: string;
+              name: string;
+              /** @description multiDevice: a synced passkey. */
+              deviceType: 'singleDevice' | 'multiDevice';
+              backedUp: boolean;
+              /** @description The authenticator model (all zeros when it does not say). */
+              aaguid: string;
+              transports: string[];
+              /** Format: date-time */
+              createdAt: string;
+              lastUsedAt: string | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/p/{projectId}/account/passkeys/{passkeyId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Remove one of your passkeys */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description Passkey id. */
+          passkeyId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Done; no body. */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    /** Rename one of your passkeys */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description Passkey id. */
+          passkeyId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description A name its owner recognizes it by, e.g. "Laptop". */
+            name: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description Passkey id. */
+              id: string;
+              name: string;
+              /** @description multiDevice: a synced passkey. */
+              deviceType: 'singleDevice' | 'multiDevice';
+              backedUp: boolean;
+              /** @description The authenticator model (all zeros when it does not say). */
+              aaguid: string;
+              transports: string[];
+              /** Format: date-time */
+              createdAt: string;
+              lastUsedAt: string | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  '/p/{projectId}/account/dids/challenge': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** A single-use DID Auth challenge (5 minutes) and the domain to sign for */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description Single use: the DID Auth presentation’s proof `challenge` (vp+jwt `nonce`). */
+              challenge: string;
+              /** @description The presentation’s proof `domain` (vp+jwt `aud`): the platform’s public origin. */
+              domain: string;
+              /** Format: date-time */
+              expiresAt: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with VC-API extension members */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                in?: string;
+                pointer?: string;
+                detail?: string;
+                code?: string;
+                message?: string;
+                path?: string;
+              }[];
+              /** @description invalid_challenge, did_taken, too_many_dids, subject_not_linked, wallet_full; when issuing, the library reason, e.g. `unknown-context`. */
+              code?: string;
+              /** @enum {boolean} */
+              verified?: false;
+              checks?: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+              credentialResults?: {
+                verified: boolean;
+                checks: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+                errors: {
+                  /** @description Why, e.g. `invalid-signature`, `expired`, `challenge-mismatch`. */
+                  code: string;
+                  message: string;
+                  /** @description JSON Pointer into the credential or presentation. */
+                  path?: string;
+                }[];
+              }[];
+              credentialStatus?: {
+                /** @description JSON Pointer of the entry, e.g. `/credentialStatus/0`. */
+                path: string;
+                statusPurpose: string;
+                statusListCredential: string;
+                statusListIndex: string;
+                /** @description true: set (revoked, suspended). */
+                status: boolean;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with VC-API extension members */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                in?: string;
+                pointer?: string;
+                detail?: string;
+                code?: string;
+                message?: string;
+                path?: string;
+              }[];
+              /** @description invalid_challenge, did_taken, too_many_dids, subject_not_linked, wallet_full; when issuing, the library reason, e.g. `unknown-context`. */
+              code?: string;
+              /** @enum {boolean} */
+              verified?: false;
+              checks?: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+              credentialResults?: {
+                verified: boolean;
+                checks: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+                errors: {
+                  /** @description Why, e.g. `invalid-signature`, `expired`, `challenge-mismatch`. */
+                  code: string;
+                  message: string;
+                  /** @description JSON Pointer into the credential or presentation. */
+                  path?: string;
+                }[];
+              }[];
+              credentialStatus?: {
+                /** @description JSON Pointer of the entry, e.g. `/credentialStatus/0`. */
+                path: string;
+                statusPurpose: string;
+                statusListCredential: string;
+                statusListIndex: string;
+                /** @description true: set (revoked, suspended). */
+                status: boolean;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/p/{projectId}/account/dids': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The user's linked DIDs, the primary (first linked) first */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              items: {
+                /** @description A DID. */
+                did: string;
+                /** @description `self`: linked by DID Auth; `platform`: a did:key whose key the platform holds for the user. */
+                custody: 'self' | 'platform';
+                /** Format: date-time */
+                linkedAt: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with VC-API extension members */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                in?: string;
+                pointer?: string;
+                detail?: string;
+                code?: string;
+                message?: string;
+                path?: string;
+              }[];
+              /** @description invalid_challenge, did_taken, too_many_dids, subject_not_linked, wallet_full; when issuing, the library reason, e.g. `unknown-context`. */
+              code?: string;
+              /** @enum {boolean} */
+              verified?: false;
+              checks?: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+              credentialResults?: {
+                verified: boolean;
+                checks: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+                errors: {
+                  /** @description Why, e.g. `invalid-signature`, `expired`, `challenge-mismatch`. */
+                  code: string;
+                  message: string;
+                  /** @description JSON Pointer into the credential or presentation. */
+                  path?: string;
+                }[];
+              }[];
+              credentialStatus?: {
+                /** @description JSON Pointer of the entry, e.g. `/credentialStatus/0`. */
+                path: string;
+                statusPurpose: string;
+                statusListCredential: string;
+                statusListIndex: string;
+                /** @description true: set (revoked, suspended). */
+                status: boolean;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with VC-API extension members */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                in?: string;
+                pointer?: string;
+                detail?: string;
+                code?: string;
+                message?: string;
+                path?: string;
+              }[];
+              /** @description invalid_challenge, did_taken, too_many_dids, subject_not_linked, wallet_full; when issuing, the library reason, e.g. `unknown-context`. */
+              code?: string;
+              /** @enum {boolean} */
+              verified?: false;
+              checks?: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+              credentialResults?: {
+                verified: boolean;
+                checks: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+                errors: {
+                  /** @description Why, e.g. `invalid-signature`, `expired`, `challenge-mismatch`. */
+                  code: string;
+                  message: string;
+                  /** @description JSON Pointer into the credential or presentation. */
+                  path?: string;
+                }[];
+              }[];
+              credentialStatus?: {
+                /** @description JSON Pointer of the entry, e.g. `/credentialStatus/0`. */
+                path: string;
+                statusPurpose: string;
+                statusListCredential: string;
+                statusListIndex: string;
+                /** @description true: set (revoked, suspended). */
+                status: boolean;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Link a DID: prove one by DID Auth, or create a custodial did:key */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json':
+            | {
+                /** @description DID Auth: a presentation whose `holder` is the DID to link, signed (proofPurpose `authentication`, or vp+jwt) by a key the DID lists under `authentication`, with the challenge and domain given by `/account/dids/challenge`. */
+                presentation: {
+                  [key: string]: unknown;
+                };
+              }
+            | {
+                /**
+                 * @description Create an Ed25519 did:key whose key the platform holds for the user (custodial).
+                 * @enum {string}
+                 */
+                method: 'did:key';
+              };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A DID. */
+              did: string;
+              /** @description `self`: linked by DID Auth; `platform`: a did:key whose key the platform holds for the user. */
+              custody: 'self' | 'platform';
+              /** Format: date-time */
+              linkedAt: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with VC-API extension members */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                in?: string;
+                pointer?: string;
+                detail?: string;
+                code?: string;
+                message?: string;
+                path?: string;
+              }[];
+              /** @description invalid_challenge, did_taken, too_many_dids, subject_not_linked, wallet_full; when issuing, the library reason, e.g. `unknown-context`. */
+              code?: string;
+              /** @enum {boolean} */
+              verified?: false;
+              checks?: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+              credentialResults?: {
+                verified: boolean;
+                checks: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+                errors: {
+                  /** @description Why, e.g. `invalid-signature`, `expired`, `challenge-mismatch`. */
+                  code: string;
+                  message: string;
+                  /** @description JSON Pointer into the credential or presentation. */
+                  path?: string;
+                }[];
+              }[];
+              credentialStatus?: {
+                /** @description JSON Pointer of the entry, e.g. `/credentialStatus/0`. */
+                path: string;
+                statusPurpose: string;
+                statusListCredential: string;
+                statusListIndex: string;
+                /** @description true: set (revoked, suspended). */
+                status: boolean;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with VC-API extension members */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                in?: string;
+                pointer?: string;
+                detail?: string;
+                code?: string;
+                message?: string;
+                path?: string;
+              }[];
+              /** @description invalid_challenge, did_taken, too_many_dids, subject_not_linked, wallet_full; when issuing, the library reason, e.g. `unknown-context`. */
+              code?: string;
+              /** @enum {boolean} */
+              verified?: false;
+              checks?: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+              credentialResults?: {
+                verified: boolean;
+                checks: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+                errors: {
+                  /** @description Why, e.g. `invalid-signature`, `expired`, `challenge-mismatch`. */
+                  code: string;
+                  message: string;
+                  /** @description JSON Pointer into the credential or presentation. */
+                  path?: string;
+                }[];
+              }[];
+              credentialStatus?: {
+                /** @description JSON Pointer of the entry, e.g. `/credentialStatus/0`. */
+                path: string;
+                statusPurpose: string;
+                statusListCredential: string;
+                statusListIndex: string;
+                /** @description true: set (revoked, suspended). */
+                status: boolean;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/p/{projectId}/account/dids/{did}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Unlink a DID (a custodial one’s key is retired) */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A DID. */
+          did: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Done; no body. */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with VC-API extension members */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                in?: string;
+                pointer?: string;
+                detail?: string;
+                code?: string;
+                message?: string;
+                path?: string;
+              }[];
+              /** @description invalid_challenge, did_taken, too_many_dids, subject_not_linked, wallet_full; when issuing, the library reason, e.g. `unknown-context`. */
+              code?: string;
+              /** @enum {boolean} */
+              verified?: false;
+              checks?: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+              credentialResults?: {
+                verified: boolean;
+                checks: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+                errors: {
+                  /** @description Why, e.g. `invalid-signature`, `expired`, `challenge-mismatch`. */
+                  code: string;
+                  message: string;
+                  /** @description JSON Pointer into the credential or presentation. */
+                  path?: string;
+                }[];
+              }[];
+              credentialStatus?: {
+                /** @description JSON Pointer of the entry, e.g. `/credentialStatus/0`. */
+                path: string;
+                statusPurpose: string;
+                statusListCredential: string;
+                statusListIndex: string;
+                /** @description true: set (revoked, suspended). */
+                status: boolean;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with VC-API extension members */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                in?: string;
+                pointer?: string;
+                detail?: string;
+                code?: string;
+                message?: string;
+                path?: string;
+              }[];
+              /** @description invalid_challenge, did_taken, too_many_dids, subject_not_linked, wallet_full; when issuing, the library reason, e.g. `unknown-context`. */
+              code?: string;
+              /** @enum {boolean} */
+              verified?: false;
+              checks?: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+              credentialResults?: {
+                verified: boolean;
+                checks: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+                errors: {
+                  /** @description Why, e.g. `invalid-signature`, `expired`, `challenge-mismatch`. */
+                  code: string;
+                  message: string;
+                  /** @description JSON Pointer into the credential or presentation. */
+                  path?: string;
+                }[];
+              }[];
+              credentialStatus?: {
+                /** @description JSON Pointer of the entry, e.g. `/credentialStatus/0`. */
+                path: string;
+                statusPurpose: string;
+                statusListCredential: string;
+                statusListIndex: string;
+                /** @description true: set (revoked, suspended). */
+                status: boolean;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/p/{projectId}/account/presentations': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Sign a presentation as one of the user’s custodial DIDs */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description A presentation; `holder` is set to the signing DID when absent and must equal it when present. */
+            presentation: {
+              [key: string]: unknown;
+            };
+            options: {
+              /** @description Which custodial DID signs; default the first. */
+              holder?: string;
+              /** @description The verifier's challenge (a vp+jwt's `nonce`). */
+              challenge: string;
+              /** @description The verifier's domain (a vp+jwt's `aud`). */
+              domain?: string;
+              /**
+               * @description Default eddsa-rdfc-2022.
+               * @enum {unknown}
+               */
+              cryptosuite?: 'eddsa-rdfc-2022' | 'eddsa-jcs-2022';
+              /**
+               * @description Secure as vp+jwt instead.
+               * @enum {string}
+               */
+              format?: 'application/vp+jwt';
+              /** Format: date-time */
+              created?: string;
+            };
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              verifiablePresentation: unknown;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with VC-API extension members */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                in?: string;
+                pointer?: string;
+                detail?: string;
+                code?: string;
+                message?: string;
+                path?: string;
+              }[];
+              /** @description invalid_challenge, did_taken, too_many_dids, subject_not_linked, wallet_full; when issuing, the library reason, e.g. `unknown-context`. */
+              code?: string;
+              /** @enum {boolean} */
+              verified?: false;
+              checks?: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+              credentialResults?: {
+                verified: boolean;
+                checks: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+                errors: {
+                  /** @description Why, e.g. `invalid-signature`, `expired`, `challenge-mismatch`. */
+                  code: string;
+                  message: string;
+                  /** @description JSON Pointer into the credential or presentation. */
+                  path?: string;
+                }[];
+              }[];
+              credentialStatus?: {
+                /** @description JSON Pointer of the entry, e.g. `/credentialStatus/0`. */
+                path: string;
+                statusPurpose: string;
+                statusListCredential: string;
+                statusListIndex: string;
+                /** @description true: set (revoked, suspended). */
+                status: boolean;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with VC-API extension members */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                in?: string;
+                pointer?: string;
+                detail?: string;
+                code?: string;
+                message?: string;
+                path?: string;
+              }[];
+              /** @description invalid_challenge, did_taken, too_many_dids, subject_not_linked, wallet_full; when issuing, the library reason, e.g. `unknown-context`. */
+              code?: string;
+              /** @enum {boolean} */
+              verified?: false;
+              checks?: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+              credentialResults?: {
+                verified: boolean;
+                checks: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+                errors: {
+                  /** @description Why, e.g. `invalid-signature`, `expired`, `challenge-mismatch`. */
+                  code: string;
+                  message: string;
+                  /** @description JSON Pointer into the credential or presentation. */
+                  path?: string;
+                }[];
+              }[];
+              credentialStatus?: {
+                /** @description JSON Pointer of the entry, e.g. `/credentialStatus/0`. */
+                path: string;
+                statusPurpose: string;
+                statusListCredential: string;
+                statusListIndex: string;
+                /** @description true: set (revoked, suspended). */
+                status: boolean;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/p/{projectId}/account/credentials': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The wallet's credentials (metadata only) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              items: {
+                id: string;
+                types: string[];
+                issuer: string;
+                validFrom: string | null;
+                validUntil: string | null;
+                /** Format: date-time */
+                storedAt: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with VC-API extension members */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                in?: string;
+                pointer?: string;
+                detail?: string;
+                code?: string;
+                message?: string;
+                path?: string;
+              }[];
+              /** @description invalid_challenge, did_taken, too_many_dids, subject_not_linked, wallet_full; when issuing, the library reason, e.g. `unknown-context`. */
+              code?: string;
+              /** @enum {boolean} */
+              verified?: false;
+              checks?: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+              credentialResults?: {
+                verified: boolean;
+                checks: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+                errors: {
+                  /** @description Why, e.g. `invalid-signature`, `expired`, `challenge-mismatch`. */
+                  code: string;
+                  message: string;
+                  /** @description JSON Pointer into the credential or presentation. */
+                  path?: string;
+                }[];
+              }[];
+              credentialStatus?: {
+                /** @description JSON Pointer of the entry, e.g. `/credentialStatus/0`. */
+                path: string;
+                statusPurpose: string;
+                statusListCredential: string;
+                statusListIndex: string;
+                /** @description true: set (revoked, suspended). */
+                status: boolean;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with VC-API extension members */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                in?: string;
+                pointer?: string;
+                detail?: string;
+                code?: string;
+                message?: string;
+                path?: string;
+              }[];
+              /** @description invalid_challenge, did_taken, too_many_dids, subject_not_linked, wallet_full; when issuing, the library reason, e.g. `unknown-context`. */
+              code?: string;
+              /** @enum {boolean} */
+              verified?: false;
+              checks?: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+              credentialResults?: {
+                verified: boolean;
+                checks: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+                errors: {
+                  /** @description Why, e.g. `invalid-signature`, `expired`, `challenge-mismatch`. */
+                  code: string;
+                  message: string;
+                  /** @description JSON Pointer into the credential or presentation. */
+                  path?: string;
+                }[];
+              }[];
+              credentialStatus?: {
+                /** @description JSON Pointer of the entry, e.g. `/credentialStatus/0`. */
+                path: string;
+                statusPurpose: string;
+                statusListCredential: string;
+                statusListIndex: string;
+                /** @description true: set (revoked, suspended). */
+                status: boolean;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Keep a credential about one of the user’s DIDs in their wallet */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description A secured credential (Data Integrity or an EnvelopedVerifiableCredential) that verifies, status included, and whose every `credentialSubject.id` is one of the user’s DIDs. At most 64 KiB. */
+            verifiableCredential: {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              id: string;
+              types: string[];
+              issuer: string;
+              validFrom: string | null;
+              validUntil: string | null;
+              /** Format: date-time */
+              storedAt: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with VC-API extension members */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                in?: string;
+                pointer?: string;
+                detail?: string;
+                code?: string;
+                message?: string;
+                path?: string;
+              }[];
+              /** @description invalid_challenge, did_taken, too_many_dids, subject_not_linked, wallet_full; when issuing, the library reason, e.g. `unknown-context`. */
+              code?: string;
+              /** @enum {boolean} */
+              verified?: false;
+              checks?: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+              credentialResults?: {
+                verified: boolean;
+                checks: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+                errors: {
+                  /** @description Why, e.g. `invalid-signature`, `expired`, `challenge-mismatch`. */
+                  code: string;
+                  message: string;
+                  /** @description JSON Pointer into the credential or presentation. */
+                  path?: string;
+                }[];
+              }[];
+              credentialStatus?: {
+                /** @description JSON Pointer of the entry, e.g. `/credentialStatus/0`. */
+                path: string;
+                statusPurpose: string;
+                statusListCredential: string;
+                statusListIndex: string;
+                /** @description true: set (revoked, suspended). */
+                status: boolean;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with VC-API extension members */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                in?: string;
+                pointer?: string;
+                detail?: string;
+                code?: string;
+                message?: string;
+                path?: string;
+              }[];
+              /** @description invalid_challenge, did_taken, too_many_dids, subject_not_linked, wallet_full; when issuing, the library reason, e.g. `unknown-context`. */
+              code?: string;
+              /** @enum {boolean} */
+              verified?: false;
+              checks?: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+              credentialResults?: {
+                verified: boolean;
+                checks: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+                errors: {
+                  /** @description Why, e.g. `invalid-signature`, `expired`, `challenge-mismatch`. */
+                  code: string;
+                  message: string;
+                  /** @description JSON Pointer into the credential or presentation. */
+                  path?: string;
+                }[];
+              }[];
+              credentialStatus?: {
+                /** @description JSON Pointer of the entry, e.g. `/credentialStatus/0`. */
+                path: string;
+                statusPurpose: string;
+                statusListCredential: string;
+                statusListIndex: string;
+                /** @description true: set (revoked, suspended). */
+                status: boolean;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/p/{projectId}/account/credentials/{credentialId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One credential of the wallet, with its contents */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A wallet credential id. */
+          credentialId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              id: string;
+              types: string[];
+              issuer: string;
+              validFrom: string | null;
+              validUntil: string | null;
+              /** Format: date-time */
+              storedAt: string;
+              verifiableCredential: unknown;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with VC-API extension members */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                in?: string;
+                pointer?: string;
+                detail?: string;
+                code?: string;
+                message?: string;
+                path?: string;
+              }[];
+              /** @description invalid_challenge, did_taken, too_many_dids, subject_not_linked, wallet_full; when issuing, the library reason, e.g. `unknown-context`. */
+              code?: string;
+              /** @enum {boolean} */
+              verified?: false;
+              checks?: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+              credentialResults?: {
+                verified: boolean;
+                checks: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+                errors: {
+                  /** @description Why, e.g. `invalid-signature`, `expired`, `challenge-mismatch`. */
+                  code: string;
+                  message: string;
+                  /** @description JSON Pointer into the credential or presentation. */
+                  path?: string;
+                }[];
+              }[];
+              credentialStatus?: {
+                /** @description JSON Pointer of the entry, e.g. `/credentialStatus/0`. */
+                path: string;
+                statusPurpose: string;
+                statusListCredential: string;
+                statusListIndex: string;
+                /** @description true: set (revoked, suspended). */
+                status: boolean;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with VC-API extension members */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                in?: string;
+                pointer?: string;
+                detail?: string;
+                code?: string;
+                message?: string;
+                path?: string;
+              }[];
+              /** @description invalid_challenge, did_taken, too_many_dids, subject_not_linked, wallet_full; when issuing, the library reason, e.g. `unknown-context`. */
+              code?: string;
+              /** @enum {boolean} */
+              verified?: false;
+              checks?: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+              credentialResults?: {
+                verified: boolean;
+                checks: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+                errors: {
+                  /** @description Why, e.g. `invalid-signature`, `expired`, `challenge-mismatch`. */
+                  code: string;
+                  message: string;
+                  /** @description JSON Pointer into the credential or presentation. */
+                  path?: string;
+                }[];
+              }[];
+              credentialStatus?: {
+                /** @description JSON Pointer of the entry, e.g. `/credentialStatus/0`. */
+                path: string;
+                statusPurpose: string;
+                statusListCredential: string;
+                statusListIndex: string;
+                /** @description true: set (revoked, suspended). */
+                status: boolean;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    /** Delete a credential from the wallet */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A wallet credential id. */
+          credentialId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Done; no body. */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with VC-API extension members */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                in?: string;
+                pointer?: string;
+                detail?: string;
+                code?: string;
+                message?: string;
+                path?: string;
+              }[];
+              /** @description invalid_challenge, did_taken, too_many_dids, subject_not_linked, wallet_full; when issuing, the library reason, e.g. `unknown-context`. */
+              code?: string;
+              /** @enum {boolean} */
+              verified?: false;
+              checks?: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+              credentialResults?: {
+                verified: boolean;
+                checks: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+                errors: {
+                  /** @description Why, e.g. `invalid-signature`, `expired`, `challenge-mismatch`. */
+                  code: string;
+                  message: string;
+                  /** @description JSON Pointer into the credential or presentation. */
+                  path?: string;
+                }[];
+              }[];
+              credentialStatus?: {
+                /** @description JSON Pointer of the entry, e.g. `/credentialStatus/0`. */
+                path: string;
+                statusPurpose: string;
+                statusListCredential: string;
+                statusListIndex: string;
+                /** @description true: set (revoked, suspended). */
+                status: boolean;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with VC-API extension members */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                in?: string;
+                pointer?: string;
+                detail?: string;
+                code?: string;
+                message?: string;
+                path?: string;
+              }[];
+              /** @description invalid_challenge, did_taken, too_many_dids, subject_not_linked, wallet_full; when issuing, the library reason, e.g. `unknown-context`. */
+              code?: string;
+              /** @enum {boolean} */
+              verified?: false;
+              checks?: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+              credentialResults?: {
+                verified: boolean;
+                checks: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+                errors: {
+                  /** @description Why, e.g. `invalid-signature`, `expired`, `challenge-mismatch`. */
+                  code: string;
+                  message: string;
+                  /** @description JSON Pointer into the credential or presentation. */
+                  path?: string;
+                }[];
+              }[];
+              credentialStatus?: {
+                /** @description JSON Pointer of the entry, e.g. `/credentialStatus/0`. */
+                path: string;
+                statusPurpose: string;
+                statusListCredential: string;
+                statusListIndex: string;
+                /** @description true: set (revoked, suspended). */
+                status: boolean;
+              }[];
+            };
+          };
+        };
+      };
+    };
     options?: never;
     head?: never;
     patch?: never;
@@ -5979,7 +8602,8 @@ export interface paths {
                 email: string | null;
                 emailVerified: boolean;
                 displayName: string | null;
-                status: 'active' | 'disabled';
+                /** @description pending: self-registered, cannot sign in until the emailed code or link is confirmed. */
+                status: 'active' | 'disabled' | 'pending';
                 totpEnabled: boolean;
                 /** Format: date-time */
                 createdAt: string;
@@ -6090,7 +8714,8 @@ export interface paths {
               email: string | null;
               emailVerified: boolean;
               displayName: string | null;
-              status: 'active' | 'disabled';
+              /** @description pending: self-registered, cannot sign in until the emailed code or link is confirmed. */
+              status: 'active' | 'disabled' | 'pending';
               totpEnabled: boolean;
               /** Format: date-time */
               createdAt: string;
@@ -6196,7 +8821,8 @@ export interface paths {
               email: string | null;
               emailVerified: boolean;
               displayName: string | null;
-              status: 'active' | 'disabled';
+              /** @description pending: self-registered, cannot sign in until the emailed code or link is confirmed. */
+              status: 'active' | 'disabled' | 'pending';
               totpEnabled: boolean;
               /** Format: date-time */
               createdAt: string;
@@ -6377,7 +9003,8 @@ export interface paths {
               email: string | null;
               emailVerified: boolean;
               displayName: string | null;
-              status: 'active' | 'disabled';
+              /** @description pending: self-registered, cannot sign in until the emailed code or link is confirmed. */
+              status: 'active' | 'disabled' | 'pending';
               totpEnabled: boolean;
               /** Format: date-time */
               createdAt: string;
@@ -6953,6 +9580,8 @@ export interface paths {
             'application/json': {
               /** @description Whether anyone may register through the end-user API. Off by default. */
               registration: boolean;
+              /** @description Self-registration needs an email, answers 202 whether or not it is taken, and creates the user pending until the emailed code or link is confirmed (needs SMTP). Omitted: false. */
+              registrationVerifiesEmail?: boolean;
               password: {
                 /** @description Default 12. */
                 minLength: number;
@@ -7040,6 +9669,8 @@ export interface paths {
           'application/json': {
             /** @description Whether anyone may register through the end-user API. Off by default. */
             registration: boolean;
+            /** @description Self-registration needs an email, answers 202 whether or not it is taken, and creates the user pending until the emailed code or link is confirmed (needs SMTP). Omitted: false. */
+            registrationVerifiesEmail?: boolean;
             password: {
               /** @description Default 12. */
               minLength: number;
@@ -7067,6 +9698,8 @@ export interface paths {
             'application/json': {
               /** @description Whether anyone may register through the end-user API. Off by default. */
               registration: boolean;
+              /** @description Self-registration needs an email, answers 202 whether or not it is taken, and creates the user pending until the emailed code or link is confirmed (needs SMTP). Omitted: false. */
+              registrationVerifiesEmail?: boolean;
               password: {
                 /** @description Default 12. */
                 minLength: number;
@@ -7145,6 +9778,551 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/projects/{projectId}/users/{userId}/dids': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A user's linked DIDs */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description End-user id. */
+          userId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              items: {
+                /** @description A DID. */
+                did: string;
+                /** @description `self`: linked by DID Auth; `platform`: a did:key whose key the platform holds for the user. */
+                custody: 'self' | 'platform';
+                /** Format: date-time */
+                linkedAt: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with VC-API extension members */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                in?: string;
+                pointer?: string;
+                detail?: string;
+                code?: string;
+                message?: string;
+                path?: string;
+              }[];
+              /** @description invalid_challenge, did_taken, too_many_dids, subject_not_linked, wallet_full; when issuing, the library reason, e.g. `unknown-context`. */
+              code?: string;
+              /** @enum {boolean} */
+              verified?: false;
+              checks?: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+              credentialResults?: {
+                verified: boolean;
+                checks: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+                errors: {
+                  /** @description Why, e.g. `invalid-signature`, `expired`, `challenge-mismatch`. */
+                  code: string;
+                  message: string;
+                  /** @description JSON Pointer into the credential or presentation. */
+                  path?: string;
+                }[];
+              }[];
+              credentialStatus?: {
+                /** @description JSON Pointer of the entry, e.g. `/credentialStatus/0`. */
+                path: string;
+                statusPurpose: string;
+                statusListCredential: string;
+                statusListIndex: string;
+                /** @description true: set (revoked, suspended). */
+                status: boolean;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with VC-API extension members */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                in?: string;
+                pointer?: string;
+                detail?: string;
+                code?: string;
+                message?: string;
+                path?: string;
+              }[];
+              /** @description invalid_challenge, did_taken, too_many_dids, subject_not_linked, wallet_full; when issuing, the library reason, e.g. `unknown-context`. */
+              code?: string;
+              /** @enum {boolean} */
+              verified?: false;
+              checks?: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+              credentialResults?: {
+                verified: boolean;
+                checks: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+                errors: {
+                  /** @description Why, e.g. `invalid-signature`, `expired`, `challenge-mismatch`. */
+                  code: string;
+                  message: string;
+                  /** @description JSON Pointer into the credential or presentation. */
+                  path?: string;
+                }[];
+              }[];
+              credentialStatus?: {
+                /** @description JSON Pointer of the entry, e.g. `/credentialStatus/0`. */
+                path: string;
+                statusPurpose: string;
+                statusListCredential: string;
+                statusListIndex: string;
+                /** @description true: set (revoked, suspended). */
+                status: boolean;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/users/{userId}/credentials': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Issue a credential to one of a user's DIDs and keep it in their wallet */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description End-user id. */
+          userId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description Issuer id. */
+            issuerId: string;
+            /** @description The user's DID to issue to; default their first. */
+            did?: string;
+            /** @description A VC Data Model 2.0 credential (VC 1.1 accepted for Data Integrity); `issuer` is set to the issuer's DID when absent and must equal it when present. */
+            credential: {
+              [key: string]: unknown;
+            };
+            /** @description Default: the issuer's first suite. */
+            options?: {
+              /**
+               * @description A Data Integrity suite among the issuer's.
+               * @enum {unknown}
+               */
+              cryptosuite?:
+                | 'eddsa-rdfc-2022'
+                | 'eddsa-jcs-2022'
+                | 'ecdsa-rdfc-2019'
+                | 'ecdsa-sd-2023'
+                | 'bbs-2023';
+              /**
+               * @description Secure with VC-JOSE-COSE instead (the issuer must have `vc+jwt`).
+               * @enum {string}
+               */
+              format?: 'application/vc+jwt';
+              /**
+               * Format: date-time
+               * @description The proof's `created`.
+               */
+              created?: string;
+              /** @description Add a Bitstring Status List entry of this purpose (instead of the issuer's `statusPurposes`); ignored when the credential carries its own `credentialStatus`. */
+              credentialStatus?: {
+                /** @enum {string} */
+                type: 'BitstringStatusListEntry';
+                /** @enum {unknown} */
+                statusPurpose: 'revocation' | 'suspension';
+              };
+              /** @description ecdsa-sd-2023 and bbs-2023: JSON Pointers (RFC 6901) to what every derived credential must disclose, e.g. `["/issuer"]`; each must select a value of the credential. The other suites disclose the whole credential, so every pointer is satisfied and they ignore them. */
+              mandatoryPointers?: string[];
+            };
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              id: string;
+              types: string[];
+              issuer: string;
+              validFrom: string | null;
+              validUntil: string | null;
+              /** Format: date-time */
+              storedAt: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with VC-API extension members */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                in?: string;
+                pointer?: string;
+                detail?: string;
+                code?: string;
+                message?: string;
+                path?: string;
+              }[];
+              /** @description invalid_challenge, did_taken, too_many_dids, subject_not_linked, wallet_full; when issuing, the library reason, e.g. `unknown-context`. */
+              code?: string;
+              /** @enum {boolean} */
+              verified?: false;
+              checks?: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+              credentialResults?: {
+                verified: boolean;
+                checks: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+                errors: {
+                  /** @description Why, e.g. `invalid-signature`, `expired`, `challenge-mismatch`. */
+                  code: string;
+                  message: string;
+                  /** @description JSON Pointer into the credential or presentation. */
+                  path?: string;
+                }[];
+              }[];
+              credentialStatus?: {
+                /** @description JSON Pointer of the entry, e.g. `/credentialStatus/0`. */
+                path: string;
+                statusPurpose: string;
+                statusListCredential: string;
+                statusListIndex: string;
+                /** @description true: set (revoked, suspended). */
+                status: boolean;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with VC-API extension members */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                in?: string;
+                pointer?: string;
+                detail?: string;
+                code?: string;
+                message?: string;
+                path?: string;
+              }[];
+              /** @description invalid_challenge, did_taken, too_many_dids, subject_not_linked, wallet_full; when issuing, the library reason, e.g. `unknown-context`. */
+              code?: string;
+              /** @enum {boolean} */
+              verified?: false;
+              checks?: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+              credentialResults?: {
+                verified: boolean;
+                checks: ('data-model' | 'json-ld' | 'proof' | 'validity-period' | 'status' | 'credentials')[];
+                errors: {
+                  /** @description Why, e.g. `invalid-signature`, `expired`, `challenge-mismatch`. */
+                  code: string;
+                  message: string;
+                  /** @description JSON Pointer into the credential or presentation. */
+                  path?: string;
+                }[];
+              }[];
+              credentialStatus?: {
+                /** @description JSON Pointer of the entry, e.g. `/credentialStatus/0`. */
+                path: string;
+                statusPurpose: string;
+                statusListCredential: string;
+                statusListIndex: string;
+                /** @description true: set (revoked, suspended). */
+                status: boolean;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/users/{userId}/passkeys': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A user's passkeys */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description End-user id. */
+          userId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              items: {
+                /** @description Passkey id. */
+                id: string;
+                name: string;
+                /** @description multiDevice: a synced passkey. */
+                deviceType: 'singleDevice' | 'multiDevice';
+                backedUp: boolean;
+                /** @description The authenticator model (all zeros when it does not say). */
+                aaguid: string;
+                transports: string[];
+                /** Format: date-time */
+                createdAt: string;
+                lastUsedAt: string | null;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/users/{userId}/passkeys/{passkeyId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Remove a user's passkey (a lost device) */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description End-user id. */
+          userId: string;
+          /** @description Passkey id. */
+          passkeyId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Done; no body. */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/projects/{projectId}/oidc-clients': {
     parameters: {
       query?: never;
@@ -7191,6 +10369,7 @@ export interface paths {
                 postLogoutRedirectUris: string[];
                 public: boolean;
                 skipConsent: boolean;
+                idTokenSignedResponseAlg: string | null;
                 /** Format: date-time */
                 createdAt: string;
                 /** Format: date-time */
@@ -7292,6 +10471,8 @@ export interface paths {
             public?: boolean;
             /** @description A first-party client: users are not asked for consent. */
             skipConsent?: boolean;
+            /** @description The JWS algorithm of its ID tokens (OIDC id_token_signed_response_alg): EdDSA, ES256 or RS256 (for RPs that verify only RSA). null or absent: ES256. */
+            idTokenSignedResponseAlg?: ('EdDSA' | 'ES256' | 'RS256') | null;
           };
         };
       };
@@ -7316,6 +10497,7 @@ export interface paths {
               postLogoutRedirectUris: string[];
               public: boolean;
               skipConsent: boolean;
+              idTokenSignedResponseAlg: string | null;
               /** Format: date-time */
               createdAt: string;
               /** Format: date-time */
@@ -7423,6 +10605,7 @@ export interface paths {
               postLogoutRedirectUris: string[];
               public: boolean;
               skipConsent: boolean;
+              idTokenSignedResponseAlg: string | null;
               /** Format: date-time */
               createdAt: string;
               /** Format: date-time */
@@ -7596,6 +10779,8 @@ export interface paths {
             postLogoutRedirectUris?: string[];
             /** @description A first-party client: users are not asked for consent. */
             skipConsent?: boolean;
+            /** @description The JWS algorithm of its ID tokens (OIDC id_token_signed_response_alg): EdDSA, ES256 or RS256 (for RPs that verify only RSA). null or absent: ES256. */
+            idTokenSignedResponseAlg?: ('EdDSA' | 'ES256' | 'RS256') | null;
           };
         };
       };
@@ -7620,6 +10805,7 @@ export interface paths {
               postLogoutRedirectUris: string[];
               public: boolean;
               skipConsent: boolean;
+              idTokenSignedResponseAlg: string | null;
               /** Format: date-time */
               createdAt: string;
               /** Format: date-time */
@@ -7723,6 +10909,7 @@ export interface paths {
               postLogoutRedirectUris: string[];
               public: boolean;
               skipConsent: boolean;
+              idTokenSignedResponseAlg: string | null;
               /** Format: date-time */
               createdAt: string;
               /** Format: date-time */
@@ -7795,7 +10982,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The signing keys the project’s issuer publishes (active and recently retired) */
+    /** The signing keys the project’s issuer publishes (next, active and recently retired) */
     get: {
       parameters: {
         query?: never;
@@ -7819,8 +11006,20 @@ export interface paths {
               issuer: string;
               keys: {
                 kid: string;
+                /** @description EdDSA, ES256 or RS256. */
                 alg: string;
+                /** @description next: in the JWKS, not signing yet · active: signs tokens · retired: in the JWKS until the tokens it signed have expired. */
+                state: 'next' | 'active' | 'retired';
+                /** @description Whether it signs now (state is active). */
                 active: boolean;
+                /** Format: date-time */
+                publishedAt: string;
+                /**
+                 * Format: date-time
+                 * @description When it starts (or started) signing.
+                 */
+                activatesAt: string;
+                retiredAt: string | null;
               }[];
             };
           };
@@ -7892,7 +11091,7 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Rotate the issuer’s signing keys (retired keys stay published until their tokens expire) */
+    /** Rotate the issuer’s signing keys: new keys are published now and sign after 24 h, or at once with immediate (retired keys stay published until their tokens expire) */
     post: {
       parameters: {
         query?: never;
@@ -7903,7 +11102,14 @@ export interface paths {
         };
         cookie?: never;
       };
-      requestBody?: never;
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description Sign with the new keys at once and retire the current ones now (after a key compromise). Default: the new keys are published now and sign only after the publication delay (24 h). */
+            immediate?: boolean;
+          };
+        };
+      };
       responses: {
         /** @description Default Response */
         200: {
@@ -7916,8 +11122,20 @@ export interface paths {
               issuer: string;
               keys: {
                 kid: string;
+                /** @description EdDSA, ES256 or RS256. */
                 alg: string;
+                /** @description next: in the JWKS, not signing yet · active: signs tokens · retired: in the JWKS until the tokens it signed have expired. */
+                state: 'next' | 'active' | 'retired';
+                /** @description Whether it signs now (state is active). */
                 active: boolean;
+                /** Format: date-time */
+                publishedAt: string;
+                /**
+                 * Format: date-time
+                 * @description When it starts (or started) signing.
+                 */
+                activatesAt: string;
+                retiredAt: string | null;
               }[];
             };
           };

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
-import { AccessTokenVerifier } from '../modules/oidc/access-tokens.js';
+import { AccessTokenVerifier, type TokenPresentation } from '../modules/oidc/access-tokens.js';
+import { DPOP_ALGORITHMS, type DpopProofVerifier } from '../modules/oidc/dpop.js';
 import type { Principal } from '../modules/policy/model.js';
 import type { TenancyService } from '../modules/tenancy/service.js';
 import { Problem, sendProblem } from './problem.js';
@@ -49,10 +50,24 @@ export class LastUsedTracker {
 }
 
 const BEARER = /^Bearer +([A-Za-z0-9_\-.~+/]+=*) *$/i;
+const DPOP = /^DPoP +([A-Za-z0-9_\-.~+/]+=*) *$/i;
 
-function unauthorized(detail: string, error: 'invalid_request' | 'invalid_token'): Problem {
+function unauthorized(
+  detail: string,
+  error: 'invalid_request' | 'invalid_token',
+  scheme: TokenPresentation['scheme'] = 'Bearer',
+): Problem {
   return new Problem('unauthorized', detail, {
-    headers: { 'www-authenticate': `Bearer realm="persona", error="${error}"` },
+    headers: { 'www-authenticate': `${scheme} realm="persona", error="${error}"` },
+  });
+}
+
+/** RFC 9449 §7.1: a DPoP-scheme request whose proof is missing or not valid. */
+function invalidDpopProof(reason: string): Problem {
+  return new Problem('unauthorized', `The DPoP proof is not valid: ${reason}.`, {
+    headers: {
+      'www-authenticate': `DPoP realm="persona", error="invalid_dpop_proof", algs="${DPOP_ALGORITHMS.join(' ')}"`,
+    },
   });
 }
 
@@ -91,12 +106,34 @@ export function registerAuthentication(
     tenancy: TenancyService;
     /** Verifies the projects' JWT access tokens, accepted besides API keys. */
     accessTokens: AccessTokenVerifier;
+    /** Verifies the proof that comes with a DPoP-bound access token (`Authorization: DPoP …`). */
+    dpop: DpopProofVerifier;
     limiter: RateLimiter;
     rateLimits: Config['rateLimits'];
     lastUsed: LastUsedTracker;
   },
 ): void {
-  const { tenancy, accessTokens, limiter, rateLimits, lastUsed } = deps;
+  const { tenancy, accessTokens, dpop, limiter, rateLimits, lastUsed } = deps;
+
+  /** The token of a DPoP-scheme request and its proof's key thumbprint, or the problem to answer. */
+  async function checkDpop(
+    request: FastifyRequest,
+    token: string,
+  ): Promise<{ presentation: TokenPresentation } | { problem: Problem }> {
+    const proof = request.headers.dpop;
+    // Several DPoP headers arrive joined by commas, which no JWT contains: refused as malformed.
+    if (typeof proof !== 'string' || !AccessTokenVerifier.looksLikeJwt(token)) {
+      return { problem: invalidDpopProof('send one DPoP header with the access token') };
+    }
+    const checked = await dpop
+      .verify(proof, { method: request.method, path: request.url, accessToken: token })
+      .catch(() => undefined);
+    if (!checked) {
+      return { problem: new Problem('unavailable', 'DPoP proofs cannot be checked right now; retry.') };
+    }
+    if (!checked.ok) return { problem: invalidDpopProof(checked.reason) };
+    return { presentation: { scheme: 'DPoP', jkt: checked.jkt } };
+  }
 
   async function refuseAnonymous(request: FastifyRequest, problem: Problem): Promise<Problem> {
     const taken = await limiter.take(`ip:${request.ip}`, rateLimits.anonymous);
@@ -120,13 +157,21 @@ export function registerAuthentication(
         ),
       );
     }
-    const secret = BEARER.exec(header)?.[1];
+    let secret = BEARER.exec(header)?.[1];
+    let presentation: TokenPresentation = { scheme: 'Bearer' };
+    const dpopToken = secret === undefined ? DPOP.exec(header)?.[1] : undefined;
+    if (dpopToken !== undefined) {
+      const checked = await checkDpop(request, dpopToken);
+      if ('problem' in checked) return sendProblem(reply, await refuseAnonymous(request, checked.problem));
+      secret = dpopToken;
+      presentation = checked.presentation;
+    }
     // API keys first and unchanged (the fast path); a JWT is an access token of a project's issuer.
     const isAccessToken = secret !== undefined && AccessTokenVerifier.looksLikeJwt(secret);
     const principal = !secret
       ? null
       : isAccessToken
-        ? await accessTokens.authenticate(secret)
+        ? await accessTokens.authenticate(secret, presentation)
         : await tenancy.authenticate(secret);
     if (!secret || !principal) {
       return sendProblem(
@@ -134,8 +179,9 @@ export function registerAuthentication(
         await refuseAnonymous(
           request,
           unauthorized(
-            'The API key or access token is not valid, or it was revoked or has expired.',
+            'The API key or access token is not valid, or it was revoked or has expired (a DPoP-bound token needs the DPoP scheme and a proof).',
             'invalid_token',
+            presentation.scheme,
           ),
         ),
       );

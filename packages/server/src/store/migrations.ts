@@ -462,4 +462,189 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0014_passkeys': {
+    async up(db: Kysely<unknown>) {
+      // WebAuthn credentials (passkeys) of end users; a credential id is unique within a project.
+      await db.schema
+        .createTable('identity_passkeys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('credential_id', 'text', (c) => c.notNull())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('counter', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('transports', 'text', (c) => c.notNull())
+        .addColumn('device_type', 'text', (c) => c.notNull())
+        .addColumn('backed_up', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('aaguid', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('last_used_at', 'text')
+        .execute();
+      await db.schema
+        .createIndex('identity_passkeys_credential')
+        .on('identity_passkeys')
+        .columns(['project_id', 'credential_id'])
+        .unique()
+        .execute();
+      await db.schema
+        .createIndex('identity_passkeys_user')
+        .on('identity_passkeys')
+        .columns(['project_id', 'user_id'])
+        .execute();
+      // Server-side WebAuthn challenges: single use, short-lived, bound to a purpose, a project and (for
+      // registration) a user. Kept as hashes, looked up by the hash of the challenge the client echoes.
+      await db.schema
+        .createTable('identity_webauthn_challenges')
+        .addColumn('challenge_hash', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('purpose', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text')
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+  '0015_email_codes': {
+    async up(db: Kysely<unknown>) {
+      // Emailed one-time codes and magic links: only keyed hashes of both, one live code per user and
+      // purpose (a new code replaces the previous one).
+      await db.schema
+        .createTable('identity_email_codes')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('purpose', 'text', (c) => c.notNull())
+        .addColumn('code_hash', 'text', (c) => c.notNull())
+        .addColumn('link_hash', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('identity_email_codes_user')
+        .on('identity_email_codes')
+        .columns(['project_id', 'user_id', 'purpose'])
+        .unique()
+        .execute();
+      await db.schema
+        .createIndex('identity_email_codes_link')
+        .on('identity_email_codes')
+        .columns(['link_hash'])
+        .unique()
+        .execute();
+      // One row per message sent, under a hash of the address or client IP: the send limits count them.
+      await db.schema
+        .createTable('identity_email_sends')
+        .addColumn('key_hash', 'text', (c) => c.notNull())
+        .addColumn('sent_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('identity_email_sends_key')
+        .on('identity_email_sends')
+        .columns(['key_hash', 'sent_at'])
+        .execute();
+      // A second-factor challenge now also follows an emailed code, whose amr is not `pwd`.
+      await db.schema
+        .alterTable('identity_mfa_challenges')
+        .addColumn('first_factor', 'text', (c) => c.notNull().defaultTo('pwd'))
+        .execute();
+    },
+  },
+  '0016_user_dids': {
+    async up(db: Kysely<unknown>) {
+      // DIDs linked to end users: a DID belongs to at most one user of a project.
+      await db.schema
+        .createTable('user_dids')
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('did', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('method', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('user_dids_pk', ['project_id', 'did'])
+        .execute();
+      await db.schema
+        .createIndex('user_dids_user')
+        .on('user_dids')
+        .columns(['project_id', 'user_id', 'id'])
+        .execute();
+      await db.schema
+        .createTable('user_did_challenges')
+        .addColumn('challenge_hash', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('user_did_challenges_user')
+        .on('user_did_challenges')
+        .columns(['project_id', 'user_id'])
+        .execute();
+      // Users' wallets: each credential sealed, the metadata its listing shows in clear.
+      await db.schema
+        .createTable('user_credentials')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('sealed', 'text', (c) => c.notNull())
+        .addColumn('types', 'text', (c) => c.notNull())
+        .addColumn('issuer', 'text', (c) => c.notNull())
+        .addColumn('valid_from', 'text')
+        .addColumn('valid_until', 'text')
+        .addColumn('stored_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('user_credentials_user')
+        .on('user_credentials')
+        .columns(['project_id', 'user_id', 'id'])
+        .execute();
+    },
+  },
+  '0017_oidc_key_states': {
+    async up(db: Kysely<unknown>) {
+      // When each issuer key is published, starts signing and retires (modules/oidc/signing-keys.ts); the
+      // keys themselves stay in the KeyStore's `keys` table.
+      await db.schema
+        .createTable('oidc_key_states')
+        .addColumn('kid', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('alg', 'text', (c) => c.notNull())
+        .addColumn('published_at', 'text', (c) => c.notNull())
+        .addColumn('activates_at', 'text', (c) => c.notNull())
+        .addColumn('retired_at', 'text')
+        .execute();
+      await db.schema
+        .createIndex('oidc_key_states_project')
+        .on('oidc_key_states')
+        .columns(['project_id', 'alg'])
+        .execute();
+      // The JWS algorithm of a client's ID tokens (EdDSA, ES256 or RS256); null keeps the issuer default.
+      await db.schema.alterTable('oidc_clients').addColumn('id_token_signed_response_alg', 'text').execute();
+    },
+  },
+  '0018_sign_in_history': {
+    async up(db: Kysely<unknown>) {
+      // Users' recent completed sign-ins, which adaptive MFA compares a new one with (see
+      // modules/identity/sign-in-history.ts): keyed hashes of address and device, coarse GeoLite places.
+      await db.schema
+        .createTable('identity_sign_ins')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('address_hash', 'text', (c) => c.notNull())
+        .addColumn('device_hash', 'text')
+        .addColumn('country', 'text')
+        .addColumn('latitude', 'double precision')
+        .addColumn('longitude', 'double precision')
+        .addColumn('accuracy_km', 'integer')
+        .execute();
+      await db.schema
+        .createIndex('identity_sign_ins_user')
+        .on('identity_sign_ins')
+        .columns(['project_id', 'user_id', 'at'])
+        .execute();
+    },
+  },
 };

@@ -18,3 +18,32 @@ export function preparedLookup<Row>(
   }
   return async (value) => (await db.executeQuery<Row>(CompiledQuery.raw(compiled.sql, [value]))).rows[0];
 }
+
+type Value = string | number;
+
+/**
+ * The same for a query with several values, returning every row: `build` is called once with `sample`,
+ * values that must be distinct so that each compiled parameter is traced to the argument it came from.
+ * A query with a parameter that is none of the arguments (a constant, a spread list) is refused.
+ */
+export function preparedQuery<Args extends Value[], Row>(
+  db: Kysely<Database>,
+  sample: NoInfer<Args>,
+  build: (...args: Args) => Compilable<Row>,
+): (...args: Args) => Promise<Row[]> {
+  if (new Set(sample).size !== sample.length) throw new Error('preparedQuery needs distinct sample values');
+  const compiled = build(...sample).compile();
+  const positions = compiled.parameters.map((parameter) => sample.indexOf(parameter as Value));
+  if (positions.includes(-1)) {
+    throw new Error(`preparedQuery: a parameter is not one of the arguments: ${compiled.sql}`);
+  }
+  return async (...args) =>
+    (
+      await db.executeQuery<Row>(
+        CompiledQuery.raw(
+          compiled.sql,
+          positions.map((index) => args[index]),
+        ),
+      )
+    ).rows;
+}

@@ -245,6 +245,8 @@ export interface IdentityMfaChallengesTable {
   throttle_key: string;
   attempts: number;
   expires_at: string;
+  /** The amr of the factor that opened the challenge: `otp` for an emailed code; the column defaults to `pwd`. */
+  first_factor?: string;
 }
 
 export interface IdentityThrottleTable {
@@ -301,6 +303,8 @@ export interface OidcClientsTable {
   skip_consent: number;
   created_at: string;
   updated_at: string;
+  /** The JWS alg of its ID tokens (EdDSA, ES256 or RS256); null: the issuer's default (ES256). */
+  id_token_signed_response_alg: string | null;
 }
 
 export interface ScimGroupsTable {
@@ -320,6 +324,124 @@ export interface ScimGroupMembersTable {
   group_id: string;
   user_id: string;
   project_id: string;
+}
+
+/** A passkey (WebAuthn credential) of an end user. */
+export interface IdentityPasskeysTable {
+  id: string;
+  project_id: string;
+  user_id: string;
+  /** The credential id, base64url, unique per project. */
+  credential_id: string;
+  /** The COSE public key, base64url. */
+  public_key: string;
+  /** The authenticator's signature counter at the last sign-in (0: it keeps none). */
+  counter: number | string;
+  /** JSON array of the transports the authenticator reported. */
+  transports: string;
+  /** singleDevice | multiDevice */
+  device_type: string;
+  backed_up: number;
+  aaguid: string;
+  /** The name its owner gave it. */
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+/** A WebAuthn challenge issued and not used yet. */
+export interface IdentityWebauthnChallengesTable {
+  /** SHA-256 (hex) of the challenge (base64url). */
+  challenge_hash: string;
+  project_id: string;
+  /** registration | authentication */
+  purpose: string;
+  /** The user registering; null for a username-less sign-in. */
+  user_id: string | null;
+  expires_at: string;
+}
+
+/** An emailed one-time code and its magic link, stored as keyed hashes. */
+export interface IdentityEmailCodesTable {
+  id: string;
+  project_id: string;
+  user_id: string;
+  /** sign_in | verify_email */
+  purpose: string;
+  code_hash: string;
+  link_hash: string;
+  attempts: number;
+  expires_at: string;
+  created_at: string;
+}
+
+/** One sent message, counted by the send limits; the key is a hash of the address or client IP. */
+export interface IdentityEmailSendsTable {
+  key_hash: string;
+  sent_at: string;
+}
+
+/** A DID linked to an end user: proven by DID Auth, or created for them with a KeyStore key (custodial). */
+export interface UserDidsTable {
+  /** Sorts by link order (a UUIDv7): the first is the user's primary DID. */
+  id: string;
+  project_id: string;
+  did: string;
+  user_id: string;
+  method: 'did-auth' | 'custodial';
+  /** The KeyStore key of a custodial did:key; null for self-custodied DIDs. */
+  key_id: string | null;
+  created_at: string;
+}
+
+/** A single-use DID Auth challenge of a user: its SHA-256 only. */
+export interface UserDidChallengesTable {
+  challenge_hash: string;
+  project_id: string;
+  user_id: string;
+  expires_at: string;
+}
+
+/** A credential in a user's wallet: sealed; the listing metadata in clear. */
+export interface UserCredentialsTable {
+  id: string;
+  project_id: string;
+  user_id: string;
+  sealed: string;
+  /** JSON array of the credential's types. */
+  types: string;
+  issuer: string;
+  valid_from: string | null;
+  valid_until: string | null;
+  stored_at: string;
+}
+
+/** A user's completed sign-in, remembered for adaptive MFA (hashes and coarse places only). */
+export interface IdentitySignInsTable {
+  id: string;
+  project_id: string;
+  user_id: string;
+  at: string;
+  address_hash: string;
+  device_hash: string | null;
+  country: string | null;
+  latitude: number | null;
+  longitude: number | null;
+  accuracy_km: number | null;
+}
+
+/** The lifecycle of one OIDC issuer key (the key is in `keys`); ISO 8601 times. */
+export interface OidcKeyStatesTable {
+  kid: string;
+  project_id: string;
+  /** The JWS algorithm: EdDSA, ES256 or RS256. */
+  alg: string;
+  /** When it entered the JWKS. */
+  published_at: string;
+  /** When it starts signing (published_at + the publication delay, or at once for an immediate rotation). */
+  activates_at: string;
+  /** When it stopped signing; it stays in the JWKS for the retention period after that. */
+  retired_at: string | null;
 }
 
 export interface Database {
@@ -350,4 +472,13 @@ export interface Database {
   oidc_clients: OidcClientsTable;
   scim_groups: ScimGroupsTable;
   scim_group_members: ScimGroupMembersTable;
+  identity_passkeys: IdentityPasskeysTable;
+  identity_webauthn_challenges: IdentityWebauthnChallengesTable;
+  user_dids: UserDidsTable;
+  user_did_challenges: UserDidChallengesTable;
+  user_credentials: UserCredentialsTable;
+  identity_email_codes: IdentityEmailCodesTable;
+  identity_email_sends: IdentityEmailSendsTable;
+  identity_sign_ins: IdentitySignInsTable;
+  oidc_key_states: OidcKeyStatesTable;
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Problem } from '../problem.js';
-import { document, PAGE_HEADERS, type Page } from './html.js';
+import { document, PAGE_HEADERS, type Page, SCRIPTED_PAGE_CSP } from './html.js';
 import { messagePage } from './message.js';
 
 /** The fields of a posted HTML form. */
@@ -15,6 +15,7 @@ export class PageError extends Error {
 
 export function sendPage(reply: FastifyReply, page: Page): FastifyReply {
   reply.code(page.status).headers(PAGE_HEADERS);
+  if (page.scripts?.length) reply.header('content-security-policy', SCRIPTED_PAGE_CSP);
   if (page.retryAfter !== undefined) reply.header('retry-after', String(page.retryAfter));
   return reply.send(document(page));
 }

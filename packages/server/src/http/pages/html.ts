@@ -36,13 +36,19 @@ export function html(strings: TemplateStringsArray, ...values: Interpolated[]): 
   return new SafeHtml(out);
 }
 
-/** A whole page: no scripts and no styles, so the platform's `default-src 'none'` CSP holds. */
+/**
+ * A whole page: no styles and no inline code, so the platform's `default-src 'none'` CSP holds. Only a
+ * page that needs JavaScript (passkeys: WebAuthn has no form-only path) names same-origin `scripts`,
+ * and only such a page's CSP allows `script-src 'self'` and `connect-src 'self'`.
+ */
 export interface Page {
   status: number;
   title: string;
   body: SafeHtml;
   /** Seconds, for a page answering a lock-out (sent as Retry-After). */
   retryAfter?: number;
+  /** Same-origin script paths, loaded deferred. */
+  scripts?: readonly string[];
 }
 
 export function document(page: Page): string {
@@ -51,9 +57,9 @@ export function document(page: Page): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${page.title}</title>
-</head>
+${(page.scripts ?? []).map((src) => html`<script src="${src}" defer></script>\n`)}</head>
 <body>
 <main>
 <h1>${page.title}</h1>
@@ -69,6 +75,10 @@ export function errorMessage(message: string | undefined): SafeHtml {
   return message ? html`<p role="alert" id="error">${message}</p>` : html``;
 }
 
+/** The CSP of a page with same-origin scripts (which may call the platform's own API). */
+export const SCRIPTED_PAGE_CSP =
+  "default-src 'none'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'";
+
 /** Headers every page response carries, wherever it is served from. */
 export const PAGE_HEADERS = {
   'content-type': 'text/html; charset=utf-8',
@@ -76,5 +86,7 @@ export const PAGE_HEADERS = {
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
   'x-frame-options': 'DENY',
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  // No referrer leaves the platform (interaction URLs stay private); same-origin requests keep their
+  // Origin header, which the forms' cross-site check reads.
+  'referrer-policy': 'same-origin',
 } as const;

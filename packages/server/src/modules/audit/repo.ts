@@ -9,6 +9,16 @@ export class AuditRepo {
     await this.db.insertInto('audit_events').values(row).execute();
   }
 
+  /** The organization a project belongs to; null once the project is gone. */
+  async orgOfProject(projectId: string): Promise<string | null> {
+    const row = await this.db
+      .selectFrom('projects')
+      .select('org_id')
+      .where('id', '=', projectId)
+      .executeTakeFirst();
+    return row?.org_id ?? null;
+  }
+
   listForProject(projectId: string, options: { after?: string; limit: number }): Promise<AuditEventsTable[]> {
     let query = this.db
       .selectFrom('audit_events')

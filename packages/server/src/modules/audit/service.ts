@@ -37,6 +37,10 @@ export type AuditEventType =
   | 'user.mfa_disabled'
   | 'user.mfa_reset'
   | 'user.recovery_codes_regenerated'
+  | 'user.did_linked'
+  | 'user.did_unlinked'
+  | 'user.credential_stored'
+  | 'user.credential_deleted'
   | 'session.created'
   | 'session.revoked'
   | 'session.revoked_all'
@@ -54,7 +58,12 @@ export type AuditEventType =
   | 'session.stepped_up'
   | 'scim.group_created'
   | 'scim.group_updated'
-  | 'scim.group_deleted';
+  | 'scim.group_deleted'
+  | 'passkey.registered'
+  | 'passkey.renamed'
+  | 'passkey.deleted'
+  | 'passkey.clone_detected'
+  | 'user.email_verified';
 
 /**
  * What an audit entry may hold: ids, roles, scopes, hashes and times. Never personal data (a member's
@@ -107,23 +116,26 @@ export class AuditService {
 
   /** Records an act inside the caller's transaction `trx`; call `committed()` once it commits. */
   async record(trx: Kysely<Database>, event: AuditEvent): Promise<void> {
+    const repo = new AuditRepo(trx);
     const id = newId('aud');
     const at = this.now().toISOString();
+    // End users act without knowing the organization (they sign in to a project); the entry names it anyway.
+    const orgId = event.orgId ?? (event.projectId ? await repo.orgOfProject(event.projectId) : null);
     const entry = JSON.stringify({
       v: 1,
       id,
       type: event.type,
       at,
-      org: event.orgId,
+      org: orgId,
       project: event.projectId,
       actor: event.actor,
       subject: event.subject,
       details: event.details ?? {},
     });
     const seq = await this.ledger.enqueue(trx, new TextEncoder().encode(entry));
-    await new AuditRepo(trx).insert({
+    await repo.insert({
       id,
-      org_id: event.orgId,
+      org_id: orgId,
       project_id: event.projectId,
       type: event.type,
       ledger_seq: seq,

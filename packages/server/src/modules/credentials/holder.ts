@@ -17,7 +17,7 @@ import type { JsonObject } from './json.js';
 import { badOption, rejected } from './rejection.js';
 import { PRESENTATION_SUITES } from './schemas.js';
 
-type PresentationSuite = (typeof PRESENTATION_SUITES)[number];
+export type PresentationSuite = (typeof PRESENTATION_SUITES)[number];
 
 export interface DeriveOptions {
   selectivePointers?: string[] | undefined;
@@ -33,7 +33,7 @@ export interface ProveOptions {
 }
 
 /** How a presentation is signed: a Data Integrity suite, or VC-JOSE-COSE; with which of the holder's keys. */
-type Securing = { suite: PresentationSuite | 'vp+jwt'; key: IssuerKey };
+export type Securing = { suite: PresentationSuite | 'vp+jwt'; key: IssuerKey };
 
 const VP_JWT_DATA_URL = 'data:application/vp+jwt,';
 /**
@@ -84,22 +84,13 @@ export class HolderService {
     const presentation = withHolder(input.presentation as JsonObject, holder.did);
     let verifiablePresentation: JsonObject;
     try {
-      verifiablePresentation =
-        suite === 'vp+jwt'
-          ? await this.signVpJwt(presentation, key, options)
-          : await signPresentation({
-              presentation,
-              suite,
-              signer: await createKeyStoreSigner({
-                keyStore: this.keys,
-                keyId: key.keyId,
-                verificationMethod: key.verificationMethod,
-              }),
-              challenge: options.challenge,
-              ...(options.domain === undefined ? {} : { domain: options.domain }),
-              documentLoader: this.documentLoader,
-              options: options.created === undefined ? {} : { created: options.created },
-            });
+      verifiablePresentation = await signHeldPresentation(
+        this.keys,
+        this.documentLoader,
+        presentation,
+        { suite, key },
+        options,
+      );
     } catch (error) {
       throw rejected(error, 'validation-error', '#/presentation');
     }
@@ -118,16 +109,24 @@ export class HolderService {
     });
     return { verifiablePresentation };
   }
+}
 
-  /** VC-JOSE-COSE: the JWS (challenge as `nonce`, domain as `aud`) as an EnvelopedVerifiablePresentation. */
-  private async signVpJwt(
-    presentation: JsonObject,
-    key: IssuerKey,
-    options: ProveOptions,
-  ): Promise<JsonObject> {
+/**
+ * Signs a presentation (its `holder` already set) with a KeyStore key: a Data Integrity proof with
+ * proofPurpose `authentication`, or a vp+jwt (challenge as `nonce`, domain as `aud`) as an
+ * EnvelopedVerifiablePresentation. Shared by project DIDs (HolderService) and users' custodial DIDs.
+ */
+export async function signHeldPresentation(
+  keys: KeyStore,
+  documentLoader: DocumentLoader,
+  presentation: JsonObject,
+  { suite, key }: Securing,
+  options: Omit<ProveOptions, 'holder' | 'cryptosuite' | 'format'>,
+): Promise<JsonObject> {
+  if (suite === 'vp+jwt') {
     const jws = await issueVpJwt({
       presentation,
-      signer: await keyStoreJwsSigner(this.keys, key.keyId, key.verificationMethod),
+      signer: await keyStoreJwsSigner(keys, key.keyId, key.verificationMethod),
       nonce: options.challenge,
       ...(options.domain === undefined ? {} : { audience: options.domain }),
     });
@@ -137,6 +136,19 @@ export class HolderService {
       id: `${VP_JWT_DATA_URL}${jws}`,
     };
   }
+  return signPresentation({
+    presentation,
+    suite,
+    signer: await createKeyStoreSigner({
+      keyStore: keys,
+      keyId: key.keyId,
+      verificationMethod: key.verificationMethod,
+    }),
+    challenge: options.challenge,
+    ...(options.domain === undefined ? {} : { domain: options.domain }),
+    documentLoader,
+    options: options.created === undefined ? {} : { created: options.created },
+  });
 }
 
 /**
@@ -172,7 +184,7 @@ function signsPresentations(suite: string): suite is PresentationSuite | 'vc+jwt
 }
 
 /** The presentation with `holder` set to the holder's DID; a different holder is refused. */
-function withHolder(presentation: JsonObject, did: string): JsonObject {
+export function withHolder(presentation: JsonObject, did: string): JsonObject {
   const { holder } = presentation;
   if (holder === undefined) return { ...presentation, holder: did };
   const named =

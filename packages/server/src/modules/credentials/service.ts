@@ -42,7 +42,11 @@ import type { CredentialThreads } from './credential-threads.js';
 import { platformDocumentLoader } from './document-loader.js';
 import { asArray, hasType, type JsonObject } from './json.js';
 import { issueWithKeyStore, type KeyStoreIssuance } from './keystore-issuance.js';
-import { type ExpectedProof, PresentationVerifier } from './presentation-verification.js';
+import {
+  type ExpectedProof,
+  type PresentationOutcome,
+  PresentationVerifier,
+} from './presentation-verification.js';
 import { badOption, rejected } from './rejection.js';
 import type { DATA_INTEGRITY_SUITES } from './schemas.js';
 
@@ -261,11 +265,33 @@ export class CredentialsService {
     return { verified: true, checks, credentialResults };
   }
 
+  /**
+   * For modules that authorized their caller themselves (an end user's wallet): the credential it secures
+   * (an enveloped one's payload) if it verifies with its status, else a `not-verified` problem.
+   */
+  async verifiedCredential(credential: unknown): Promise<JsonObject> {
+    const { checked, payload } = await this.checkCredentialAndPayload(credential);
+    if (!checked.verified) throw notVerified('The credential did not verify', checked);
+    return payload as JsonObject;
+  }
+
+  /** For modules that authorized their caller themselves (DID Auth of an end user). */
+  checkPresentation(presentation: unknown, expected: ExpectedProof): Promise<PresentationOutcome> {
+    return this.presentations.verify(presentation, expected);
+  }
+
   /** A credential's verification with its status: Data Integrity, or enveloped (vc+jwt). */
   private async checkCredential(
     credential: unknown,
     expected: ProofExpectations = {},
   ): Promise<CheckedResult> {
+    return (await this.checkCredentialAndPayload(credential, expected)).checked;
+  }
+
+  private async checkCredentialAndPayload(
+    credential: unknown,
+    expected: ProofExpectations = {},
+  ): Promise<{ checked: CheckedResult; payload: unknown }> {
     const { result, payload } = hasType(credential, 'EnvelopedVerifiableCredential')
       ? await this.verifyEnveloped(credential, expected)
       : {
@@ -274,7 +300,7 @@ export class CredentialsService {
             : verifyCredential({ credential, documentLoader: this.documentLoader, ...expected })),
           payload: credential,
         };
-    return this.withStatus(result, payload);
+    return { checked: await this.withStatus(result, payload), payload };
   }
 
   /**

@@ -16,18 +16,22 @@ import {
   signInPage,
   signInTotpPage,
 } from './pages/account-pages.js';
+import type { PasskeyService } from './passkeys.js';
 import type { IdentityService } from './service.js';
 import type { SessionAuth } from './session-auth.js';
 import type { ActiveSession } from './sessions.js';
 
 export interface AccountPageDeps {
   identity: IdentityService;
+  passkeys: PasskeyService;
   tenancy: TenancyService;
   sessionAuth: SessionAuth;
   /** Tokens bound to the session the form was rendered for. */
   csrf: FormCsrf;
   limiter: RateLimiter;
   rateLimit: RateLimitConfig;
+  /** Whether the sign-in page offers an emailed code (SMTP is configured). */
+  emailSignIn: boolean;
 }
 
 /** At most this many sessions are listed on the overview. */
@@ -65,7 +69,7 @@ export async function accountPageRoutes(app: FastifyInstance, deps: AccountPageD
 
     scope.get(`${base}/sign-in`, opts, async (request, reply) => {
       const projectId = await project(request);
-      return sendPage(reply, signInPage(basePath(projectId)));
+      return sendPage(reply, signInPage(basePath(projectId), { emailSignIn: deps.emailSignIn }));
     });
 
     scope.post(`${base}/sign-in`, opts, async (request, reply) => {
@@ -197,6 +201,34 @@ export async function accountPageRoutes(app: FastifyInstance, deps: AccountPageD
       return sendPage(reply, await overview(session, outcome));
     });
 
+    scope.post(`${base}/passkeys/rename`, opts, async (request, reply) => {
+      const session = await formSession(request);
+      const form = request.body as Form | undefined;
+      const passkeyId = field(form, 'passkeyId', 40);
+      const name = field(form, 'name', 64).trim();
+      if (!/^pky_[0-9a-f]{32}$/.test(passkeyId) || !name) {
+        return sendPage(reply, await overview(session, { status: 400, error: 'Give the passkey a name.' }));
+      }
+      const renamed = await attempt(() => deps.passkeys.renameOwn(session, passkeyId, name));
+      return sendPage(
+        reply,
+        await overview(session, 'value' in renamed ? { notice: 'Passkey renamed.' } : renamed.outcome),
+      );
+    });
+
+    scope.post(`${base}/passkeys/delete`, opts, async (request, reply) => {
+      const session = await formSession(request);
+      const passkeyId = field(request.body as Form | undefined, 'passkeyId', 40);
+      if (!/^pky_[0-9a-f]{32}$/.test(passkeyId)) {
+        return sendPage(reply, await overview(session, { status: 400, error: 'No such passkey.' }));
+      }
+      const removed = await attempt(() => deps.passkeys.deleteOwn(session, passkeyId));
+      return sendPage(
+        reply,
+        await overview(session, 'value' in removed ? { notice: 'Passkey removed.' } : removed.outcome),
+      );
+    });
+
     scope.post(`${base}/sessions/revoke`, opts, async (request, reply) => {
       const session = await formSession(request);
       const sessionId = field(request.body as Form | undefined, 'sessionId', 40);
@@ -281,7 +313,12 @@ export async function accountPageRoutes(app: FastifyInstance, deps: AccountPageD
             session.id,
           )
         ).data;
-    return overviewPage(formsOf(session), { user, sessions, restricted: session.restricted }, outcome);
+    const passkeys = session.restricted ? [] : await deps.passkeys.listOwn(session);
+    return overviewPage(
+      formsOf(session),
+      { user, sessions, passkeys, restricted: session.restricted },
+      outcome,
+    );
   }
 
   async function startSession(

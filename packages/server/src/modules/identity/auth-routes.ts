@@ -7,6 +7,8 @@ import { Problem } from '../../http/problem.js';
 import { limitPerAddress, type RateLimiter } from '../../http/rate-limit.js';
 import { ProjectParams } from '../tenancy/schemas.js';
 import type { TenancyService } from '../tenancy/service.js';
+import type { EmailCodes } from './email-codes.js';
+import { REGISTRATION_ACCEPTED, RegistrationAccepted } from './email-schemas.js';
 import {
   ChangePassword,
   IdentityProblemResponses,
@@ -45,7 +47,9 @@ export const identityAuthRoutes: FastifyPluginAsyncTypebox<{
   auth: SessionAuth;
   limiter: RateLimiter;
   rateLimit: RateLimitConfig;
-}> = async (app, { identity, tenancy, auth, limiter, rateLimit }) => {
+  /** Mails the codes of registrations that verify email. */
+  emailCodes: EmailCodes;
+}> = async (app, { identity, tenancy, auth, limiter, rateLimit, emailCodes }) => {
   limitPerAddress(app, limiter, rateLimit, 'identity');
   const tags = ['end-user auth'];
 
@@ -65,12 +69,18 @@ export const identityAuthRoutes: FastifyPluginAsyncTypebox<{
         summary: 'Register an account (when the project allows self-registration)',
         params: ProjectParams,
         body: Register,
-        response: { 201: User, ...IdentityProblemResponses },
+        response: { 201: User, 202: RegistrationAccepted, ...IdentityProblemResponses },
       },
     },
     async (request, reply) => {
       auth.checkSameOrigin(request);
-      return reply.code(201).send(await identity.register(request.params.projectId, request.body));
+      const { projectId } = request.params;
+      if (await identity.registrationVerifiesEmail(projectId)) {
+        emailCodes.requireEnabled();
+        emailCodes.afterRegistration(projectId, await identity.registerPending(projectId, request.body));
+        return reply.code(202).send(REGISTRATION_ACCEPTED);
+      }
+      return reply.code(201).send(await identity.register(projectId, request.body));
     },
   );
 

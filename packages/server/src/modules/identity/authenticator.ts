@@ -57,27 +57,51 @@ export class Authenticator {
       await this.throttle.recordFailure(keys);
       return { status: 'failed', reason: 'invalid_credentials' };
     }
+    // A pending self-registration answers like a wrong password: otherwise whoever registered could tell
+    // a new address (pending) from a taken one by signing in with the password they chose.
+    if (user.status === 'pending') {
+      await this.throttle.recordFailure(keys);
+      return { status: 'failed', reason: 'invalid_credentials' };
+    }
     if (user.status !== 'active') return { status: 'failed', reason: 'disabled' };
     if (this.hasher.needsRehash(user.password_hash)) {
       await this.repo.updateUser(projectId, user.id, {
         password_hash: await this.hasher.hash(credentials.password),
       });
     }
+    if (!user.totp_secret) await this.throttle.recordSuccess(keys);
+    return this.firstFactorPassed(user, 'pwd', keys.account);
+  }
+
+  /**
+   * After a first factor (a password, or an emailed code): the second-factor challenge when the user
+   * has TOTP, so no first factor bypasses it, else the sign-in's amr.
+   */
+  async firstFactorPassed(
+    user: IdentityUsersTable,
+    firstFactor: 'pwd' | 'otp',
+    throttleKey: string,
+  ): Promise<Exclude<PasswordOutcome, { status: 'failed' | 'locked' }>> {
     if (user.totp_secret) {
       const challenge = `pcm_${toBase64Url(randomBytes(32))}`;
       await this.repo.insertChallenge({
         token_hash: hashToken(challenge),
-        project_id: projectId,
+        project_id: user.project_id,
         user_id: user.id,
-        throttle_key: keys.account,
+        throttle_key: throttleKey,
         attempts: 0,
         expires_at: new Date(this.now().getTime() + CHALLENGE_TTL_MS).toISOString(),
+        first_factor: firstFactor,
       });
       return { status: 'mfa_required', userId: user.id, challenge, methods: ['totp', 'recovery_code'] };
     }
-    await this.throttle.recordSuccess(keys);
-    const policy = await this.policies.get(projectId);
-    return { status: 'ok', userId: user.id, amr: ['pwd'], mfaEnrollmentRequired: policy.mfa === 'required' };
+    const policy = await this.policies.get(user.project_id);
+    return {
+      status: 'ok',
+      userId: user.id,
+      amr: [firstFactor],
+      mfaEnrollmentRequired: policy.mfa === 'required',
+    };
   }
 
   /** Completes a login that answered mfa_required. A challenge allows a few attempts, then dies. */
@@ -98,7 +122,8 @@ export class Authenticator {
     if (retryAfterSeconds > 0) return { status: 'locked', retryAfterSeconds };
 
     const user = await this.repo.getUser(projectId, row.user_id);
-    const amr = user?.status === 'active' ? await this.checkFactor(user, factor) : null;
+    const amr =
+      user?.status === 'active' ? await this.checkFactor(user, factor, row.first_factor ?? 'pwd') : null;
     if (!amr) {
       await this.throttle.recordFailure(keys);
       return { status: 'failed', reason: 'invalid_code' };
@@ -163,11 +188,18 @@ export class Authenticator {
   }
 
   /** The amr of a valid second factor, or null. */
-  private async checkFactor(user: IdentityUsersTable, factor: SecondFactor): Promise<string[] | null> {
+  private async checkFactor(
+    user: IdentityUsersTable,
+    factor: SecondFactor,
+    firstFactor: string,
+  ): Promise<string[] | null> {
+    // Two factors always carry `mfa`; an emailed code then TOTP is two one-time passwords.
     if ('code' in factor)
-      return (await this.checkTotp(user, factor.code, 'totp_secret')) ? ['pwd', 'otp'] : null;
+      return (await this.checkTotp(user, factor.code, 'totp_secret'))
+        ? [...new Set([firstFactor, 'otp']), ...(firstFactor === 'pwd' ? [] : ['mfa'])]
+        : null;
     return (await this.repo.consumeRecoveryCode(user.id, recoveryCodeHash(factor.recoveryCode)))
-      ? ['pwd', 'mfa']
+      ? [...new Set([firstFactor, 'mfa'])]
       : null;
   }
 }

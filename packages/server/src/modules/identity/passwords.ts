@@ -1,4 +1,5 @@
 import { hash, parseOptions, verify } from '@node-rs/argon2';
+import { recordHashTime } from '../../http/server-timing.js';
 
 /** Argon2id cost parameters (memory in KiB). */
 export interface Argon2Parameters {
@@ -19,15 +20,23 @@ export class PasswordHasher {
 
   constructor(readonly parameters: Argon2Parameters = OWASP_ARGON2) {}
 
-  hash(password: string): Promise<string> {
-    return hash(password, { algorithm: ARGON2ID, ...this.parameters });
+  async hash(password: string): Promise<string> {
+    const started = performance.now();
+    try {
+      return await hash(password, { algorithm: ARGON2ID, ...this.parameters });
+    } finally {
+      recordHashTime(performance.now() - started);
+    }
   }
 
   async verify(phc: string, password: string): Promise<boolean> {
+    const started = performance.now();
     try {
       return await verify(phc, password);
     } catch {
       return false;
+    } finally {
+      recordHashTime(performance.now() - started);
     }
   }
 

@@ -7,7 +7,10 @@ export class IdentityPolicies {
 
   async get(projectId: string, repo: IdentityRepo = this.repo): Promise<IdentityPolicyValue> {
     const stored = await repo.getPolicy(projectId);
-    return stored ? (JSON.parse(stored) as IdentityPolicyValue) : DEFAULT_POLICY;
+    // Policies stored before registrationVerifiesEmail existed read as false.
+    return stored
+      ? { registrationVerifiesEmail: false, ...(JSON.parse(stored) as IdentityPolicyValue) }
+      : DEFAULT_POLICY;
   }
 
   put(repo: IdentityRepo, projectId: string, policy: IdentityPolicyValue, at: string): Promise<void> {

@@ -59,12 +59,19 @@ export class IdentityRepo {
     column: 'email_normalized' | 'username_normalized',
     value: string,
   ): Promise<IdentityUsersTable | undefined> {
+    return this.userByQuery(projectId, column, value).executeTakeFirst();
+  }
+
+  /**
+   * The query behind `findUserBy`, unexecuted: sign-in runs it on every attempt, so the tests and the
+   * login benchmark check its plan is a search of the unique index (O(log n) in the users of all projects).
+   */
+  userByQuery(projectId: string, column: 'email_normalized' | 'username_normalized', value: string) {
     return this.db
       .selectFrom('identity_users')
       .selectAll()
       .where('project_id', '=', projectId)
-      .where(column, '=', value)
-      .executeTakeFirst();
+      .where(column, '=', value);
   }
 
   listUsers(

@@ -49,7 +49,9 @@ export const User = Type.Object({
   email: Type.Union([Type.String(), Type.Null()]),
   emailVerified: Type.Boolean(),
   displayName: Type.Union([Type.String(), Type.Null()]),
-  status: Type.Union([Type.Literal('active'), Type.Literal('disabled')]),
+  status: Type.Union([Type.Literal('active'), Type.Literal('disabled'), Type.Literal('pending')], {
+    description: 'pending: self-registered, cannot sign in until the emailed code or link is confirmed.',
+  }),
   totpEnabled: Type.Boolean(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
@@ -109,6 +111,13 @@ export const IdentityPolicy = Type.Object(
     registration: Type.Boolean({
       description: 'Whether anyone may register through the end-user API. Off by default.',
     }),
+    registrationVerifiesEmail: Type.Optional(
+      Type.Boolean({
+        description:
+          'Self-registration needs an email, answers 202 whether or not it is taken, and creates the user ' +
+          'pending until the emailed code or link is confirmed (needs SMTP). Omitted: false.',
+      }),
+    ),
     password: Type.Object(
       {
         minLength: Type.Integer({ minimum: 8, maximum: 64, description: 'Default 12.' }),
@@ -139,6 +148,7 @@ export type IdentityPolicyValue = Static<typeof IdentityPolicy>;
 
 export const DEFAULT_POLICY: IdentityPolicyValue = {
   registration: false,
+  registrationVerifiesEmail: false,
   password: { minLength: 12, forbidCommon: true },
   mfa: 'optional',
   sessions: { idleTimeoutSeconds: 12 * 3600, absoluteTimeoutSeconds: 7 * 86_400 },

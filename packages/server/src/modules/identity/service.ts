@@ -26,7 +26,7 @@ import type {
 } from './schemas.js';
 import { SecretBox } from './secret-box.js';
 import { type ActiveSession, Sessions, toSessionView } from './sessions.js';
-import { DEFAULT_THROTTLE, LoginThrottle, type ThrottleOptions } from './throttle.js';
+import { DEFAULT_THROTTLE, LoginThrottle, type ThrottleOptions, throttleKeys } from './throttle.js';
 import { base32Of, newRecoveryCodes, newTotpSecret, otpauthUri, recoveryCodeHash } from './totp.js';
 import type { UserCondition } from './user-conditions.js';
 
@@ -53,7 +53,12 @@ export interface StandardClaims {
   email?: string;
   email_verified?: boolean;
   name?: string;
+  /** The user's primary DID (scope `did`), from the wallet module. */
+  did?: string;
 }
+
+/** Claims another module keeps about a user (their DID), added to the OIDC claims. */
+export type ClaimSource = (projectId: string, userId: string) => Promise<Partial<StandardClaims>>;
 
 export interface SignedInSession {
   token: string;
@@ -68,7 +73,7 @@ function toUserView(row: IdentityUsersTable): UserView {
     email: row.email,
     emailVerified: row.email_verified === 1,
     displayName: row.display_name,
-    status: row.status === 'disabled' ? 'disabled' : 'active',
+    status: row.status === 'disabled' || row.status === 'pending' ? row.status : 'active',
     totpEnabled: row.totp_secret !== null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -94,8 +99,16 @@ function toProvisionedUser(row: IdentityUsersTable): ProvisionedUser {
   return { ...toUserView(row), externalId: row.external_id, version: Number(row.version) };
 }
 
-/** Removes what another module keeps about a user, in the erasing transaction (`db`). */
-export type UserEraseListener = (db: Kysely<Database>, projectId: string, userId: string) => Promise<void>;
+/**
+ * Removes what another module keeps about a user, in the erasing transaction (`db`). What must wait for the
+ * erase to commit (work outside the database transaction, e.g. retiring KeyStore keys) it returns, to be
+ * run then.
+ */
+export type UserEraseListener = (
+  db: Kysely<Database>,
+  projectId: string,
+  userId: string,
+) => Promise<void | (() => Promise<void>)>;
 
 /** Who may write users: the admin API's scope, or a provisioning client's. */
 export type UserWriteScope = 'users:write' | 'scim:write';
@@ -126,6 +139,7 @@ export class IdentityService {
   private readonly totpIssuer: string;
   /** Run inside the transaction that erases a user, for what other modules keep about users. */
   private readonly eraseListeners: UserEraseListener[] = [];
+  private readonly claimSources: ClaimSource[] = [];
 
   constructor(
     private readonly repo: IdentityRepo,
@@ -193,16 +207,61 @@ export class IdentityService {
     return this.authenticator.verifySecondFactor(projectId, challenge, factor, context);
   }
 
+  /**
+   * A user proved their mailbox with an emailed sign-in code or link: the email is now verified, and
+   * the sign-in continues like a password one (a TOTP user still gets the second-factor challenge).
+   */
+  async emailFirstFactor(
+    projectId: string,
+    userId: string,
+    context: { ip: string },
+  ): Promise<Exclude<PasswordOutcome, { status: 'failed' | 'locked' }> | null> {
+    const user = await this.repo.getUser(projectId, userId);
+    if (user?.status !== 'active' || !user.email_normalized) return null;
+    await this.markEmailVerified(projectId, userId, 'email_sign_in');
+    const keys = throttleKeys(projectId, user.email_normalized, context.ip);
+    return this.authenticator.firstFactorPassed(user, 'otp', keys.account);
+  }
+
+  /** Records that the user reads their email address (audited once, when it changes). */
+  async markEmailVerified(
+    projectId: string,
+    userId: string,
+    method: 'email_sign_in' | 'email_code' | 'email_link',
+  ): Promise<void> {
+    const user = await this.liveUser(projectId, userId);
+    if (user.email_verified === 1) return;
+    // Proving the mailbox is what a pending self-registration waits for.
+    const activate = user.status === 'pending' ? { status: 'active' } : {};
+    await this.audited(
+      (repo) =>
+        repo.updateUser(projectId, userId, { email_verified: 1, ...activate, updated_at: this.timestamp() }),
+      () => [
+        this.event('user.email_verified', null, projectId, userId, userId, {
+          method,
+          emailHash: auditHash(projectId, user.email),
+        }),
+      ],
+    );
+  }
+
   /** The user's OIDC standard claims, or null when there is no active user by that id. */
   async findUser(projectId: string, userId: string): Promise<StandardClaims | null> {
     const row = await this.repo.getUser(projectId, userId);
     if (row?.status !== 'active') return null;
-    return {
+    const claims: StandardClaims = {
       sub: row.id,
       ...(row.username ? { preferred_username: row.username } : {}),
       ...(row.email ? { email: row.email, email_verified: row.email_verified === 1 } : {}),
       ...(row.display_name ? { name: row.display_name } : {}),
     };
+    for (const source of this.claimSources) Object.assign(claims, await source(projectId, row.id));
+    return claims;
+  }
+
+  /** Registers claims another module adds to the user's (the provider releases them per scope). */
+  addClaimSource(source: ClaimSource): void {
+    this.claimSources.push(source);
   }
 
   // ---- end users ----
@@ -228,6 +287,67 @@ export class IdentityService {
         return toUserView(row);
       },
       () => [this.userEvent('user.registered', null, projectId, row.id, row)],
+    );
+  }
+
+  /** Whether self-registration in the project waits for a confirmed email (see registerPending). */
+  async registrationVerifiesEmail(projectId: string): Promise<boolean> {
+    return (await this.policies.get(projectId)).registrationVerifiesEmail === true;
+  }
+
+  /**
+   * Self-registration that waits for the email: a new address gets a pending user (no sign-in until the
+   * emailed code or link is confirmed); a pending one is replaced by this registration (the latest
+   * registrant's password, and a new code, win); an address of a settled account creates nothing and
+   * names that account so its owner can be told. The password is hashed on every path, so they take
+   * about as long. A taken username is still a conflict: it is not an email.
+   */
+  async registerPending(
+    projectId: string,
+    input: {
+      username?: string | undefined;
+      email?: string | undefined;
+      displayName?: string | undefined;
+      password: string;
+    },
+  ): Promise<{ userId: string; taken: boolean }> {
+    if (!(await this.tenancy.projectExists(projectId))) throw new Problem('not-found', 'No such project.');
+    const policy = await this.policies.get(projectId);
+    if (!policy.registration) {
+      throw new Problem('forbidden', 'This project does not allow self-registration.');
+    }
+    if (input.email === undefined) {
+      throw new Problem('validation-error', 'Registration needs an email address here.', {
+        errors: [{ in: 'body', pointer: '#/email', detail: 'email is required' }],
+      });
+    }
+    const row = { ...(await this.newUserRow(projectId, input, policy)), status: 'pending' };
+    return this.audited(
+      async (repo) => {
+        const existing = await repo.findUserBy(projectId, 'email_normalized', row.email_normalized as string);
+        if (existing && existing.status !== 'pending') return { userId: existing.id, taken: true };
+        if (row.username_normalized !== null) {
+          const holder = await repo.findUserBy(projectId, 'username_normalized', row.username_normalized);
+          if (holder && holder.id !== existing?.id) {
+            throw new Problem('conflict', 'A user with this username already exists in the project.');
+          }
+        }
+        if (!existing) {
+          await repo.insertUser(row);
+          return { userId: row.id, taken: false };
+        }
+        await repo.updateUser(projectId, existing.id, {
+          username: row.username,
+          username_normalized: row.username_normalized,
+          email: row.email,
+          display_name: row.display_name,
+          password_hash: row.password_hash,
+          updated_at: row.updated_at,
+        });
+        return { userId: existing.id, taken: false };
+      },
+      ({ userId, taken }) =>
+        taken ? [] : [this.userEvent('user.registered', null, projectId, userId, { ...row, id: userId })],
     );
   }
 
@@ -270,7 +390,9 @@ export class IdentityService {
         : await this.authenticator.checkSessionRecoveryCode(user, factor.recoveryCode);
     if (!proven) return null;
     const method = 'code' in factor ? 'totp' : 'recovery_code';
-    const amr = [...new Set([...session.amr, 'code' in factor ? 'otp' : 'mfa'])];
+    // After an emailed code (amr `otp` without `pwd`), a TOTP code is a second one-time password: `mfa`.
+    const secondFactor = session.amr.includes('pwd') ? [] : ['mfa'];
+    const amr = [...new Set([...session.amr, 'code' in factor ? 'otp' : 'mfa', ...secondFactor])];
     await this.audited(
       (repo) => repo.updateSession(session.id, { amr: JSON.stringify(amr) }),
       () => [this.event('session.stepped_up', null, session.projectId, user.id, session.id, { amr, method })],
@@ -497,6 +619,7 @@ export class IdentityService {
     const project = await this.tenancy.authorizeProject(principal, projectId, options.scope ?? 'users:write');
     const user = await this.liveUser(project.id, userId);
     const version = options.expectedVersion ?? Number(user.version);
+    const afterCommit: Array<() => Promise<void>> = [];
     await this.audited(
       async (repo) => {
         const changed = await repo.updateUser(
@@ -519,12 +642,16 @@ export class IdentityService {
           version,
         );
         if (!changed) throw versionMismatch();
-        for (const listener of this.eraseListeners) await listener(repo.db, project.id, user.id);
+        for (const listener of this.eraseListeners) {
+          const then = await listener(repo.db, project.id, user.id);
+          if (then) afterCommit.push(then);
+        }
         await repo.deleteRecoveryCodes(user.id);
         await repo.deleteSessions(project.id, user.id);
       },
       () => [this.userEvent('user.deleted', project.orgId, project.id, principal.keyId, user)],
     );
+    for (const then of afterCommit) await then();
   }
 
   // ---- provisioning (SCIM) ----
@@ -728,8 +855,9 @@ export class IdentityService {
   async putPolicy(
     principal: Principal,
     projectId: string,
-    policy: IdentityPolicyValue,
+    given: IdentityPolicyValue,
   ): Promise<IdentityPolicyValue> {
+    const policy = { ...given, registrationVerifiesEmail: given.registrationVerifiesEmail ?? false };
     const project = await this.tenancy.authorizeProject(principal, projectId, 'identity_policy:write');
     if (policy.sessions.idleTimeoutSeconds > policy.sessions.absoluteTimeoutSeconds) {
       throw new Problem('validation-error', 'The idle timeout cannot exceed the absolute timeout.', {
@@ -743,6 +871,7 @@ export class IdentityService {
       () => [
         this.event('identity_policy.updated', project.orgId, project.id, principal.keyId, project.id, {
           registration: policy.registration,
+          registrationVerifiesEmail: policy.registrationVerifiesEmail,
           mfa: policy.mfa,
           passwordMinLength: policy.password.minLength,
           forbidCommonPasswords: policy.password.forbidCommon,

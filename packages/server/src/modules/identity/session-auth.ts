@@ -66,10 +66,15 @@ export class SessionAuth {
   checkSameOrigin(request: FastifyRequest): void {
     const origin = request.headers.origin;
     const fetchSite = request.headers['sec-fetch-site'];
+    // Under `Referrer-Policy: no-referrer` (a page of an embedding app may set it) browsers send
+    // `Origin: null` even on same-origin POSTs (Fetch, "serializing a request origin"); Sec-Fetch-Site,
+    // which scripts cannot set, then says where the request came from.
     const trusted =
       origin === undefined
         ? fetchSite === undefined || fetchSite === 'same-origin'
-        : this.origins.has(origin) || origin === `${request.protocol}://${request.host}`;
+        : origin === 'null'
+          ? fetchSite === 'same-origin'
+          : this.origins.has(origin) || origin === `${request.protocol}://${request.host}`;
     if (!trusted) {
       throw new Problem('forbidden', 'Cross-origin request refused: send it from the platform origin.');
     }

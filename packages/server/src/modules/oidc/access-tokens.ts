@@ -14,15 +14,25 @@ interface VerifiedToken {
   clientId: string;
   scopes: string[];
   expiresAtMs: number;
+  /** The RFC 7638 thumbprint of the DPoP key the token is bound to (`cnf.jkt`); undefined: a bearer token. */
+  jkt: string | undefined;
   /** One principal object per token while its client is unchanged, so per-principal policy caches hit. */
   principal?: { identity: ClientIdentity; value: Principal };
 }
 
 /**
+ * How a token was presented: as a bearer token, or with the DPoP scheme and a verified proof whose key
+ * has the thumbprint `jkt`.
+ */
+export type TokenPresentation = { scheme: 'Bearer' } | { scheme: 'DPoP'; jkt: string };
+
+/**
  * Accepts the projects' JWT access tokens (RFC 9068) on the platform API, verified locally: signature by
  * a published key of the issuing project, `typ: at+jwt`, `iss` that project's issuer, `aud` the platform
- * API, not expired, not sender-constrained (the API does not check DPoP proofs). The principal is the
- * client, in the issuer's project, with the client's role and the token's platform scopes.
+ * API, not expired. A DPoP-bound token (`cnf.jkt`) is accepted only with the DPoP scheme and a proof made
+ * with that key (RFC 9449 §7.1; the proof is checked by DpopProofVerifier); an unbound token only as a
+ * bearer token. The principal is the client, in the issuer's project, with the client's role and the
+ * token's platform scopes.
  */
 export class AccessTokenVerifier {
   private readonly verified = new Map<string, VerifiedToken>();
@@ -47,7 +57,7 @@ export class AccessTokenVerifier {
   }
 
   /** The principal the token stands for, or null when it is not a valid platform access token. */
-  async authenticate(token: string): Promise<Principal | null> {
+  async authenticate(token: string, presentation: TokenPresentation): Promise<Principal | null> {
     let verified = this.verified.get(token);
     if (!verified) {
       verified = await this.verify(token);
@@ -60,6 +70,8 @@ export class AccessTokenVerifier {
       this.verified.delete(token);
       return null;
     }
+    const boundTo = presentation.scheme === 'DPoP' ? presentation.jkt : undefined;
+    if (verified.jkt !== boundTo) return null;
     const identity = await this.clientIdentity(verified.projectId, verified.clientId);
     if (!identity) return null;
     let principal = verified.principal;
@@ -109,7 +121,8 @@ export class AccessTokenVerifier {
         requiredClaims: ['exp', 'client_id'],
         currentDate: new Date(this.now()),
       });
-      if (payload.cnf !== undefined || typeof payload.client_id !== 'string') return undefined;
+      const jkt = boundKeyOf(payload.cnf);
+      if (jkt === null || typeof payload.client_id !== 'string') return undefined;
       const scopes =
         typeof payload.scope === 'string' ? payload.scope.split(' ').filter(isPlatformScope) : [];
       return {
@@ -117,6 +130,7 @@ export class AccessTokenVerifier {
         clientId: payload.client_id,
         scopes,
         expiresAtMs: (payload.exp as number) * 1000,
+        jkt,
       };
     } catch {
       return undefined;
@@ -139,6 +153,18 @@ function sameIdentity(a: ClientIdentity | undefined, b: ClientIdentity): boolean
   return (
     a?.clientId === b.clientId && a.projectId === b.projectId && a.orgId === b.orgId && a.role === b.role
   );
+}
+
+/**
+ * The DPoP key thumbprint of a token's `cnf` claim: undefined when there is none (a bearer token), null
+ * for a confirmation the API cannot check (mTLS `x5t#S256`, anything malformed), which refuses the token.
+ */
+function boundKeyOf(cnf: unknown): string | undefined | null {
+  if (cnf === undefined) return undefined;
+  if (typeof cnf !== 'object' || cnf === null) return null;
+  const members = Object.keys(cnf);
+  const jkt = (cnf as { jkt?: unknown }).jkt;
+  return members.length === 1 && typeof jkt === 'string' && jkt.length > 0 ? jkt : null;
 }
 
 function escapeRegExp(text: string): string {

@@ -4,7 +4,10 @@ export const ACR_PASSWORD = 'urn:personachain:acr:pwd';
 export const ACR_MFA = 'urn:personachain:acr:mfa';
 export const ACR_VALUES = [ACR_PASSWORD, ACR_MFA] as const;
 
-/** The acr an identity session's authentication methods reach. */
+/**
+ * The acr an identity session's authentication methods reach. `otp` alone is one factor (an emailed
+ * code); with `pwd` it is the TOTP after a password.
+ */
 export function acrOf(amr: readonly string[]): string {
-  return amr.includes('otp') || amr.includes('mfa') ? ACR_MFA : ACR_PASSWORD;
+  return amr.includes('mfa') || (amr.includes('otp') && amr.includes('pwd')) ? ACR_MFA : ACR_PASSWORD;
 }

@@ -100,5 +100,8 @@ function clientMetadata(row: OidcClientsTable, knownScopes: ReadonlySet<string>)
       ? { token_endpoint_auth_method: 'none' }
       : { client_secret: row.secret_hash, token_endpoint_auth_method: 'client_secret_basic' }),
     ...(scopes.length > 0 && { scope: scopes.join(' ') }),
+    ...(row.id_token_signed_response_alg && {
+      id_token_signed_response_alg: row.id_token_signed_response_alg,
+    }),
   };
 }

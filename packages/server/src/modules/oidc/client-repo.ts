@@ -1,9 +1,20 @@
 import type { Kysely } from 'kysely';
+import { preparedQuery } from '../../store/prepared.js';
 import type { Database, OidcClientsTable } from '../../store/schema.js';
 
 /** The `oidc_clients` table; every query is scoped by project. */
 export class OidcClientRepo {
-  constructor(readonly db: Kysely<Database>) {}
+  /** Compiled once: the provider looks its client up on every token and introspection request. */
+  private readonly findOne: (projectId: string, id: string) => Promise<OidcClientsTable[]>;
+
+  constructor(readonly db: Kysely<Database>) {
+    this.findOne = preparedQuery<[string, string], OidcClientsTable>(
+      db,
+      ['project', 'client'],
+      (projectId, id) =>
+        db.selectFrom('oidc_clients').selectAll().where('project_id', '=', projectId).where('id', '=', id),
+    );
+  }
 
   withDb(db: Kysely<Database>): OidcClientRepo {
     return new OidcClientRepo(db);
@@ -13,13 +24,9 @@ export class OidcClientRepo {
     await this.db.insertInto('oidc_clients').values(row).execute();
   }
 
-  find(projectId: string, id: string): Promise<OidcClientsTable | undefined> {
-    return this.db
-      .selectFrom('oidc_clients')
-      .selectAll()
-      .where('project_id', '=', projectId)
-      .where('id', '=', id)
-      .executeTakeFirst();
+  async find(projectId: string, id: string): Promise<OidcClientsTable | undefined> {
+    const [row] = await this.findOne(projectId, id);
+    return row;
   }
 
   list(

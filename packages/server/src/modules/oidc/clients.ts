@@ -11,6 +11,7 @@ import type { ProcessCache } from '../tenancy/process-cache.js';
 import type { TenancyService } from '../tenancy/service.js';
 import type { OidcClientRepo } from './client-repo.js';
 import { checkClientShape } from './client-validation.js';
+import type { JwsAlgorithm } from './signing-keys.js';
 
 /** The roles a client's tokens may act with: never an org-wide role, so a token stays in its project. */
 export const CLIENT_ROLES = ['viewer', 'auditor', 'developer'] as const;
@@ -29,6 +30,8 @@ export interface OidcClient {
   /** A public client has no secret: it authenticates nothing at the token endpoint and must use PKCE. */
   public: boolean;
   skipConsent: boolean;
+  /** The JWS alg of its ID tokens; null: the issuer's default (ES256). */
+  idTokenSignedResponseAlg: JwsAlgorithm | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -43,6 +46,7 @@ export interface OidcClientInput {
   postLogoutRedirectUris: string[];
   public: boolean;
   skipConsent: boolean;
+  idTokenSignedResponseAlg: JwsAlgorithm | null;
 }
 
 /** What a token verifier needs of a client: where it belongs and the role its tokens act with. */
@@ -263,6 +267,7 @@ function toClient(row: OidcClientsTable): OidcClient {
     postLogoutRedirectUris: JSON.parse(row.post_logout_redirect_uris) as string[],
     public: row.public_client === 1,
     skipConsent: row.skip_consent === 1,
+    idTokenSignedResponseAlg: row.id_token_signed_response_alg as JwsAlgorithm | null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -275,5 +280,6 @@ function interactiveColumns(input: OidcClientInput) {
     post_logout_redirect_uris: JSON.stringify(unique(input.postLogoutRedirectUris)),
     public_client: input.public ? 1 : 0,
     skip_consent: input.skipConsent ? 1 : 0,
+    id_token_signed_response_alg: input.idTokenSignedResponseAlg,
   };
 }

@@ -14,6 +14,7 @@ import type { ActiveSession } from '../identity/sessions.js';
 import type { TenancyService } from '../tenancy/service.js';
 import { ACR_MFA, acrOf } from './acr.js';
 import type { OidcClientService } from './clients.js';
+import { emailInteractionRoutes, type InteractionEmail } from './email-interaction.js';
 import {
   consentPage,
   enrollTotpPage,
@@ -33,6 +34,8 @@ export interface InteractionDeps {
   /** Tokens bound to the interaction's uid. */
   csrf: FormCsrf;
   audit: AuditService;
+  /** Offers "Email me a sign-in code" on the login page; null when email is not configured. */
+  email: InteractionEmail | null;
 }
 
 /** The signed-in user an interaction finishes with (a fresh sign-in or a reused platform session). */
@@ -79,6 +82,7 @@ export async function interactionRoutes(app: FastifyInstance, deps: InteractionD
 
     const base = '/p/:projectId/interaction/:uid';
     const opts = { schema: { hide: true } };
+    if (deps.email) emailInteractionRoutes(scope, identity, deps.email, { load, signIn, startEnrollment });
 
     scope.get(base, opts, async (request, reply) => {
       const loaded = await load(request, reply, undefined);
@@ -292,6 +296,7 @@ export async function interactionRoutes(app: FastifyInstance, deps: InteractionD
         base: `/p/${projectId}/interaction/${uid}`,
         csrf: deps.csrf.token(projectId, uid),
         clientName: client.name,
+        emailSignIn: deps.email !== null,
       },
     };
   }

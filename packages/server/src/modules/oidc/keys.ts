@@ -1,11 +1,20 @@
 import type { AuditService } from '../audit/service.js';
 import type { Principal } from '../policy/model.js';
 import type { TenancyService } from '../tenancy/service.js';
-import type { IssuerKey, IssuerKeys } from './signing-keys.js';
+import type { IssuerKey, IssuerKeys, KeyState } from './signing-keys.js';
 
 export interface IssuerKeysView {
   issuer: string;
-  keys: { kid: string; alg: string; active: boolean }[];
+  keys: {
+    kid: string;
+    alg: string;
+    state: KeyState;
+    /** state === 'active': the key signs now. */
+    active: boolean;
+    publishedAt: string;
+    activatesAt: string;
+    retiredAt: string | null;
+  }[];
 }
 
 /** The admin side of a project's issuer keys: listing and audited rotation. */
@@ -24,12 +33,13 @@ export class OidcKeyService {
   }
 
   /**
-   * New active keys for every algorithm. The retired keys stay in the JWKS (and keep verifying) until
-   * every token they signed has expired; the new ones sign from now on.
+   * New keys for every algorithm: published at once, signing after the publication delay (or at once
+   * when `immediate`, after a key compromise). Retired keys stay in the JWKS (and keep verifying) until
+   * every token they signed has expired.
    */
-  async rotate(principal: Principal, projectId: string): Promise<IssuerKeysView> {
+  async rotate(principal: Principal, projectId: string, immediate: boolean): Promise<IssuerKeysView> {
     const project = await this.tenancy.authorizeProject(principal, projectId, 'oidc_keys:write');
-    const rotated = await this.issuerKeys.rotate(project.id);
+    const rotated = await this.issuerKeys.rotate(project.id, { immediate });
     this.onRotate(project.id);
     await this.audit.recordAlone({
       type: 'oidc_keys.rotated',
@@ -37,7 +47,11 @@ export class OidcKeyService {
       projectId: project.id,
       actor: principal.keyId,
       subject: project.id,
-      details: { kids: rotated.map((key) => key.kid) },
+      details: {
+        kids: rotated.map((key) => key.kid),
+        immediate,
+        activatesAt: rotated[0]?.activatesAt ?? null,
+      },
     });
     return this.view(project.id, await this.issuerKeys.list(project.id));
   }
@@ -45,7 +59,15 @@ export class OidcKeyService {
   private view(projectId: string, keys: IssuerKey[]): IssuerKeysView {
     return {
       issuer: this.issuerOf(projectId),
-      keys: keys.map(({ kid, alg, active }) => ({ kid, alg, active })),
+      keys: keys.map(({ kid, alg, state, publishedAt, activatesAt, retiredAt }) => ({
+        kid,
+        alg,
+        state,
+        active: state === 'active',
+        publishedAt,
+        activatesAt,
+        retiredAt,
+      })),
     };
   }
 }

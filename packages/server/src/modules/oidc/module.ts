@@ -9,6 +9,8 @@ import type { TenancyService } from '../tenancy/service.js';
 import { AccessTokenVerifier } from './access-tokens.js';
 import { OidcClientRepo } from './client-repo.js';
 import { OidcClientService } from './clients.js';
+import { DpopProofVerifier, MemoryDpopReplayCache, RedisDpopReplayCache } from './dpop.js';
+import { OidcKeyStateRepo } from './key-state-repo.js';
 import { OidcKeyService } from './keys.js';
 import { OidcPayloadRepo } from './payload-repo.js';
 import { issuerOf, ProviderRegistry, platformAudienceOf } from './registry.js';
@@ -19,7 +21,11 @@ export interface OidcModule {
   clients: OidcClientService;
   keys: OidcKeyService;
   accessTokens: AccessTokenVerifier;
+  /** Checks the DPoP proofs sent with DPoP-bound access tokens on the platform API. */
+  dpop: DpopProofVerifier;
   payloads: OidcPayloadRepo;
+  /** Releases the DPoP replay cache (its Redis connection). */
+  close(): Promise<void>;
 }
 
 /** Wires the OAuth/OIDC provider module: per-project issuers, their clients, keys and token verifier. */
@@ -35,10 +41,16 @@ export function createOidcModule(deps: {
   identity: IdentityService;
   sessionAuth: SessionAuth;
   onError: (error: unknown) => void;
+  /** The clock key rotation is judged by (tests pass a TestClock); the real time by default. */
+  now?: () => Date;
+  /** Redis shared by the replicas, for the DPoP replay cache; null keeps it in this process. */
+  redisUrl: string | null;
 }): OidcModule {
   const { store, keyStore, publicUrl } = deps;
   const payloads = new OidcPayloadRepo(store.db);
-  const issuerKeys = new IssuerKeys(keyStore);
+  const clock = deps.now;
+  const now = clock ? () => clock().getTime() : Date.now;
+  const issuerKeys = new IssuerKeys(keyStore, new OidcKeyStateRepo(store.db), now);
   // A change to a project's clients or keys rebuilds its provider and drops verified tokens.
   const changed = (projectId: string) => {
     registry.evict(projectId);
@@ -58,13 +70,13 @@ export function createOidcModule(deps: {
     payloads,
     clients,
     issuerKeys,
-    keyStore,
     trustProxy: deps.trustProxy,
     singleProcess: store.singleProcess,
     identity: deps.identity,
     sessionAuth: deps.sessionAuth,
     audit: deps.audit,
     onError: deps.onError,
+    now,
   });
   const accessTokens = new AccessTokenVerifier(
     publicUrl,
@@ -79,5 +91,7 @@ export function createOidcModule(deps: {
     (projectId) => issuerOf(publicUrl, projectId),
     changed,
   );
-  return { registry, clients, keys, accessTokens, payloads };
+  const replay = deps.redisUrl ? new RedisDpopReplayCache(deps.redisUrl) : new MemoryDpopReplayCache();
+  const dpop = new DpopProofVerifier(publicUrl, replay);
+  return { registry, clients, keys, accessTokens, dpop, payloads, close: () => replay.close() };
 }

@@ -90,6 +90,8 @@ declare module 'oidc-provider' {
       new (init: { accountId: string; clientId: string }): Grant;
       find(id: string): Promise<Grant | undefined>;
     };
+    /** Interaction records by uid; undefined once finished or expired. */
+    readonly Interaction: { find(uid: string): Promise<object | undefined> };
     on(event: string, listener: (...args: unknown[]) => void): this;
     use(middleware: (ctx: KoaContextWithOIDC, next: () => Promise<void>) => Promise<void>): this;
     interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<InteractionDetails>;

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '../../store/schema.js';
+import { preparedQuery } from '../../store/prepared.js';
+import type { Database, OidcPayloadsTable } from '../../store/schema.js';
 
 /** What oidc-provider hands its adapter: open-ended JSON with a few fields it later searches by. */
 export type OidcPayload = Record<string, unknown> & {
@@ -11,12 +12,34 @@ export type OidcPayload = Record<string, unknown> & {
 
 const epochNow = () => Math.floor(Date.now() / 1000);
 
+type FindColumn = 'id' | 'user_code' | 'uid';
+type FindArgs = [projectId: string, model: string, value: string, now: number];
+type PayloadRow = Pick<OidcPayloadsTable, 'payload' | 'consumed_at'>;
+
 /**
  * The `oidc_payloads` table: every provider record of every project, keyed by (project, model, id).
  * Expired rows are invisible to every read and removed by `purgeExpired`.
  */
 export class OidcPayloadRepo {
-  constructor(private readonly db: Kysely<Database>) {}
+  /** The lookups by each searchable column, compiled once: the provider runs several per request. */
+  private readonly finders: Record<FindColumn, (...args: FindArgs) => Promise<PayloadRow[]>>;
+
+  constructor(private readonly db: Kysely<Database>) {
+    const finder = (column: FindColumn) =>
+      preparedQuery<FindArgs, PayloadRow>(
+        db,
+        ['project', 'model', 'value', 0],
+        (projectId, model, value, now) =>
+          db
+            .selectFrom('oidc_payloads')
+            .select(['payload', 'consumed_at'])
+            .where('project_id', '=', projectId)
+            .where('model', '=', model)
+            .where(column, '=', value)
+            .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])),
+      );
+    this.finders = { id: finder('id'), user_code: finder('user_code'), uid: finder('uid') };
+  }
 
   async upsert(projectId: string, model: string, id: string, payload: OidcPayload, expiresIn?: number) {
     const row = {
@@ -95,17 +118,10 @@ export class OidcPayloadRepo {
   private async findBy(
     projectId: string,
     model: string,
-    column: 'id' | 'user_code' | 'uid',
+    column: FindColumn,
     value: string,
   ): Promise<OidcPayload | undefined> {
-    const row = await this.db
-      .selectFrom('oidc_payloads')
-      .select(['payload', 'consumed_at'])
-      .where('project_id', '=', projectId)
-      .where('model', '=', model)
-      .where(column, '=', value)
-      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', epochNow())]))
-      .executeTakeFirst();
+    const [row] = await this.finders[column](projectId, model, value, epochNow());
     if (!row) return undefined;
     const payload = JSON.parse(row.payload) as OidcPayload;
     if (row.consumed_at !== null) payload.consumed = Number(row.consumed_at);

@@ -11,9 +11,11 @@ import type { StandardClaims } from '../identity/service.js';
 import { ACR_MFA, ACR_VALUES } from './acr.js';
 import type { ProviderAdapter } from './adapter.js';
 import { hashClientSecret, isPlatformScope } from './clients.js';
+import { DPOP_ALGORITHMS } from './dpop.js';
 import { deviceConfirmPage, deviceInputPage, deviceSuccessPage } from './pages/device.js';
 import { sendPage } from './pages/koa.js';
 import { logoutPage, signedOutPage } from './pages/logout.js';
+import { DEFAULT_ID_TOKEN_ALG, JWKS_MAX_AGE_SECONDS, JWS_ALGORITHMS } from './signing-keys.js';
 
 /** Lifetime of access tokens from the client-credentials grant (and of the JWTs the platform API accepts). */
 export const CLIENT_CREDENTIALS_TTL_SECONDS = 600;
@@ -107,6 +109,8 @@ export function createProjectProvider(options: ProjectProviderOptions): Provider
       openid: ['sub', 'acr', 'amr', 'auth_time'],
       profile: ['name', 'preferred_username'],
       email: ['email', 'email_verified'],
+      // The user's primary (first linked) DID, when they linked one: modules/wallet.
+      did: ['did'],
     },
     // Scope claims go in the ID token too, not only in userinfo: RPs of the code flow read them there.
     conformIdTokenClaims: false,
@@ -119,10 +123,10 @@ export function createProjectProvider(options: ProjectProviderOptions): Provider
     // Every use rotates; see REFRESH_REUSE_GRACE_SECONDS in adapter.ts for reuse detection.
     rotateRefreshToken: true,
     enabledJWA: {
-      idTokenSigningAlgValues: ['EdDSA', 'ES256'],
-      dPoPSigningAlgValues: ['EdDSA', 'ES256'],
+      idTokenSigningAlgValues: [...JWS_ALGORITHMS],
+      dPoPSigningAlgValues: [...DPOP_ALGORITHMS],
     },
-    clientDefaults: { id_token_signed_response_alg: 'ES256' },
+    clientDefaults: { id_token_signed_response_alg: DEFAULT_ID_TOKEN_ALG },
     ttl: { ...TTL, ClientCredentials: CLIENT_CREDENTIALS_TTL_SECONDS },
     features: {
       devInteractions: { enabled: false },
@@ -204,6 +208,11 @@ export function createProjectProvider(options: ProjectProviderOptions): Provider
   };
   provider.use(async (ctx, next) => {
     await next();
+    if (ctx.oidc?.route === 'jwks' && ctx.status === 200) {
+      // Verifiers may cache the key set this long: far less than the delay before a published key signs.
+      ctx.set('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
+      return;
+    }
     if (ctx.oidc?.route !== 'end_session_confirm' || ctx.status !== 303) return;
     const ended = await options.endPlatformSession(ctx.get('cookie') || undefined);
     if (ended) ctx.append('set-cookie', ended.clearCookie);

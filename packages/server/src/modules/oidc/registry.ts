@@ -1,4 +1,3 @@
-import type { KeyStore } from '@personachain/crypto';
 import type Provider from 'oidc-provider';
 import type { AuditService } from '../audit/service.js';
 import type { IdentityService } from '../identity/service.js';
@@ -8,7 +7,7 @@ import { projectAdapter } from './adapter.js';
 import type { OidcClientService } from './clients.js';
 import type { OidcPayloadRepo } from './payload-repo.js';
 import { createProjectProvider, type IssuerEvent } from './provider.js';
-import { type IssuerKeys, purposeOf } from './signing-keys.js';
+import type { IssuerKey, IssuerKeys } from './signing-keys.js';
 
 /** With a shared database another replica may change clients: rebuild a provider at least this often. */
 const SHARED_PROVIDER_TTL_MS = 30_000;
@@ -16,8 +15,10 @@ const SHARED_PROVIDER_TTL_MS = 30_000;
 interface CachedProvider {
   provider: Promise<Provider>;
   builtAt: number;
-  /** The active EdDSA key it signs with: a rotation elsewhere changes it. */
-  activeKid: string | undefined;
+  /** The published keys and their states when it was built: a rotation elsewhere changes them. */
+  keysFingerprint: string;
+  /** When its keys change by time alone (a next key starts signing, a retired one leaves the JWKS). */
+  changesAt: number;
 }
 
 export interface ProviderRegistryOptions {
@@ -26,7 +27,6 @@ export interface ProviderRegistryOptions {
   payloads: OidcPayloadRepo;
   clients: OidcClientService;
   issuerKeys: IssuerKeys;
-  keyStore: KeyStore;
   /** Whether X-Forwarded-* headers are trusted (the platform's trustProxy setting). */
   trustProxy: boolean;
   /** True when this process is the database's only user (embedded SQLite): changes are all seen here. */
@@ -36,6 +36,8 @@ export interface ProviderRegistryOptions {
   audit: AuditService;
   /** Where failures that no request answers (audit of provider events) are reported. */
   onError: (error: unknown) => void;
+  /** The clock key activation is judged by (the IssuerKeys clock). */
+  now: () => number;
 }
 
 export function issuerOf(publicUrl: string, projectId: string): string {
@@ -47,9 +49,10 @@ export function platformAudienceOf(publicUrl: string): string {
 }
 
 /**
- * One provider per project, built on first use and kept until the project's clients or keys change.
- * With a shared database (several replicas) each use checks the active key, one indexed read, so a
- * rotation on another replica is picked up at once.
+ * One provider per project, built on first use and kept until the project's clients or keys change, or
+ * until a staged key activates or a retired one is unpublished. With a shared database (several replicas)
+ * each use also compares the key lifecycle rows, one indexed read, so a rotation on another replica is
+ * picked up at once.
  */
 export class ProviderRegistry {
   private readonly providers = new Map<string, CachedProvider>();
@@ -59,8 +62,13 @@ export class ProviderRegistry {
   async get(projectId: string): Promise<Provider> {
     const cached = this.providers.get(projectId);
     if (cached && (await this.fresh(projectId, cached))) return cached.provider;
-    const activeKid = await this.activeKid(projectId);
-    const entry: CachedProvider = { provider: this.build(projectId), builtAt: Date.now(), activeKid };
+    const keySet = await this.options.issuerKeys.keySet(projectId);
+    const entry: CachedProvider = {
+      provider: this.build(projectId, keySet.keys),
+      builtAt: Date.now(),
+      keysFingerprint: await this.keysFingerprint(projectId),
+      changesAt: keySet.changesAt,
+    };
     this.providers.set(projectId, entry);
     entry.provider.catch(() => this.providers.delete(projectId));
     return entry.provider;
@@ -71,13 +79,14 @@ export class ProviderRegistry {
   }
 
   private async fresh(projectId: string, cached: CachedProvider): Promise<boolean> {
+    if (this.options.now() >= cached.changesAt) return false;
     if (this.options.singleProcess) return true;
     if (Date.now() - cached.builtAt > SHARED_PROVIDER_TTL_MS) return false;
-    return cached.activeKid === (await this.activeKid(projectId));
+    return cached.keysFingerprint === (await this.keysFingerprint(projectId));
   }
 
-  private async activeKid(projectId: string): Promise<string | undefined> {
-    return (await this.options.keyStore.activeKey(purposeOf(projectId, 'EdDSA')))?.id;
+  private keysFingerprint(projectId: string): Promise<string> {
+    return this.options.issuerKeys.fingerprint(projectId);
   }
 
   private audit(projectId: string, event: IssuerEvent): Promise<void> {
@@ -100,9 +109,8 @@ export class ProviderRegistry {
     });
   }
 
-  private async build(projectId: string): Promise<Provider> {
+  private async build(projectId: string, keys: IssuerKey[]): Promise<Provider> {
     const { publicUrl, masterKey, payloads, clients, issuerKeys, identity, sessionAuth } = this.options;
-    const keys = await issuerKeys.list(projectId);
     const scopes = new Set<string>(SCOPES.filter((scope) => scope !== '*'));
     for (const scope of await clients.projectScopes(projectId)) scopes.add(scope);
     const provider = createProjectProvider({

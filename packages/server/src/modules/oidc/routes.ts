@@ -11,6 +11,7 @@ import {
   CreateOidcClient,
   IssuerKeys,
   OidcClient,
+  RotateIssuerKeys,
   UpdateOidcClient,
 } from './schemas.js';
 
@@ -46,6 +47,7 @@ export const oidcRoutes: FastifyPluginAsyncTypebox<{
         postLogoutRedirectUris: body.postLogoutRedirectUris ?? [],
         public: body.public ?? false,
         skipConsent: body.skipConsent ?? false,
+        idTokenSignedResponseAlg: body.idTokenSignedResponseAlg ?? null,
       });
       return reply.code(201).send(created);
     },
@@ -129,7 +131,7 @@ export const oidcRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         tags,
-        summary: 'The signing keys the project\u2019s issuer publishes (active and recently retired)',
+        summary: 'The signing keys the project\u2019s issuer publishes (next, active and recently retired)',
         params: ProjectParams,
         response: { 200: IssuerKeys, ...ProblemResponses },
       },
@@ -143,11 +145,17 @@ export const oidcRoutes: FastifyPluginAsyncTypebox<{
       schema: {
         tags,
         summary:
-          'Rotate the issuer\u2019s signing keys (retired keys stay published until their tokens expire)',
+          'Rotate the issuer\u2019s signing keys: new keys are published now and sign after 24 h, or at once with immediate (retired keys stay published until their tokens expire)',
         params: ProjectParams,
+        body: RotateIssuerKeys,
         response: { 200: IssuerKeys, ...ProblemResponses },
       },
+      // The body is optional: a bare POST is a staged rotation.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
     },
-    async (request) => keys.rotate(request.principal, request.params.projectId),
+    async (request) =>
+      keys.rotate(request.principal, request.params.projectId, request.body.immediate === true),
   );
 };

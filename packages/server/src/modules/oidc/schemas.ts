@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { Name, ProjectId } from '../tenancy/schemas.js';
 import { CLIENT_ROLES, GRANT_TYPES } from './clients.js';
+import { JWS_ALGORITHMS } from './signing-keys.js';
 
 export const ClientId = Type.String({ pattern: '^oc_[0-9a-f]{32}$', description: 'OIDC client id.' });
 const Timestamp = Type.String({ format: 'date-time' });
@@ -46,6 +47,10 @@ const clientFields = {
     description: 'A public client (native or browser app): no secret, PKCE only. Fixed at creation.',
   }),
   skipConsent: Type.Boolean({ description: 'A first-party client: users are not asked for consent.' }),
+  idTokenSignedResponseAlg: Type.Union([Type.Enum(JWS_ALGORITHMS), Type.Null()], {
+    description:
+      'The JWS algorithm of its ID tokens (OIDC id_token_signed_response_alg): EdDSA, ES256 or RS256 (for RPs that verify only RSA). null or absent: ES256.',
+  }),
 };
 
 export const OidcClient = Type.Object({
@@ -60,6 +65,7 @@ export const OidcClient = Type.Object({
   postLogoutRedirectUris: Type.Array(Type.String()),
   public: Type.Boolean(),
   skipConsent: Type.Boolean(),
+  idTokenSignedResponseAlg: Type.Union([Type.String(), Type.Null()]),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -84,6 +90,7 @@ export const CreateOidcClient = Type.Object(
     postLogoutRedirectUris: Type.Optional(clientFields.postLogoutRedirectUris),
     public: Type.Optional(clientFields.public),
     skipConsent: Type.Optional(clientFields.skipConsent),
+    idTokenSignedResponseAlg: Type.Optional(clientFields.idTokenSignedResponseAlg),
   },
   { additionalProperties: false },
 );
@@ -98,17 +105,39 @@ export const UpdateOidcClient = Type.Object(
     redirectUris: Type.Optional(clientFields.redirectUris),
     postLogoutRedirectUris: Type.Optional(clientFields.postLogoutRedirectUris),
     skipConsent: Type.Optional(clientFields.skipConsent),
+    idTokenSignedResponseAlg: Type.Optional(clientFields.idTokenSignedResponseAlg),
   },
   { additionalProperties: false, minProperties: 1 },
 );
 
 export const ClientParams = Type.Object({ projectId: ProjectId, clientId: ClientId });
 
+const Moment = Type.String({ format: 'date-time' });
+
 export const IssuerKey = Type.Object({
   kid: Type.String(),
-  alg: Type.String(),
-  active: Type.Boolean(),
+  alg: Type.String({ description: 'EdDSA, ES256 or RS256.' }),
+  state: Type.Union([Type.Literal('next'), Type.Literal('active'), Type.Literal('retired')], {
+    description:
+      'next: in the JWKS, not signing yet \u00b7 active: signs tokens \u00b7 retired: in the JWKS until the tokens it signed have expired.',
+  }),
+  active: Type.Boolean({ description: 'Whether it signs now (state is active).' }),
+  publishedAt: Moment,
+  activatesAt: Type.String({ format: 'date-time', description: 'When it starts (or started) signing.' }),
+  retiredAt: Type.Union([Moment, Type.Null()]),
 });
+
+export const RotateIssuerKeys = Type.Object(
+  {
+    immediate: Type.Optional(
+      Type.Boolean({
+        description:
+          'Sign with the new keys at once and retire the current ones now (after a key compromise). Default: the new keys are published now and sign only after the publication delay (24 h).',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 export const IssuerKeys = Type.Object({
   issuer: Type.String({ description: 'The project\u2019s issuer URL.' }),

@@ -1,16 +1,37 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { exportJwk, type Jwk, type KeyRecord, type KeyStore } from '@personachain/crypto';
 import { ExternalSigningKey } from 'oidc-provider';
+import { Problem } from '../../http/problem.js';
+import type { OidcKeyStatesTable } from '../../store/schema.js';
+import type { KeyStateStore } from './key-state-repo.js';
 
-/** The JWS algorithms an issuer signs with, and the KeyStore algorithm behind each. */
-export const SIGNING_ALGORITHMS = { EdDSA: 'Ed25519', ES256: 'P-256' } as const;
+/**
+ * The JWS algorithms an issuer signs with, and the KeyStore algorithm behind each. RS256 is there for
+ * relying parties that verify nothing else (the OIDC Core default); tokens use it only when a client asks.
+ */
+export const SIGNING_ALGORITHMS = { EdDSA: 'Ed25519', ES256: 'P-256', RS256: 'RSA-3072' } as const;
 export type JwsAlgorithm = keyof typeof SIGNING_ALGORITHMS;
+export const JWS_ALGORITHMS = ['EdDSA', 'ES256', 'RS256'] as const satisfies readonly JwsAlgorithm[];
+/** The ID-token algorithm of a client that names none. */
+export const DEFAULT_ID_TOKEN_ALG: JwsAlgorithm = 'ES256';
 
+/**
+ * How long the keys of a staged rotation are published before they sign. A relying party keeps the JWKS
+ * for at most JWKS_MAX_AGE_SECONDS (its Cache-Control), so it has refetched it many times over before it
+ * meets a token signed by a new key; a day also covers verifiers that ignore Cache-Control and refresh
+ * daily. An immediate rotation (after a key compromise) skips the delay.
+ */
+export const PUBLICATION_DELAY_MS = 24 * 3_600_000;
+/** The JWKS `Cache-Control: max-age`: a small fraction of the publication delay, never more. */
+export const JWKS_MAX_AGE_SECONDS = 3600;
 /**
  * How long a retired key stays in the JWKS: longer than any token it signed can live (the provider's
  * longest access-token TTL is one hour), so rotation never breaks a token already issued.
  */
 export const RETIRED_KEY_RETENTION_MS = 2 * 3_600_000;
+
+/** next: published, not signing yet · active: signs · retired: published for verification only. */
+export type KeyState = 'next' | 'active' | 'retired';
 
 const PURPOSE_PREFIX = 'oidc';
 
@@ -18,18 +39,29 @@ export function purposeOf(projectId: string, alg: JwsAlgorithm): string {
   return `${PURPOSE_PREFIX}:${projectId}:${alg}`;
 }
 
-/** A signing key as the provider and token verifiers see it: public half and algorithm, never the secret. */
+/** A published key as the provider and token verifiers see it: public half, algorithm and state. */
 export interface IssuerKey {
   kid: string;
   alg: JwsAlgorithm;
-  active: boolean;
+  state: KeyState;
+  publishedAt: string;
+  activatesAt: string;
+  retiredAt: string | null;
   publicJwk: Jwk;
   publicKey: KeyObject;
 }
 
+export interface IssuerKeySet {
+  /** Active keys first, then next, then retired; newest first within each. */
+  keys: IssuerKey[];
+  /** When the set changes without a rotation (a next key starts signing, a retired key leaves), epoch ms. */
+  changesAt: number;
+}
+
 /**
  * A key the provider signs with through the platform KeyStore (oidc-provider's external-signing
- * support): the private key stays wrapped in the store and never enters the provider.
+ * support): the private key stays wrapped in the store and never enters the provider. Next and retired
+ * keys say `key_ops: ["verify"]`, so the provider never selects them to sign and the JWKS tells verifiers so.
  */
 class KeyStoreSigningKey extends ExternalSigningKey {
   constructor(
@@ -41,6 +73,10 @@ class KeyStoreSigningKey extends ExternalSigningKey {
     this.alg = issuerKey.alg;
   }
 
+  get key_ops(): string[] | undefined {
+    return this.issuerKey.state === 'active' ? undefined : ['verify'];
+  }
+
   override keyObject(): KeyObject {
     return this.issuerKey.publicKey;
   }
@@ -50,49 +86,106 @@ class KeyStoreSigningKey extends ExternalSigningKey {
   }
 }
 
+const STATE_ORDER: Record<KeyState, number> = { active: 0, next: 1, retired: 2 };
+
 /**
- * Each project's issuer keys (one active key per algorithm, plus recently retired ones) in the KeyStore,
- * under the purpose `oidc:{projectId}:{alg}`.
+ * Each project's issuer keys: the keys in the KeyStore under the purpose `oidc:{projectId}:{alg}`, their
+ * lifecycle in `oidc_key_states`. Per algorithm, the active key is the one whose activation came last;
+ * keys activating later are next; an older key retires when a newer one activates (at that moment, even if
+ * nobody looked then) and is retired in the KeyStore too the first time the set is read afterwards.
  */
 export class IssuerKeys {
   constructor(
     private readonly keyStore: KeyStore,
+    private readonly states: KeyStateStore,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The project's published keys, active ones first; creates the active keys on first use. */
-  async list(projectId: string): Promise<IssuerKey[]> {
+  /** The project's published keys; creates the missing active keys (a new project, a new algorithm). */
+  async keySet(projectId: string): Promise<IssuerKeySet> {
+    const now = this.now();
+    const rows = new Map((await this.states.list(projectId)).map((row) => [row.kid, row]));
     const keys: IssuerKey[] = [];
-    for (const alg of Object.keys(SIGNING_ALGORITHMS) as JwsAlgorithm[]) {
-      await this.ensureActive(projectId, alg);
+    let changesAt = Number.POSITIVE_INFINITY;
+    for (const alg of JWS_ALGORITHMS) {
+      await this.ensureActive(projectId, alg, rows);
       const records = await this.keyStore.listKeys({ purpose: purposeOf(projectId, alg) });
-      for (const record of records) {
-        if (this.published(record)) keys.push(toIssuerKey(record, alg));
+      const lifecycles = await this.lifecycles(projectId, alg, records, rows, now);
+      for (const { record, row, state } of lifecycles) {
+        const retiredAt = row.retired_at === null ? undefined : Date.parse(row.retired_at);
+        const unpublishesAt = retiredAt === undefined ? undefined : retiredAt + RETIRED_KEY_RETENTION_MS;
+        if (unpublishesAt !== undefined && unpublishesAt <= now) continue;
+        if (state === 'next') changesAt = Math.min(changesAt, Date.parse(row.activates_at));
+        if (unpublishesAt !== undefined) changesAt = Math.min(changesAt, unpublishesAt);
+        keys.push(toIssuerKey(record, alg, row, state));
       }
     }
-    return keys.sort((a, b) => Number(b.active) - Number(a.active) || b.kid.localeCompare(a.kid));
+    keys.sort((a, b) => STATE_ORDER[a.state] - STATE_ORDER[b.state] || b.kid.localeCompare(a.kid));
+    return { keys, changesAt };
+  }
+
+  async list(projectId: string): Promise<IssuerKey[]> {
+    return (await this.keySet(projectId)).keys;
+  }
+
+  /** What changes with every rotation or retirement of the project's keys (one indexed read). */
+  async fingerprint(projectId: string): Promise<string> {
+    const rows = await this.states.list(projectId);
+    return rows.map((row) => `${row.kid}:${row.activates_at}:${row.retired_at ?? ''}`).join(',');
   }
 
   /** The key `kid` if it is one of this project's published keys. */
   async find(projectId: string, kid: string): Promise<IssuerKey | undefined> {
+    const row = await this.states.find(projectId, kid);
+    if (!row || !JWS_ALGORITHMS.includes(row.alg as JwsAlgorithm)) return undefined;
+    if (row.retired_at !== null && Date.parse(row.retired_at) + RETIRED_KEY_RETENTION_MS <= this.now()) {
+      return undefined;
+    }
+    const alg = row.alg as JwsAlgorithm;
     const record = await this.keyStore.getKey(kid).catch(() => undefined);
-    if (!record || !this.published(record)) return undefined;
-    const alg = (Object.keys(SIGNING_ALGORITHMS) as JwsAlgorithm[]).find(
-      (candidate) => record.purpose === purposeOf(projectId, candidate),
-    );
-    return alg && toIssuerKey(record, alg);
+    if (!record || record.purpose !== purposeOf(projectId, alg)) return undefined;
+    const state: KeyState =
+      row.retired_at !== null ? 'retired' : Date.parse(row.activates_at) > this.now() ? 'next' : 'active';
+    return toIssuerKey(record, alg, row, state);
   }
 
-  /** New active keys for every algorithm; the previous ones retire but stay published (verification). */
-  async rotate(projectId: string): Promise<IssuerKey[]> {
-    const rotated: IssuerKey[] = [];
-    for (const [alg, algorithm] of Object.entries(SIGNING_ALGORITHMS) as [JwsAlgorithm, string][]) {
-      await this.ensureActive(projectId, alg);
-      const record = await this.keyStore.rotateKey(
-        purposeOf(projectId, alg),
-        algorithm as KeyRecord['algorithm'],
+  /**
+   * New keys for every algorithm. Staged (the default): published now, signing after PUBLICATION_DELAY_MS,
+   * when the current keys retire; refused while an earlier staged rotation is still pending. Immediate:
+   * the new keys sign at once and every other key retires now (still published for verification).
+   * Returns the new keys.
+   */
+  async rotate(projectId: string, options: { immediate: boolean }): Promise<IssuerKey[]> {
+    const { keys } = await this.keySet(projectId);
+    if (!options.immediate && keys.some((key) => key.state === 'next')) {
+      throw new Problem(
+        'conflict',
+        'A staged rotation is already pending: wait until its keys sign, or rotate with "immediate": true.',
       );
-      rotated.push(toIssuerKey(record, alg));
+    }
+    const now = new Date(this.now()).toISOString();
+    const activatesAt = options.immediate ? now : new Date(this.now() + PUBLICATION_DELAY_MS).toISOString();
+    const rotated: IssuerKey[] = [];
+    for (const alg of JWS_ALGORITHMS) {
+      const record = await this.keyStore.rotateKey(purposeOf(projectId, alg), SIGNING_ALGORITHMS[alg], {
+        keepCurrent: true,
+      });
+      const row: OidcKeyStatesTable = {
+        kid: record.id,
+        project_id: projectId,
+        alg,
+        published_at: now,
+        activates_at: activatesAt,
+        retired_at: null,
+      };
+      await this.states.insert(row);
+      if (options.immediate) {
+        for (const key of keys.filter((other) => other.alg === alg && other.state !== 'retired')) {
+          await this.states.retire(projectId, key.kid, now);
+          await this.keyStore.retireKey(key.kid);
+        }
+      }
+      rotated.push(toIssuerKey(record, alg, row, options.immediate ? 'active' : 'next'));
     }
     return rotated;
   }
@@ -102,22 +195,101 @@ export class IssuerKeys {
     return keys.map((key) => new KeyStoreSigningKey(this.keyStore, key));
   }
 
-  private published(record: KeyRecord): boolean {
-    if (record.status === 'active') return true;
-    return record.retiredAt !== null && Date.parse(record.retiredAt) + RETIRED_KEY_RETENTION_MS > this.now();
+  /**
+   * Each key of one algorithm with its lifecycle row (recorded now for keys that predate the table) and
+   * its state at `now`; keys superseded by a newer active key are retired as of that key's activation.
+   */
+  private async lifecycles(
+    projectId: string,
+    alg: JwsAlgorithm,
+    records: KeyRecord[],
+    rows: Map<string, OidcKeyStatesTable>,
+    now: number,
+  ): Promise<{ record: KeyRecord; row: OidcKeyStatesTable; state: KeyState }[]> {
+    const withRows: { record: KeyRecord; row: OidcKeyStatesTable }[] = [];
+    let olderActive = false;
+    for (const record of records) {
+      let row = rows.get(record.id);
+      if (!row) {
+        // A key from before key states, or one whose rotation stopped before its state was written: the
+        // latter (an active key after another active one) is treated as staged, never as signing early.
+        const staged = record.status === 'active' && olderActive;
+        row = {
+          kid: record.id,
+          project_id: projectId,
+          alg,
+          published_at: record.createdAt,
+          activates_at: staged
+            ? new Date(Date.parse(record.createdAt) + PUBLICATION_DELAY_MS).toISOString()
+            : record.createdAt,
+          retired_at: record.retiredAt,
+        };
+        await this.states.insert(row);
+        rows.set(record.id, row);
+      }
+      if (record.status === 'active') olderActive = true;
+      withRows.push({ record, row });
+    }
+    const live = withRows.filter(({ row }) => row.retired_at === null);
+    const activated = live.filter(({ row }) => Date.parse(row.activates_at) <= now);
+    const byActivation = (a: { row: OidcKeyStatesTable }, b: { row: OidcKeyStatesTable }) =>
+      a.row.activates_at.localeCompare(b.row.activates_at) || a.row.kid.localeCompare(b.row.kid);
+    // The signer: the last to activate; should none have activated (a clock set back), the first to come.
+    const signer = activated.sort(byActivation).at(-1) ?? live.sort(byActivation)[0];
+    for (const entry of withRows) {
+      // A retirement recorded here whose KeyStore half did not happen (a crash in between) is finished.
+      if (entry.row.retired_at !== null && entry.record.status === 'active') {
+        await this.keyStore.retireKey(entry.record.id);
+      }
+    }
+    for (const entry of live) {
+      if (!signer || entry === signer || byActivation(entry, signer) > 0) continue;
+      entry.row = { ...entry.row, retired_at: signer.row.activates_at };
+      await this.states.retire(projectId, entry.row.kid, signer.row.activates_at);
+      if (entry.record.status === 'active') await this.keyStore.retireKey(entry.record.id);
+    }
+    return withRows.map(({ record, row }) => ({
+      record,
+      row,
+      state: row.retired_at !== null ? 'retired' : row === signer?.row ? 'active' : 'next',
+    }));
   }
 
-  private async ensureActive(projectId: string, alg: JwsAlgorithm): Promise<void> {
+  private async ensureActive(
+    projectId: string,
+    alg: JwsAlgorithm,
+    rows: Map<string, OidcKeyStatesTable>,
+  ): Promise<void> {
     const purpose = purposeOf(projectId, alg);
     if (await this.keyStore.activeKey(purpose)) return;
     // Another replica may create it at the same moment: the store then refuses the second key.
-    await this.keyStore.createKey({ purpose, algorithm: SIGNING_ALGORITHMS[alg] }).catch(async (error) => {
-      if (!(await this.keyStore.activeKey(purpose))) throw error;
-    });
+    const created = await this.keyStore
+      .createKey({ purpose, algorithm: SIGNING_ALGORITHMS[alg] })
+      .catch(async (error) => {
+        if (!(await this.keyStore.activeKey(purpose))) throw error;
+        return undefined;
+      });
+    if (!created) return;
+    const at = new Date(this.now()).toISOString();
+    const row = {
+      kid: created.id,
+      project_id: projectId,
+      alg,
+      published_at: at,
+      activates_at: at,
+      retired_at: null,
+    };
+    await this.states.insert(row);
+    rows.set(created.id, row);
   }
 }
 
-function toIssuerKey(record: KeyRecord, alg: JwsAlgorithm): IssuerKey {
+function toIssuerKey(
+  record: KeyRecord,
+  alg: JwsAlgorithm,
+  row: OidcKeyStatesTable,
+  state: KeyState,
+): IssuerKey {
   const publicJwk: Jwk = {
     ...exportJwk(record.algorithm, record.publicKey),
     kid: record.id,
@@ -127,8 +299,11 @@ function toIssuerKey(record: KeyRecord, alg: JwsAlgorithm): IssuerKey {
   return {
     kid: record.id,
     alg,
-    active: record.status === 'active',
+    state,
+    publishedAt: row.published_at,
+    activatesAt: row.activates_at,
+    retiredAt: row.retired_at,
     publicJwk,
-    publicKey: createPublicKey({ key: publicJwk as import('node:crypto').JsonWebKey, format: 'jwk' }),
+    publicKey: createPublicKey({ key: publicJwk as JsonWebKey, format: 'jwk' }),
   };
 }

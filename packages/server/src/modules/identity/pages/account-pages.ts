@@ -1,6 +1,9 @@
 import { hiddenField, secondFactorFields } from '../../../http/pages/forms.js';
 import { errorMessage, html, type Page, type SafeHtml } from '../../../http/pages/html.js';
+import type { PasskeyView } from '../passkey-schemas.js';
 import type { SessionView, UserView } from '../schemas.js';
+import { emailSignInLink } from './email-code-pages.js';
+import { PASSKEY_SCRIPTS, passkeySignInForm, passkeysSection } from './passkey-pages.js';
 import { enrollTotpForm, recoveryCodesList } from './totp-pages.js';
 
 /** Where the account forms post (`/p/{projectId}/pages/account`) and the CSRF token of the session. */
@@ -33,7 +36,10 @@ function codeField(id: string): SafeHtml {
 <input id="${id}" name="code" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" required></p>`;
 }
 
-export function signInPage(base: string, outcome: Outcome & { identifier?: string } = {}): Page {
+export function signInPage(
+  base: string,
+  outcome: Outcome & { identifier?: string; emailSignIn?: boolean } = {},
+): Page {
   return {
     ...outcomeFields(outcome),
     title: 'Sign in to your account',
@@ -44,7 +50,10 @@ export function signInPage(base: string, outcome: Outcome & { identifier?: strin
 <p><label for="password">Password</label><br>
 <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024"></p>
 <p><button type="submit">Sign in</button></p>
-</form>`,
+</form>
+${outcome.emailSignIn ? emailSignInLink(base) : ''}
+${passkeySignInForm(base, { action: base, method: 'get' })}`,
+    scripts: PASSKEY_SCRIPTS,
   };
 }
 
@@ -128,7 +137,7 @@ ${postButton(forms, '/sessions/revoke-all', 'Sign out everywhere')}
  */
 export function overviewPage(
   forms: AccountForms,
-  account: { user: UserView; sessions: SessionView[]; restricted: boolean },
+  account: { user: UserView; sessions: SessionView[]; passkeys: PasskeyView[]; restricted: boolean },
   outcome: Outcome = {},
 ): Page {
   const { user } = account;
@@ -136,6 +145,7 @@ export function overviewPage(
   return {
     ...outcomeFields(outcome),
     title: 'Your account',
+    ...(account.restricted ? {} : { scripts: PASSKEY_SCRIPTS }),
     body: account.restricted
       ? html`${outcomeMessage(outcome)}
 <p>Signed in as ${who}. This project requires two-factor authentication: set it up to use your account.</p>
@@ -148,6 +158,7 @@ ${postButton(forms, '/sign-out', 'Sign out')}`
 <dt>Email</dt><dd>${user.email ?? '—'}${user.email && !user.emailVerified ? ' (not verified)' : ''}</dd>
 </dl>
 ${twoFactorSection(forms, user)}
+${passkeysSection(forms, account.passkeys)}
 ${passwordSection(forms)}
 ${sessionsSection(forms, account.sessions)}
 ${postButton(forms, '/sign-out', 'Sign out')}`,

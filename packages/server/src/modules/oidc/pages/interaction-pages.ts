@@ -1,5 +1,7 @@
 import { hiddenField, secondFactorFields } from '../../../http/pages/forms.js';
 import { errorMessage, html, type Page } from '../../../http/pages/html.js';
+import { emailSignInLink } from '../../identity/pages/email-code-pages.js';
+import { PASSKEY_SCRIPTS, passkeySignInForm } from '../../identity/pages/passkey-pages.js';
 import { enrollTotpForm, recoveryCodesList } from '../../identity/pages/totp-pages.js';
 
 /** What every interaction form carries: where it posts and its CSRF token. */
@@ -8,6 +10,8 @@ export interface FormContext {
   base: string;
   csrf: string;
   clientName: string;
+  /** Whether the login page offers an emailed sign-in code. */
+  emailSignIn?: boolean;
 }
 
 export function loginPage(
@@ -28,7 +32,10 @@ ${hiddenField('csrf', form.csrf)}
 <p><label for="password">Password</label><br>
 <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024"></p>
 <p><button type="submit">Sign in</button></p>
-</form>`,
+</form>
+${form.emailSignIn ? emailSignInLink(form.base) : ''}
+${passkeySignInForm(form.base, { action: `${form.base}/continue`, method: 'post', csrf: form.csrf })}`,
+    scripts: PASSKEY_SCRIPTS,
   };
 }
 
@@ -88,6 +95,7 @@ const SCOPE_DESCRIPTIONS: Record<string, string> = {
   openid: 'Know who you are (your account id)',
   profile: 'Your name and username',
   email: 'Your email address',
+  did: 'Your decentralized identifier (DID)',
   offline_access: 'Stay signed in: access your account while you are away',
 };
 

@@ -1,0 +1,213 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RateLimitConfig } from '../../config.js';
+import { type Form, field, PageError, sendPage, servePages } from '../../http/pages/fastify.js';
+import type { Page } from '../../http/pages/html.js';
+import { messagePage } from '../../http/pages/message.js';
+import { Problem } from '../../http/problem.js';
+import { limitPerAddress, type RateLimiter } from '../../http/rate-limit.js';
+import type { TenancyService } from '../tenancy/service.js';
+import type { EmailCodes } from './email-codes.js';
+import { signInTotpPage } from './pages/account-pages.js';
+import { type EmailForms, emailCodePage, emailStartPage, magicLinkPage } from './pages/email-code-pages.js';
+import type { IdentityService } from './service.js';
+import { cookieValue, type SessionAuth } from './session-auth.js';
+
+/** Names the OIDC interaction an emailed sign-in started from, for the magic link opened in this browser. */
+export const EMAIL_INTERACTION_COOKIE = 'persona_email_interaction';
+const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+$/;
+const CODE_PATTERN = /^[0-9]{8}$/;
+const UID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+export interface EmailPageDeps {
+  identity: IdentityService;
+  emailCodes: EmailCodes;
+  tenancy: TenancyService;
+  sessionAuth: SessionAuth;
+  publicUrl: string;
+  /** Whether the project's OIDC interaction `uid` is still open (its sign-in can be finished). */
+  interactionOpen: (projectId: string, uid: string) => Promise<boolean>;
+  limiter: RateLimiter;
+  rateLimit: RateLimitConfig;
+}
+
+const LINK_GONE = messagePage(
+  400,
+  'Link expired',
+  'This link has expired or was already used. Ask for a new code on the sign-in page.',
+);
+const CROSS_ORIGIN = messagePage(403, 'Request refused', 'This form was sent from another site.');
+
+/** The email address and code of a posted form, or '' for one that is missing or malformed. */
+export function emailField(form: Form | undefined): string {
+  const email = field(form, 'email', 254).trim();
+  return EMAIL_PATTERN.test(email) ? email : '';
+}
+
+export function codeField(form: Form | undefined): string {
+  const code = field(form, 'code', 16).replace(/\s/g, '');
+  return CODE_PATTERN.test(code) ? code : '';
+}
+
+/** The page answering a code request refused for this client address (429), or rethrows. */
+export function throttledPage(forms: EmailForms, email: string, error: unknown): Page {
+  if (!(error instanceof Problem) || error.status !== 429) throw error;
+  const retryAfter = Number(error.headers['retry-after']);
+  return emailStartPage(forms, {
+    status: 429,
+    retryAfter,
+    email,
+    error: 'Too many code requests from your network. Try again later.',
+  });
+}
+
+/** The Set-Cookie that remembers the interaction (10 minutes, like the code) on the link's path only. */
+export function interactionCookie(projectId: string, uid: string, publicUrl: string): string {
+  const secure = publicUrl.startsWith('https:') ? '; Secure' : '';
+  return `${EMAIL_INTERACTION_COOKIE}=${uid}; Path=/p/${projectId}/auth/email/link; Max-Age=600; HttpOnly; SameSite=Lax${secure}`;
+}
+
+/**
+ * The email sign-in of the account pages (`/p/{projectId}/pages/account/email`), and the magic link's
+ * landing page (`/p/{projectId}/auth/email/link`), which a GET only shows and a POST uses. Forms work
+ * without JavaScript and are checked for the platform origin (login CSRF), like the password sign-in.
+ */
+export async function emailPageRoutes(app: FastifyInstance, deps: EmailPageDeps): Promise<void> {
+  const { identity, emailCodes, sessionAuth } = deps;
+
+  await app.register(async (scope) => {
+    servePages(scope, 'email sign-in page failed');
+    limitPerAddress(scope, deps.limiter, deps.rateLimit, 'identity');
+    const base = '/p/:projectId/pages/account/email';
+    const link = '/p/:projectId/auth/email/link';
+    const opts = { schema: { hide: true } };
+
+    scope.get(base, opts, async (request, reply) => {
+      const projectId = await project(request);
+      return sendPage(reply, emailStartPage(formsOf(projectId)));
+    });
+
+    scope.post(base, opts, async (request, reply) => {
+      const projectId = await project(request);
+      sameOrigin(request);
+      const forms = formsOf(projectId);
+      const email = emailField(request.body as Form | undefined);
+      if (!email) {
+        return sendPage(reply, emailStartPage(forms, { status: 400, error: 'Enter your email address.' }));
+      }
+      try {
+        await emailCodes.requestSignIn(projectId, email, request.ip);
+      } catch (error) {
+        return sendPage(reply, throttledPage(forms, email, error));
+      }
+      return sendPage(reply, emailCodePage(forms, email));
+    });
+
+    scope.post(`${base}/code`, opts, async (request, reply) => {
+      const projectId = await project(request);
+      sameOrigin(request);
+      const form = request.body as Form | undefined;
+      const forms = formsOf(projectId);
+      const email = emailField(form);
+      if (!email)
+        return sendPage(reply, emailStartPage(forms, { status: 400, error: 'Enter your email address.' }));
+      const code = codeField(form);
+      const userId = code ? await emailCodes.activeUserId(projectId, email) : null;
+      const valid = userId !== null && (await emailCodes.checkEmailCode(projectId, userId, 'sign_in', code));
+      if (!valid || !userId) {
+        return sendPage(
+          reply,
+          emailCodePage(forms, email, {
+            status: 401,
+            error: 'The code is wrong, expired or was already used.',
+          }),
+        );
+      }
+      return signIn(request, reply, projectId, userId, accountPath(projectId));
+    });
+
+    scope.get(link, opts, async (request, reply) => {
+      const projectId = await project(request);
+      const token = tokenOf((request.query as Form | undefined)?.token);
+      const live = token ? await emailCodes.peekLink(projectId, token) : null;
+      if (!live) return sendPage(reply, LINK_GONE);
+      reply.header('cache-control', 'no-store');
+      return sendPage(reply, magicLinkPage(`/p/${projectId}/auth/email/link`, token, live.purpose));
+    });
+
+    scope.post(link, opts, async (request, reply) => {
+      const projectId = await project(request);
+      sameOrigin(request);
+      const token = tokenOf((request.body as Form | undefined)?.token);
+      const used = token ? await emailCodes.consumeLink(projectId, token) : null;
+      if (!used) return sendPage(reply, LINK_GONE);
+      if (used.purpose === 'verify_email') {
+        await identity.markEmailVerified(projectId, used.userId, 'email_link');
+        return sendPage(
+          reply,
+          messagePage(200, 'Email verified', 'Thank you: your email address is verified.'),
+        );
+      }
+      const uid = cookieValue(request.headers.cookie, EMAIL_INTERACTION_COOKIE);
+      const continueTo =
+        uid && UID_PATTERN.test(uid) && (await deps.interactionOpen(projectId, uid))
+          ? `/p/${projectId}/interaction/${uid}`
+          : accountPath(projectId);
+      return signIn(request, reply, projectId, used.userId, continueTo);
+    });
+  });
+
+  function accountPath(projectId: string): string {
+    return `/p/${projectId}/pages/account`;
+  }
+
+  function formsOf(projectId: string): EmailForms {
+    return { action: accountPath(projectId) };
+  }
+
+  /**
+   * An emailed code or link proved the mailbox: a session and on to `continueTo`, or the second factor
+   * of a TOTP user (the account pages' form), or a restricted session when the project requires MFA.
+   */
+  async function signIn(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    projectId: string,
+    userId: string,
+    continueTo: string,
+  ) {
+    const outcome = await identity.emailFirstFactor(projectId, userId, { ip: request.ip });
+    if (!outcome) return sendPage(reply, LINK_GONE);
+    if (outcome.status === 'mfa_required') {
+      return sendPage(reply, signInTotpPage(accountPath(projectId), outcome.challenge));
+    }
+    const restricted = outcome.mfaEnrollmentRequired;
+    const signed = await identity.startSession(projectId, userId, outcome.amr, restricted);
+    sessionAuth.setCookie(reply, projectId, signed.token, signed.session.expiresAt);
+    return reply
+      .header('cache-control', 'no-store')
+      .redirect(restricted ? accountPath(projectId) : continueTo, 303);
+  }
+
+  async function project(request: FastifyRequest): Promise<string> {
+    const { projectId } = request.params as { projectId: string };
+    if (!/^prj_[0-9a-f]{32}$/.test(projectId) || !(await deps.tenancy.projectExists(projectId))) {
+      throw new PageError(messagePage(404, 'Not found', 'There is no such page.'));
+    }
+    if (!emailCodes.enabled) {
+      throw new PageError(messagePage(404, 'Not found', 'Email sign-in is not available on this server.'));
+    }
+    return projectId;
+  }
+
+  function sameOrigin(request: FastifyRequest): void {
+    try {
+      sessionAuth.checkSameOrigin(request);
+    } catch {
+      throw new PageError(CROSS_ORIGIN);
+    }
+  }
+}
+
+function tokenOf(value: unknown): string {
+  return typeof value === 'string' && value.length <= 100 ? value : '';
+}

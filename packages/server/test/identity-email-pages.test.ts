@@ -1,0 +1,247 @@
+import { createServer } from 'node:net';
+import * as client from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTenant,
+  createUser,
+  ENGINES,
+  type IdentityTestServer,
+  startIdentityServer,
+  type Tenant,
+} from './identity-helpers.js';
+import { Browser, expectPage, expectRp } from './page-browser.js';
+import { codeAndLink, SmtpCapture } from './smtp-capture.js';
+
+const REDIRECT_URI = 'http://127.0.0.1:9/callback';
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const address = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  if (typeof address !== 'object' || !address) throw new Error('no port');
+  return address.port;
+}
+
+describe.each(ENGINES)('email sign-in pages and magic links (%s)', (engine) => {
+  let server: IdentityTestServer;
+  let smtp: SmtpCapture;
+  let publicUrl: string;
+  let tenant: Tenant;
+  let rp: client.Configuration;
+
+  const uniqueEmail = () => `page${Math.random().toString(36).slice(2, 10)}@example.test`;
+  const accountBase = () => `${publicUrl}/p/${tenant.projectId}/pages/account`;
+
+  beforeAll(async () => {
+    smtp = new SmtpCapture();
+    const smtpUrl = await smtp.start();
+    const port = await freePort();
+    publicUrl = `http://127.0.0.1:${port}`;
+    server = await startIdentityServer(engine, {
+      PERSONA_PORT: String(port),
+      PERSONA_PUBLIC_URL: publicUrl,
+      PERSONA_SMTP_URL: smtpUrl,
+      PERSONA_SMTP_FROM: 'no-reply@example.test',
+    });
+    tenant = await createTenant(server, 'email pages');
+    const created = await server.json('POST', `/v1/projects/${tenant.projectId}/oidc-clients`, {
+      key: tenant.keys.developer,
+      body: {
+        name: 'Acme Web',
+        scopes: ['openid', 'email'],
+        grantTypes: ['authorization_code'],
+        redirectUris: [REDIRECT_URI],
+        skipConsent: true,
+      },
+    });
+    expect(created.status).toBe(201);
+    rp = await client.discovery(
+      new URL(`${publicUrl}/p/${tenant.projectId}/oidc`),
+      created.body.clientId,
+      undefined,
+      client.ClientSecretBasic(created.body.clientSecret),
+      { execute: [client.allowInsecureRequests] },
+    );
+  });
+  afterAll(async () => {
+    await server?.close();
+    await smtp?.close();
+  });
+
+  async function authorize(browser: Browser) {
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const url = client.buildAuthorizationUrl(rp, {
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid email',
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+    });
+    const stop = await browser.navigate(url.href);
+    const redeem = (callback: URL) =>
+      client.authorizationCodeGrant(rp, callback, { pkceCodeVerifier: verifier, expectedState: state });
+    return { stop, redeem };
+  }
+
+  it('account sign-in page: email me a code, enter it, signed in', async () => {
+    const email = uniqueEmail();
+    await createUser(server, tenant, { email });
+    const browser = new Browser(publicUrl);
+    const signIn = await browser.navigate(`${accountBase()}/sign-in`);
+    expectPage(signIn, 'Sign in to your account');
+    expect(signIn.html).toContain('Email me a sign-in code');
+
+    const start = await browser.navigate(`${accountBase()}/email`);
+    expectPage(start, 'Sign in with an emailed code');
+    expect(start.html).toContain('<label for="email">');
+    const codePage = await browser.submit(start, { email });
+    expectPage(codePage, 'Enter the code we emailed you');
+    const { code } = codeAndLink((await smtp.mailTo(email))[0] as never);
+
+    const wrong = await browser.submit(codePage, { code: code === '00000000' ? '11111111' : '00000000' });
+    expectPage(wrong, 'Enter the code we emailed you', 401);
+    expect(wrong.html).toContain('role="alert"');
+    const account = await browser.submit(wrong, { code });
+    expectPage(account, 'Your account');
+  });
+
+  it('a magic link: the GET only shows a button, the POST signs in once', async () => {
+    const email = uniqueEmail();
+    await createUser(server, tenant, { email });
+    const requested = await server.json('POST', `/p/${tenant.projectId}/auth/email/start`, {
+      key: null,
+      body: { email },
+    });
+    expect(requested.status).toBe(202);
+    const { token } = codeAndLink((await smtp.mailTo(email))[0] as never);
+    const linkUrl = `${publicUrl}/p/${tenant.projectId}/auth/email/link?token=${token}`;
+
+    // A mail scanner fetches the link twice: nothing is used up.
+    const scanner = new Browser(publicUrl);
+    expectPage(await scanner.navigate(linkUrl), 'Sign in');
+    const browser = new Browser(publicUrl);
+    const landing = await browser.navigate(linkUrl);
+    expectPage(landing, 'Sign in');
+    expect(landing.headers.get('cache-control')).toBe('no-store');
+    expect(browser.cookies.has('persona_session')).toBe(false);
+
+    const account = await browser.submit(landing, {});
+    expectPage(account, 'Your account');
+    expect(browser.cookies.has('persona_session')).toBe(true);
+    const again = await new Browser(publicUrl).submit(landing, {});
+    expectPage(again, 'Link expired', 400);
+  });
+
+  it('OIDC code + PKCE through the email-code pages: the ID token says amr otp', async () => {
+    const email = uniqueEmail();
+    const user = await createUser(server, tenant, { email });
+    const browser = new Browser(publicUrl);
+    const { stop, redeem } = await authorize(browser);
+    expectPage(stop, 'Sign in');
+    const link = /href="([^"]+\/email)"/.exec(stop.html)?.[1];
+    expect(link).toBeDefined();
+    const start = await browser.navigate(new URL(link as string, publicUrl).href);
+    expectPage(start, 'Sign in with an emailed code');
+    const codePage = await browser.submit(start, { email });
+    expectPage(codePage, 'Enter the code we emailed you');
+    const { code } = codeAndLink((await smtp.mailTo(email))[0] as never);
+    const tokens = await redeem(expectRp(await browser.submit(codePage, { code })));
+    expect(tokens.claims()).toMatchObject({
+      sub: user.id,
+      amr: ['otp'],
+      acr: 'urn:personachain:acr:pwd',
+      email_verified: true,
+    });
+  });
+
+  it('a magic link opened in the browser of an OIDC sign-in finishes it', async () => {
+    const email = uniqueEmail();
+    const user = await createUser(server, tenant, { email });
+    const browser = new Browser(publicUrl);
+    const { stop, redeem } = await authorize(browser);
+    const start = await browser.navigate(
+      new URL(/href="([^"]+\/email)"/.exec(stop.kind === 'page' ? stop.html : '')?.[1] as string, publicUrl)
+        .href,
+    );
+    await browser.submit(start, { email });
+    const { token } = codeAndLink((await smtp.mailTo(email))[0] as never);
+    const landing = await browser.navigate(
+      `${publicUrl}/p/${tenant.projectId}/auth/email/link?token=${token}`,
+    );
+    expectPage(landing, 'Sign in');
+    const tokens = await redeem(expectRp(await browser.submit(landing, {})));
+    expect(tokens.claims()).toMatchObject({ sub: user.id, amr: ['otp'] });
+  });
+});
+
+describe.each(ENGINES)('email verification links (%s)', (engine) => {
+  let server: IdentityTestServer;
+  let smtp: SmtpCapture;
+  let tenant: Tenant;
+
+  beforeAll(async () => {
+    smtp = new SmtpCapture();
+    server = await startIdentityServer(engine, {
+      PERSONA_SMTP_URL: await smtp.start(),
+      PERSONA_SMTP_FROM: 'no-reply@example.test',
+    });
+    tenant = await createTenant(server, 'email links');
+  });
+  afterAll(async () => {
+    await server?.close();
+    await smtp?.close();
+  });
+
+  it('the link of a pending registration activates it, after the button', async () => {
+    const policyPath = `/v1/projects/${tenant.projectId}/identity-policy`;
+    const policy = (await server.json('GET', policyPath, { key: tenant.keys.admin })).body;
+    await server.json('PUT', policyPath, {
+      key: tenant.keys.admin,
+      body: { ...policy, registration: true, registrationVerifiesEmail: true },
+    });
+    const email = `reg${Date.now()}@example.test`;
+    const registered = await server.json('POST', `/p/${tenant.projectId}/auth/register`, {
+      key: null,
+      body: { email, password: 'another-lantern-field-77' },
+    });
+    expect(registered.status).toBe(202);
+    const { token } = codeAndLink((await smtp.mailTo(email))[0] as never);
+    const browser = new Browser(server.url);
+    const landing = await browser.navigate(
+      `${server.url}/p/${tenant.projectId}/auth/email/link?token=${token}`,
+    );
+    expectPage(landing, 'Verify your email');
+    const pending = await server.json('POST', `/p/${tenant.projectId}/auth/login`, {
+      key: null,
+      body: { identifier: email, password: 'another-lantern-field-77' },
+    });
+    expect(pending.status).toBe(401);
+
+    expectPage(await browser.submit(landing, {}), 'Email verified');
+    const signedIn = await server.json('POST', `/p/${tenant.projectId}/auth/login`, {
+      key: null,
+      body: { identifier: email, password: 'another-lantern-field-77' },
+    });
+    expect(signedIn.status).toBe(200);
+    expectPage(await browser.submit(landing, {}), 'Link expired', 400);
+  });
+});
+
+describe('email sign-in pages without SMTP', () => {
+  let server: IdentityTestServer;
+  let tenant: Tenant;
+  beforeAll(async () => {
+    server = await startIdentityServer('sqlite');
+    tenant = await createTenant(server, 'no smtp pages');
+  });
+  afterAll(() => server?.close());
+
+  it('the sign-in page does not offer email codes', async () => {
+    const page = await server.call('GET', `/p/${tenant.projectId}/pages/account/sign-in`, { key: null });
+    expect(await page.text()).not.toContain('Email me a sign-in code');
+    const email = await server.call('GET', `/p/${tenant.projectId}/pages/account/email`, { key: null });
+    expect(email.status).toBe(404);
+  });
+});
