@@ -58,9 +58,16 @@ export async function peakRssMiB(pid) {
  * Starts the server on a fresh data dir with rate limits that never refuse, and waits until /healthz answers
  * 200 (the server logs at warn, so there is no "listening" line to read: at info, Fastify logs two lines per
  * request and the benchmark would measure logging to a pipe). `nodeArgs` go to node (e.g. --cpu-prof);
- * `extraEnv` adds PERSONA_* settings of the benchmark's own (e.g. PERSONA_SERVER_TIMING).
+ * `extraEnv` adds PERSONA_* settings of the benchmark's own (e.g. PERSONA_SERVER_TIMING); `main` replaces
+ * the server's entry script (e.g. bench/minimal-hashing-server.mjs).
  */
-export async function startServer({ dataDir, bootstrapKey, nodeArgs = [], extraEnv = {} }) {
+export async function startServer({
+  dataDir,
+  bootstrapKey,
+  nodeArgs = [],
+  extraEnv = {},
+  main = SERVER_MAIN,
+}) {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const env = Object.fromEntries(
@@ -76,7 +83,7 @@ export async function startServer({ dataDir, bootstrapKey, nodeArgs = [], extraE
       PERSONA_RATE_LIMIT_PROJECT: RATE_LIMIT,
       ...extraEnv,
     });
-    const child = spawn(process.execPath, [...nodeArgs, SERVER_MAIN], {
+    const child = spawn(process.execPath, [...nodeArgs, main], {
       cwd: dataDir,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

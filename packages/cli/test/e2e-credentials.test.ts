@@ -15,6 +15,9 @@ let server: RunningServer;
 let projectId: string;
 const issuers: Record<'ed' | 'web' | 'status', { id: string; did: string }> = {} as never;
 
+// Each test runs several CLI processes (a Node start each), so the timeout allows for a busy machine.
+const CLI_TESTS = { timeout: 60_000 };
+
 const persona = (args: string[], key: string | undefined = ADMIN_KEY) =>
   runCli([...args, '--url', server.url], key === undefined ? {} : { PERSONA_API_KEY: key });
 
@@ -71,7 +74,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('persona did resolve', () => {
+describe('persona did resolve', CLI_TESTS, () => {
   it('prints the DID document, or with --json the resolution result, without an API key', async () => {
     const document = await persona(['did', 'resolve', issuers.web.did], undefined);
     expect(document.stderr).toBe('');
@@ -123,7 +126,7 @@ describe('persona did resolve', () => {
   });
 });
 
-describe('persona vc issue and verify', () => {
+describe('persona vc issue and verify', CLI_TESTS, () => {
   it('issues with the issuer’s default suite or --suite; a tampered credential does not verify', async () => {
     const input = await file('credential.json', credentialOf(issuers.ed));
     const issued = await persona(['vc', 'issue', '--issuer', issuers.ed.id, '--file', input]);
@@ -270,7 +273,7 @@ describe('persona vc issue and verify', () => {
   });
 });
 
-describe('persona vc revoke and status', () => {
+describe('persona vc revoke and status', CLI_TESTS, () => {
   const status = async (path: string) => persona(['vc', 'status', '--project', projectId, '--file', path]);
 
   it('suspends, reinstates and revokes a credential by its own status entry or its id', async () => {

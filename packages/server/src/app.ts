@@ -31,6 +31,7 @@ import { EmailCodes } from './modules/identity/email-codes.js';
 import { EmailCodesRepo } from './modules/identity/email-codes-repo.js';
 import { emailPageRoutes } from './modules/identity/email-page-routes.js';
 import { emailCodeRoutes } from './modules/identity/email-routes.js';
+import { EmailSecondFactor } from './modules/identity/email-second-factor.js';
 import { Mailer } from './modules/identity/mailer.js';
 import { passkeyScriptRoute } from './modules/identity/pages/passkey-script.js';
 import { PasskeyRepo } from './modules/identity/passkey-repo.js';
@@ -49,8 +50,10 @@ import { ledgerRoutes } from './modules/ledger/routes.js';
 import { LedgerService } from './modules/ledger/service.js';
 import { WitnessPublisher } from './modules/ledger/witnesses.js';
 import { interactionRoutes } from './modules/oidc/interaction-routes.js';
+import { IntrospectionFastPath } from './modules/oidc/introspection-fast.js';
 import { createOidcModule } from './modules/oidc/module.js';
 import { mountProviders } from './modules/oidc/mount.js';
+import { issuerOf } from './modules/oidc/registry.js';
 import { oidcRoutes } from './modules/oidc/routes.js';
 import { PersonaLog } from './modules/persona/log.js';
 import { PersonaRepo } from './modules/persona/repo.js';
@@ -72,6 +75,13 @@ import { createWalletModule } from './modules/wallet/module.js';
 import { walletAccountRoutes, walletAdminRoutes } from './modules/wallet/routes.js';
 import type { Store } from './store/database.js';
 
+/** What an embedding program (tests, benchmarks) may set beyond the configuration. */
+export interface PlatformOptions {
+  identity?: Partial<IdentityOptions>;
+  /** Tests only: a live switch between the introspection fast path and the engine's own answer. */
+  introspection?: { fastPath: boolean };
+}
+
 export interface Platform {
   app: FastifyInstance;
   tenancy: TenancyService;
@@ -86,7 +96,7 @@ export interface Platform {
 export async function buildApp(
   config: Config,
   store: Store,
-  options: { identity?: Partial<IdentityOptions> } = {},
+  options: PlatformOptions = {},
 ): Promise<Platform> {
   const app = Fastify({
     logger: loggerOptions(config.logLevel),
@@ -181,14 +191,15 @@ export async function buildApp(
       )
     : new MemoryRateLimiter();
   const lastUsed = new LastUsedTracker((times) => tenancy.recordLastUsed(times));
-  const identity = new IdentityService(
-    new IdentityRepo(store.db),
-    tenancy,
-    audit,
-    masterKey.bytes,
-    options.identity,
-  );
+  const identity = new IdentityService(new IdentityRepo(store.db), tenancy, audit, masterKey.bytes, {
+    logRisk: (fields, message) => app.log.info(fields, message),
+    ...options.identity,
+  });
   const sessionAuth = new SessionAuth(identity.sessions, config.publicUrl, config.corsOrigins);
+  // One pooled SMTP transport for every module that mails end users.
+  const mailer = config.smtp
+    ? new Mailer(config.smtp, (error) => app.log.warn({ err: error.message }, 'email: could not send'))
+    : null;
   const passkeys = new PasskeyService(
     new PasskeyRepo(store.db),
     identity,
@@ -200,6 +211,7 @@ export async function buildApp(
       identity.now,
     ),
     relyingPartyOf(config.publicUrl),
+    mailer,
   );
   const oidc = createOidcModule({
     store,
@@ -268,16 +280,15 @@ export async function buildApp(
     publicUrl: config.publicUrl,
   });
   const emailCodes = new EmailCodes(
-    new EmailCodesRepo(store.db),
+    new EmailCodesRepo(store.db, store.engine),
     new IdentityRepo(store.db),
-    config.smtp
-      ? new Mailer(config.smtp, (error) => app.log.warn({ err: error.message }, 'email: could not send'))
-      : null,
+    mailer,
     masterKey.bytes,
     config.publicUrl,
     identity.now,
     (error) => app.log.warn({ err: error.message }, 'email: background send failed'),
   );
+  identity.useEmailSecondFactor(new EmailSecondFactor(emailCodes, mailer !== null));
   const purgeSessions = setInterval(() => {
     void identity.purgeExpired().catch(() => {});
     void emailCodes.purgeExpired().catch(() => {});
@@ -305,6 +316,7 @@ export async function buildApp(
   passkeyScriptRoute(app);
   await app.register(passkeyRoutes, {
     passkeys,
+    identity,
     auth: sessionAuth,
     limiter,
     rateLimit: config.rateLimits.public,
@@ -350,6 +362,14 @@ export async function buildApp(
   await mountProviders(app, {
     registry: oidc.registry,
     tenancy,
+    introspection: {
+      fastPath: new IntrospectionFastPath({
+        payloads: oidc.payloads,
+        findClient: (projectId, clientId) => oidc.clients.findForProvider(projectId, clientId),
+        issuer: (projectId) => issuerOf(config.publicUrl, projectId),
+      }),
+      enabled: options.introspection ?? { fastPath: true },
+    },
     onError: (error) => app.log.error({ err: error }, 'oidc: a provider could not serve the request'),
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

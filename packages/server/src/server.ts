@@ -1,4 +1,4 @@
-import { buildApp } from './app.js';
+import { buildApp, type PlatformOptions } from './app.js';
 import type { Config } from './config.js';
 import { closeOnSignals } from './shutdown.js';
 import { migrate, openStore } from './store/database.js';
@@ -12,7 +12,7 @@ export interface RunningServer {
 }
 
 /** Opens the store, applies migrations, bootstraps the first admin key, and listens. */
-export async function startServer(config: Config): Promise<RunningServer> {
+export async function startServer(config: Config, options: PlatformOptions = {}): Promise<RunningServer> {
   const store = openStore(config.databaseUrl);
   try {
     await migrate(store);
@@ -20,7 +20,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     await store.close();
     throw error;
   }
-  const { app, tenancy } = await buildApp(config, store);
+  const { app, tenancy } = await buildApp(config, store, options);
   try {
     const { generatedSecret } = await tenancy.bootstrap(config.bootstrapKey);
     await app.listen({ host: config.host, port: config.port });
@@ -53,8 +53,8 @@ export async function migrateDatabase(config: Config): Promise<{ applied: string
  * finish and closes the database — or exits non-zero if that takes longer than the shutdown timeout.
  * The signal handlers are in place before startup begins, so an early signal is never lost.
  */
-export async function runServer(config: Config): Promise<void> {
-  const starting = startServer(config);
+export async function runServer(config: Config, options: PlatformOptions = {}): Promise<void> {
+  const starting = startServer(config, options);
   closeOnSignals(starting, config.shutdownTimeoutMs, 'persona');
 
   const server = await starting;

@@ -178,7 +178,7 @@ describe.each(ENGINES)('admin API of users (%s)', (engine) => {
     const event = audit.body.data.find(
       (e: { type: string; subject: string }) => e.type === 'user.password_set' && e.subject === user.id,
     );
-    expect(event.details).toEqual({ sessionsRevoked: 1 });
+    expect(event.details).toEqual({ sessionsRevoked: 1, passkeysRemoved: 0 });
     expect(JSON.stringify(audit.body)).not.toContain(newPassword);
   });
 

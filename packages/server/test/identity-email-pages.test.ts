@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { enableEmailSignIn } from './identity-email-helpers.js';
 import {
   createTenant,
   createUser,
@@ -45,6 +46,7 @@ describe.each(ENGINES)('email sign-in pages and magic links (%s)', (engine) => {
       PERSONA_SMTP_FROM: 'no-reply@example.test',
     });
     tenant = await createTenant(server, 'email pages');
+    await enableEmailSignIn(server, tenant);
     const created = await server.json('POST', `/v1/projects/${tenant.projectId}/oidc-clients`, {
       key: tenant.keys.developer,
       body: {
@@ -87,7 +89,7 @@ describe.each(ENGINES)('email sign-in pages and magic links (%s)', (engine) => {
 
   it('account sign-in page: email me a code, enter it, signed in', async () => {
     const email = uniqueEmail();
-    await createUser(server, tenant, { email });
+    await createUser(server, tenant, { email, emailVerified: true });
     const browser = new Browser(publicUrl);
     const signIn = await browser.navigate(`${accountBase()}/sign-in`);
     expectPage(signIn, 'Sign in to your account');
@@ -107,36 +109,61 @@ describe.each(ENGINES)('email sign-in pages and magic links (%s)', (engine) => {
     expectPage(account, 'Your account');
   });
 
-  it('a magic link: the GET only shows a button, the POST signs in once', async () => {
+  it('a magic link in the asking browser: the GET only shows a button naming the account, the POST signs in once', async () => {
     const email = uniqueEmail();
-    await createUser(server, tenant, { email });
-    const requested = await server.json('POST', `/p/${tenant.projectId}/auth/email/start`, {
-      key: null,
-      body: { email },
-    });
-    expect(requested.status).toBe(202);
+    await createUser(server, tenant, { email, emailVerified: true });
+    const browser = new Browser(publicUrl);
+    await browser.submit(await browser.navigate(`${accountBase()}/email`), { email });
+    expect(browser.cookies.has('persona_email_browser')).toBe(true);
     const { token } = codeAndLink((await smtp.mailTo(email))[0] as never);
     const linkUrl = `${publicUrl}/p/${tenant.projectId}/auth/email/link?token=${token}`;
 
     // A mail scanner fetches the link twice: nothing is used up.
     const scanner = new Browser(publicUrl);
     expectPage(await scanner.navigate(linkUrl), 'Sign in');
-    const browser = new Browser(publicUrl);
     const landing = await browser.navigate(linkUrl);
     expectPage(landing, 'Sign in');
+    expect(landing.html).toContain(`Continue to sign in as ${email.slice(0, 1)}***@example.test`);
+    expect(landing.html).not.toContain(email);
+    expect(landing.html).not.toContain('name="code"');
     expect(landing.headers.get('cache-control')).toBe('no-store');
     expect(browser.cookies.has('persona_session')).toBe(false);
 
     const account = await browser.submit(landing, {});
     expectPage(account, 'Your account');
     expect(browser.cookies.has('persona_session')).toBe(true);
-    const again = await new Browser(publicUrl).submit(landing, {});
+    const again = await browser.submit(landing, {});
     expectPage(again, 'Link expired', 400);
+  });
+
+  it('a sign-in link opened in another browser asks for the code too (login CSRF)', async () => {
+    // An attacker asks for a link to their own account and gets a victim to open it: the victim's
+    // browser lacks the asking browser's cookie, so the link alone signs nobody in.
+    const email = uniqueEmail();
+    await createUser(server, tenant, { email, emailVerified: true });
+    const attacker = new Browser(publicUrl);
+    await attacker.submit(await attacker.navigate(`${accountBase()}/email`), { email });
+    const { code, token } = codeAndLink((await smtp.mailTo(email))[0] as never);
+    const victim = new Browser(publicUrl);
+    const landing = await victim.navigate(
+      `${publicUrl}/p/${tenant.projectId}/auth/email/link?token=${token}`,
+    );
+    expectPage(landing, 'Sign in');
+    expect(landing.html).toContain(`Sign in as ${email.slice(0, 1)}***@example.test`);
+    expect(landing.html).toContain('<label for="code">');
+
+    const refused = await victim.submit(landing, {});
+    expectPage(refused, 'Sign in', 401);
+    expect(refused.html).toContain('role="alert"');
+    expect(victim.cookies.has('persona_session')).toBe(false);
+    // Whoever has the code as well (the account's owner on another device) still gets in.
+    expectPage(await victim.submit(refused, { code }), 'Your account');
+    expect(victim.cookies.has('persona_session')).toBe(true);
   });
 
   it('OIDC code + PKCE through the email-code pages: the ID token says amr otp', async () => {
     const email = uniqueEmail();
-    const user = await createUser(server, tenant, { email });
+    const user = await createUser(server, tenant, { email, emailVerified: true });
     const browser = new Browser(publicUrl);
     const { stop, redeem } = await authorize(browser);
     expectPage(stop, 'Sign in');
@@ -158,7 +185,7 @@ describe.each(ENGINES)('email sign-in pages and magic links (%s)', (engine) => {
 
   it('a magic link opened in the browser of an OIDC sign-in finishes it', async () => {
     const email = uniqueEmail();
-    const user = await createUser(server, tenant, { email });
+    const user = await createUser(server, tenant, { email, emailVerified: true });
     const browser = new Browser(publicUrl);
     const { stop, redeem } = await authorize(browser);
     const start = await browser.navigate(
@@ -194,7 +221,7 @@ describe.each(ENGINES)('email verification links (%s)', (engine) => {
     await smtp?.close();
   });
 
-  it('the link of a pending registration activates it, after the button', async () => {
+  it('the link of a pending registration activates it only with the password chosen then', async () => {
     const policyPath = `/v1/projects/${tenant.projectId}/identity-policy`;
     const policy = (await server.json('GET', policyPath, { key: tenant.keys.admin })).body;
     await server.json('PUT', policyPath, {
@@ -212,20 +239,25 @@ describe.each(ENGINES)('email verification links (%s)', (engine) => {
     const landing = await browser.navigate(
       `${server.url}/p/${tenant.projectId}/auth/email/link?token=${token}`,
     );
-    expectPage(landing, 'Verify your email');
+    expectPage(landing, 'Confirm your new account');
+    expect(landing.html).toContain('<label for="password">');
     const pending = await server.json('POST', `/p/${tenant.projectId}/auth/login`, {
       key: null,
       body: { identifier: email, password: 'another-lantern-field-77' },
     });
     expect(pending.status).toBe(401);
 
-    expectPage(await browser.submit(landing, {}), 'Email verified');
+    // The mailbox alone is not enough: someone else may have registered this address.
+    const refused = await browser.submit(landing, { password: 'a-password-someone-else-set-9' });
+    expectPage(refused, 'Confirm your new account', 401);
+    expect(refused.html).toContain('role="alert"');
+    expectPage(await browser.submit(refused, { password: 'another-lantern-field-77' }), 'Email verified');
     const signedIn = await server.json('POST', `/p/${tenant.projectId}/auth/login`, {
       key: null,
       body: { identifier: email, password: 'another-lantern-field-77' },
     });
     expect(signedIn.status).toBe(200);
-    expectPage(await browser.submit(landing, {}), 'Link expired', 400);
+    expectPage(await browser.submit(landing, { password: 'another-lantern-field-77' }), 'Link expired', 400);
   });
 });
 

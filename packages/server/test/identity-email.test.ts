@@ -1,6 +1,7 @@
 import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
+import { enableEmailSignIn } from './identity-email-helpers.js';
 import {
   asUser,
   createTenant,
@@ -40,6 +41,8 @@ describe.each(ENGINES)('email codes and magic links (%s)', (engine) => {
     });
     tenant = await createTenant(server, 'email codes');
     other = await createTenant(server, 'email codes other');
+    await enableEmailSignIn(server, tenant);
+    await enableEmailSignIn(server, other);
   });
   afterAll(async () => {
     await server?.close();
@@ -49,9 +52,10 @@ describe.each(ENGINES)('email codes and magic links (%s)', (engine) => {
   const base = (t: Tenant = tenant) => `/p/${t.projectId}`;
   const uniqueEmail = () => `person${Math.random().toString(36).slice(2, 10)}@example.test`;
 
+  /** A user who may sign in by email: email sign-in needs a verified address. */
   async function userWithEmail(t: Tenant = tenant) {
     const email = uniqueEmail();
-    const user = await createUser(server, t, { email });
+    const user = await createUser(server, t, { email, emailVerified: true });
     return { ...user, email };
   }
 
@@ -66,7 +70,7 @@ describe.each(ENGINES)('email codes and magic links (%s)', (engine) => {
     });
   }
 
-  it('signs in with an emailed code once, with amr otp, and marks the email verified', async () => {
+  it('signs in with an emailed code once, with amr otp, and no code in the subject', async () => {
     const ip = freshIp();
     const user = await userWithEmail();
     const started = await start(user.email.toUpperCase(), ip);
@@ -75,6 +79,8 @@ describe.each(ENGINES)('email codes and magic links (%s)', (engine) => {
     const [mail] = await smtp.mailTo(user.email);
     const { code } = codeAndLink(mail as never);
     expect(mail?.raw).toContain('From: PersonaChain <no-reply@example.test>');
+    expect(mail?.subject).toBe('Your sign-in code');
+    expect(mail?.subject).not.toContain(code);
 
     const signedIn = await verify(user.email, code, ip);
     expect(signedIn.status).toBe(200);
@@ -133,7 +139,7 @@ describe.each(ENGINES)('email codes and magic links (%s)', (engine) => {
     expect((await verify(unknown, '12345678', ip)).status).toBe(401);
   });
 
-  it('limits sends per address silently, and a new code replaces the previous one', async () => {
+  it('limits sends per address silently, re-sends a live code, and replaces only an expired one', async () => {
     const ip = freshIp();
     const user = await userWithEmail();
     await start(user.email, ip);
@@ -143,11 +149,15 @@ describe.each(ENGINES)('email codes and magic links (%s)', (engine) => {
     server.clock.advance(61_000);
     await start(user.email, ip);
     const mails = await smtp.mailTo(user.email, 2);
-    // Within the minute nothing went out: exactly two messages, the second after the minute.
+    // Within the minute nothing went out: exactly two messages, the second after the minute, and the
+    // second carries the same live code and link.
     expect(mails).toHaveLength(2);
-    const second = codeAndLink(mails[1] as never);
-    expect((await verify(user.email, first.code, ip)).status).toBe(401);
-    expect((await verify(user.email, second.code, ip)).status).toBe(200);
+    expect(codeAndLink(mails[1] as never)).toEqual(first);
+    server.clock.advance(10 * 60_000);
+    await start(user.email, ip);
+    const third = codeAndLink((await smtp.mailTo(user.email, 3))[2] as never);
+    expect(third.token).not.toBe(first.token);
+    expect((await verify(user.email, third.code, ip)).status).toBe(200);
   });
 
   it('limits code requests per client address with 429', async () => {
@@ -188,7 +198,8 @@ describe.each(ENGINES)('email codes and magic links (%s)', (engine) => {
   });
 
   it('verifies a signed-in user’s email with an emailed code', async () => {
-    const user = await userWithEmail();
+    const email = uniqueEmail();
+    const user = { ...(await createUser(server, tenant, { email })), email };
     const token = (await login(server, tenant.projectId, user.username, GOOD_PASSWORD)).body.token;
     const sent = await server.json('POST', `${base()}/account/email/verification`, asUser(token));
     expect(sent.status).toBe(202);
@@ -264,13 +275,14 @@ describe.each(ENGINES)('email codes and magic links (%s)', (engine) => {
     expect(notice?.raw).not.toMatch(/\b\d{8}\b/);
     const [confirmation] = await smtp.mailTo(fresh);
     const { code } = codeAndLink(confirmation as never);
-    const confirm = (email: string, value: string) =>
+    const confirm = (email: string, value: string, password = 'another-lantern-field-77') =>
       server.json('POST', `/p/${reg.projectId}/auth/register/confirm`, {
         ...asUser(undefined, ip),
-        body: { email, code: value },
+        body: { email, code: value, password },
       });
     expect((await confirm(fresh, otherCode(code))).status).toBe(401);
     expect((await confirm(owner.email, code)).status).toBe(401);
+    expect((await confirm(fresh, code, 'not-the-chosen-password-1')).status).toBe(401);
     expect((await confirm(fresh, code)).status).toBe(200);
 
     const signedIn = await login(server, reg.projectId, fresh, 'another-lantern-field-77', freshIp());
@@ -284,8 +296,8 @@ describe.each(ENGINES)('email codes and magic links (%s)', (engine) => {
   it('a code of one project is useless in another', async () => {
     const ip = freshIp();
     const email = uniqueEmail();
-    await createUser(server, tenant, { email });
-    await createUser(server, other, { email });
+    await createUser(server, tenant, { email, emailVerified: true });
+    await createUser(server, other, { email, emailVerified: true });
     await start(email, ip, tenant);
     const { code } = codeAndLink((await smtp.mailTo(email))[0] as never);
     expect((await verify(email, code, ip, other)).status).toBe(401);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
-import { buildApp } from '../src/app.js';
+import { buildApp, type PlatformOptions } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import type { IdentityService } from '../src/modules/identity/service.js';
 import { migrate, openStore } from '../src/store/database.js';
@@ -44,6 +44,7 @@ export interface IdentityTestServer extends TestServer {
 export async function startIdentityServer(
   engine: 'sqlite' | 'postgres' = 'sqlite',
   env: Record<string, string> = {},
+  platform: Omit<PlatformOptions, 'identity'> = {},
 ): Promise<IdentityTestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'persona-identity-'));
   const pgSchema = engine === 'postgres' && PG_URL ? await freshPgSchema(PG_URL) : null;
@@ -61,6 +62,7 @@ export async function startIdentityServer(
   await migrate(store);
   const clock = new TestClock();
   const { app, tenancy, identity } = await buildApp(config, store, {
+    ...platform,
     identity: { argon2: CHEAP_ARGON2, now: clock.now },
   });
   await tenancy.bootstrap(config.bootstrapKey);

@@ -1,4 +1,6 @@
+import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACR_MFA, acrOf } from '../src/modules/oidc/acr.js';
 import {
   asUser,
   createTenant,
@@ -11,28 +13,44 @@ import {
   type Tenant,
 } from './identity-helpers.js';
 import { Browser, expectPage } from './page-browser.js';
+import { SmtpCapture } from './smtp-capture.js';
 import { SoftAuthenticator } from './soft-authenticator.js';
 
 // The public URL decides the relying party: RP ID localhost, origin http://localhost:8443. The server
 // listens elsewhere; the software authenticator plays a browser on the public origin.
 const ORIGIN = 'http://localhost:8443';
+/** Adding a passkey needs a session authenticated within this long. */
+const RECENT_MS = 10 * 60_000;
+
+function codeAt(secret: string, at: number): string {
+  return TOTP.generate({ secret: Secret.fromBase32(secret), timestamp: at });
+}
 
 describe.each(ENGINES)('passkeys (%s)', (engine) => {
   let server: IdentityTestServer;
   let tenant: Tenant;
   let other: Tenant;
+  let smtp: SmtpCapture;
 
   beforeAll(async () => {
-    server = await startIdentityServer(engine, { PERSONA_PUBLIC_URL: ORIGIN });
+    smtp = new SmtpCapture();
+    server = await startIdentityServer(engine, {
+      PERSONA_PUBLIC_URL: ORIGIN,
+      PERSONA_SMTP_URL: await smtp.start(),
+      PERSONA_SMTP_FROM: 'PersonaChain <no-reply@example.test>',
+    });
     tenant = await createTenant(server, 'passkeys');
     other = await createTenant(server, 'passkeys other');
   });
-  afterAll(() => server?.close());
+  afterAll(async () => {
+    await server?.close();
+    await smtp?.close();
+  });
 
   const base = (t: Tenant = tenant) => `/p/${t.projectId}`;
 
-  async function signedInUser(t: Tenant = tenant) {
-    const user = await createUser(server, t);
+  async function signedInUser(t: Tenant = tenant, fields: Record<string, unknown> = {}) {
+    const user = await createUser(server, t, fields);
     const token: string = (await login(server, t.projectId, user.username, GOOD_PASSWORD)).body.token;
     return { ...user, token };
   }
@@ -65,6 +83,7 @@ describe.each(ENGINES)('passkeys (%s)', (engine) => {
       .select('entry')
       .where('type', '=', type)
       .where('project_id', '=', tenant.projectId)
+      .orderBy('ledger_seq')
       .execute();
     return rows.map((row) => JSON.parse(row.entry)).filter((entry) => entry.subject === subject);
   }
@@ -313,5 +332,233 @@ describe.each(ENGINES)('passkeys (%s)', (engine) => {
       .execute();
     expect(rows).toEqual([]);
     expect((await signIn(kept.get(await signInOptions()), '192.0.2.70')).status).toBe(401);
+  });
+
+  it('signs in a synced passkey with swk, a device-bound one with hwk; both are MFA', async () => {
+    const user = await signedInUser();
+    const synced = new SoftAuthenticator(ORIGIN);
+    const options = await server.json('POST', `${base()}/account/passkeys/options`, asUser(user.token));
+    const registered = await server.json('POST', `${base()}/account/passkeys`, {
+      ...asUser(user.token),
+      body: { name: 'Phone', response: synced.create(options.body, { synced: true }) },
+    });
+    expect(registered.body).toMatchObject({ deviceType: 'multiDevice', backedUp: true });
+    const signed = await signIn(synced.get(await signInOptions()), '192.0.2.80');
+    expect(signed.status).toBe(200);
+    expect(signed.body.session.amr).toEqual(['swk', 'user', 'mfa']);
+    // Both kinds reach the MFA acr (OIDC step-up, `mfa: required`).
+    expect(acrOf(signed.body.session.amr)).toBe(ACR_MFA);
+    expect(acrOf(['hwk', 'user', 'mfa'])).toBe(ACR_MFA);
+  });
+
+  it('labels the WebAuthn user with the project, so a shared-RP chooser tells accounts apart', async () => {
+    const user = await signedInUser(tenant, { email: 'label@example.test', displayName: 'Ada' });
+    const options = await server.json('POST', `${base()}/account/passkeys/options`, asUser(user.token));
+    expect(options.body.user).toMatchObject({
+      name: `${user.username} (passkeys app)`,
+      displayName: 'Ada (passkeys app)',
+    });
+    // The user handle stays the opaque id.
+    expect(Buffer.from(options.body.user.id, 'base64url').toString()).toBe(user.id);
+  });
+
+  it('adds a passkey only from a recently authenticated session; re-authentication renews it', async () => {
+    const user = await signedInUser();
+    const early = await server.json('POST', `${base()}/account/passkeys/options`, asUser(user.token));
+    expect(early.status).toBe(200);
+    server.clock.advance(RECENT_MS + 1);
+    const stale = await server.json('POST', `${base()}/account/passkeys/options`, asUser(user.token));
+    expect(stale.status).toBe(403);
+    expect(stale.body.code).toBe('reauthentication_required');
+    // Options fetched while recent do not outlive the window plus the ceremony's lifetime.
+    server.clock.advance(5 * 60_000);
+    const late = await server.json('POST', `${base()}/account/passkeys`, {
+      ...asUser(user.token),
+      body: { name: 'Late', response: new SoftAuthenticator(ORIGIN).create(early.body) },
+    });
+    expect(late.status).toBe(403);
+    expect(late.body.code).toBe('reauthentication_required');
+
+    const reauthenticate = (body: Record<string, string>) =>
+      server.json('POST', `${base()}/account/reauthenticate`, { ...asUser(user.token), body });
+    const wrong = await reauthenticate({ password: 'not-the-password' });
+    expect(wrong.status).toBe(403);
+    expect(wrong.body.code).toBe('reauthentication_failed');
+    // A user without TOTP has no code to give.
+    expect((await reauthenticate({ code: '123456' })).status).toBe(403);
+    expect((await reauthenticate({ password: GOOD_PASSWORD, code: '123456' })).status).toBe(400);
+    const renewed = await reauthenticate({ password: GOOD_PASSWORD });
+    expect(renewed.status).toBe(200);
+    expect(renewed.body.authTime).toBe(new Date(server.clock.at).toISOString());
+    expect(renewed.body.amr).toEqual(['pwd']);
+    expect((await registerPasskey(user.token, new SoftAuthenticator(ORIGIN), 'Laptop')).status).toBe(201);
+    const session = await server.db
+      .selectFrom('audit_events')
+      .select('entry')
+      .where('type', '=', 'session.reauthenticated')
+      .where('project_id', '=', tenant.projectId)
+      .execute();
+    expect(session.map((row) => JSON.parse(row.entry).details)).toContainEqual({
+      amr: ['pwd'],
+      method: 'password',
+    });
+  });
+
+  it('asks a TOTP user for a code before adding a passkey when the session has not proven it', async () => {
+    const { token, ...user } = await signedInUser();
+    // TOTP enrolled in one session leaves the user's other, password-only session without it.
+    const enrolling = (await login(server, tenant.projectId, user.username, GOOD_PASSWORD)).body.token;
+    const enrollment = await server.json('POST', `${base()}/account/totp`, asUser(enrolling));
+    const secret: string = enrollment.body.secret;
+    const confirmed = await server.json('POST', `${base()}/account/totp/confirm`, {
+      ...asUser(enrolling),
+      body: { code: codeAt(secret, server.clock.at) },
+    });
+    expect(confirmed.status).toBe(200);
+    server.clock.advance(30_000);
+
+    const refused = await server.json('POST', `${base()}/account/passkeys/options`, asUser(token));
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe('step_up_required');
+    // The password renews the session but proves no second factor.
+    const password = await server.json('POST', `${base()}/account/reauthenticate`, {
+      ...asUser(token),
+      body: { password: GOOD_PASSWORD },
+    });
+    expect(password.status).toBe(200);
+    const still = await server.json('POST', `${base()}/account/passkeys/options`, asUser(token));
+    expect(still.body.code).toBe('step_up_required');
+    const code = await server.json('POST', `${base()}/account/reauthenticate`, {
+      ...asUser(token),
+      body: { code: codeAt(secret, server.clock.at) },
+    });
+    expect(code.status).toBe(200);
+    expect(code.body.amr).toEqual(['pwd', 'otp']);
+    expect((await registerPasskey(token, new SoftAuthenticator(ORIGIN), 'Laptop')).status).toBe(201);
+  });
+
+  it('mails the user that a passkey was added, naming neither the passkey nor its adder', async () => {
+    const email = `added${Date.now()}@example.test`;
+    const user = await signedInUser(tenant, { email });
+    expect(
+      (await registerPasskey(user.token, new SoftAuthenticator(ORIGIN), 'Call +1 555 0100')).status,
+    ).toBe(201);
+    const [mail] = await smtp.mailTo(email);
+    expect(mail?.subject).toBe('A passkey was added to your account');
+    expect(mail?.raw).toContain('A passkey was added to your passkeys app account');
+    expect(mail?.raw).toContain(`${ORIGIN}/p/${tenant.projectId}/pages/account`);
+    expect(mail?.raw).not.toContain('555 0100');
+  });
+
+  it('removes passkeys on an admin password reset when asked, and on an MFA reset unless told not to', async () => {
+    const users = `/v1/projects/${tenant.projectId}/users`;
+    const key = tenant.keys.developer;
+    const passkeyCount = async (userId: string) =>
+      (await server.json('GET', `${users}/${userId}/passkeys`, { key })).body.items.length;
+
+    const kept = await signedInUser();
+    expect((await registerPasskey(kept.token, new SoftAuthenticator(ORIGIN), 'Laptop')).status).toBe(201);
+    const plain = await server.call('PUT', `${users}/${kept.id}/password`, {
+      key,
+      body: { password: 'another-lantern-meadow-43' },
+    });
+    expect(plain.status).toBe(204);
+    expect(await passkeyCount(kept.id)).toBe(1);
+
+    const removed = await signedInUser();
+    const authenticator = new SoftAuthenticator(ORIGIN);
+    expect((await registerPasskey(removed.token, authenticator, 'Laptop')).status).toBe(201);
+    const reset = await server.call('PUT', `${users}/${removed.id}/password`, {
+      key,
+      body: { password: 'another-lantern-meadow-43', removePasskeys: true },
+    });
+    expect(reset.status).toBe(204);
+    expect(await passkeyCount(removed.id)).toBe(0);
+    expect((await signIn(authenticator.get(await signInOptions()), '192.0.2.90')).status).toBe(401);
+    expect((await auditOf('user.password_set', removed.id))[0].details).toEqual({
+      sessionsRevoked: 1,
+      passkeysRemoved: 1,
+    });
+
+    const keptOnMfaReset = await signedInUser();
+    expect(
+      (await registerPasskey(keptOnMfaReset.token, new SoftAuthenticator(ORIGIN), 'Laptop')).status,
+    ).toBe(201);
+    const keep = await server.call('DELETE', `${users}/${keptOnMfaReset.id}/mfa?removePasskeys=false`, {
+      key,
+    });
+    expect(keep.status).toBe(204);
+    expect(await passkeyCount(keptOnMfaReset.id)).toBe(1);
+    const byDefault = await server.call('DELETE', `${users}/${keptOnMfaReset.id}/mfa`, { key });
+    expect(byDefault.status).toBe(204);
+    expect(await passkeyCount(keptOnMfaReset.id)).toBe(0);
+    expect((await auditOf('user.mfa_reset', keptOnMfaReset.id)).map((event) => event.details)).toEqual([
+      { passkeysRemoved: 0 },
+      { passkeysRemoved: 1 },
+    ]);
+  });
+
+  it('removes passkeys when the user signs out everywhere and asks for it', async () => {
+    const user = await signedInUser();
+    const authenticator = new SoftAuthenticator(ORIGIN);
+    expect((await registerPasskey(user.token, authenticator, 'Laptop')).status).toBe(201);
+    const other = (await login(server, tenant.projectId, user.username, GOOD_PASSWORD)).body.token;
+    const plain = await server.json('POST', `${base()}/account/sessions/revoke-all`, asUser(user.token));
+    expect(plain.body.revoked).toBe(2);
+    const signed = await signIn(authenticator.get(await signInOptions()), '192.0.2.91');
+    expect(signed.status).toBe(200);
+    expect(other).not.toBe(signed.body.token);
+    const all = await server.json(
+      'POST',
+      `${base()}/account/sessions/revoke-all?removePasskeys=true`,
+      asUser(signed.body.token),
+    );
+    expect(all.status).toBe(200);
+    expect((await signIn(authenticator.get(await signInOptions()), '192.0.2.91')).status).toBe(401);
+    const rows = await server.db
+      .selectFrom('identity_passkeys')
+      .select('id')
+      .where('user_id', '=', user.id)
+      .execute();
+    expect(rows).toEqual([]);
+  });
+
+  it('asks for the password when adding a passkey, and removes passkeys when signing out everywhere on the page', async () => {
+    const user = await createUser(server, tenant);
+    const browser = new Browser(server.url);
+    const form = await browser.navigate(`${server.url}${base()}/pages/account`);
+    const overview = await browser.submit(form, { identifier: user.username, password: GOOD_PASSWORD });
+    expectPage(overview, 'Your account');
+    expect(overview.html).toContain(`data-passkey-reauthenticate="${base()}/account/reauthenticate"`);
+    expect(overview.html).toContain('<label for="passkey-reauth-password">Your password</label>');
+    expect(overview.html).toContain('<label for="remove-passkeys">Also remove all my passkeys</label>');
+
+    const cookie = `persona_session=${browser.cookies.get('persona_session')}`;
+    const options = await server.json('POST', `${base()}/account/passkeys/options`, {
+      key: null,
+      headers: { cookie },
+    });
+    const authenticator = new SoftAuthenticator(ORIGIN);
+    const added = await server.json('POST', `${base()}/account/passkeys`, {
+      key: null,
+      headers: { cookie },
+      body: { name: 'Laptop', response: authenticator.create(options.body) },
+    });
+    expect(added.status).toBe(201);
+    const signedOut = await browser.submit(overview, { removePasskeys: 'yes' }, '/sessions/revoke-all');
+    expect(signedOut.kind === 'page' && signedOut.html).toContain('your passkeys are removed');
+    expect((await signIn(authenticator.get(await signInOptions()), '192.0.2.93')).status).toBe(401);
+  });
+
+  it('refuses a passkey of a disabled user', async () => {
+    const user = await signedInUser();
+    const authenticator = new SoftAuthenticator(ORIGIN);
+    expect((await registerPasskey(user.token, authenticator, 'Laptop')).status).toBe(201);
+    const disabled = await server.json('PATCH', `/v1/projects/${tenant.projectId}/users/${user.id}`, {
+      key: tenant.keys.developer,
+      body: { status: 'disabled' },
+    });
+    expect(disabled.status).toBe(200);
+    expect((await signIn(authenticator.get(await signInOptions()), '192.0.2.92')).status).toBe(401);
   });
 });

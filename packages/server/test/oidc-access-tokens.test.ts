@@ -33,6 +33,7 @@ async function signToken(keys: IssuerKeys, keyStore: LocalKeyStore, projectId: s
 /** The key lifecycle rows in a map, as the table keeps them. */
 function memoryKeyStates(): KeyStateStore {
   const rows = new Map<string, OidcKeyStatesTable>();
+  const rotations = new Map<string, { pendingUntil: string; claimedAt: string }>();
   return {
     async list(projectId) {
       return [...rows.values()].filter((row) => row.project_id === projectId);
@@ -47,6 +48,24 @@ function memoryKeyStates(): KeyStateStore {
     async retire(projectId, kid, at) {
       const row = rows.get(kid);
       if (row?.project_id === projectId && row.retired_at === null) row.retired_at = at;
+    },
+    async revoke(projectId, kid, at) {
+      const row = rows.get(kid);
+      if (row?.project_id !== projectId || row.revoked_at !== null) return;
+      row.revoked_at = at;
+      row.retired_at ??= at;
+    },
+    async claimStagedRotation(projectId, claim) {
+      const pending = rotations.get(projectId);
+      if (pending && pending.pendingUntil > claim.now && pending.claimedAt > claim.interruptedBefore) {
+        return false;
+      }
+      rotations.set(projectId, { pendingUntil: claim.pendingUntil, claimedAt: claim.now });
+      return true;
+    },
+    async endPendingRotation(projectId, at) {
+      const pending = rotations.get(projectId);
+      if (pending) pending.pendingUntil = at;
     },
   };
 }

@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PG_URL, skipReason } from './helpers.js';
+import { OidcKeyStateRepo } from '../src/modules/oidc/key-state-repo.js';
+import { RETIRED_KEY_RETENTION_MS } from '../src/modules/oidc/signing-keys.js';
+import { freshPgSchema, PG_URL, skipReason } from './helpers.js';
 import {
   createTenant,
   createUser,
@@ -236,22 +239,75 @@ describe.each(ENGINES)('OIDC issuer keys: RS256 and staged rotation (%s)', (engi
     );
     for (const token of [before, during, after]) expect(await apiStatus(token)).toBe(200);
 
-    // After the retention (2 h past its retirement) the old key leaves the JWKS.
-    server.clock.advance(2 * 3_600_000);
+    // After the retention (the longest token lifetime plus clock skew) the old key leaves the JWKS.
+    expect(RETIRED_KEY_RETENTION_MS).toBe(15 * 60_000);
+    server.clock.advance(RETIRED_KEY_RETENTION_MS - 2000);
+    expect((await jwks()).keys.map((key) => key.kid)).toContain(kidOf(before));
+    server.clock.advance(2000);
     expect((await jwks()).keys.map((key) => key.kid)).not.toContain(kidOf(before));
   });
 
-  it('rotates immediately on request: the new keys sign at once, the old ones stay published', async () => {
+  it('refuses the second of two concurrent staged rotations', async () => {
+    const [first, second] = await Promise.all([rotate(), rotate()]);
+    expect([first.status, second.status].sort()).toEqual([200, 409]);
+    const next = (await keysView()).filter((key) => key.state === 'next');
+    expect(next.map((key) => key.alg).sort()).toEqual(['ES256', 'EdDSA', 'RS256']);
+    // Let it activate, so the immediate rotation below starts from one active key per algorithm.
+    server.clock.advance(DAY_MS + 1000);
+    expect((await keysView()).filter((key) => key.state === 'next')).toEqual([]);
+  });
+
+  it('claims the staged-rotation slot for one of two concurrent claims only', async () => {
+    const repo = new OidcKeyStateRepo(server.db);
+    const project = `prj_${'c'.repeat(32)}`;
+    const now = new Date(server.clock.now().getTime());
+    const claim = {
+      pendingUntil: new Date(now.getTime() + DAY_MS).toISOString(),
+      now: now.toISOString(),
+      interruptedBefore: new Date(now.getTime() - 300_000).toISOString(),
+    };
+    const claims = await Promise.all([
+      repo.claimStagedRotation(project, claim),
+      repo.claimStagedRotation(project, claim),
+      repo.claimStagedRotation(project, claim),
+    ]);
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    const again = await Promise.all([
+      repo.claimStagedRotation(project, claim),
+      repo.claimStagedRotation(project, claim),
+    ]);
+    expect(again).toEqual([false, false]);
+    // Once it has activated, or if it never finished (claimed long ago), the slot is free again.
+    const later = new Date(now.getTime() + DAY_MS).toISOString();
+    const after = { ...claim, now: later, pendingUntil: new Date(now.getTime() + 2 * DAY_MS).toISOString() };
+    expect(
+      await Promise.all([repo.claimStagedRotation(project, after), repo.claimStagedRotation(project, after)]),
+    ).toContain(true);
+  });
+
+  it('rotates immediately after a compromise: the new keys sign at once, the old ones are revoked', async () => {
     const before = await platformToken();
+    expect(await apiStatus(before)).toBe(200);
+    const staged = await rotate();
+    expect(staged.status).toBe(200);
+    const pending = (staged.body.keys as ViewKey[]).filter((key) => key.state === 'next');
     const rotated = await rotate({ immediate: true });
     expect(rotated.status).toBe(200);
-    const active = (rotated.body.keys as ViewKey[]).filter((key) => key.state === 'active');
-    expect(active).toHaveLength(3);
+    const view = rotated.body.keys as ViewKey[];
+    expect(view.map((key) => key.state)).toEqual(['active', 'active', 'active']);
     const after = await platformToken();
     expect(kidOf(after)).not.toBe(kidOf(before));
-    expect(active.map((key) => key.kid)).toContain(kidOf(after));
-    expect((rotated.body.keys as ViewKey[]).find((key) => key.kid === kidOf(before))?.state).toBe('retired');
-    for (const token of [before, after]) expect(await apiStatus(token)).toBe(200);
+    expect(view.map((key) => key.kid)).toContain(kidOf(after));
+
+    // The old keys (and the pending staged ones) leave the JWKS at once, and their tokens stop working.
+    const published = (await jwks()).keys.map((key) => key.kid);
+    expect(published.sort()).toEqual(view.map((key) => key.kid).sort());
+    expect(published).not.toContain(kidOf(before));
+    for (const key of pending) expect(published).not.toContain(key.kid);
+    expect(await apiStatus(before)).toBe(401);
+    expect(await apiStatus(after)).toBe(200);
+    // The revocation ended the pending staged rotation: a new one may start.
+    expect((await rotate()).status).toBe(200);
 
     const audit = await server.db
       .selectFrom('audit_events')
@@ -259,13 +315,98 @@ describe.each(ENGINES)('OIDC issuer keys: RS256 and staged rotation (%s)', (engi
       .where('project_id', '=', a.projectId)
       .where('type', '=', 'oidc_keys.rotated')
       .execute();
-    expect(audit).toHaveLength(2);
-    expect(audit.some((row) => row.entry.includes('"immediate":true'))).toBe(true);
+    expect(audit).toHaveLength(5);
+    const immediate = audit.find((row) => row.entry.includes('"immediate":true'));
+    expect(immediate?.entry).toContain(`"revokedKids":[`);
+    expect(immediate?.entry).toContain(kidOf(before) as string);
 
     expect((await rotate({ immediate: 'yes' })).status).toBe(400);
     const developer = await server.call('POST', `/v1/projects/${a.projectId}/oidc-keys/rotate`, {
       key: a.keys.developer,
     });
     expect(developer.status).toBe(403);
+  });
+});
+
+describe.skipIf(!PG_URL)('OIDC key revocation across replicas (two app instances over one database)', () => {
+  let database: Awaited<ReturnType<typeof freshPgSchema>>;
+  let first: IdentityTestServer;
+  let second: IdentityTestServer;
+  let publicUrl: string;
+  let a: Tenant;
+  let machine: client.Configuration;
+
+  const issuerPath = () => `/p/${a.projectId}/oidc`;
+  const platformToken = async () =>
+    (await client.clientCredentialsGrant(machine, { scope: 'issuers:read', resource: `${publicUrl}/v1` }))
+      .access_token;
+  const apiStatus = async (replica: IdentityTestServer, token: string) =>
+    (await replica.call('GET', `/v1/projects/${a.projectId}/issuers`, { key: token })).status;
+  const publishedKids = async (replica: IdentityTestServer) => {
+    const response = await fetch(`${replica.url}${issuerPath()}/jwks`);
+    expect(response.status).toBe(200);
+    return ((await response.json()) as { keys: { kid: string }[] }).keys.map((key) => key.kid);
+  };
+  const rotate = (replica: IdentityTestServer, body?: Record<string, unknown>) =>
+    replica.json('POST', `/v1/projects/${a.projectId}/oidc-keys/rotate`, {
+      key: a.keys.admin,
+      ...(body && { body }),
+    });
+
+  beforeAll(async () => {
+    database = await freshPgSchema(PG_URL as string);
+    const port = await freePort();
+    publicUrl = `http://127.0.0.1:${port}`;
+    // One database and master key, one public URL (the load balancer's); each replica its own port.
+    const shared = {
+      PERSONA_DATABASE_URL: database.url,
+      PERSONA_MASTER_KEY: randomBytes(32).toString('hex'),
+      PERSONA_PUBLIC_URL: publicUrl,
+    };
+    first = await startIdentityServer('sqlite', { ...shared, PERSONA_PORT: String(port) });
+    second = await startIdentityServer('sqlite', shared);
+    a = await createTenant(first, 'Acme');
+    const created = await first.json('POST', `/v1/projects/${a.projectId}/oidc-clients`, {
+      key: a.keys.developer,
+      body: { name: 'billing service', role: 'developer', scopes: ['issuers:read'] },
+    });
+    expect(created.status).toBe(201);
+    machine = await client.discovery(
+      new URL(`${publicUrl}${issuerPath()}`),
+      created.body.clientId,
+      undefined,
+      client.ClientSecretBasic(created.body.clientSecret),
+      { execute: [client.allowInsecureRequests] },
+    );
+  });
+
+  afterAll(async () => {
+    await second?.close();
+    await first?.close();
+    await database?.drop();
+  });
+
+  it('stops the revoked keys on the other replica at its next request', async () => {
+    const before = await platformToken();
+    const kid = decodeProtectedHeader(before).kid as string;
+    // The second replica has verified the token and built its provider: both are cached there now.
+    expect(await apiStatus(second, before)).toBe(200);
+    expect(await apiStatus(second, before)).toBe(200);
+    expect(await publishedKids(second)).toContain(kid);
+
+    expect((await rotate(first, { immediate: true })).status).toBe(200);
+    expect(await apiStatus(second, before)).toBe(401);
+    expect(await publishedKids(second)).not.toContain(kid);
+    expect(await apiStatus(first, before)).toBe(401);
+    const after = await platformToken();
+    expect(await apiStatus(second, after)).toBe(200);
+  });
+
+  it('lets one of two staged rotations on different replicas proceed at the same moment', async () => {
+    const [one, other] = await Promise.all([rotate(first), rotate(second)]);
+    expect([one.status, other.status].sort()).toEqual([200, 409]);
+    const view = (await first.json('GET', `/v1/projects/${a.projectId}/oidc-keys`, { key: a.keys.admin }))
+      .body.keys as ViewKey[];
+    expect(view.filter((key) => key.state === 'next')).toHaveLength(3);
   });
 });

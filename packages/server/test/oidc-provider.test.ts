@@ -269,7 +269,7 @@ describe.each(engines)('OIDC provider on %s', (engine) => {
       expect(response.status).toBe(404);
     });
 
-    it('rotates keys immediately without breaking tokens already issued', async () => {
+    it('rotates keys immediately by revoking the old ones: their tokens stop working', async () => {
       const before = await platformToken('issuers:read');
       const rotated = await server.json('POST', `/v1/projects/${a.projectId}/oidc-keys/rotate`, {
         key: a.keys.admin,
@@ -277,21 +277,20 @@ describe.each(engines)('OIDC provider on %s', (engine) => {
       });
       expect(rotated.status).toBe(200);
       expect(rotated.body.keys.filter((k: { active: boolean }) => k.active)).toHaveLength(3);
-      expect(rotated.body.keys).toHaveLength(6);
+      expect(rotated.body.keys).toHaveLength(3);
       const after = await platformToken('issuers:read');
       expect(decodeProtectedHeader(after).kid).not.toBe(decodeProtectedHeader(before).kid);
 
       const config = await configFor(a, clientId, secret);
       const jwks = await (await fetch(config.serverMetadata().jwks_uri as string)).json();
       const kids = jwks.keys.map((k: { kid: string }) => k.kid);
-      expect(kids).toEqual(
-        expect.arrayContaining([decodeProtectedHeader(before).kid, decodeProtectedHeader(after).kid]),
-      );
+      expect(kids).toContain(decodeProtectedHeader(after).kid);
+      expect(kids).not.toContain(decodeProtectedHeader(before).kid);
 
-      for (const token of [before, after]) {
-        const response = await server.call('GET', `/v1/projects/${a.projectId}/issuers`, { key: token });
-        expect(response.status).toBe(200);
-      }
+      const status = async (token: string) =>
+        (await server.call('GET', `/v1/projects/${a.projectId}/issuers`, { key: token })).status;
+      expect(await status(before)).toBe(401);
+      expect(await status(after)).toBe(200);
       const developer = await server.call('POST', `/v1/projects/${a.projectId}/oidc-keys/rotate`, {
         key: a.keys.developer,
       });

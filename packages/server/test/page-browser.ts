@@ -22,11 +22,14 @@ export type Stop =
  */
 export class Browser {
   readonly cookies = new Map<string, string>();
+  /** The client address the server is told (X-Forwarded-For), when set. */
+  forwardedFor: string | undefined;
 
   constructor(private readonly origin: string) {}
 
   private async request(url: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
+    if (this.forwardedFor) headers.set('x-forwarded-for', this.forwardedFor);
     if (this.cookies.size > 0) {
       headers.set('cookie', [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; '));
     }

@@ -66,9 +66,9 @@ export class SmtpCapture {
   }
 }
 
-/** The code and the magic link token of a sign-in or verification message. */
+/** The code and the magic link token of a sign-in or verification message (the code is in the body only). */
 export function codeAndLink(mail: CapturedMail): { code: string; token: string } {
-  const code = /: (\d{8})$/.exec(mail.subject)?.[1];
+  const code = /\bcode (?:is )?(\d{8})\b/.exec(mail.raw)?.[1];
   const token = /token=(pml_[A-Za-z0-9_-]+)/.exec(mail.raw)?.[1];
   if (!code || !token) throw new Error(`no code or link in: ${mail.subject}`);
   return { code, token };

@@ -3,12 +3,15 @@ import { isoCBOR } from '@simplewebauthn/server/helpers';
 
 /**
  * A test-only WebAuthn authenticator in software: ES256 keys from node:crypto, 'none' attestation,
- * resident credentials, and authenticator data with the UP/UV flags and a signature counter that the
- * tests can steer. It plays the browser's part as well (clientDataJSON with the origin).
+ * resident credentials, and authenticator data with the UP/UV (and, for a synced passkey, BE/BS) flags and
+ * a signature counter that the tests can steer. It plays the browser's part as well (clientDataJSON with the origin).
  */
 
 const FLAG_UP = 0x01;
 const FLAG_UV = 0x04;
+/** Backup eligible and backed up: a synced passkey (WebAuthn L3 §6.1.3). */
+const FLAG_BE = 0x08;
+const FLAG_BS = 0x10;
 const FLAG_AT = 0x40;
 
 function b64u(bytes: Uint8Array): string {
@@ -25,12 +28,18 @@ function u32(value: number): Buffer {
   return out;
 }
 
+function syncFlags(credential: SoftCredential): number {
+  return credential.synced ? FLAG_BE | FLAG_BS : 0;
+}
+
 interface SoftCredential {
   id: Buffer;
   rpId: string;
   userHandle: string;
   privateKey: KeyObject;
   counter: number;
+  /** A synced passkey: its authenticator data carries the BE and BS flags. */
+  synced: boolean;
 }
 
 export interface CeremonyOverrides {
@@ -42,6 +51,8 @@ export interface CeremonyOverrides {
   userVerified?: boolean;
   /** Sign with this counter instead of the next one. */
   counter?: number;
+  /** Registration: create a synced passkey (backup eligible and backed up) rather than a device-bound one. */
+  synced?: boolean;
 }
 
 export interface CreationOptionsJSON {
@@ -83,12 +94,15 @@ export class SoftAuthenticator {
       userHandle: options.user.id,
       privateKey,
       counter: overrides.counter ?? 0,
+      synced: overrides.synced ?? false,
     };
     const idLength = Buffer.alloc(2);
     idLength.writeUInt16BE(credential.id.length);
     const authData = Buffer.concat([
       sha256(rpId),
-      Buffer.from([FLAG_UP | FLAG_AT | (overrides.userVerified === false ? 0 : FLAG_UV)]),
+      Buffer.from([
+        FLAG_UP | FLAG_AT | (overrides.userVerified === false ? 0 : FLAG_UV) | syncFlags(credential),
+      ]),
       u32(credential.counter),
       Buffer.alloc(16), // aaguid: none
       idLength,
@@ -123,7 +137,7 @@ export class SoftAuthenticator {
     credential.counter = overrides.counter ?? credential.counter + 1;
     const authData = Buffer.concat([
       sha256(overrides.rpId ?? options.rpId ?? credential.rpId),
-      Buffer.from([FLAG_UP | (overrides.userVerified === false ? 0 : FLAG_UV)]),
+      Buffer.from([FLAG_UP | (overrides.userVerified === false ? 0 : FLAG_UV) | syncFlags(credential)]),
       u32(credential.counter),
     ]);
     const clientDataJSON = this.clientData('webauthn.get', options.challenge, overrides);

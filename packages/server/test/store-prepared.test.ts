@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, openStore, type Store } from '../src/store/database.js';
-import { preparedQuery } from '../src/store/prepared.js';
+import { preparedLookup, preparedQuery } from '../src/store/prepared.js';
 
 describe('preparedQuery', () => {
   let store: Store;
@@ -51,14 +51,47 @@ describe('preparedQuery', () => {
     expect(await find(250, 'one', 'prj_a')).toEqual([]);
   });
 
-  it('refuses samples that are not distinct, and parameters that are not arguments', () => {
-    const build = (projectId: string, id: string) =>
+  it('never takes a constant of the query for an argument whose sample value equals it', async () => {
+    // The sample for projectId is the very constant the query compares `model` with: mapping parameters
+    // by value would bind the caller's project id to `model` (and find nothing) instead of refusing.
+    expect(() =>
+      preparedQuery<[string, string], { id: string }>(store.db, ['AccessToken', 'one'], (projectId, id) =>
+        store.db
+          .selectFrom('oidc_payloads')
+          .select('id')
+          .where('model', '=', 'AccessToken')
+          .where('project_id', '=', projectId)
+          .where('id', '=', id),
+      ),
+    ).toThrow(/not one of the arguments/);
+    const find = preparedQuery<[string, string], { id: string }>(
+      store.db,
+      ['same', 'same'],
+      (projectId, id) =>
+        store.db
+          .selectFrom('oidc_payloads')
+          .select('id')
+          .where('project_id', '=', projectId)
+          .where('id', '=', id),
+    );
+    expect(await find('prj_a', 'two')).toEqual([{ id: 'two' }]);
+    expect(await find('prj_b', 'one')).toEqual([{ id: 'one' }]);
+    expect(await find('prj_b', 'two')).toEqual([]);
+  });
+
+  it('binds an argument used twice at both places', async () => {
+    const find = preparedQuery<[string], { id: string }>(store.db, ['x'], (value) =>
       store.db
         .selectFrom('oidc_payloads')
         .select('id')
-        .where('project_id', '=', projectId)
-        .where('id', '=', id);
-    expect(() => preparedQuery(store.db, ['same', 'same'], build)).toThrow(/distinct/);
+        .where((eb) => eb.or([eb('id', '=', value), eb('project_id', '=', value)]))
+        .orderBy('id'),
+    );
+    expect(await find('two')).toEqual([{ id: 'two' }]);
+    expect(await find('prj_b')).toEqual([{ id: 'one' }]);
+  });
+
+  it('refuses parameters that are not arguments: constants and transformed values', () => {
     expect(() =>
       preparedQuery<[string], { id: string }>(store.db, ['project'], (projectId) =>
         store.db
@@ -68,5 +101,33 @@ describe('preparedQuery', () => {
           .where('model', '=', 'Grant'),
       ),
     ).toThrow(/not one of the arguments/);
+    expect(() =>
+      preparedQuery<[number], { id: string }>(store.db, [0], (after) =>
+        store.db
+          .selectFrom('oidc_payloads')
+          .select('id')
+          .where('expires_at', '>', after + 1),
+      ),
+    ).toThrow(/not one of the arguments/);
+  });
+});
+
+describe('preparedLookup', () => {
+  it('looks up by its value, and refuses a query whose one parameter is a constant', async () => {
+    const store = openStore('sqlite::memory:');
+    try {
+      await migrate(store);
+      const find = preparedLookup(store.db, (id) =>
+        store.db.selectFrom('projects').select('id').where('id', '=', id),
+      );
+      expect(await find('prj_none')).toBeUndefined();
+      expect(() =>
+        preparedLookup(store.db, () =>
+          store.db.selectFrom('projects').select('id').where('id', '=', 'prj_fixed'),
+        ),
+      ).toThrow(/exactly one parameter, the value/);
+    } finally {
+      await store.close();
+    }
   });
 });

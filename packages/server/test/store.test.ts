@@ -86,6 +86,7 @@ describe.each(Object.keys(engines))('store on %s', (engine) => {
       'ledger_state',
       'ledger_tiles',
       'oidc_clients',
+      'oidc_key_rotations',
       'oidc_key_states',
       'oidc_payloads',
       'org_members',

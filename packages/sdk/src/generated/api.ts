@@ -1025,9 +1025,12 @@ export interface paths {
               | {
                   /** @enum {string} */
                   status: 'mfa_required';
-                  /** @description Send it with a TOTP or recovery code to /auth/login/totp within 5 minutes. */
+                  /** @description Send it with a TOTP code, a recovery code or the emailed code (as its methods allow) to /auth/login/totp within 5 minutes. */
                   challenge: string;
-                  methods: string[];
+                  /** @description totp and recovery_code, or email_code: a code was just emailed to the verified address. */
+                  methods: ('totp' | 'recovery_code' | 'email_code')[];
+                  /** @description Why a second factor is asked for, when adaptive MFA asked for it; for the user, no numbers. */
+                  reason?: string;
                 };
           };
         };
@@ -1119,6 +1122,8 @@ export interface paths {
             code?: string;
             /** @description A one-time recovery code. */
             recoveryCode?: string;
+            /** @description The 8-digit code emailed for the challenge, when its methods list email_code. */
+            emailCode?: string;
           };
         };
       };
@@ -1730,10 +1735,13 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Sign out everywhere, this session included */
+    /** Sign out everywhere, this session included; with removePasskeys=true, remove your passkeys too */
     post: {
       parameters: {
-        query?: never;
+        query?: {
+          /** @description Also remove all your passkeys (one may be an intruder's). Default false. */
+          removePasskeys?: boolean;
+        };
         header?: never;
         path: {
           /** @description Project id. */
@@ -2385,9 +2393,12 @@ export interface paths {
               | {
                   /** @enum {string} */
                   status: 'mfa_required';
-                  /** @description Send it with a TOTP or recovery code to /auth/login/totp within 5 minutes. */
+                  /** @description Send it with a TOTP code, a recovery code or the emailed code (as its methods allow) to /auth/login/totp within 5 minutes. */
                   challenge: string;
-                  methods: string[];
+                  /** @description totp and recovery_code, or email_code: a code was just emailed to the verified address. */
+                  methods: ('totp' | 'recovery_code' | 'email_code')[];
+                  /** @description Why a second factor is asked for, when adaptive MFA asked for it; for the user, no numbers. */
+                  reason?: string;
                 };
           };
         };
@@ -2460,7 +2471,7 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Confirm a registration with the emailed code; the account can then sign in */
+    /** Confirm a registration with the emailed code and the password chosen when registering */
     post: {
       parameters: {
         query?: never;
@@ -2481,6 +2492,8 @@ export interface paths {
             email: string;
             /** @description The 8-digit code from the email. */
             code: string;
+            /** @description The password chosen when registering. */
+            password: string;
           };
         };
       };
@@ -2869,7 +2882,7 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Finish a passkey sign-in: a session with amr hwk, user, mfa */
+    /** Finish a passkey sign-in: a session with amr hwk (device-bound) or swk (synced), user, mfa */
     post: {
       parameters: {
         query?: never;
@@ -2999,6 +3012,116 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/p/{projectId}/account/reauthenticate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Confirm it is you (password, or a TOTP code for TOTP users): the session counts as recently authenticated, as adding a passkey needs */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      /** @description Exactly one of password and code. */
+      requestBody: {
+        content: {
+          'application/json':
+            | {
+                password: string;
+              }
+            | {
+                /** @description The 6-digit code of the app. */
+                code: string;
+              };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              amr: string[];
+              /**
+               * Format: date-time
+               * @description The session is recent until 10 minutes after this.
+               */
+              authTime: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/p/{projectId}/account/passkeys/options': {
     parameters: {
       query?: never;
@@ -3008,7 +3131,7 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Start registering a passkey: WebAuthn creation options */
+    /** Start registering a passkey: WebAuthn creation options (needs a session authenticated in the last 10 minutes) */
     post: {
       parameters: {
         query?: never;
@@ -9269,6 +9392,111 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/projects/{projectId}/users/{userId}/sign-ins': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A user's recent sign-ins, as adaptive MFA remembers them */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description End-user id. */
+          userId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description Newest first: the last 50 completed sign-ins within 90 days (adaptive MFA projects only). */
+              data: {
+                /** Format: date-time */
+                at: string;
+                /** @description ISO 3166-1 alpha-2 country of the address, or null when it could not be located. */
+                country: string | null;
+                /** @description No earlier remembered sign-in came from this browser. */
+                newDevice: boolean;
+                /** @description No earlier remembered sign-in came from this address. */
+                newAddress: boolean;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /** @description invalid_credentials, account_disabled, locked, invalid_code, invalid_challenge, password_too_short, password_too_long, password_common, password_contains_identifier */
+              code?: string;
+              /** @description With `locked`: when to try again. */
+              retryAfterSeconds?: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/projects/{projectId}/users/{userId}/sessions/{sessionId}': {
     parameters: {
       query?: never;
@@ -9370,7 +9598,7 @@ export interface paths {
       cookie?: never;
     };
     get?: never;
-    /** Set or reset a user's password (policy-checked); ends all their sessions */
+    /** Set or reset a user's password (policy-checked); ends all their sessions and, with removePasskeys, removes their passkeys */
     put: {
       parameters: {
         query?: never;
@@ -9388,6 +9616,8 @@ export interface paths {
         content: {
           'application/json': {
             password: string;
+            /** @description Also remove the user's passkeys (a suspected account takeover: a planted passkey would still sign in). Default false. */
+            removePasskeys?: boolean;
           };
         };
       };
@@ -9470,10 +9700,13 @@ export interface paths {
     get?: never;
     put?: never;
     post?: never;
-    /** Reset a user's TOTP and recovery codes */
+    /** Reset a user's TOTP, recovery codes and (unless removePasskeys=false) passkeys */
     delete: {
       parameters: {
-        query?: never;
+        query?: {
+          /** @description Also remove the passkeys, which sign in as MFA and may be on the lost device. Default true. */
+          removePasskeys?: boolean;
+        };
         header?: never;
         path: {
           /** @description Project id. */
@@ -9582,14 +9815,29 @@ export interface paths {
               registration: boolean;
               /** @description Self-registration needs an email, answers 202 whether or not it is taken, and creates the user pending until the emailed code or link is confirmed (needs SMTP). Omitted: false. */
               registrationVerifiesEmail?: boolean;
+              /** @description Users whose email is verified may sign in with an emailed one-time code or link instead of a password (needs SMTP); the sign-in pages offer it only when on. Omitted: false. */
+              emailSignIn?: boolean;
               password: {
                 /** @description Default 12. */
                 minLength: number;
                 /** @description Refuse the most common breached passwords. Default true. */
                 forbidCommon: boolean;
               };
-              /** @description required: every user must sign in with TOTP (and enroll at their next sign-in). */
-              mfa: 'optional' | 'required';
+              /** @description required: every user must sign in with TOTP (and enroll at their next sign-in). adaptive: each password or emailed-code sign-in is scored for risk; at or above `risk.threshold` it needs a second factor (TOTP or a recovery code), and is refused when the user has none. Default optional. */
+              mfa: 'optional' | 'required' | 'adaptive';
+              risk?: {
+                /** @description The risk score (0–100) from which a sign-in needs a second factor. Default 50. */
+                threshold: number;
+                /** @description Points each signal adds, overriding the defaults (new_device 30, new_address 10, new_country 30, impossible_travel 60, velocity 20, failed_attempts 20); 0 ignores a signal. */
+                weights?: {
+                  new_device?: number;
+                  new_address?: number;
+                  new_country?: number;
+                  impossible_travel?: number;
+                  velocity?: number;
+                  failed_attempts?: number;
+                };
+              };
               sessions: {
                 /** @description Default 12 h. */
                 idleTimeoutSeconds: number;
@@ -9671,14 +9919,29 @@ export interface paths {
             registration: boolean;
             /** @description Self-registration needs an email, answers 202 whether or not it is taken, and creates the user pending until the emailed code or link is confirmed (needs SMTP). Omitted: false. */
             registrationVerifiesEmail?: boolean;
+            /** @description Users whose email is verified may sign in with an emailed one-time code or link instead of a password (needs SMTP); the sign-in pages offer it only when on. Omitted: false. */
+            emailSignIn?: boolean;
             password: {
               /** @description Default 12. */
               minLength: number;
               /** @description Refuse the most common breached passwords. Default true. */
               forbidCommon: boolean;
             };
-            /** @description required: every user must sign in with TOTP (and enroll at their next sign-in). */
-            mfa: 'optional' | 'required';
+            /** @description required: every user must sign in with TOTP (and enroll at their next sign-in). adaptive: each password or emailed-code sign-in is scored for risk; at or above `risk.threshold` it needs a second factor (TOTP or a recovery code), and is refused when the user has none. Default optional. */
+            mfa: 'optional' | 'required' | 'adaptive';
+            risk?: {
+              /** @description The risk score (0–100) from which a sign-in needs a second factor. Default 50. */
+              threshold: number;
+              /** @description Points each signal adds, overriding the defaults (new_device 30, new_address 10, new_country 30, impossible_travel 60, velocity 20, failed_attempts 20); 0 ignores a signal. */
+              weights?: {
+                new_device?: number;
+                new_address?: number;
+                new_country?: number;
+                impossible_travel?: number;
+                velocity?: number;
+                failed_attempts?: number;
+              };
+            };
             sessions: {
               /** @description Default 12 h. */
               idleTimeoutSeconds: number;
@@ -9700,14 +9963,29 @@ export interface paths {
               registration: boolean;
               /** @description Self-registration needs an email, answers 202 whether or not it is taken, and creates the user pending until the emailed code or link is confirmed (needs SMTP). Omitted: false. */
               registrationVerifiesEmail?: boolean;
+              /** @description Users whose email is verified may sign in with an emailed one-time code or link instead of a password (needs SMTP); the sign-in pages offer it only when on. Omitted: false. */
+              emailSignIn?: boolean;
               password: {
                 /** @description Default 12. */
                 minLength: number;
                 /** @description Refuse the most common breached passwords. Default true. */
                 forbidCommon: boolean;
               };
-              /** @description required: every user must sign in with TOTP (and enroll at their next sign-in). */
-              mfa: 'optional' | 'required';
+              /** @description required: every user must sign in with TOTP (and enroll at their next sign-in). adaptive: each password or emailed-code sign-in is scored for risk; at or above `risk.threshold` it needs a second factor (TOTP or a recovery code), and is refused when the user has none. Default optional. */
+              mfa: 'optional' | 'required' | 'adaptive';
+              risk?: {
+                /** @description The risk score (0–100) from which a sign-in needs a second factor. Default 50. */
+                threshold: number;
+                /** @description Points each signal adds, overriding the defaults (new_device 30, new_address 10, new_country 30, impossible_travel 60, velocity 20, failed_attempts 20); 0 ignores a signal. */
+                weights?: {
+                  new_device?: number;
+                  new_address?: number;
+                  new_country?: number;
+                  impossible_travel?: number;
+                  velocity?: number;
+                  failed_attempts?: number;
+                };
+              };
               sessions: {
                 /** @description Default 12 h. */
                 idleTimeoutSeconds: number;
@@ -11091,7 +11369,10 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Rotate the issuer’s signing keys: new keys are published now and sign after 24 h, or at once with immediate (retired keys stay published until their tokens expire) */
+    /**
+     * Rotate the issuer’s signing keys (staged by default; immediate revokes the old keys)
+     * @description The default changed from immediate to staged. Without a body, or with "immediate": false, a staged rotation: new keys are published now as next and sign after 24 h, when the current keys retire (they stay published until their tokens expire); 409 while one is pending. With "immediate": true, after a key compromise: the new keys sign at once and every other key is revoked, out of the JWKS at once, and the tokens it signed stop working on the platform API.
+     */
     post: {
       parameters: {
         query?: never;
@@ -11105,7 +11386,7 @@ export interface paths {
       requestBody: {
         content: {
           'application/json': {
-            /** @description Sign with the new keys at once and retire the current ones now (after a key compromise). Default: the new keys are published now and sign only after the publication delay (24 h). */
+            /** @description Default false: a staged rotation, the new keys are published now and sign only after the publication delay (24 h), and the current keys then retire. True (after a key compromise): the new keys sign at once and every other key is revoked, out of the JWKS at once, and the tokens it signed stop working. (The default used to be immediate.) */
             immediate?: boolean;
           };
         };

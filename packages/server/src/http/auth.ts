@@ -115,11 +115,14 @@ export function registerAuthentication(
 ): void {
   const { tenancy, accessTokens, dpop, limiter, rateLimits, lastUsed } = deps;
 
-  /** The token of a DPoP-scheme request and its proof's key thumbprint, or the problem to answer. */
+  /**
+   * The verified proof of a DPoP-scheme request (its key thumbprint and replay id), or the problem to
+   * answer. Its single use is claimed later, once the token has verified too.
+   */
   async function checkDpop(
     request: FastifyRequest,
     token: string,
-  ): Promise<{ presentation: TokenPresentation } | { problem: Problem }> {
+  ): Promise<{ presentation: TokenPresentation; replayId: string } | { problem: Problem }> {
     const proof = request.headers.dpop;
     // Several DPoP headers arrive joined by commas, which no JWT contains: refused as malformed.
     if (typeof proof !== 'string' || !AccessTokenVerifier.looksLikeJwt(token)) {
@@ -132,7 +135,18 @@ export function registerAuthentication(
       return { problem: new Problem('unavailable', 'DPoP proofs cannot be checked right now; retry.') };
     }
     if (!checked.ok) return { problem: invalidDpopProof(checked.reason) };
-    return { presentation: { scheme: 'DPoP', jkt: checked.jkt } };
+    return { presentation: { scheme: 'DPoP', jkt: checked.jkt }, replayId: checked.replayId };
+  }
+
+  /** Claims the single use of a proof whose token verified; the problem to answer when it cannot. */
+  async function claimDpop(replayId: string): Promise<Problem | undefined> {
+    const claimed = await dpop.claim({ replayId }).catch(() => undefined);
+    if (!claimed) return new Problem('unavailable', 'DPoP proofs cannot be checked right now; retry.');
+    if (claimed.claimed) return undefined;
+    if (claimed.reason === 'replayed') return invalidDpopProof('the DPoP proof was already used');
+    return new Problem('unavailable', 'Too many DPoP proofs to remember right now; retry shortly.', {
+      headers: { 'retry-after': String(Math.max(1, Math.ceil(claimed.retryAfterMs / 1000))) },
+    });
   }
 
   async function refuseAnonymous(request: FastifyRequest, problem: Problem): Promise<Problem> {
@@ -159,12 +173,14 @@ export function registerAuthentication(
     }
     let secret = BEARER.exec(header)?.[1];
     let presentation: TokenPresentation = { scheme: 'Bearer' };
+    let dpopReplayId: string | undefined;
     const dpopToken = secret === undefined ? DPOP.exec(header)?.[1] : undefined;
     if (dpopToken !== undefined) {
       const checked = await checkDpop(request, dpopToken);
       if ('problem' in checked) return sendProblem(reply, await refuseAnonymous(request, checked.problem));
       secret = dpopToken;
       presentation = checked.presentation;
+      dpopReplayId = checked.replayId;
     }
     // API keys first and unchanged (the fast path); a JWT is an access token of a project's issuer.
     const isAccessToken = secret !== undefined && AccessTokenVerifier.looksLikeJwt(secret);
@@ -199,6 +215,12 @@ export function registerAuthentication(
         reply,
         new Problem('rate-limited', `Rate limit reached; retry in ${taken.retryAfterSeconds} s.`),
       );
+    }
+
+    // Only now, with the token verified and bound to the proof's key, does the proof take a replay entry.
+    if (dpopReplayId !== undefined) {
+      const problem = await claimDpop(dpopReplayId);
+      if (problem) return sendProblem(reply, problem);
     }
 
     if (!isAccessToken) lastUsed.record(principal.keyId);

@@ -647,4 +647,29 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0020_email_fixes': {
+    async up(db: Kysely<unknown>) {
+      // Emailed codes: the address they were sent to (a code dies with an email change), the browser
+      // that asked for a sign-in link (another browser must also enter the code), and the sealed code
+      // and link (a repeated request re-sends the live code instead of replacing it).
+      for (const column of ['email_hash', 'browser_hash', 'code_box']) {
+        await db.schema.alterTable('identity_email_codes').addColumn(column, 'text').execute();
+      }
+    },
+  },
+  '0021_key_revocation': {
+    async up(db: Kysely<unknown>) {
+      // An immediate rotation revokes the keys it replaces (modules/oidc/signing-keys.ts): they leave the
+      // JWKS and stop verifying at once, unlike a retirement.
+      await db.schema.alterTable('oidc_key_states').addColumn('revoked_at', 'text').execute();
+      // One row per project that has rotated its keys: the activation time of its pending staged rotation,
+      // claimed with one conditional update so that concurrent staged rotations cannot both proceed.
+      await db.schema
+        .createTable('oidc_key_rotations')
+        .addColumn('project_id', 'text', (c) => c.primaryKey())
+        .addColumn('pending_until', 'text', (c) => c.notNull())
+        .addColumn('claimed_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };

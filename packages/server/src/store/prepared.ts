@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { type Compilable, CompiledQuery, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 
@@ -10,11 +11,10 @@ export function preparedLookup<Row>(
   db: Kysely<Database>,
   build: (value: string) => Compilable<Row>,
 ): (value: string) => Promise<Row | undefined> {
-  const compiled = build('').compile();
-  if (compiled.parameters.length !== 1) {
-    throw new Error(
-      `preparedLookup needs exactly one parameter, got ${compiled.parameters.length}: ${compiled.sql}`,
-    );
+  const sentinel = `\u0000persona-param:${randomBytes(8).toString('hex')}`;
+  const compiled = build(sentinel).compile();
+  if (compiled.parameters.length !== 1 || compiled.parameters[0] !== sentinel) {
+    throw new Error(`preparedLookup needs exactly one parameter, the value: ${compiled.sql}`);
   }
   return async (value) => (await db.executeQuery<Row>(CompiledQuery.raw(compiled.sql, [value]))).rows[0];
 }
@@ -22,28 +22,57 @@ export function preparedLookup<Row>(
 type Value = string | number;
 
 /**
- * The same for a query with several values, returning every row: `build` is called once with `sample`,
- * values that must be distinct so that each compiled parameter is traced to the argument it came from.
- * A query with a parameter that is none of the arguments (a constant, a spread list) is refused.
+ * The same for a query with several values, returning every row. `build` is compiled with a sentinel in
+ * place of each argument (of the type of the matching `sample` value; the sample values themselves are
+ * never bound), so every compiled parameter is traced to the argument it came from and a constant of the
+ * query can never be mistaken for one. It is compiled twice with different sentinels and both must agree:
+ * a query with a parameter that is none of the arguments (a constant, a spread list, a transformed value)
+ * is refused.
  */
 export function preparedQuery<Args extends Value[], Row>(
   db: Kysely<Database>,
   sample: NoInfer<Args>,
   build: (...args: Args) => Compilable<Row>,
 ): (...args: Args) => Promise<Row[]> {
-  if (new Set(sample).size !== sample.length) throw new Error('preparedQuery needs distinct sample values');
-  const compiled = build(...sample).compile();
-  const positions = compiled.parameters.map((parameter) => sample.indexOf(parameter as Value));
-  if (positions.includes(-1)) {
-    throw new Error(`preparedQuery: a parameter is not one of the arguments: ${compiled.sql}`);
+  const first = traceParameters(sample, build);
+  const second = traceParameters(sample, build);
+  if (first.sql !== second.sql || first.positions.join() !== second.positions.join()) {
+    throw new Error(`preparedQuery: the query changes with its argument values: ${first.sql}`);
   }
+  const { sql, positions } = first;
   return async (...args) =>
     (
       await db.executeQuery<Row>(
         CompiledQuery.raw(
-          compiled.sql,
+          sql,
           positions.map((index) => args[index]),
         ),
       )
     ).rows;
+}
+
+interface Traced {
+  sql: string;
+  /** For each compiled parameter, the index of the argument bound to it. */
+  positions: number[];
+}
+
+/** Compiles `build` with fresh sentinels and maps each compiled parameter to its argument. */
+function traceParameters<Args extends Value[], Row>(
+  sample: Args,
+  build: (...args: Args) => Compilable<Row>,
+): Traced {
+  const nonce = randomBytes(8).toString('hex');
+  const sentinels = sample.map((value, index) =>
+    typeof value === 'number'
+      ? // A fraction no query states as a constant; the random part differs between the two compilations.
+        -(2 ** 40) - index - Number.parseInt(nonce.slice(0, 8), 16) / 2 ** 33
+      : `\u0000persona-param:${index}:${nonce}`,
+  ) as Args;
+  const compiled = build(...sentinels).compile();
+  const positions = compiled.parameters.map((parameter) => sentinels.indexOf(parameter as Value));
+  if (positions.includes(-1)) {
+    throw new Error(`preparedQuery: a parameter is not one of the arguments: ${compiled.sql}`);
+  }
+  return { sql: compiled.sql, positions };
 }

@@ -373,6 +373,12 @@ export interface IdentityEmailCodesTable {
   attempts: number;
   expires_at: string;
   created_at: string;
+  /** Keyed hash of the normalized address the code was sent to; a code works only while it still is. */
+  email_hash: string | null;
+  /** SHA-256 of the cookie left in the browser that asked for a sign-in link (0020_email_fixes). */
+  browser_hash: string | null;
+  /** The code and link sealed with a SecretBox, so that a repeated request re-sends them unchanged. */
+  code_box: string | null;
 }
 
 /** One sent message, counted by the send limits; the key is a hash of the address or client IP. */
@@ -442,6 +448,17 @@ export interface OidcKeyStatesTable {
   activates_at: string;
   /** When it stopped signing; it stays in the JWKS for the retention period after that. */
   retired_at: string | null;
+  /** When an immediate rotation revoked it: out of the JWKS and no longer verifying from then on. */
+  revoked_at: string | null;
+}
+
+/** A project's issuer-key rotations: the staged one pending, claimed atomically (see IssuerKeys.rotate). */
+export interface OidcKeyRotationsTable {
+  project_id: string;
+  /** When the keys of the last staged rotation start signing; a new staged rotation waits until then. */
+  pending_until: string;
+  /** When that rotation was started (an interrupted one is taken over after a while). */
+  claimed_at: string;
 }
 
 export interface Database {
@@ -481,4 +498,5 @@ export interface Database {
   identity_email_sends: IdentityEmailSendsTable;
   identity_sign_ins: IdentitySignInsTable;
   oidc_key_states: OidcKeyStatesTable;
+  oidc_key_rotations: OidcKeyRotationsTable;
 }

@@ -63,7 +63,9 @@ export type AuditEventType =
   | 'passkey.renamed'
   | 'passkey.deleted'
   | 'passkey.clone_detected'
-  | 'user.email_verified';
+  | 'user.email_verified'
+  | 'sign_in.risk_assessed'
+  | 'session.reauthenticated';
 
 /**
  * What an audit entry may hold: ids, roles, scopes, hashes and times. Never personal data (a member's

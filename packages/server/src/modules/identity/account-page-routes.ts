@@ -16,7 +16,9 @@ import {
   signInPage,
   signInTotpPage,
 } from './pages/account-pages.js';
+import { signInEmailCodePage } from './pages/email-second-factor-pages.js';
 import type { PasskeyService } from './passkeys.js';
+import { SECOND_FACTOR_UNAVAILABLE } from './risk-gate.js';
 import type { IdentityService } from './service.js';
 import type { SessionAuth } from './session-auth.js';
 import type { ActiveSession } from './sessions.js';
@@ -69,7 +71,9 @@ export async function accountPageRoutes(app: FastifyInstance, deps: AccountPageD
 
     scope.get(`${base}/sign-in`, opts, async (request, reply) => {
       const projectId = await project(request);
-      return sendPage(reply, signInPage(basePath(projectId), { emailSignIn: deps.emailSignIn }));
+      // Email sign-in needs SMTP on the server and the project's emailSignIn policy.
+      const emailSignIn = deps.emailSignIn && (await identity.emailSignInAllowed(projectId));
+      return sendPage(reply, signInPage(basePath(projectId), { emailSignIn }));
     });
 
     scope.post(`${base}/sign-in`, opts, async (request, reply) => {
@@ -89,14 +93,32 @@ export async function accountPageRoutes(app: FastifyInstance, deps: AccountPageD
           }),
         );
       }
-      const outcome = await identity.authenticate(projectId, { identifier, password }, { ip: request.ip });
+      const deviceId = sessionAuth.deviceId(request);
+      const outcome = await identity.authenticate(
+        projectId,
+        { identifier, password },
+        { ip: request.ip, deviceId },
+      );
+      if (
+        (outcome.status === 'ok' || outcome.status === 'mfa_required') &&
+        (await identity.usesAdaptiveMfa(projectId))
+      ) {
+        sessionAuth.setDeviceCookie(reply, projectId, deviceId);
+      }
       switch (outcome.status) {
         case 'ok': {
           const restricted = outcome.mfaEnrollmentRequired;
           return startSession(reply, projectId, outcome.userId, outcome.amr, restricted);
         }
-        case 'mfa_required':
-          return sendPage(reply, signInTotpPage(path, outcome.challenge));
+        case 'mfa_required': {
+          const notice = outcome.reason ? { notice: outcome.reason } : {};
+          return sendPage(
+            reply,
+            outcome.methods.includes('email_code')
+              ? signInEmailCodePage(path, outcome.challenge, notice)
+              : signInTotpPage(path, outcome.challenge, notice),
+          );
+        }
         case 'locked':
           return sendPage(
             reply,
@@ -106,11 +128,13 @@ export async function accountPageRoutes(app: FastifyInstance, deps: AccountPageD
           return sendPage(
             reply,
             signInPage(path, {
-              status: outcome.reason === 'disabled' ? 403 : 401,
+              status: outcome.reason === 'invalid_credentials' ? 401 : 403,
               error:
                 outcome.reason === 'disabled'
                   ? 'This account is disabled.'
-                  : 'The username, email or password is wrong.',
+                  : outcome.reason === 'second_factor_unavailable'
+                    ? SECOND_FACTOR_UNAVAILABLE
+                    : 'The username, email or password is wrong.',
               identifier,
             }),
           );
@@ -123,25 +147,34 @@ export async function accountPageRoutes(app: FastifyInstance, deps: AccountPageD
       const form = request.body as Form | undefined;
       const challenge = field(form, 'challenge', 200);
       const code = field(form, 'code', 16).trim();
-      const factor = code ? { code } : { recoveryCode: field(form, 'recoveryCode', 64).trim() };
+      const emailCode = field(form, 'emailCode', 16).trim();
+      const factor = emailCode
+        ? { emailCode }
+        : code
+          ? { code }
+          : { recoveryCode: field(form, 'recoveryCode', 64).trim() };
       const path = basePath(projectId);
-      const outcome = await identity.verifySecondFactor(projectId, challenge, factor, { ip: request.ip });
+      // The page the code came from, again, for another try.
+      const retry = (outcome: Outcome) =>
+        emailCode ? signInEmailCodePage(path, challenge, outcome) : signInTotpPage(path, challenge, outcome);
+      const deviceId = sessionAuth.deviceId(request);
+      const outcome = await identity.verifySecondFactor(projectId, challenge, factor, {
+        ip: request.ip,
+        deviceId,
+      });
       switch (outcome.status) {
         case 'ok':
+          if (await identity.usesAdaptiveMfa(projectId)) {
+            sessionAuth.setDeviceCookie(reply, projectId, deviceId);
+          }
           return startSession(reply, projectId, outcome.userId, outcome.amr, false);
         case 'locked':
-          return sendPage(
-            reply,
-            signInTotpPage(path, challenge, lockedOutcome(outcome.retryAfterSeconds, 'wrong codes')),
-          );
+          return sendPage(reply, retry(lockedOutcome(outcome.retryAfterSeconds, 'wrong codes')));
         case 'failed':
           return sendPage(
             reply,
             outcome.reason === 'invalid_code'
-              ? signInTotpPage(path, challenge, {
-                  status: 401,
-                  error: 'The code is wrong or was already used.',
-                })
+              ? retry({ status: 401, error: 'The code is wrong or was already used.' })
               : signInPage(path, { status: 401, error: 'Too late or too many attempts: sign in again.' }),
           );
       }
@@ -245,9 +278,13 @@ export async function accountPageRoutes(app: FastifyInstance, deps: AccountPageD
 
     scope.post(`${base}/sessions/revoke-all`, opts, async (request, reply) => {
       const session = await formSession(request, { allowRestricted: true });
-      await identity.revokeOwnSessions(session);
+      const removePasskeys = field(request.body as Form | undefined, 'removePasskeys', 8) === 'yes';
+      await identity.revokeOwnSessions(session, { removePasskeys });
       sessionAuth.clearCookie(reply, session.projectId);
-      return sendPage(reply, signedOutPage(basePath(session.projectId), 'You are signed out everywhere.'));
+      const done = removePasskeys
+        ? 'You are signed out everywhere and your passkeys are removed.'
+        : 'You are signed out everywhere.';
+      return sendPage(reply, signedOutPage(basePath(session.projectId), done));
     });
   });
 

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { PageQuery, pageOf } from '../../http/pagination.js';
 import { ProjectParams } from '../tenancy/schemas.js';
+import { RemovePasskeysQuery } from './passkey-schemas.js';
 import {
   CreateUser,
   IdentityPolicy,
@@ -9,6 +10,7 @@ import {
   RevokedCount,
   Session,
   SetPassword,
+  SignInList,
   UpdateUser,
   User,
   UserParams,
@@ -121,6 +123,25 @@ export const identityAdminRoutes: FastifyPluginAsyncTypebox<{ identity: Identity
       ),
   );
 
+  app.get(
+    '/v1/projects/:projectId/users/:userId/sign-ins',
+    {
+      schema: {
+        tags,
+        summary: "A user's recent sign-ins, as adaptive MFA remembers them",
+        params: UserParams,
+        response: { 200: SignInList, ...IdentityProblemResponses },
+      },
+    },
+    async (request) => ({
+      data: await identity.listUserSignIns(
+        request.principal,
+        request.params.projectId,
+        request.params.userId,
+      ),
+    }),
+  );
+
   app.delete(
     '/v1/projects/:projectId/users/:userId/sessions',
     {
@@ -162,7 +183,8 @@ export const identityAdminRoutes: FastifyPluginAsyncTypebox<{ identity: Identity
     {
       schema: {
         tags,
-        summary: "Set or reset a user's password (policy-checked); ends all their sessions",
+        summary:
+          "Set or reset a user's password (policy-checked); ends all their sessions and, with removePasskeys, removes their passkeys",
         params: UserParams,
         body: SetPassword,
         response: { 204: NoContent, ...IdentityProblemResponses },
@@ -170,7 +192,8 @@ export const identityAdminRoutes: FastifyPluginAsyncTypebox<{ identity: Identity
     },
     async (request, reply) => {
       const { projectId, userId } = request.params;
-      await identity.setPassword(request.principal, projectId, userId, request.body.password);
+      const { password, removePasskeys } = request.body;
+      await identity.setPassword(request.principal, projectId, userId, password, { removePasskeys });
       return reply.code(204).send(null);
     },
   );
@@ -180,13 +203,17 @@ export const identityAdminRoutes: FastifyPluginAsyncTypebox<{ identity: Identity
     {
       schema: {
         tags,
-        summary: "Reset a user's TOTP and recovery codes",
+        summary: "Reset a user's TOTP, recovery codes and (unless removePasskeys=false) passkeys",
         params: UserParams,
+        querystring: RemovePasskeysQuery(
+          'Also remove the passkeys, which sign in as MFA and may be on the lost device. Default true.',
+        ),
         response: { 204: NoContent, ...IdentityProblemResponses },
       },
     },
     async (request, reply) => {
-      await identity.resetMfa(request.principal, request.params.projectId, request.params.userId);
+      const { projectId, userId } = request.params;
+      await identity.resetMfa(request.principal, projectId, userId, request.query);
       return reply.code(204).send(null);
     },
   );

@@ -9,6 +9,8 @@ import { ProjectParams } from '../tenancy/schemas.js';
 import type { TenancyService } from '../tenancy/service.js';
 import type { EmailCodes } from './email-codes.js';
 import { REGISTRATION_ACCEPTED, RegistrationAccepted } from './email-schemas.js';
+import { RemovePasskeysQuery } from './passkey-schemas.js';
+import { secondFactorUnavailableProblem } from './risk-gate.js';
 import {
   ChangePassword,
   IdentityProblemResponses,
@@ -77,7 +79,8 @@ export const identityAuthRoutes: FastifyPluginAsyncTypebox<{
       const { projectId } = request.params;
       if (await identity.registrationVerifiesEmail(projectId)) {
         emailCodes.requireEnabled();
-        emailCodes.afterRegistration(projectId, await identity.registerPending(projectId, request.body));
+        const registered = await identity.registerPending(projectId, request.body);
+        emailCodes.afterRegistration(projectId, registered, request.ip);
         return reply.code(202).send(REGISTRATION_ACCEPTED);
       }
       return reply.code(201).send(await identity.register(projectId, request.body));
@@ -99,11 +102,19 @@ export const identityAuthRoutes: FastifyPluginAsyncTypebox<{
       auth.checkSameOrigin(request);
       const { projectId } = request.params;
       await requireProject(projectId);
-      const outcome = await identity.authenticate(projectId, request.body, { ip: request.ip });
+      const deviceId = auth.deviceId(request);
+      const outcome = await identity.authenticate(projectId, request.body, { ip: request.ip, deviceId });
+      if (
+        (outcome.status === 'ok' || outcome.status === 'mfa_required') &&
+        (await identity.usesAdaptiveMfa(projectId))
+      ) {
+        auth.setDeviceCookie(reply, projectId, deviceId);
+      }
       switch (outcome.status) {
         case 'locked':
           throw lockedProblem(outcome.retryAfterSeconds);
         case 'failed':
+          if (outcome.reason === 'second_factor_unavailable') throw secondFactorUnavailableProblem();
           throw outcome.reason === 'disabled'
             ? new Problem('forbidden', 'This account is disabled.', {
                 extensions: { code: 'account_disabled' },
@@ -112,7 +123,12 @@ export const identityAuthRoutes: FastifyPluginAsyncTypebox<{
                 extensions: { code: 'invalid_credentials' },
               });
         case 'mfa_required':
-          return { status: 'mfa_required' as const, challenge: outcome.challenge, methods: outcome.methods };
+          return {
+            status: 'mfa_required' as const,
+            challenge: outcome.challenge,
+            methods: outcome.methods,
+            ...(outcome.reason ? { reason: outcome.reason } : {}),
+          };
         case 'ok': {
           const restricted = outcome.mfaEnrollmentRequired;
           const signed = await identity.startSession(projectId, outcome.userId, outcome.amr, restricted);
@@ -136,16 +152,33 @@ export const identityAuthRoutes: FastifyPluginAsyncTypebox<{
     async (request, reply) => {
       auth.checkSameOrigin(request);
       const { projectId } = request.params;
-      const { challenge, code, recoveryCode } = request.body;
-      if ((code === undefined) === (recoveryCode === undefined)) {
-        throw new Problem('validation-error', 'Send either `code` or `recoveryCode`.', {
+      const { challenge, code, recoveryCode, emailCode } = request.body;
+      const given = [code, recoveryCode, emailCode].filter((value) => value !== undefined).length;
+      if (given !== 1) {
+        throw new Problem('validation-error', 'Send one of `code`, `recoveryCode` and `emailCode`.', {
           errors: [
-            { in: 'body', pointer: '#/code', detail: 'exactly one of code and recoveryCode is required' },
+            {
+              in: 'body',
+              pointer: '#/code',
+              detail: 'exactly one of code, recoveryCode and emailCode is required',
+            },
           ],
         });
       }
-      const factor = code !== undefined ? { code } : { recoveryCode: recoveryCode as string };
-      const outcome = await identity.verifySecondFactor(projectId, challenge, factor, { ip: request.ip });
+      const factor =
+        code !== undefined
+          ? { code }
+          : emailCode !== undefined
+            ? { emailCode }
+            : { recoveryCode: recoveryCode as string };
+      const deviceId = auth.deviceId(request);
+      const outcome = await identity.verifySecondFactor(projectId, challenge, factor, {
+        ip: request.ip,
+        deviceId,
+      });
+      if (outcome.status === 'ok' && (await identity.usesAdaptiveMfa(projectId))) {
+        auth.setDeviceCookie(reply, projectId, deviceId);
+      }
       switch (outcome.status) {
         case 'locked':
           throw lockedProblem(outcome.retryAfterSeconds);
@@ -258,14 +291,18 @@ export const identityAuthRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         tags,
-        summary: 'Sign out everywhere, this session included',
+        summary:
+          'Sign out everywhere, this session included; with removePasskeys=true, remove your passkeys too',
         params: ProjectParams,
+        querystring: RemovePasskeysQuery(
+          "Also remove all your passkeys (one may be an intruder's). Default false.",
+        ),
         response: { 200: RevokedCount, ...IdentityProblemResponses },
       },
     },
     async (request, reply) => {
       const session = await auth.require(request, request.params.projectId, { allowRestricted: true });
-      const revoked = await identity.revokeOwnSessions(session);
+      const revoked = await identity.revokeOwnSessions(session, request.query);
       auth.clearCookie(reply, request.params.projectId);
       return { revoked };
     },

@@ -18,10 +18,20 @@ export function signInMessage(to: string, code: string, link: string): MailMessa
   const tail = 'If you did not ask to sign in, ignore this message; nobody can sign in without the code.';
   return {
     to,
-    subject: `Your sign-in code: ${code}`,
+    subject: 'Your sign-in code',
     text: `${lines.join('\n\n')}\n\n${link}\n\n${tail}\n`,
     html: htmlOf([...lines, tail], { href: link, label: 'Sign in' }),
   };
+}
+
+/** Adaptive MFA's second factor after a password: the code only, never a link that could replace it. */
+export function secondFactorMessage(to: string, code: string): MailMessage {
+  const lines = [
+    `Your confirmation code is ${code}.`,
+    `Someone signed in to your account with its password and we need to confirm it's you. The code expires in ${MINUTES} minutes and works once.`,
+    'If it was not you, do not share the code, and change your password: whoever signed in knows it.',
+  ];
+  return { to, subject: 'Confirm your sign-in', text: `${lines.join('\n\n')}\n`, html: htmlOf(lines) };
 }
 
 /** To the owner of an address someone tried to register again with. */
@@ -47,8 +57,25 @@ export function verifyEmailMessage(to: string, code: string, link: string): Mail
   const tail = 'If you did not ask for this, ignore this message.';
   return {
     to,
-    subject: `Verify your email: ${code}`,
+    // Never the code: subjects show on lock screens and in previews.
+    subject: 'Verify your email',
     text: `${lines.join('\n\n')}\n\n${link}\n\n${tail}\n`,
     html: htmlOf([...lines, tail], { href: link, label: 'Verify my email' }),
+  };
+}
+
+/** The code that confirms a self-registration; confirming also asks for the password chosen then. */
+export function confirmRegistrationMessage(to: string, code: string, link: string): MailMessage {
+  const lines = [
+    'An account was created with this address.',
+    `To finish registering, confirm with the code ${code} and the password you chose. It expires in ${MINUTES} minutes and works once. You can also open this link:`,
+  ];
+  const tail =
+    "If this wasn't you, ignore this email: the account stays unusable and is deleted after a day.";
+  return {
+    to,
+    subject: 'Confirm your new account',
+    text: `${lines.join('\n\n')}\n\n${link}\n\n${tail}\n`,
+    html: htmlOf([...lines, tail], { href: link, label: 'Confirm my account' }),
   };
 }

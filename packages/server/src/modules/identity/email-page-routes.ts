@@ -6,9 +6,16 @@ import { messagePage } from '../../http/pages/message.js';
 import { Problem } from '../../http/problem.js';
 import { limitPerAddress, type RateLimiter } from '../../http/rate-limit.js';
 import type { TenancyService } from '../tenancy/service.js';
-import type { EmailCodes } from './email-codes.js';
+import { EMAIL_BROWSER_COOKIE, type EmailCodes, type LiveLink } from './email-codes.js';
 import { signInTotpPage } from './pages/account-pages.js';
-import { type EmailForms, emailCodePage, emailStartPage, magicLinkPage } from './pages/email-code-pages.js';
+import {
+  type EmailForms,
+  type EmailOutcome,
+  emailCodePage,
+  emailStartPage,
+  magicLinkPage,
+} from './pages/email-code-pages.js';
+import { SECOND_FACTOR_UNAVAILABLE } from './risk-gate.js';
 import type { IdentityService } from './service.js';
 import { cookieValue, type SessionAuth } from './session-auth.js';
 
@@ -17,6 +24,7 @@ export const EMAIL_INTERACTION_COOKIE = 'persona_email_interaction';
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+$/;
 const CODE_PATTERN = /^[0-9]{8}$/;
 const UID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const BROWSER_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 export interface EmailPageDeps {
   identity: IdentityService;
@@ -36,6 +44,7 @@ const LINK_GONE = messagePage(
   'This link has expired or was already used. Ask for a new code on the sign-in page.',
 );
 const CROSS_ORIGIN = messagePage(403, 'Request refused', 'This form was sent from another site.');
+const NO_EMAIL_SIGN_IN = messagePage(404, 'Not found', 'Email sign-in is not available for this project.');
 
 /** The email address and code of a posted form, or '' for one that is missing or malformed. */
 export function emailField(form: Form | undefined): string {
@@ -82,28 +91,30 @@ export async function emailPageRoutes(app: FastifyInstance, deps: EmailPageDeps)
     const opts = { schema: { hide: true } };
 
     scope.get(base, opts, async (request, reply) => {
-      const projectId = await project(request);
+      const projectId = await signInProject(request);
       return sendPage(reply, emailStartPage(formsOf(projectId)));
     });
 
     scope.post(base, opts, async (request, reply) => {
-      const projectId = await project(request);
+      const projectId = await signInProject(request);
       sameOrigin(request);
       const forms = formsOf(projectId);
       const email = emailField(request.body as Form | undefined);
       if (!email) {
         return sendPage(reply, emailStartPage(forms, { status: 400, error: 'Enter your email address.' }));
       }
+      const browser = emailCodes.browserCookie(projectId);
       try {
-        await emailCodes.requestSignIn(projectId, email, request.ip);
+        await emailCodes.requestSignIn(projectId, email, request.ip, browser.token);
       } catch (error) {
         return sendPage(reply, throttledPage(forms, email, error));
       }
+      reply.header('set-cookie', browser.setCookie);
       return sendPage(reply, emailCodePage(forms, email));
     });
 
     scope.post(`${base}/code`, opts, async (request, reply) => {
-      const projectId = await project(request);
+      const projectId = await signInProject(request);
       sameOrigin(request);
       const form = request.body as Form | undefined;
       const forms = formsOf(projectId);
@@ -111,7 +122,7 @@ export async function emailPageRoutes(app: FastifyInstance, deps: EmailPageDeps)
       if (!email)
         return sendPage(reply, emailStartPage(forms, { status: 400, error: 'Enter your email address.' }));
       const code = codeField(form);
-      const userId = code ? await emailCodes.activeUserId(projectId, email) : null;
+      const userId = code ? await emailCodes.signInUserId(projectId, email) : null;
       const valid = userId !== null && (await emailCodes.checkEmailCode(projectId, userId, 'sign_in', code));
       if (!valid || !userId) {
         return sendPage(
@@ -128,17 +139,26 @@ export async function emailPageRoutes(app: FastifyInstance, deps: EmailPageDeps)
     scope.get(link, opts, async (request, reply) => {
       const projectId = await project(request);
       const token = tokenOf((request.query as Form | undefined)?.token);
-      const live = token ? await emailCodes.peekLink(projectId, token) : null;
+      const live = token ? await emailCodes.peekLink(projectId, token, browserOf(request)) : null;
       if (!live) return sendPage(reply, LINK_GONE);
       reply.header('cache-control', 'no-store');
-      return sendPage(reply, magicLinkPage(`/p/${projectId}/auth/email/link`, token, live.purpose));
+      return sendPage(reply, linkPage(projectId, token, live));
     });
 
     scope.post(link, opts, async (request, reply) => {
       const projectId = await project(request);
       sameOrigin(request);
-      const token = tokenOf((request.body as Form | undefined)?.token);
-      const used = token ? await emailCodes.consumeLink(projectId, token) : null;
+      const form = request.body as Form | undefined;
+      const token = tokenOf(form?.token);
+      const live = token ? await emailCodes.peekLink(projectId, token, browserOf(request)) : null;
+      if (!live) return sendPage(reply, LINK_GONE);
+      reply.header('cache-control', 'no-store');
+      const refused = await linkRefusal(projectId, live, form);
+      if (refused) return sendPage(reply, linkPage(projectId, token, live, refused));
+      // A link that needed the code was used up with it; any other is used up now.
+      const used = needsCode(live)
+        ? live
+        : await emailCodes.consumeLink(projectId, token, browserOf(request));
       if (!used) return sendPage(reply, LINK_GONE);
       if (used.purpose === 'verify_email') {
         await identity.markEmailVerified(projectId, used.userId, 'email_link');
@@ -155,6 +175,52 @@ export async function emailPageRoutes(app: FastifyInstance, deps: EmailPageDeps)
       return signIn(request, reply, projectId, used.userId, continueTo);
     });
   });
+
+  /** The asking-browser cookie of the request, when it carries one of the right shape. */
+  function browserOf(request: FastifyRequest): string | undefined {
+    const value = cookieValue(request.headers.cookie, EMAIL_BROWSER_COOKIE);
+    return value && BROWSER_TOKEN_PATTERN.test(value) ? value : undefined;
+  }
+
+  function linkPage(projectId: string, token: string, live: LiveLink, outcome?: EmailOutcome): Page {
+    return magicLinkPage(
+      `/p/${projectId}/auth/email/link`,
+      token,
+      {
+        // peekLink never answers for a second factor's code (it has no link).
+        purpose: live.purpose === 'sign_in' ? 'sign_in' : 'verify_email',
+        maskedEmail: live.maskedEmail,
+        askCode: needsCode(live),
+        askPassword: live.pendingRegistration,
+      },
+      outcome,
+    );
+  }
+
+  /**
+   * Why a link's form cannot be used as posted, or null when it can: a registration's link needs the
+   * password chosen then (a wrong one costs an attempt of the code), and a sign-in link opened in
+   * another browser than the asking one needs the emailed code (checking it uses the link up).
+   */
+  async function linkRefusal(projectId: string, live: LiveLink, form: Form | undefined) {
+    if (live.pendingRegistration) {
+      const password = field(form, 'password', 1024);
+      if (password && (await identity.pendingPasswordMatches(projectId, live.userId, password))) return null;
+      await emailCodes.spendAttempt(projectId, live.userId, 'verify_email');
+      return { status: 401, error: 'That is not the password this account was registered with.' };
+    }
+    if (!needsCode(live)) return null;
+    const code = codeField(form);
+    if (code && (await emailCodes.checkEmailCode(projectId, live.userId, 'sign_in', code))) return null;
+    return { status: 401, error: 'The code is wrong, expired or was already used.' };
+  }
+
+  /** Whether the project's policy lets its users sign in by email; the sign-in pages 404 otherwise. */
+  async function signInProject(request: FastifyRequest): Promise<string> {
+    const projectId = await project(request);
+    if (!(await identity.emailSignInAllowed(projectId))) throw new PageError(NO_EMAIL_SIGN_IN);
+    return projectId;
+  }
 
   function accountPath(projectId: string): string {
     return `/p/${projectId}/pages/account`;
@@ -175,10 +241,16 @@ export async function emailPageRoutes(app: FastifyInstance, deps: EmailPageDeps)
     userId: string,
     continueTo: string,
   ) {
-    const outcome = await identity.emailFirstFactor(projectId, userId, { ip: request.ip });
+    const deviceId = sessionAuth.deviceId(request);
+    const outcome = await identity.emailFirstFactor(projectId, userId, { ip: request.ip, deviceId });
     if (!outcome) return sendPage(reply, LINK_GONE);
+    if (outcome.status === 'failed') {
+      return sendPage(reply, messagePage(403, 'Sign-in refused', SECOND_FACTOR_UNAVAILABLE));
+    }
+    if (await identity.usesAdaptiveMfa(projectId)) sessionAuth.setDeviceCookie(reply, projectId, deviceId);
     if (outcome.status === 'mfa_required') {
-      return sendPage(reply, signInTotpPage(accountPath(projectId), outcome.challenge));
+      const notice = outcome.reason ? { notice: outcome.reason } : {};
+      return sendPage(reply, signInTotpPage(accountPath(projectId), outcome.challenge, notice));
     }
     const restricted = outcome.mfaEnrollmentRequired;
     const signed = await identity.startSession(projectId, userId, outcome.amr, restricted);
@@ -206,6 +278,11 @@ export async function emailPageRoutes(app: FastifyInstance, deps: EmailPageDeps)
       throw new PageError(CROSS_ORIGIN);
     }
   }
+}
+
+/** A sign-in link opened without the asking browser's cookie: the code from the same email is needed too. */
+function needsCode(live: LiveLink): boolean {
+  return live.purpose === 'sign_in' && !live.sameBrowser;
 }
 
 function tokenOf(value: unknown): string {

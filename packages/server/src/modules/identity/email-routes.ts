@@ -14,13 +14,27 @@ import {
   EmailStart,
   EmailVerified,
   EmailVerify,
+  RegistrationConfirm,
 } from './email-schemas.js';
+import { secondFactorUnavailableProblem } from './risk-gate.js';
 import { IdentityProblemResponses, MfaRequired, SignedIn, User } from './schemas.js';
 import type { IdentityService } from './service.js';
 import type { SessionAuth } from './session-auth.js';
 
 export function invalidEmailCode(): Problem {
   return new Problem('unauthorized', 'The code is wrong, expired or was already used.', {
+    extensions: { code: 'invalid_code' },
+  });
+}
+
+function emailSignInOff(): Problem {
+  return new Problem('forbidden', 'This project does not allow email sign-in.', {
+    extensions: { code: 'email_sign_in_disabled' },
+  });
+}
+
+function invalidConfirmation(): Problem {
+  return new Problem('unauthorized', 'The code or the password is wrong, or the code expired or was used.', {
     extensions: { code: 'invalid_code' },
   });
 }
@@ -58,9 +72,13 @@ export const emailCodeRoutes: FastifyPluginAsyncTypebox<{
     async (request, reply) => {
       auth.checkSameOrigin(request);
       emailCodes.requireEnabled();
-      await requireProject(request.params.projectId);
-      await emailCodes.requestSignIn(request.params.projectId, request.body.email, request.ip);
-      return reply.code(202).send(EMAIL_ACCEPTED);
+      const { projectId } = request.params;
+      await requireProject(projectId);
+      if (!(await identity.emailSignInAllowed(projectId))) throw emailSignInOff();
+      // A browser calling this gets the cookie that lets the link sign in with one click there only.
+      const browser = emailCodes.browserCookie(projectId);
+      await emailCodes.requestSignIn(projectId, request.body.email, request.ip, browser.token);
+      return reply.code(202).header('set-cookie', browser.setCookie).send(EMAIL_ACCEPTED);
     },
   );
 
@@ -80,14 +98,25 @@ export const emailCodeRoutes: FastifyPluginAsyncTypebox<{
       emailCodes.requireEnabled();
       const { projectId } = request.params;
       await requireProject(projectId);
-      const userId = await emailCodes.activeUserId(projectId, request.body.email);
+      if (!(await identity.emailSignInAllowed(projectId))) throw emailSignInOff();
+      const userId = await emailCodes.signInUserId(projectId, request.body.email);
       const valid =
         userId !== null && (await emailCodes.checkEmailCode(projectId, userId, 'sign_in', request.body.code));
+      const deviceId = auth.deviceId(request);
       const outcome =
-        valid && userId ? await identity.emailFirstFactor(projectId, userId, { ip: request.ip }) : null;
+        valid && userId
+          ? await identity.emailFirstFactor(projectId, userId, { ip: request.ip, deviceId })
+          : null;
       if (!outcome) throw invalidEmailCode();
+      if (outcome.status === 'failed') throw secondFactorUnavailableProblem();
+      if (await identity.usesAdaptiveMfa(projectId)) auth.setDeviceCookie(reply, projectId, deviceId);
       if (outcome.status === 'mfa_required') {
-        return { status: 'mfa_required' as const, challenge: outcome.challenge, methods: outcome.methods };
+        return {
+          status: 'mfa_required' as const,
+          challenge: outcome.challenge,
+          methods: outcome.methods,
+          ...(outcome.reason ? { reason: outcome.reason } : {}),
+        };
       }
       const restricted = outcome.mfaEnrollmentRequired;
       const signed = await identity.startSession(projectId, outcome.userId, outcome.amr, restricted);
@@ -101,9 +130,9 @@ export const emailCodeRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         tags,
-        summary: 'Confirm a registration with the emailed code; the account can then sign in',
+        summary: 'Confirm a registration with the emailed code and the password chosen when registering',
         params: ProjectParams,
-        body: EmailVerify,
+        body: RegistrationConfirm,
         response: { 200: EmailVerified, ...IdentityProblemResponses },
       },
     },
@@ -113,10 +142,15 @@ export const emailCodeRoutes: FastifyPluginAsyncTypebox<{
       const { projectId } = request.params;
       await requireProject(projectId);
       const userId = await emailCodes.pendingUserId(projectId, request.body.email);
+      // The mailbox alone is not enough: whoever registered the address first chose the password, and
+      // only they may activate it. A wrong password costs one of the code's attempts.
+      const chosen = await identity.pendingPasswordMatches(projectId, userId, request.body.password);
+      if (userId !== null && !chosen) await emailCodes.spendAttempt(projectId, userId, 'verify_email');
       const valid =
         userId !== null &&
+        chosen &&
         (await emailCodes.checkEmailCode(projectId, userId, 'verify_email', request.body.code));
-      if (!valid || !userId) throw invalidEmailCode();
+      if (!valid || !userId) throw invalidConfirmation();
       await identity.markEmailVerified(projectId, userId, 'email_code');
       return { status: 'verified' as const };
     },
@@ -138,7 +172,10 @@ export const emailCodeRoutes: FastifyPluginAsyncTypebox<{
       const user = await identity.account(session);
       if (!user.email) throw new Problem('conflict', 'The account has no email address.');
       if (user.emailVerified) throw new Problem('conflict', 'The email address is already verified.');
-      if (!(await emailCodes.sendEmailCode(session.projectId, session.userId, 'verify_email'))) {
+      const sent = await emailCodes.sendEmailCode(session.projectId, session.userId, 'verify_email', {
+        ip: request.ip,
+      });
+      if (!sent) {
         throw new Problem('rate-limited', 'A code was sent recently; wait a minute and try again.', {
           headers: { 'retry-after': '60' },
           extensions: { code: 'email_rate_limited', retryAfterSeconds: 60 },

@@ -6,6 +6,19 @@ const EmailCode = Type.String({ pattern: '^[0-9]{8}$', description: 'The 8-digit
 export const EmailStart = Type.Object({ email: Email }, { additionalProperties: false });
 export const EmailVerify = Type.Object({ email: Email, code: EmailCode }, { additionalProperties: false });
 export const EmailCodeBody = Type.Object({ code: EmailCode }, { additionalProperties: false });
+/** Confirming a registration proves the mailbox (code) and that the confirmer chose the password. */
+export const RegistrationConfirm = Type.Object(
+  {
+    email: Email,
+    code: EmailCode,
+    password: Type.String({
+      minLength: 1,
+      maxLength: 1024,
+      description: 'The password chosen when registering.',
+    }),
+  },
+  { additionalProperties: false },
+);
 
 /** The one answer to a code request, whether or not a message went out. */
 export const EMAIL_ACCEPTED = {

@@ -115,16 +115,18 @@ export class PasskeyRepo {
     return result.numDeletedRows > 0n;
   }
 
-  async deleteUserPasskeys(projectId: string, userId: string): Promise<void> {
-    await this.db
+  /** Deletes all the user's passkeys and registration challenges; returns how many passkeys went. */
+  async deleteUserPasskeys(projectId: string, userId: string): Promise<number> {
+    const result = await this.db
       .deleteFrom('identity_passkeys')
       .where('project_id', '=', projectId)
       .where('user_id', '=', userId)
-      .execute();
+      .executeTakeFirst();
     await this.db
       .deleteFrom('identity_webauthn_challenges')
       .where('project_id', '=', projectId)
       .where('user_id', '=', userId)
       .execute();
+    return Number(result.numDeletedRows);
   }
 }

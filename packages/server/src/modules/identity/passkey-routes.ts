@@ -10,6 +10,8 @@ import {
   Passkey,
   PasskeyList,
   PasskeySignIn,
+  Reauthenticate,
+  Reauthenticated,
   RegisterPasskey,
   RenamePasskey,
   RequestOptions,
@@ -17,6 +19,7 @@ import {
 } from './passkey-schemas.js';
 import type { PasskeyService } from './passkeys.js';
 import { IdentityProblemResponses, SignedIn, UserParams } from './schemas.js';
+import type { IdentityService } from './service.js';
 import type { SessionAuth } from './session-auth.js';
 
 const NoContent = Type.Null({ description: 'Done; no body.' });
@@ -38,10 +41,11 @@ function passkeyLockedProblem(retryAfterSeconds: number): Problem {
 /** The end-user passkey API: username-less sign-in and the signed-in user's own passkeys. */
 export const passkeyRoutes: FastifyPluginAsyncTypebox<{
   passkeys: PasskeyService;
+  identity: IdentityService;
   auth: SessionAuth;
   limiter: RateLimiter;
   rateLimit: RateLimitConfig;
-}> = async (app, { passkeys, auth, limiter, rateLimit }) => {
+}> = async (app, { passkeys, identity, auth, limiter, rateLimit }) => {
   limitPerAddress(app, limiter, rateLimit, 'identity');
   const tags = ['end-user auth'];
 
@@ -66,7 +70,7 @@ export const passkeyRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         tags,
-        summary: 'Finish a passkey sign-in: a session with amr hwk, user, mfa',
+        summary: 'Finish a passkey sign-in: a session with amr hwk (device-bound) or swk (synced), user, mfa',
         params: ProjectParams,
         body: PasskeySignIn,
         response: { 200: SignedIn, ...IdentityProblemResponses },
@@ -78,8 +82,33 @@ export const passkeyRoutes: FastifyPluginAsyncTypebox<{
       const outcome = await passkeys.signIn(projectId, request.body.response, { ip: request.ip });
       if (outcome.status === 'locked') throw passkeyLockedProblem(outcome.retryAfterSeconds);
       if (outcome.status === 'failed') throw passkeySignInFailed();
+      // Already multi-factor: not scored, but remembered, so the next password sign-in knows this device.
+      const deviceId = auth.deviceId(request);
+      const { userId } = outcome.signed.session;
+      if (await identity.rememberSignIn(projectId, userId, { ip: request.ip, deviceId })) {
+        auth.setDeviceCookie(reply, projectId, deviceId);
+      }
       auth.setCookie(reply, projectId, outcome.signed.token, outcome.signed.session.expiresAt);
       return { status: 'signed_in' as const, ...outcome.signed, mfaEnrollmentRequired: false };
+    },
+  );
+
+  app.post(
+    '/p/:projectId/account/reauthenticate',
+    {
+      schema: {
+        tags,
+        summary:
+          'Confirm it is you (password, or a TOTP code for TOTP users): the session counts as recently authenticated, as adding a passkey needs',
+        params: ProjectParams,
+        body: Reauthenticate,
+        response: { 200: Reauthenticated, ...IdentityProblemResponses },
+      },
+    },
+    async (request) => {
+      const session = await auth.require(request, request.params.projectId);
+      const { amr, authTime } = await passkeys.reauthenticate(session, request.body);
+      return { amr, authTime };
     },
   );
 
@@ -88,7 +117,8 @@ export const passkeyRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         tags,
-        summary: 'Start registering a passkey: WebAuthn creation options',
+        summary:
+          'Start registering a passkey: WebAuthn creation options (needs a session authenticated in the last 10 minutes)',
         params: ProjectParams,
         response: { 200: CreationOptions, ...IdentityProblemResponses },
       },

@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { ProjectId } from '../tenancy/schemas.js';
+import { PASSWORD_MAX_LENGTH } from './password-policy.js';
 import { UserId } from './schemas.js';
 
 const Timestamp = Type.String({ format: 'date-time' });
@@ -108,3 +109,36 @@ export const PasskeySignIn = Type.Object(
   { response: AuthenticationResponse },
   { additionalProperties: false },
 );
+
+/**
+ * Proof of the user, again, within a session: the password, or a TOTP code for a user with TOTP. Adding a
+ * passkey needs a session authenticated within the last minutes.
+ */
+export const Reauthenticate = Type.Union(
+  [
+    Type.Object(
+      { password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH * 2 }) },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      { code: Type.String({ pattern: '^[0-9]{6}$', description: 'The 6-digit code of the app.' }) },
+      { additionalProperties: false },
+    ),
+  ],
+  { description: 'Exactly one of password and code.' },
+);
+export type ReauthenticateBody = Static<typeof Reauthenticate>;
+export const Reauthenticated = Type.Object({
+  amr: Type.Array(Type.String()),
+  authTime: Type.String({
+    format: 'date-time',
+    description: 'The session is recent until 10 minutes after this.',
+  }),
+});
+
+/** `?removePasskeys=`: whether a reset or "sign out everywhere" removes the user's passkeys too. */
+export const RemovePasskeysQuery = (description: string) =>
+  Type.Object(
+    { removePasskeys: Type.Optional(Type.Boolean({ description })) },
+    { additionalProperties: false },
+  );

@@ -15,10 +15,13 @@ import { Problem } from '../../http/problem.js';
 import { newId } from '../../ids.js';
 import type { IdentityPasskeysTable } from '../../store/schema.js';
 import type { AuditEvent, AuditService } from '../audit/service.js';
+import { ACR_MFA, acrOf } from '../oidc/acr.js';
 import type { Principal } from '../policy/model.js';
 import type { TenancyService } from '../tenancy/service.js';
+import type { Mailer } from './mailer.js';
+import { passkeyAddedMessage } from './passkey-messages.js';
 import { type ChallengePurpose, PasskeyRepo } from './passkey-repo.js';
-import type { PasskeyView } from './passkey-schemas.js';
+import type { PasskeyView, ReauthenticateBody } from './passkey-schemas.js';
 import type { IdentityService, SignedInSession } from './service.js';
 import type { ActiveSession } from './sessions.js';
 import { hashToken } from './sessions.js';
@@ -26,12 +29,27 @@ import type { LoginThrottle } from './throttle.js';
 import { throttleKeys } from './throttle.js';
 
 /**
- * The amr of a passkey sign-in (RFC 8176): `hwk` (proof of possession of a hardware-bound key), `user`
- * (the authenticator verified the user: PIN or biometric; we require the UV flag) and `mfa`, because
- * possession of the authenticator plus its user verification are two factors. So a passkey sign-in
- * satisfies `mfa: 'required'` projects and the step-up acr without TOTP.
+ * The amr of a passkey sign-in (RFC 8176 §2):
+ * - `hwk` ("proof-of-possession of a hardware-secured key") only for a device-bound credential; a synced
+ *   one (backup eligible, or backed up) has left the authenticator's hardware, so it is `swk`
+ *   ("proof-of-possession of a software-secured key").
+ * - `user`: RFC 8176 defines it as a "user presence test", citing WebAuthn's test of user presence, which
+ *   is the UP flag every accepted assertion carries. It does not mean user verification.
+ * - `mfa`: we require user verification (the UV flag), so the key held plus the PIN or biometric that
+ *   unlocked it are two factors. Which of PIN or biometric the authenticator does not say, so neither
+ *   `pin` nor `fpt` is claimed.
+ * With `mfa`, a passkey sign-in satisfies `mfa: 'required'` projects and the MFA acr without TOTP.
  */
-export const PASSKEY_AMR = ['hwk', 'user', 'mfa'];
+export function passkeyAmr(credential: { deviceType: string; backedUp: boolean }): string[] {
+  const synced = credential.deviceType === 'multiDevice' || credential.backedUp;
+  return [synced ? 'swk' : 'hwk', 'user', 'mfa'];
+}
+
+/**
+ * How recently a session must have been authenticated (its auth_time) to add a passkey: a stolen session
+ * cookie alone must not be enough to plant a passkey that outlives it.
+ */
+export const RECENT_AUTHENTICATION_MS = 10 * 60_000;
 
 /** How long a ceremony may take, from options to verify. */
 const CHALLENGE_TTL_MS = 5 * 60_000;
@@ -49,10 +67,34 @@ export interface PasskeyRelyingParty {
   origin: string;
 }
 
-/** The relying party of every project: WebAuthn credentials are scoped to the platform's public host. */
+/**
+ * The relying party of every project: WebAuthn credentials are scoped to the platform's public host, so
+ * all projects share one RP ID and a browser's passkey chooser on one project lists the user's passkeys
+ * of every project on this host. userLabels tells them apart.
+ */
 export function relyingPartyOf(publicUrl: string, name = 'PersonaChain'): PasskeyRelyingParty {
   const url = new URL(publicUrl);
   return { name, id: url.hostname, origin: url.origin };
+}
+
+/** Longest project name put into a passkey's labels (authenticators truncate long ones anyway). */
+const LABEL_PROJECT_MAX = 64;
+
+/**
+ * The WebAuthn `user.name` and `user.displayName` of a project's user: the user's identifier or name
+ * followed by the project's name in parentheses, e.g. "ada@example.com (Acme shop)". Under the shared RP ID
+ * a chooser then shows which project each passkey signs in to.
+ */
+export function userLabels(
+  user: { id: string; username: string | null; email: string | null; displayName: string | null },
+  projectName: string | null,
+): { name: string; displayName: string } {
+  const suffix = projectName ? ` (${projectName.slice(0, LABEL_PROJECT_MAX)})` : '';
+  const identifier = user.username ?? user.email ?? user.id;
+  return {
+    name: `${identifier}${suffix}`,
+    displayName: `${user.displayName ?? identifier}${suffix}`,
+  };
 }
 
 export type PasskeySignInOutcome =
@@ -101,8 +143,13 @@ export class PasskeyService {
     private readonly audit: AuditService,
     private readonly throttle: LoginThrottle,
     private readonly rp: PasskeyRelyingParty,
+    /** Sends "a passkey was added" notices; null when no SMTP server is configured. */
+    private readonly mailer: Mailer | null,
   ) {
-    identity.onUserErased((db, projectId, userId) =>
+    identity.onUserErased(async (db, projectId, userId) => {
+      await new PasskeyRepo(db).deleteUserPasskeys(projectId, userId);
+    });
+    identity.onPasskeysRemoval((db, projectId, userId) =>
       new PasskeyRepo(db).deleteUserPasskeys(projectId, userId),
     );
   }
@@ -145,20 +192,58 @@ export class PasskeyService {
     return result;
   }
 
-  // ---- registration, from a signed-in session ----
+  // ---- registration, from a recently authenticated session ----
+
+  /**
+   * Proves the user again within the session (password, or a TOTP code for TOTP users), so that it may
+   * add a passkey. Throws 403 `reauthentication_failed` for a wrong password or code.
+   */
+  async reauthenticate(session: ActiveSession, proof: ReauthenticateBody): Promise<ActiveSession> {
+    const refreshed = await this.identity.reauthenticateSession(session, proof);
+    if (!refreshed) {
+      throw new Problem('forbidden', 'The password or code is wrong.', {
+        extensions: { code: 'reauthentication_failed' },
+      });
+    }
+    return refreshed;
+  }
+
+  /**
+   * Refuses a session that may not add a passkey: one authenticated longer ago than `windowMs` must
+   * re-authenticate; a user with TOTP must have proven it in this session (or signed in with a passkey),
+   * or a stolen password-only session would mint a factor that skips TOTP.
+   */
+  private requireRecentAuthentication(session: ActiveSession, totpEnabled: boolean, windowMs: number): void {
+    if (this.now().getTime() - Date.parse(session.authTime) > windowMs) {
+      throw new Problem(
+        'forbidden',
+        'Confirm it is you first: give your password or an authenticator code.',
+        {
+          extensions: { code: 'reauthentication_required' },
+        },
+      );
+    }
+    if (totpEnabled && acrOf(session.amr) !== ACR_MFA) {
+      throw new Problem('forbidden', 'Confirm it is you first: give a code from your authenticator app.', {
+        extensions: { code: 'step_up_required' },
+      });
+    }
+  }
 
   async registrationOptions(session: ActiveSession): Promise<PublicKeyCredentialCreationOptionsJSON> {
     const user = await this.identity.account(session);
+    this.requireRecentAuthentication(session, user.totpEnabled, RECENT_AUTHENTICATION_MS);
     const existing = await this.repo.listPasskeys(session.projectId, session.userId);
     if (existing.length >= MAX_PASSKEYS_PER_USER) throw tooManyPasskeys();
     const challenge = await this.newChallenge(session.projectId, 'registration', session.userId);
+    const labels = userLabels(user, await this.tenancy.projectName(session.projectId));
     return generateRegistrationOptions({
       rpName: this.rp.name,
       rpID: this.rp.id,
       // The user handle is the opaque user id: it names no personal data.
       userID: new TextEncoder().encode(user.id),
-      userName: user.username ?? user.email ?? user.id,
-      userDisplayName: user.displayName ?? user.username ?? user.email ?? '',
+      userName: labels.name,
+      userDisplayName: labels.displayName,
       challenge: challengeBytes(challenge),
       timeout: CHALLENGE_TTL_MS,
       attestationType: 'none',
@@ -175,6 +260,9 @@ export class PasskeyService {
     name: string,
     response: RegistrationResponseJSON,
   ): Promise<PasskeyView> {
+    const user = await this.identity.account(session);
+    // The options were issued to a recent session; the ceremony may take up to the challenge's lifetime.
+    this.requireRecentAuthentication(session, user.totpEnabled, RECENT_AUTHENTICATION_MS + CHALLENGE_TTL_MS);
     const challenge = await this.consume(response.response.clientDataJSON, {
       projectId: session.projectId,
       purpose: 'registration',
@@ -222,7 +310,22 @@ export class PasskeyService {
         backedUp: row.backed_up === 1,
       }),
     );
+    if (user.email) await this.notifyAdded(session.projectId, user.email, row);
     return toPasskeyView(row);
+  }
+
+  /** Mails the user that a passkey was added (queued: the answer does not wait for SMTP). */
+  private async notifyAdded(projectId: string, email: string, row: IdentityPasskeysTable): Promise<void> {
+    if (!this.mailer) return;
+    const projectName = (await this.tenancy.projectName(projectId)) ?? 'PersonaChain';
+    this.mailer.send(
+      passkeyAddedMessage(email, {
+        projectName,
+        at: row.created_at.slice(0, 16).replace('T', ' '),
+        synced: row.device_type === 'multiDevice' || row.backed_up === 1,
+        accountUrl: `${this.rp.origin}/p/${encodeURIComponent(projectId)}/pages/account`,
+      }),
+    );
   }
 
   async listOwn(session: ActiveSession): Promise<PasskeyView[]> {
@@ -275,21 +378,21 @@ export class PasskeyService {
     const keys = throttleKeys(projectId, PASSKEY_THROTTLE_IDENTIFIER, context.ip);
     const retryAfterSeconds = await this.throttle.retryAfterSeconds(keys);
     if (retryAfterSeconds > 0) return { status: 'locked', retryAfterSeconds };
-    const userId = await this.verifyAssertion(projectId, response);
-    if (!userId) {
+    const proven = await this.verifyAssertion(projectId, response);
+    if (!proven) {
       await this.throttle.recordFailure(keys);
       return { status: 'failed' };
     }
     await this.throttle.recordSuccess(keys);
-    const signed = await this.identity.startSession(projectId, userId, PASSKEY_AMR, false);
-    return { status: 'ok', signed, userId };
+    const signed = await this.identity.startSession(projectId, proven.userId, proven.amr, false);
+    return { status: 'ok', signed, userId: proven.userId };
   }
 
-  /** The id of the user the assertion proves, or null. */
+  /** The user the assertion proves and the amr it earns, or null. */
   private async verifyAssertion(
     projectId: string,
     response: AuthenticationResponseJSON,
-  ): Promise<string | null> {
+  ): Promise<{ userId: string; amr: string[] } | null> {
     const challenge = await this.consume(response.response.clientDataJSON, {
       projectId,
       purpose: 'authentication',
@@ -332,7 +435,7 @@ export class PasskeyService {
       );
       return null;
     }
-    if (!(await this.identity.findUser(projectId, passkey.user_id))) return null;
+    if (!(await this.identity.isActiveUser(projectId, passkey.user_id))) return null;
     const recorded = await this.repo.recordUse(
       projectId,
       passkey.id,
@@ -340,7 +443,13 @@ export class PasskeyService {
       counter,
       this.now().toISOString(),
     );
-    return recorded ? passkey.user_id : null;
+    if (!recorded) return null;
+    // The assertion's flags, not the stored ones: a device-bound credential may since have been backed up.
+    const { credentialDeviceType, credentialBackedUp } = verification.authenticationInfo;
+    return {
+      userId: passkey.user_id,
+      amr: passkeyAmr({ deviceType: credentialDeviceType, backedUp: credentialBackedUp }),
+    };
   }
 
   // ---- admin API ----

@@ -7,9 +7,13 @@ export class IdentityPolicies {
 
   async get(projectId: string, repo: IdentityRepo = this.repo): Promise<IdentityPolicyValue> {
     const stored = await repo.getPolicy(projectId);
-    // Policies stored before registrationVerifiesEmail existed read as false.
+    // Policies stored before registrationVerifiesEmail or emailSignIn existed read them as false.
     return stored
-      ? { registrationVerifiesEmail: false, ...(JSON.parse(stored) as IdentityPolicyValue) }
+      ? {
+          registrationVerifiesEmail: false,
+          emailSignIn: false,
+          ...(JSON.parse(stored) as IdentityPolicyValue),
+        }
       : DEFAULT_POLICY;
   }
 

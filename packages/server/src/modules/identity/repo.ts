@@ -233,7 +233,7 @@ export class IdentityRepo {
 
   async updateSession(
     id: string,
-    changes: Partial<Pick<IdentitySessionsTable, 'amr' | 'restricted'>>,
+    changes: Partial<Pick<IdentitySessionsTable, 'amr' | 'restricted' | 'auth_time'>>,
   ): Promise<void> {
     await this.db.updateTable('identity_sessions').set(changes).where('id', '=', id).execute();
   }
@@ -334,6 +334,17 @@ export class IdentityRepo {
       .set({ blocked_until: until })
       .where('key', '=', key)
       .execute();
+  }
+
+  /** The failures a counter holds, when its last one is not older than `forgetBefore`. */
+  async failuresSince(key: string, forgetBefore: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('identity_throttle')
+      .select('failures')
+      .where('key', '=', key)
+      .where('last_failure_at', '>=', forgetBefore)
+      .executeTakeFirst();
+    return row ? Number(row.failures) : 0;
   }
 
   async clearFailures(key: string): Promise<void> {

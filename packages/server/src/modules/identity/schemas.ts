@@ -106,6 +106,56 @@ export const Session = Type.Object({
 });
 export type SessionView = Static<typeof Session>;
 
+const RiskWeight = Type.Integer({ minimum: 0, maximum: 100 });
+
+/** Adaptive MFA's tuning; read only when `mfa` is adaptive. */
+export const RiskPolicy = Type.Object(
+  {
+    threshold: Type.Integer({
+      minimum: 1,
+      maximum: 100,
+      description: 'The risk score (0–100) from which a sign-in needs a second factor. Default 50.',
+    }),
+    weights: Type.Optional(
+      Type.Object(
+        {
+          new_device: Type.Optional(RiskWeight),
+          new_address: Type.Optional(RiskWeight),
+          new_country: Type.Optional(RiskWeight),
+          impossible_travel: Type.Optional(RiskWeight),
+          velocity: Type.Optional(RiskWeight),
+          failed_attempts: Type.Optional(RiskWeight),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'Points each signal adds, overriding the defaults (new_device 30, new_address 10, new_country 30, ' +
+            'impossible_travel 60, velocity 20, failed_attempts 20); 0 ignores a signal.',
+        },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type RiskPolicyValue = Static<typeof RiskPolicy>;
+
+/** The threshold when an adaptive policy gives none. */
+export const DEFAULT_RISK_THRESHOLD = 50;
+
+export const SignIn = Type.Object({
+  at: Timestamp,
+  country: Type.Union([Type.String(), Type.Null()], {
+    description: 'ISO 3166-1 alpha-2 country of the address, or null when it could not be located.',
+  }),
+  newDevice: Type.Boolean({ description: 'No earlier remembered sign-in came from this browser.' }),
+  newAddress: Type.Boolean({ description: 'No earlier remembered sign-in came from this address.' }),
+});
+export const SignInList = Type.Object({
+  data: Type.Array(SignIn, {
+    description: 'Newest first: the last 50 completed sign-ins within 90 days (adaptive MFA projects only).',
+  }),
+});
+
 export const IdentityPolicy = Type.Object(
   {
     registration: Type.Boolean({
@@ -118,6 +168,13 @@ export const IdentityPolicy = Type.Object(
           'pending until the emailed code or link is confirmed (needs SMTP). Omitted: false.',
       }),
     ),
+    emailSignIn: Type.Optional(
+      Type.Boolean({
+        description:
+          'Users whose email is verified may sign in with an emailed one-time code or link instead of a ' +
+          'password (needs SMTP); the sign-in pages offer it only when on. Omitted: false.',
+      }),
+    ),
     password: Type.Object(
       {
         minLength: Type.Integer({ minimum: 8, maximum: 64, description: 'Default 12.' }),
@@ -127,9 +184,13 @@ export const IdentityPolicy = Type.Object(
       },
       { additionalProperties: false },
     ),
-    mfa: Type.Union([Type.Literal('optional'), Type.Literal('required')], {
-      description: 'required: every user must sign in with TOTP (and enroll at their next sign-in).',
+    mfa: Type.Union([Type.Literal('optional'), Type.Literal('required'), Type.Literal('adaptive')], {
+      description:
+        'required: every user must sign in with TOTP (and enroll at their next sign-in). adaptive: each ' +
+        'password or emailed-code sign-in is scored for risk; at or above `risk.threshold` it needs a ' +
+        'second factor (TOTP or a recovery code), and is refused when the user has none. Default optional.',
     }),
+    risk: Type.Optional(RiskPolicy),
     sessions: Type.Object(
       {
         idleTimeoutSeconds: Type.Integer({ minimum: 60, maximum: 2_592_000, description: 'Default 12 h.' }),
@@ -149,6 +210,7 @@ export type IdentityPolicyValue = Static<typeof IdentityPolicy>;
 export const DEFAULT_POLICY: IdentityPolicyValue = {
   registration: false,
   registrationVerifiesEmail: false,
+  emailSignIn: false,
   password: { minLength: 12, forbidCommon: true },
   mfa: 'optional',
   sessions: { idleTimeoutSeconds: 12 * 3600, absoluteTimeoutSeconds: 7 * 86_400 },
@@ -177,6 +239,12 @@ export const LoginSecondFactor = Type.Object(
     challenge: Type.String({ minLength: 1, maxLength: 100 }),
     code: Type.Optional(TotpCode),
     recoveryCode: Type.Optional(RecoveryCode),
+    emailCode: Type.Optional(
+      Type.String({
+        pattern: '^[0-9]{8}$',
+        description: 'The 8-digit code emailed for the challenge, when its methods list email_code.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -191,16 +259,37 @@ export const SignedIn = Type.Object({
 export const MfaRequired = Type.Object({
   status: Type.Literal('mfa_required'),
   challenge: Type.String({
-    description: 'Send it with a TOTP or recovery code to /auth/login/totp within 5 minutes.',
+    description:
+      'Send it with a TOTP code, a recovery code or the emailed code (as its methods allow) to ' +
+      '/auth/login/totp within 5 minutes.',
   }),
-  methods: Type.Array(Type.String()),
+  methods: Type.Array(
+    Type.Union([Type.Literal('totp'), Type.Literal('recovery_code'), Type.Literal('email_code')]),
+    {
+      description: 'totp and recovery_code, or email_code: a code was just emailed to the verified address.',
+    },
+  ),
+  reason: Type.Optional(
+    Type.String({
+      description:
+        'Why a second factor is asked for, when adaptive MFA asked for it; for the user, no numbers.',
+    }),
+  ),
 });
 export const ChangePassword = Type.Object(
   { currentPassword: Password, newPassword: Password },
   { additionalProperties: false },
 );
 export const SetPassword = Type.Object(
-  { password: Password },
+  {
+    password: Password,
+    removePasskeys: Type.Optional(
+      Type.Boolean({
+        description:
+          "Also remove the user's passkeys (a suspected account takeover: a planted passkey would still sign in). Default false.",
+      }),
+    ),
+  },
   { additionalProperties: false, description: 'The new password; checked against the password policy.' },
 );
 export const TotpEnrollment = Type.Object({

@@ -6,26 +6,34 @@ import type { Database, IdentityUsersTable } from '../../store/schema.js';
 import type { AuditEvent, AuditService } from '../audit/service.js';
 import type { Principal } from '../policy/model.js';
 import type { TenancyService } from '../tenancy/service.js';
+import { AdaptiveMfa } from './adaptive-mfa.js';
 import {
+  type AttemptContext,
   Authenticator,
+  type FirstFactorOutcome,
   type PasswordOutcome,
   type SecondFactor,
   type SecondFactorOutcome,
+  type TotpFactor,
 } from './authenticator.js';
+import type { EmailSecondFactor } from './email-second-factor.js';
 import { auditHash, normalizeIdentifier } from './identifiers.js';
 import { passwordWeakness } from './password-policy.js';
 import { type Argon2Parameters, OWASP_ARGON2, PasswordHasher } from './passwords.js';
 import { IdentityPolicies } from './policies.js';
 import type { IdentityRepo, UserFilter } from './repo.js';
-import type {
-  CreateUserInput,
-  IdentityPolicyValue,
-  SessionView,
-  UpdateUserInput,
-  UserView,
+import { RiskGate, type RiskLogger } from './risk-gate.js';
+import {
+  type CreateUserInput,
+  DEFAULT_RISK_THRESHOLD,
+  type IdentityPolicyValue,
+  type SessionView,
+  type UpdateUserInput,
+  type UserView,
 } from './schemas.js';
 import { SecretBox } from './secret-box.js';
 import { type ActiveSession, Sessions, toSessionView } from './sessions.js';
+import { describeSignIns, SignInHistory, type SignInView } from './sign-in-history.js';
 import { DEFAULT_THROTTLE, LoginThrottle, type ThrottleOptions, throttleKeys } from './throttle.js';
 import { base32Of, newRecoveryCodes, newTotpSecret, otpauthUri, recoveryCodeHash } from './totp.js';
 import type { UserCondition } from './user-conditions.js';
@@ -37,13 +45,19 @@ export interface IdentityOptions {
   /** The issuer shown in authenticator apps. */
   totpIssuer: string;
   now: () => Date;
+  /** Where adaptive MFA logs its decisions (at info). */
+  logRisk: RiskLogger;
 }
+
+/** How long a self-registration may wait for its email to be confirmed before it is purged. */
+export const PENDING_REGISTRATION_TTL_MS = 24 * 3_600_000;
 
 export const DEFAULT_IDENTITY_OPTIONS: IdentityOptions = {
   argon2: OWASP_ARGON2,
   throttle: DEFAULT_THROTTLE,
   totpIssuer: 'PersonaChain',
   now: () => new Date(),
+  logRisk: () => {},
 };
 
 /** OpenID Connect standard claims of a user (OIDC Core 5.1). */
@@ -110,6 +124,12 @@ export type UserEraseListener = (
   userId: string,
 ) => Promise<void | (() => Promise<void>)>;
 
+/**
+ * Removes the user's passkeys in the transaction of `db` (an admin reset or the user's "sign out
+ * everywhere" that asks for it); returns how many went.
+ */
+export type PasskeyRemover = (db: Kysely<Database>, projectId: string, userId: string) => Promise<number>;
+
 /** Who may write users: the admin API's scope, or a provisioning client's. */
 export type UserWriteScope = 'users:write' | 'scim:write';
 
@@ -134,11 +154,15 @@ export class IdentityService {
   private readonly authenticator: Authenticator;
   private readonly totpSecrets: SecretBox;
   readonly sessions: Sessions;
+  /** Adaptive MFA's memory of completed sign-ins. */
+  private readonly signInHistory: SignInHistory;
+  private readonly riskGate: RiskGate;
   /** The clock sessions and codes are checked against. */
   readonly now: () => Date;
   private readonly totpIssuer: string;
   /** Run inside the transaction that erases a user, for what other modules keep about users. */
   private readonly eraseListeners: UserEraseListener[] = [];
+  private readonly passkeyRemovers: PasskeyRemover[] = [];
   private readonly claimSources: ClaimSource[] = [];
 
   constructor(
@@ -155,6 +179,16 @@ export class IdentityService {
     this.policies = new IdentityPolicies(repo);
     this.totpSecrets = new SecretBox(masterKey, 'identity totp secret');
     this.sessions = new Sessions(repo, this.policies, this.now);
+    this.signInHistory = new SignInHistory(repo.db, masterKey, this.now);
+    this.riskGate = new RiskGate(
+      new AdaptiveMfa(this.signInHistory, this.now),
+      (event) =>
+        this.audited(
+          async () => undefined,
+          () => [event],
+        ),
+      settings.logRisk,
+    );
     this.authenticator = new Authenticator(
       repo,
       this.hasher,
@@ -162,7 +196,9 @@ export class IdentityService {
       this.policies,
       this.totpSecrets,
       this.now,
+      this.riskGate,
     );
+    this.onUserErased((db, projectId, userId) => this.signInHistory.erase(db, projectId, userId));
   }
 
   /** The Argon2id parameters new hashes are made with. */
@@ -189,11 +225,16 @@ export class IdentityService {
 
   // ---- for the OIDC provider and the end-user API ----
 
+  /** Lets adaptive MFA email a code to a user without TOTP whose sign-in is risky. */
+  useEmailSecondFactor(emailSecondFactor: EmailSecondFactor): void {
+    this.authenticator.useEmailSecondFactor(emailSecondFactor);
+  }
+
   /** Checks a password sign-in; see PasswordOutcome. Creates no session. */
   authenticate(
     projectId: string,
     credentials: { identifier: string; password: string },
-    context: { ip: string },
+    context: AttemptContext,
   ): Promise<PasswordOutcome> {
     return this.authenticator.authenticate(projectId, credentials, context);
   }
@@ -202,32 +243,58 @@ export class IdentityService {
     projectId: string,
     challenge: string,
     factor: SecondFactor,
-    context: { ip: string },
+    context: AttemptContext,
   ): Promise<SecondFactorOutcome> {
     return this.authenticator.verifySecondFactor(projectId, challenge, factor, context);
   }
 
   /**
-   * A user proved their mailbox with an emailed sign-in code or link: the email is now verified, and
-   * the sign-in continues like a password one (a TOTP user still gets the second-factor challenge).
+   * A user proved their mailbox with an emailed sign-in code or link: the sign-in continues like a
+   * password one (a TOTP user still gets the second-factor challenge). Null unless the project allows
+   * email sign-in and the user's email was verified before (an address an admin typed in unverified
+   * is no way into the account).
    */
   async emailFirstFactor(
     projectId: string,
     userId: string,
-    context: { ip: string },
-  ): Promise<Exclude<PasswordOutcome, { status: 'failed' | 'locked' }> | null> {
+    context: AttemptContext,
+  ): Promise<FirstFactorOutcome | null> {
     const user = await this.repo.getUser(projectId, userId);
-    if (user?.status !== 'active' || !user.email_normalized) return null;
-    await this.markEmailVerified(projectId, userId, 'email_sign_in');
+    if (user?.status !== 'active' || !user.email_normalized || user.email_verified !== 1) return null;
+    if (!(await this.emailSignInAllowed(projectId))) return null;
     const keys = throttleKeys(projectId, user.email_normalized, context.ip);
-    return this.authenticator.firstFactorPassed(user, 'otp', keys.account);
+    // In an adaptive project a risky sign-in without TOTP is refused (`failed`): its mailbox was the factor.
+    return this.authenticator.firstFactorPassed(user, 'otp', keys.account, {
+      ip: context.ip,
+      deviceId: context.deviceId ?? null,
+      recentFailures: await this.authenticator.failures(keys.account),
+    });
+  }
+
+  /** Whether the project's MFA is adaptive: its sign-ins carry the device cookie and are remembered. */
+  async usesAdaptiveMfa(projectId: string): Promise<boolean> {
+    return (await this.policies.get(projectId)).mfa === 'adaptive';
+  }
+
+  /**
+   * Remembers a sign-in that needs no risk decision (a passkey: already multi-factor) when the project's
+   * MFA is adaptive; true when it did, so the caller refreshes the device cookie.
+   */
+  async rememberSignIn(
+    projectId: string,
+    userId: string,
+    context: { ip: string; deviceId: string },
+  ): Promise<boolean> {
+    if (!(await this.usesAdaptiveMfa(projectId))) return false;
+    await this.riskGate.remember(projectId, userId, context);
+    return true;
   }
 
   /** Records that the user reads their email address (audited once, when it changes). */
   async markEmailVerified(
     projectId: string,
     userId: string,
-    method: 'email_sign_in' | 'email_code' | 'email_link',
+    method: 'email_code' | 'email_link',
   ): Promise<void> {
     const user = await this.liveUser(projectId, userId);
     if (user.email_verified === 1) return;
@@ -290,6 +357,11 @@ export class IdentityService {
     );
   }
 
+  /** Whether the project lets users with a verified email sign in with an emailed code or link. */
+  async emailSignInAllowed(projectId: string): Promise<boolean> {
+    return (await this.policies.get(projectId)).emailSignIn === true;
+  }
+
   /** Whether self-registration in the project waits for a confirmed email (see registerPending). */
   async registrationVerifiesEmail(projectId: string): Promise<boolean> {
     return (await this.policies.get(projectId)).registrationVerifiesEmail === true;
@@ -297,10 +369,12 @@ export class IdentityService {
 
   /**
    * Self-registration that waits for the email: a new address gets a pending user (no sign-in until the
-   * emailed code or link is confirmed); a pending one is replaced by this registration (the latest
-   * registrant's password, and a new code, win); an address of a settled account creates nothing and
-   * names that account so its owner can be told. The password is hashed on every path, so they take
-   * about as long. A taken username is still a conflict: it is not an email.
+   * emailed code is confirmed together with the password chosen here, see confirmPending); a pending one
+   * is left as it is (its code is mailed again) — replacing its password would let the mailbox owner
+   * confirm a password someone else chose; an address of a settled account creates nothing and names
+   * that account so its owner can be told. The password is hashed on every path, so they take about as
+   * long. A taken username is still a conflict: it is not an email. Two registrations of one new address
+   * racing each other both answer alike: the loser finds the winner's pending row.
    */
   async registerPending(
     projectId: string,
@@ -322,33 +396,42 @@ export class IdentityService {
       });
     }
     const row = { ...(await this.newUserRow(projectId, input, policy)), status: 'pending' };
-    return this.audited(
-      async (repo) => {
-        const existing = await repo.findUserBy(projectId, 'email_normalized', row.email_normalized as string);
-        if (existing && existing.status !== 'pending') return { userId: existing.id, taken: true };
-        if (row.username_normalized !== null) {
-          const holder = await repo.findUserBy(projectId, 'username_normalized', row.username_normalized);
-          if (holder && holder.id !== existing?.id) {
-            throw new Problem('conflict', 'A user with this username already exists in the project.');
+    const email = row.email_normalized as string;
+    try {
+      return await this.audited(
+        async (repo) => {
+          const existing = await repo.findUserBy(projectId, 'email_normalized', email);
+          if (existing) return { userId: existing.id, taken: existing.status !== 'pending', created: false };
+          if (row.username_normalized !== null) {
+            if (await repo.findUserBy(projectId, 'username_normalized', row.username_normalized)) {
+              throw new Problem('conflict', 'A user with this username already exists in the project.');
+            }
           }
-        }
-        if (!existing) {
           await repo.insertUser(row);
-          return { userId: row.id, taken: false };
-        }
-        await repo.updateUser(projectId, existing.id, {
-          username: row.username,
-          username_normalized: row.username_normalized,
-          email: row.email,
-          display_name: row.display_name,
-          password_hash: row.password_hash,
-          updated_at: row.updated_at,
-        });
-        return { userId: existing.id, taken: false };
-      },
-      ({ userId, taken }) =>
-        taken ? [] : [this.userEvent('user.registered', null, projectId, userId, { ...row, id: userId })],
-    );
+          return { userId: row.id, taken: false, created: true };
+        },
+        ({ created }) => (created ? [this.userEvent('user.registered', null, projectId, row.id, row)] : []),
+      ).then(({ userId, taken }) => ({ userId, taken }));
+    } catch (error) {
+      // A concurrent registration inserted the address first (unique index): answer as if it were found.
+      const code = (error as { code?: unknown }).code;
+      if (code !== '23505' && code !== 'SQLITE_CONSTRAINT_UNIQUE') throw error;
+      const winner = await this.repo.findUserBy(projectId, 'email_normalized', email);
+      if (!winner) throw new Problem('conflict', 'A user with this username already exists in the project.');
+      return { userId: winner.id, taken: winner.status !== 'pending' };
+    }
+  }
+
+  /**
+   * Whether `password` is the one chosen by the pending registration of `userId` — what confirming a
+   * registration asks besides the emailed code, so that a mailbox owner can never activate a password
+   * someone else registered with their address.
+   */
+  async pendingPasswordMatches(projectId: string, userId: string | null, password: string): Promise<boolean> {
+    // No pending registration still spends one verification, so the answer's timing tells nothing.
+    const user = userId === null ? undefined : await this.repo.getUser(projectId, userId);
+    if (user?.status !== 'pending' || !user.password_hash) return this.hasher.verifyNothing(password);
+    return this.hasher.verify(user.password_hash, password);
   }
 
   /** Opens a session after a successful sign-in. */
@@ -381,7 +464,7 @@ export class IdentityService {
    * asking for it): a TOTP code, or a recovery code, which is consumed. Returns the session's new amr,
    * or null for a wrong code; throws 429 while the user's wrong codes back off.
    */
-  async stepUpSession(session: ActiveSession, factor: SecondFactor): Promise<string[] | null> {
+  async stepUpSession(session: ActiveSession, factor: TotpFactor): Promise<string[] | null> {
     const user = await this.liveUser(session.projectId, session.userId);
     if (!user.totp_secret) return null;
     const proven =
@@ -398,6 +481,41 @@ export class IdentityService {
       () => [this.event('session.stepped_up', null, session.projectId, user.id, session.id, { amr, method })],
     );
     return amr;
+  }
+
+  /**
+   * Proves the user again within a session (recent authentication before adding a passkey): the password,
+   * or a TOTP code of a user with TOTP, throttled like step-up codes. Moves the session's auth_time to now
+   * and adds the method to its amr (`otp`, with `mfa` after an emailed code, as in stepUpSession). Returns
+   * the refreshed session, or null for a wrong password or code.
+   */
+  async reauthenticateSession(
+    session: ActiveSession,
+    proof: { password: string } | { code: string },
+  ): Promise<ActiveSession | null> {
+    const user = await this.liveUser(session.projectId, session.userId);
+    const proven =
+      'password' in proof
+        ? await this.authenticator.checkSessionPassword(user, proof.password)
+        : user.totp_secret !== null &&
+          (await this.authenticator.checkSessionTotp(user, proof.code, 'totp_secret'));
+    if (!proven) return null;
+    const added = 'password' in proof ? ['pwd'] : ['otp', ...(session.amr.includes('pwd') ? [] : ['mfa'])];
+    const amr = [...new Set([...session.amr, ...added])];
+    const authTime = this.timestamp();
+    const method = 'password' in proof ? 'password' : 'totp';
+    await this.audited(
+      (repo) => repo.updateSession(session.id, { amr: JSON.stringify(amr), auth_time: authTime }),
+      () => [
+        this.event('session.reauthenticated', null, session.projectId, user.id, session.id, { amr, method }),
+      ],
+    );
+    return { ...session, amr, authTime };
+  }
+
+  /** Whether the project has an active user by that id (no claims gathered). */
+  async isActiveUser(projectId: string, userId: string): Promise<boolean> {
+    return (await this.repo.getUser(projectId, userId))?.status === 'active';
   }
 
   async account(session: ActiveSession): Promise<UserView> {
@@ -442,8 +560,11 @@ export class IdentityService {
   }
 
   /** Signs out everywhere, this session included. */
-  async revokeOwnSessions(session: ActiveSession): Promise<number> {
-    return this.revokeSessions(session.userId, null, session.projectId, session.userId);
+  async revokeOwnSessions(
+    session: ActiveSession,
+    options: { removePasskeys?: boolean } = {},
+  ): Promise<number> {
+    return this.revokeSessions(session.userId, null, session.projectId, session.userId, options);
   }
 
   // ---- TOTP ----
@@ -546,7 +667,7 @@ export class IdentityService {
     const row = await this.newUserRow(project.id, input, policy);
     return this.audited(
       async (repo) => {
-        await this.insertUnique(repo, row);
+        await this.insertUnique(repo, row, { replacePending: true });
         return toUserView(row);
       },
       () => [this.userEvent('user.created', project.orgId, project.id, principal.keyId, row)],
@@ -661,6 +782,24 @@ export class IdentityService {
     this.eraseListeners.push(listener);
   }
 
+  /** Registers how a user's passkeys are removed when a reset or "sign out everywhere" asks for it. */
+  onPasskeysRemoval(remover: PasskeyRemover): void {
+    this.passkeyRemovers.push(remover);
+  }
+
+  /** Removes the user's passkeys in `repo`'s transaction when `remove`; returns how many went. */
+  private async removePasskeys(
+    repo: IdentityRepo,
+    projectId: string,
+    userId: string,
+    remove: boolean | undefined,
+  ): Promise<number> {
+    if (!remove) return 0;
+    let removed = 0;
+    for (const remover of this.passkeyRemovers) removed += await remover(repo.db, projectId, userId);
+    return removed;
+  }
+
   /**
    * The live users among `userIds`, with the name to show for each (display name, else username, else
    * email). For modules that authorized the project themselves.
@@ -700,7 +839,7 @@ export class IdentityService {
     };
     return this.audited(
       async (repo) => {
-        await this.insertUnique(repo, row);
+        await this.insertUnique(repo, row, { replacePending: true });
         return toProvisionedUser(row);
       },
       () => [this.userEvent('user.created', project.orgId, project.id, principal.keyId, row)],
@@ -771,6 +910,9 @@ export class IdentityService {
           }
         }
         if (!(await repo.updateUser(project.id, user.id, changes, version))) throw versionMismatch();
+        if (changes.email_normalized !== user.email_normalized) {
+          await this.dropEmailCodes(repo, project.id, user.id);
+        }
         return disabling ? repo.deleteSessions(project.id, user.id) : 0;
       },
       (revoked) => [
@@ -795,6 +937,13 @@ export class IdentityService {
     return this.sessions.list(project.id, userId, page);
   }
 
+  /** The user's remembered sign-ins (adaptive MFA's history), newest first. */
+  async listUserSignIns(principal: Principal, projectId: string, userId: string): Promise<SignInView[]> {
+    const project = await this.tenancy.authorizeProject(principal, projectId, 'users:read');
+    await this.liveUser(project.id, userId);
+    return describeSignIns(await this.signInHistory.recent(project.id, userId));
+  }
+
   async revokeUserSession(
     principal: Principal,
     projectId: string,
@@ -811,12 +960,16 @@ export class IdentityService {
     return this.revokeSessions(principal.keyId, project.orgId, project.id, userId);
   }
 
-  /** Sets or resets a user's password (policy-checked) and ends all their sessions. */
+  /**
+   * Sets or resets a user's password (policy-checked) and ends all their sessions; with `removePasskeys`
+   * their passkeys go too (a suspected takeover: a passkey would otherwise still sign in).
+   */
   async setPassword(
     principal: Principal,
     projectId: string,
     userId: string,
     password: string,
+    options: { removePasskeys?: boolean } = {},
   ): Promise<void> {
     const project = await this.tenancy.authorizeProject(principal, projectId, 'users:write');
     const user = await this.liveUser(project.id, userId);
@@ -827,23 +980,41 @@ export class IdentityService {
     await this.audited(
       async (repo) => {
         await repo.updateUser(project.id, user.id, { password_hash: hash, updated_at: this.timestamp() });
-        return repo.deleteSessions(project.id, user.id);
+        const passkeysRemoved = await this.removePasskeys(repo, project.id, user.id, options.removePasskeys);
+        return { revoked: await repo.deleteSessions(project.id, user.id), passkeysRemoved };
       },
-      (revoked) => [
+      ({ revoked, passkeysRemoved }) => [
         this.event('user.password_set', project.orgId, project.id, principal.keyId, user.id, {
           sessionsRevoked: revoked,
+          passkeysRemoved,
         }),
       ],
     );
   }
 
-  /** Removes the user's TOTP and recovery codes (a lost phone); they enroll again at will or when required. */
-  async resetMfa(principal: Principal, projectId: string, userId: string): Promise<void> {
+  /**
+   * Removes the user's TOTP and recovery codes (a lost phone) and, unless `removePasskeys` is false, their
+   * passkeys, which sign in as MFA too and may sit on the lost device; they enroll again at will or when
+   * required.
+   */
+  async resetMfa(
+    principal: Principal,
+    projectId: string,
+    userId: string,
+    options: { removePasskeys?: boolean } = {},
+  ): Promise<void> {
     const project = await this.tenancy.authorizeProject(principal, projectId, 'users:write');
     const user = await this.liveUser(project.id, userId);
     await this.audited(
-      (repo) => this.clearTotp(repo, project.id, user.id),
-      () => [this.event('user.mfa_reset', project.orgId, project.id, principal.keyId, user.id)],
+      async (repo) => {
+        await this.clearTotp(repo, project.id, user.id);
+        return this.removePasskeys(repo, project.id, user.id, options.removePasskeys ?? true);
+      },
+      (passkeysRemoved) => [
+        this.event('user.mfa_reset', project.orgId, project.id, principal.keyId, user.id, {
+          passkeysRemoved,
+        }),
+      ],
     );
   }
 
@@ -857,7 +1028,11 @@ export class IdentityService {
     projectId: string,
     given: IdentityPolicyValue,
   ): Promise<IdentityPolicyValue> {
-    const policy = { ...given, registrationVerifiesEmail: given.registrationVerifiesEmail ?? false };
+    const policy = {
+      ...given,
+      registrationVerifiesEmail: given.registrationVerifiesEmail ?? false,
+      emailSignIn: given.emailSignIn ?? false,
+    };
     const project = await this.tenancy.authorizeProject(principal, projectId, 'identity_policy:write');
     if (policy.sessions.idleTimeoutSeconds > policy.sessions.absoluteTimeoutSeconds) {
       throw new Problem('validation-error', 'The idle timeout cannot exceed the absolute timeout.', {
@@ -866,13 +1041,22 @@ export class IdentityService {
         ],
       });
     }
+    if (policy.risk !== undefined && policy.mfa !== 'adaptive') {
+      throw new Problem('validation-error', 'Risk settings apply only when mfa is adaptive.', {
+        errors: [{ in: 'body', pointer: '#/risk', detail: "allowed only with mfa 'adaptive'" }],
+      });
+    }
     await this.audited(
       (repo) => this.policies.put(repo, project.id, policy, this.timestamp()),
       () => [
         this.event('identity_policy.updated', project.orgId, project.id, principal.keyId, project.id, {
           registration: policy.registration,
           registrationVerifiesEmail: policy.registrationVerifiesEmail,
+          emailSignIn: policy.emailSignIn,
           mfa: policy.mfa,
+          ...(policy.mfa === 'adaptive'
+            ? { riskThreshold: policy.risk?.threshold ?? DEFAULT_RISK_THRESHOLD }
+            : {}),
           passwordMinLength: policy.password.minLength,
           forbidCommonPasswords: policy.password.forbidCommon,
           idleTimeoutSeconds: policy.sessions.idleTimeoutSeconds,
@@ -884,8 +1068,23 @@ export class IdentityService {
   }
 
   /** Deletes sessions and MFA challenges past their deadlines. */
-  purgeExpired(): Promise<void> {
-    return this.repo.deleteExpiredSessions(this.timestamp());
+  async purgeExpired(): Promise<void> {
+    await this.repo.deleteExpiredSessions(this.timestamp());
+    // Self-registrations never confirmed within a day free their address and username again.
+    const before = new Date(this.now().getTime() - PENDING_REGISTRATION_TTL_MS).toISOString();
+    await this.repo.transaction(async (repo) => {
+      const stale = repo.db
+        .selectFrom('identity_users')
+        .select('id')
+        .where('status', '=', 'pending')
+        .where('created_at', '<=', before);
+      await repo.db.deleteFrom('identity_email_codes').where('user_id', 'in', stale).execute();
+      await repo.db
+        .deleteFrom('identity_users')
+        .where('status', '=', 'pending')
+        .where('created_at', '<=', before)
+        .execute();
+    });
   }
 
   // ---- shared ----
@@ -940,15 +1139,47 @@ export class IdentityService {
     };
   }
 
-  private async insertUnique(repo: IdentityRepo, row: IdentityUsersTable): Promise<void> {
+  /**
+   * Inserts the user unless their username or email is taken (409). With `replacePending` (admin and
+   * SCIM creation), a holder that is only an unconfirmed self-registration is dropped instead: the
+   * operator's user wins over a claim nobody has proved.
+   */
+  private async insertUnique(
+    repo: IdentityRepo,
+    row: IdentityUsersTable,
+    options: { replacePending?: boolean } = {},
+  ): Promise<void> {
     for (const column of ['username_normalized', 'email_normalized'] as const) {
       const value = row[column];
-      if (value !== null && (await repo.findUserBy(row.project_id, column, value))) {
+      const holder = value === null ? undefined : await repo.findUserBy(row.project_id, column, value);
+      if (holder?.status === 'pending' && options.replacePending) {
+        await this.dropPending(repo, row.project_id, holder.id);
+      } else if (holder) {
         const field = column === 'email_normalized' ? 'email' : 'username';
         throw new Problem('conflict', `A user with this ${field} already exists in the project.`);
       }
     }
     await repo.insertUser(row);
+  }
+
+  /** Deletes an unconfirmed self-registration and its emailed codes, in `repo`'s transaction. */
+  private async dropPending(repo: IdentityRepo, projectId: string, userId: string): Promise<void> {
+    await this.dropEmailCodes(repo, projectId, userId);
+    await repo.db
+      .deleteFrom('identity_users')
+      .where('project_id', '=', projectId)
+      .where('id', '=', userId)
+      .where('status', '=', 'pending')
+      .execute();
+  }
+
+  /** Kills the user's live emailed codes and links: on an email change they belong to the old address. */
+  private async dropEmailCodes(repo: IdentityRepo, projectId: string, userId: string): Promise<void> {
+    await repo.db
+      .deleteFrom('identity_email_codes')
+      .where('project_id', '=', projectId)
+      .where('user_id', '=', userId)
+      .execute();
   }
 
   private async revokeSession(
@@ -968,16 +1199,23 @@ export class IdentityService {
     );
   }
 
-  private revokeSessions(
+  private async revokeSessions(
     actor: string,
     orgId: string | null,
     projectId: string,
     userId: string,
+    options: { removePasskeys?: boolean } = {},
   ): Promise<number> {
-    return this.audited(
-      (repo) => repo.deleteSessions(projectId, userId),
-      (revoked) => [this.event('session.revoked_all', orgId, projectId, actor, userId, { revoked })],
+    const { revoked } = await this.audited(
+      async (repo) => {
+        const passkeysRemoved = await this.removePasskeys(repo, projectId, userId, options.removePasskeys);
+        return { revoked: await repo.deleteSessions(projectId, userId), passkeysRemoved };
+      },
+      ({ revoked, passkeysRemoved }) => [
+        this.event('session.revoked_all', orgId, projectId, actor, userId, { revoked, passkeysRemoved }),
+      ],
     );
+    return revoked;
   }
 
   private event(

@@ -1,8 +1,14 @@
+import { randomBytes, toBase64Url } from '@personachain/crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Problem } from '../../http/problem.js';
 import type { ActiveSession, Sessions } from './sessions.js';
 
 export const SESSION_COOKIE = 'persona_session';
+/** Adaptive MFA's device id: which browser a sign-in comes from, compared with the user's history. */
+export const DEVICE_COOKIE = 'persona_device';
+const DEVICE_ID = /^pcd_[A-Za-z0-9_-]{43}$/;
+/** 400 days, the longest browsers keep a cookie. */
+const DEVICE_COOKIE_SECONDS = 400 * 86_400;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export function cookieValue(header: string | undefined, name: string): string | undefined {
@@ -91,6 +97,24 @@ export class SessionAuth {
   /** The Set-Cookie value that removes the project's session cookie. */
   clearedCookie(projectId: string): string {
     return this.cookie(projectId, '', 'Max-Age=0');
+  }
+
+  /**
+   * The browser's adaptive-MFA device id for the project: the one its cookie holds, or a new random one
+   * (256 bits) for a browser without it. Only a completed sign-in makes an id known.
+   */
+  deviceId(request: FastifyRequest): string {
+    const held = cookieValue(request.headers.cookie, DEVICE_COOKIE);
+    return held && DEVICE_ID.test(held) ? held : `pcd_${toBase64Url(randomBytes(32))}`;
+  }
+
+  /** Sets or refreshes the device cookie for the browser's cap on cookie lifetime. */
+  setDeviceCookie(reply: FastifyReply, projectId: string, deviceId: string): void {
+    const secure = this.secure ? '; Secure' : '';
+    reply.header(
+      'set-cookie',
+      `${DEVICE_COOKIE}=${deviceId}; Path=/p/${projectId}/; Max-Age=${DEVICE_COOKIE_SECONDS}; HttpOnly; SameSite=Lax${secure}`,
+    );
   }
 
   /** Scoped to the project's path, so the sessions of two projects never overwrite each other. */

@@ -12,6 +12,30 @@ export const HISTORY_DAYS = 90;
 
 const encoder = new TextEncoder();
 
+/** A remembered sign-in as an admin sees it: no hashes, no coordinates. */
+export interface SignInView {
+  at: string;
+  /** ISO 3166-1 alpha-2, or null when the address could not be located. */
+  country: string | null;
+  /** No earlier remembered sign-in of the user came from this browser. */
+  newDevice: boolean;
+  /** No earlier remembered sign-in of the user came from this address. */
+  newAddress: boolean;
+}
+
+/** Describes sign-ins (newest first), each compared with the older ones in the same window. */
+export function describeSignIns(rows: readonly IdentitySignInsTable[]): SignInView[] {
+  return rows.map((row, index) => {
+    const older = rows.slice(index + 1);
+    return {
+      at: row.at,
+      country: row.country,
+      newDevice: row.device_hash === null || !older.some((other) => other.device_hash === row.device_hash),
+      newAddress: !older.some((other) => other.address_hash === row.address_hash),
+    };
+  });
+}
+
 /**
  * Each user's recent completed sign-ins, the memory adaptive MFA compares a new sign-in with. Addresses
  * and device ids are kept only as keyed hashes (HMAC under a key derived from the master key: the IPv4

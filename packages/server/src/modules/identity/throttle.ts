@@ -71,6 +71,12 @@ export class LoginThrottle {
     if (keys.address) await this.count(keys.address, this.options.addressFreeFailures);
   }
 
+  /** The counted failures of the account counter (an identifier from an address) not yet forgotten. */
+  failures(key: string): Promise<number> {
+    const forgetBefore = new Date(this.now().getTime() - this.options.forgetAfterMs).toISOString();
+    return this.repo.failuresSince(key, forgetBefore);
+  }
+
   /** A complete sign-in clears its account counter; the address counter only decays (spraying). */
   async recordSuccess(keys: Pick<ThrottleKeys, 'account'>): Promise<void> {
     await this.repo.clearFailures(keys.account);

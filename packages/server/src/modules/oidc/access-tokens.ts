@@ -5,7 +5,7 @@ import type { IssuerKey, IssuerKeys } from './signing-keys.js';
 
 /** Verified tokens kept so a token used again costs no signature check. */
 const VERIFIED_CAPACITY = 10_000;
-/** How long a key looked up by kid is trusted before it is read again (it may retire meanwhile). */
+/** How long a key looked up by kid is trusted before it is read again (its retention may end meanwhile). */
 const KEY_CACHE_MS = 60_000;
 const JWT_SHAPE = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
@@ -14,6 +14,8 @@ interface VerifiedToken {
   clientId: string;
   scopes: string[];
   expiresAtMs: number;
+  /** The project's key fingerprint when the token was verified: a revocation since then changes it. */
+  keysFingerprint: string;
   /** The RFC 7638 thumbprint of the DPoP key the token is bound to (`cnf.jkt`); undefined: a bearer token. */
   jkt: string | undefined;
   /** One principal object per token while its client is unchanged, so per-principal policy caches hit. */
@@ -33,10 +35,17 @@ export type TokenPresentation = { scheme: 'Bearer' } | { scheme: 'DPoP'; jkt: st
  * with that key (RFC 9449 §7.1; the proof is checked by DpopProofVerifier); an unbound token only as a
  * bearer token. The principal is the client, in the issuer's project, with the client's role and the
  * token's platform scopes.
+ *
+ * Verified tokens and keys are cached. A key rotation made here clears the caches (`clear`); with a shared
+ * database (several replicas) each request also compares the project's key fingerprint, one indexed read,
+ * so a revocation made on another replica stops its keys' tokens here on the next request.
  */
 export class AccessTokenVerifier {
   private readonly verified = new Map<string, VerifiedToken>();
-  private readonly keys = new Map<string, { key: IssuerKey | undefined; readAt: number }>();
+  private readonly keys = new Map<
+    string,
+    { key: IssuerKey | undefined; readAt: number; keysFingerprint: string }
+  >();
   private readonly issuerPattern: RegExp;
 
   constructor(
@@ -48,6 +57,8 @@ export class AccessTokenVerifier {
       clientId: string,
     ) => Promise<ClientIdentity | undefined>,
     private readonly now: () => number = Date.now,
+    /** True when other processes share the database and may rotate keys (not embedded SQLite). */
+    private readonly sharedDatabase = false,
   ) {
     this.issuerPattern = new RegExp(`^${escapeRegExp(publicUrl)}/p/(prj_[0-9a-f]{32})/oidc$`);
   }
@@ -59,6 +70,10 @@ export class AccessTokenVerifier {
   /** The principal the token stands for, or null when it is not a valid platform access token. */
   async authenticate(token: string, presentation: TokenPresentation): Promise<Principal | null> {
     let verified = this.verified.get(token);
+    if (verified && verified.keysFingerprint !== (await this.keysFingerprint(verified.projectId))) {
+      this.verified.delete(token);
+      verified = undefined;
+    }
     if (!verified) {
       verified = await this.verify(token);
       if (!verified) return null;
@@ -110,7 +125,8 @@ export class AccessTokenVerifier {
     }
     const projectId = typeof issuer === 'string' ? this.issuerPattern.exec(issuer)?.[1] : undefined;
     if (!kid || !projectId) return undefined;
-    const key = await this.key(projectId, kid);
+    const keysFingerprint = await this.keysFingerprint(projectId);
+    const key = await this.key(projectId, kid, keysFingerprint);
     if (!key) return undefined;
     try {
       const { payload } = await jwtVerify(token, key.publicKey, {
@@ -130,6 +146,7 @@ export class AccessTokenVerifier {
         clientId: payload.client_id,
         scopes,
         expiresAtMs: (payload.exp as number) * 1000,
+        keysFingerprint,
         jkt,
       };
     } catch {
@@ -137,15 +154,26 @@ export class AccessTokenVerifier {
     }
   }
 
-  /** A published key of the project by kid; another project's key is never found under this one. */
-  private async key(projectId: string, kid: string): Promise<IssuerKey | undefined> {
+  /**
+   * A published key of the project by kid; another project's key is never found under this one. A cached
+   * lookup stands while the project's keys are unchanged (`keysFingerprint`) and for KEY_CACHE_MS at most.
+   */
+  private async key(projectId: string, kid: string, keysFingerprint: string): Promise<IssuerKey | undefined> {
     const cacheKey = `${projectId}/${kid}`;
     const cached = this.keys.get(cacheKey);
-    if (cached && this.now() - cached.readAt < KEY_CACHE_MS) return cached.key;
+    if (cached && cached.keysFingerprint === keysFingerprint && this.now() - cached.readAt < KEY_CACHE_MS) {
+      return cached.key;
+    }
     const key = await this.issuerKeys.find(projectId, kid);
+    this.keys.delete(cacheKey);
     if (this.keys.size >= VERIFIED_CAPACITY) this.keys.delete(this.keys.keys().next().value as string);
-    this.keys.set(cacheKey, { key, readAt: this.now() });
+    this.keys.set(cacheKey, { key, readAt: this.now(), keysFingerprint });
     return key;
+  }
+
+  /** The project's key fingerprint with a shared database; constant otherwise (`clear` covers rotations). */
+  private keysFingerprint(projectId: string): Promise<string> {
+    return this.sharedDatabase ? this.issuerKeys.fingerprint(projectId) : Promise.resolve('');
   }
 }
 

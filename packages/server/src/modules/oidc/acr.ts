@@ -1,6 +1,9 @@
 /** Authentication context classes the issuer advertises (`acr_values_supported`). */
 export const ACR_PASSWORD = 'urn:personachain:acr:pwd';
-/** A second factor (TOTP or a recovery code) was proven in this session. */
+/**
+ * A second factor (TOTP or a recovery code) was proven in this session, or it signed in with a passkey
+ * (user verification required: amr `mfa`).
+ */
 export const ACR_MFA = 'urn:personachain:acr:mfa';
 export const ACR_VALUES = [ACR_PASSWORD, ACR_MFA] as const;
 

@@ -22,6 +22,19 @@ export const REFRESH_REUSE_GRACE_SECONDS = 20;
 
 const epochNow = () => Math.floor(Date.now() / 1000);
 
+/** A stored record as the provider is shown it (also read this way by introspection-fast.ts). */
+export function visiblePayload(model: string, payload: OidcPayload): OidcPayload {
+  if (
+    model === 'RefreshToken' &&
+    payload.consumed !== undefined &&
+    epochNow() - payload.consumed <= REFRESH_REUSE_GRACE_SECONDS
+  ) {
+    // Within the grace window the provider sees an unconsumed token and rotates it once more.
+    delete payload.consumed;
+  }
+  return payload;
+}
+
 /**
  * The adapter class of one project's provider: every record is stored under that project, so two
  * issuers never see each other's tokens. Clients come from the `oidc_clients` table (read-only here:
@@ -48,15 +61,7 @@ export function projectAdapter(
         return row && clientMetadata(row, knownScopes);
       }
       const payload = await payloads.find(projectId, this.model, id);
-      if (
-        this.model === 'RefreshToken' &&
-        payload?.consumed !== undefined &&
-        epochNow() - payload.consumed <= REFRESH_REUSE_GRACE_SECONDS
-      ) {
-        // Within the grace window the provider sees an unconsumed token and rotates it once more.
-        delete payload.consumed;
-      }
-      return payload;
+      return payload && visiblePayload(this.model, payload);
     }
 
     findByUserCode(userCode: string): Promise<OidcPayload | undefined> {

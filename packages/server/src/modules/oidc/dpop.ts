@@ -16,39 +16,56 @@ const MAX_PROOF_LENGTH = 4096;
 const MAX_JTI_LENGTH = 256;
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
+/** What claiming a proof id found: new (now claimed), already claimed, or no room to remember it. */
+export type ClaimResult =
+  | { claimed: true }
+  | { claimed: false; reason: 'replayed' }
+  | { claimed: false; reason: 'full'; retryAfterMs: number };
+
 /** Remembers proof ids for a while so that each proof is accepted once. */
 export interface DpopReplayCache {
-  /** True the first time `id` is claimed within `ttlMs`, false for a replay. */
-  claim(id: string, ttlMs: number): Promise<boolean>;
+  /** Claims `id` for `ttlMs`: refused when it is already claimed, or when the cache has no room left. */
+  claim(id: string, ttlMs: number): Promise<ClaimResult>;
   close(): Promise<void>;
 }
 
 /**
- * Proof ids in this process's memory: right for one replica (the embedded default). With several replicas
- * behind a load balancer, a proof replayed to another replica is not caught: configure Redis for that.
- * Bounded: at capacity the oldest ids are dropped, which only matters under a flood far beyond the rate
- * limits (each id costs one authenticated request).
+ * Room for the proofs of about 1,600 requests a second per replica (each id is kept for the replay
+ * window of two minutes), in some 30 MB. Ids are claimed only for requests whose token and proof both
+ * verified, so filling it takes that many authenticated, rate-limited requests.
+ */
+export const MEMORY_REPLAY_CAPACITY = 200_000;
+
+/**
+ * Proof ids in this process's memory: right for one replica (the embedded default). The cache is per
+ * replica: with several replicas behind a load balancer a proof replayed to another replica is not caught,
+ * so configure Redis (PERSONA_REDIS_URL) for that. When it is full of ids that have not expired it refuses
+ * new ones rather than forget a live id, since a forgotten id could be replayed.
  */
 export class MemoryDpopReplayCache implements DpopReplayCache {
+  /** Id → expiry, epoch ms; insertion order is expiry order, as every id is kept for the same TTL. */
   private readonly seen = new Map<string, number>();
 
   constructor(
-    private readonly capacity = 100_000,
+    private readonly capacity = MEMORY_REPLAY_CAPACITY,
     private readonly now: () => number = Date.now,
   ) {}
 
-  async claim(id: string, ttlMs: number): Promise<boolean> {
+  async claim(id: string, ttlMs: number): Promise<ClaimResult> {
     const now = this.now();
     const expiresAt = this.seen.get(id);
-    if (expiresAt !== undefined && expiresAt > now) return false;
+    if (expiresAt !== undefined && expiresAt > now) return { claimed: false, reason: 'replayed' };
     this.seen.delete(id);
-    // Insertion order is expiry order (one TTL for all): drop expired ids from the front, then the oldest.
     for (const [oldest, at] of this.seen) {
-      if (at > now && this.seen.size < this.capacity) break;
+      if (at > now) break;
       this.seen.delete(oldest);
     }
+    if (this.seen.size >= this.capacity) {
+      const oldestExpiry = this.seen.values().next().value as number;
+      return { claimed: false, reason: 'full', retryAfterMs: oldestExpiry - now };
+    }
     this.seen.set(id, now + ttlMs);
-    return true;
+    return { claimed: true };
   }
 
   async close(): Promise<void> {
@@ -73,8 +90,9 @@ export class RedisDpopReplayCache implements DpopReplayCache {
     this.redis.on('error', () => {});
   }
 
-  async claim(id: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.set(`persona:dpop:${id}`, '1', 'PX', ttlMs, 'NX')) === 'OK';
+  async claim(id: string, ttlMs: number): Promise<ClaimResult> {
+    const set = await this.redis.set(`persona:dpop:${id}`, '1', 'PX', ttlMs, 'NX');
+    return set === 'OK' ? { claimed: true } : { claimed: false, reason: 'replayed' };
   }
 
   async close(): Promise<void> {
@@ -82,7 +100,11 @@ export class RedisDpopReplayCache implements DpopReplayCache {
   }
 }
 
-export type DpopResult = { ok: true; jkt: string } | { ok: false; reason: string };
+/**
+ * A proof that verified: the thumbprint of its key, and the id its single use is claimed under (once the
+ * access token it comes with has verified too, see DpopProofVerifier.claim).
+ */
+export type DpopResult = { ok: true; jkt: string; replayId: string } | { ok: false; reason: string };
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'priv'];
 
@@ -112,7 +134,10 @@ export class DpopProofVerifier {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Verifies `proof` for a request of `method` to `path` (query ignored) presenting `accessToken`. */
+  /**
+   * Verifies `proof` for a request of `method` to `path` (query ignored) presenting `accessToken`: its
+   * signature and claims, not yet its single use (see `claim`).
+   */
   async verify(
     proof: string,
     request: { method: string; path: string; accessToken: string },
@@ -159,9 +184,15 @@ export class DpopProofVerifier {
     }
     const jkt = await calculateJwkThumbprint(jwk, 'sha256');
     // Keyed by key and jti, hashed: a fixed-size id, and no client-chosen string in the store.
-    if (!(await this.replay.claim(base64urlSha256(`${jkt}.${payload.jti}`), REPLAY_TTL_MS))) {
-      return { ok: false, reason: 'the DPoP proof was already used' };
-    }
-    return { ok: true, jkt };
+    return { ok: true, jkt, replayId: base64urlSha256(`${jkt}.${payload.jti}`) };
+  }
+
+  /**
+   * Claims a verified proof's single use. Call it only after the access token has verified and is bound
+   * to the proof's key: a proof anyone can make with a throwaway key and a made-up token must not take
+   * room in the replay cache. Rejects when the cache cannot be reached.
+   */
+  claim(proof: { replayId: string }): Promise<ClaimResult> {
+    return this.replay.claim(proof.replayId, REPLAY_TTL_MS);
   }
 }

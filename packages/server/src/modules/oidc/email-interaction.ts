@@ -5,6 +5,7 @@ import { sendPage } from '../../http/pages/fastify.js';
 import type { EmailCodes } from '../identity/email-codes.js';
 import { codeField, emailField, interactionCookie, throttledPage } from '../identity/email-page-routes.js';
 import { type EmailForms, emailCodePage, emailStartPage } from '../identity/pages/email-code-pages.js';
+import { SECOND_FACTOR_UNAVAILABLE } from '../identity/risk-gate.js';
 import type { IdentityService } from '../identity/service.js';
 import { type FormContext, loginPage, totpPage } from './pages/interaction-pages.js';
 
@@ -27,6 +28,10 @@ export interface InteractionHelpers<
     amr: string[],
   ): Promise<unknown>;
   startEnrollment(reply: FastifyReply, loaded: L, userId: string, amr: string[]): Promise<unknown>;
+  /** Adaptive MFA's device id of the browser (see SessionAuth.deviceId). */
+  deviceId(request: FastifyRequest): string;
+  /** Sets or refreshes the device cookie, in projects whose MFA is adaptive. */
+  keepDevice(reply: FastifyReply, projectId: string, deviceId: string): Promise<void>;
 }
 
 /**
@@ -53,23 +58,28 @@ export function emailInteractionRoutes<
 
   scope.get(`${base}/email`, opts, async (request, reply) => {
     const loaded = await helpers.load(request, reply, undefined);
-    if (loaded.details.prompt.name !== 'login') return reply.redirect(loaded.form.base, 303);
+    if (loaded.details.prompt.name !== 'login' || !loaded.form.emailSignIn) {
+      return reply.redirect(loaded.form.base, 303);
+    }
     return sendPage(reply, emailStartPage(formsOf(loaded.form)));
   });
 
   scope.post(`${base}/email`, opts, async (request, reply) => {
     const loaded = await helpers.load(request, reply, 'login');
+    if (!loaded.form.emailSignIn) return sendPage(reply, loginPage(loaded.form));
     const forms = formsOf(loaded.form);
     const address = emailField(request.body as Form | undefined);
     if (!address) {
       return sendPage(reply, emailStartPage(forms, { status: 400, error: 'Enter your email address.' }));
     }
+    const browser = email.codes.browserCookie(loaded.projectId);
     try {
-      await email.codes.requestSignIn(loaded.projectId, address, request.ip);
+      await email.codes.requestSignIn(loaded.projectId, address, request.ip, browser.token);
     } catch (error) {
       return sendPage(reply, throttledPage(forms, address, error));
     }
     reply.header('set-cookie', interactionCookie(loaded.projectId, loaded.details.uid, email.publicUrl));
+    reply.header('set-cookie', browser.setCookie);
     return sendPage(reply, emailCodePage(forms, address));
   });
 
@@ -80,11 +90,14 @@ export function emailInteractionRoutes<
     const address = emailField(form);
     if (!address) return sendPage(reply, loginPage(loaded.form));
     const code = codeField(form);
-    const userId = code ? await email.codes.activeUserId(loaded.projectId, address) : null;
+    const userId = code ? await email.codes.signInUserId(loaded.projectId, address) : null;
     const valid =
       userId !== null && (await email.codes.checkEmailCode(loaded.projectId, userId, 'sign_in', code));
+    const deviceId = helpers.deviceId(request);
     const outcome =
-      valid && userId ? await identity.emailFirstFactor(loaded.projectId, userId, { ip: request.ip }) : null;
+      valid && userId
+        ? await identity.emailFirstFactor(loaded.projectId, userId, { ip: request.ip, deviceId })
+        : null;
     if (!outcome) {
       return sendPage(
         reply,
@@ -94,8 +107,13 @@ export function emailInteractionRoutes<
         }),
       );
     }
+    if (outcome.status === 'failed') {
+      return sendPage(reply, loginPage(loaded.form, { status: 403, error: SECOND_FACTOR_UNAVAILABLE }));
+    }
+    await helpers.keepDevice(reply, loaded.projectId, deviceId);
     if (outcome.status === 'mfa_required') {
-      return sendPage(reply, totpPage(loaded.form, { challenge: outcome.challenge }));
+      const notice = outcome.reason ? { notice: outcome.reason } : {};
+      return sendPage(reply, totpPage(loaded.form, { challenge: outcome.challenge, ...notice }));
     }
     if (outcome.mfaEnrollmentRequired)
       return helpers.startEnrollment(reply, loaded, outcome.userId, outcome.amr);

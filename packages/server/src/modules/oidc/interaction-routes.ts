@@ -8,6 +8,7 @@ import { messagePage } from '../../http/pages/message.js';
 import { Problem } from '../../http/problem.js';
 import type { OidcClientsTable } from '../../store/schema.js';
 import type { AuditService } from '../audit/service.js';
+import { SECOND_FACTOR_UNAVAILABLE } from '../identity/risk-gate.js';
 import type { IdentityService } from '../identity/service.js';
 import type { SessionAuth } from '../identity/session-auth.js';
 import type { ActiveSession } from '../identity/sessions.js';
@@ -15,6 +16,7 @@ import type { TenancyService } from '../tenancy/service.js';
 import { ACR_MFA, acrOf } from './acr.js';
 import type { OidcClientService } from './clients.js';
 import { emailInteractionRoutes, type InteractionEmail } from './email-interaction.js';
+import { emailCodePage } from './pages/email-second-factor-page.js';
 import {
   consentPage,
   enrollTotpPage,
@@ -82,7 +84,18 @@ export async function interactionRoutes(app: FastifyInstance, deps: InteractionD
 
     const base = '/p/:projectId/interaction/:uid';
     const opts = { schema: { hide: true } };
-    if (deps.email) emailInteractionRoutes(scope, identity, deps.email, { load, signIn, startEnrollment });
+    if (deps.email) {
+      emailInteractionRoutes(scope, identity, deps.email, {
+        load,
+        signIn,
+        startEnrollment,
+        deviceId: (request) => sessionAuth.deviceId(request),
+        keepDevice: async (reply, projectId, deviceId) => {
+          if (await identity.usesAdaptiveMfa(projectId))
+            sessionAuth.setDeviceCookie(reply, projectId, deviceId);
+        },
+      });
+    }
 
     scope.get(base, opts, async (request, reply) => {
       const loaded = await load(request, reply, undefined);
@@ -109,18 +122,35 @@ export async function interactionRoutes(app: FastifyInstance, deps: InteractionD
           }),
         );
       }
+      const deviceId = sessionAuth.deviceId(request);
       const outcome = await identity.authenticate(
         loaded.projectId,
         { identifier, password },
-        { ip: request.ip },
+        { ip: request.ip, deviceId },
       );
+      if (
+        (outcome.status === 'ok' || outcome.status === 'mfa_required') &&
+        (await identity.usesAdaptiveMfa(loaded.projectId))
+      ) {
+        sessionAuth.setDeviceCookie(reply, loaded.projectId, deviceId);
+      }
       switch (outcome.status) {
         case 'ok':
           if (outcome.mfaEnrollmentRequired)
             return startEnrollment(reply, loaded, outcome.userId, outcome.amr);
           return signIn(request, reply, loaded, outcome.userId, outcome.amr);
-        case 'mfa_required':
-          return sendPage(reply, totpPage(loaded.form, { challenge: outcome.challenge }));
+        case 'mfa_required': {
+          const options = {
+            challenge: outcome.challenge,
+            ...(outcome.reason ? { notice: outcome.reason } : {}),
+          };
+          return sendPage(
+            reply,
+            outcome.methods.includes('email_code')
+              ? emailCodePage(loaded.form, options)
+              : totpPage(loaded.form, options),
+          );
+        }
         case 'locked':
           return sendPage(reply, lockedLogin(loaded.form, outcome.retryAfterSeconds, identifier));
         case 'failed':
@@ -128,11 +158,13 @@ export async function interactionRoutes(app: FastifyInstance, deps: InteractionD
             reply,
             outcome.reason === 'disabled'
               ? loginPage(loaded.form, { status: 403, error: 'This account is disabled.', identifier })
-              : loginPage(loaded.form, {
-                  status: 401,
-                  error: 'The username, email or password is wrong.',
-                  identifier,
-                }),
+              : outcome.reason === 'second_factor_unavailable'
+                ? loginPage(loaded.form, { status: 403, error: SECOND_FACTOR_UNAVAILABLE, identifier })
+                : loginPage(loaded.form, {
+                    status: 401,
+                    error: 'The username, email or password is wrong.',
+                    identifier,
+                  }),
           );
       }
     });
@@ -143,18 +175,28 @@ export async function interactionRoutes(app: FastifyInstance, deps: InteractionD
       const challenge = field(form, 'challenge', 200);
       const code = field(form, 'code', 16).trim();
       const recoveryCode = field(form, 'recoveryCode', 64).trim();
-      const factor = code ? { code } : { recoveryCode };
+      const emailCode = field(form, 'emailCode', 16).trim();
+      const factor = emailCode ? { emailCode } : code ? { code } : { recoveryCode };
+      // The page the code came from, again, for another try.
+      const retry = (options: { status: number; error: string; retryAfter?: number }) =>
+        emailCode
+          ? emailCodePage(loaded.form, { challenge, ...options })
+          : totpPage(loaded.form, { challenge, ...options });
+      const deviceId = sessionAuth.deviceId(request);
       const outcome = await identity.verifySecondFactor(loaded.projectId, challenge, factor, {
         ip: request.ip,
+        deviceId,
       });
       switch (outcome.status) {
         case 'ok':
+          if (await identity.usesAdaptiveMfa(loaded.projectId)) {
+            sessionAuth.setDeviceCookie(reply, loaded.projectId, deviceId);
+          }
           return signIn(request, reply, loaded, outcome.userId, outcome.amr);
         case 'locked':
           return sendPage(
             reply,
-            totpPage(loaded.form, {
-              challenge,
+            retry({
               status: 429,
               retryAfter: outcome.retryAfterSeconds,
               error: `Too many wrong codes. Try again in ${outcome.retryAfterSeconds} seconds.`,
@@ -164,11 +206,7 @@ export async function interactionRoutes(app: FastifyInstance, deps: InteractionD
           return sendPage(
             reply,
             outcome.reason === 'invalid_code'
-              ? totpPage(loaded.form, {
-                  challenge,
-                  status: 401,
-                  error: 'The code is wrong or was already used.',
-                })
+              ? retry({ status: 401, error: 'The code is wrong or was already used.' })
               : loginPage(loaded.form, {
                   status: 401,
                   error: 'Too late or too many attempts: sign in again.',
@@ -296,7 +334,7 @@ export async function interactionRoutes(app: FastifyInstance, deps: InteractionD
         base: `/p/${projectId}/interaction/${uid}`,
         csrf: deps.csrf.token(projectId, uid),
         clientName: client.name,
-        emailSignIn: deps.email !== null,
+        emailSignIn: deps.email !== null && (await deps.identity.emailSignInAllowed(projectId)),
       },
     };
   }

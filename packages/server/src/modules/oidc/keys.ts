@@ -33,13 +33,14 @@ export class OidcKeyService {
   }
 
   /**
-   * New keys for every algorithm: published at once, signing after the publication delay (or at once
-   * when `immediate`, after a key compromise). Retired keys stay in the JWKS (and keep verifying) until
-   * every token they signed has expired.
+   * New keys for every algorithm. Staged (the default): published at once, signing after the publication
+   * delay; the keys they replace retire then and stay in the JWKS (and keep verifying) until every token
+   * they signed has expired. Immediate (after a key compromise): the new keys sign at once and the old
+   * ones are revoked: out of the JWKS, and the tokens they signed stop working at once (see IssuerKeys).
    */
   async rotate(principal: Principal, projectId: string, immediate: boolean): Promise<IssuerKeysView> {
     const project = await this.tenancy.authorizeProject(principal, projectId, 'oidc_keys:write');
-    const rotated = await this.issuerKeys.rotate(project.id, { immediate });
+    const { rotated, revokedKids } = await this.issuerKeys.rotate(project.id, { immediate });
     this.onRotate(project.id);
     await this.audit.recordAlone({
       type: 'oidc_keys.rotated',
@@ -51,6 +52,7 @@ export class OidcKeyService {
         kids: rotated.map((key) => key.kid),
         immediate,
         activatesAt: rotated[0]?.activatesAt ?? null,
+        revokedKids,
       },
     });
     return this.view(project.id, await this.issuerKeys.list(project.id));

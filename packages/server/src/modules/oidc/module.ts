@@ -83,6 +83,9 @@ export function createOidcModule(deps: {
     platformAudienceOf(publicUrl),
     issuerKeys,
     (projectId, clientId) => clients.identity(projectId, clientId),
+    // Token expiry is judged by the real time, the provider's clock; keys' states by `now` (in IssuerKeys).
+    Date.now,
+    !store.singleProcess,
   );
   const keys = new OidcKeyService(
     issuerKeys,

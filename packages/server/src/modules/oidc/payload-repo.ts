@@ -23,6 +23,10 @@ type PayloadRow = Pick<OidcPayloadsTable, 'payload' | 'consumed_at'>;
 export class OidcPayloadRepo {
   /** The lookups by each searchable column, compiled once: the provider runs several per request. */
   private readonly finders: Record<FindColumn, (...args: FindArgs) => Promise<PayloadRow[]>>;
+  /** One id looked up in three models at once: the introspection fast path's single query per token. */
+  private readonly inThreeModels: (
+    ...args: [projectId: string, models: string, models: string, models: string, id: string, now: number]
+  ) => Promise<(PayloadRow & { model: string })[]>;
 
   constructor(private readonly db: Kysely<Database>) {
     const finder = (column: FindColumn) =>
@@ -39,6 +43,18 @@ export class OidcPayloadRepo {
             .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])),
       );
     this.finders = { id: finder('id'), user_code: finder('user_code'), uid: finder('uid') };
+    this.inThreeModels = preparedQuery(
+      db,
+      ['project', 'm1', 'm2', 'm3', 'id', 0],
+      (projectId, m1, m2, m3, id, now) =>
+        db
+          .selectFrom('oidc_payloads')
+          .select(['model', 'payload', 'consumed_at'])
+          .where('project_id', '=', projectId)
+          .where('model', 'in', [m1, m2, m3])
+          .where('id', '=', id)
+          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])),
+    );
   }
 
   async upsert(projectId: string, model: string, id: string, payload: OidcPayload, expiresIn?: number) {
@@ -71,6 +87,16 @@ export class OidcPayloadRepo {
 
   find(projectId: string, model: string, id: string): Promise<OidcPayload | undefined> {
     return this.findBy(projectId, model, 'id', id);
+  }
+
+  /** The records stored under `id` in each of three models (as `find` would return them), by model. */
+  async findInModels(
+    projectId: string,
+    models: readonly [string, string, string],
+    id: string,
+  ): Promise<Map<string, OidcPayload>> {
+    const rows = await this.inThreeModels(projectId, ...models, id, epochNow());
+    return new Map(rows.map((row) => [row.model, toPayload(row)]));
   }
 
   findByUserCode(projectId: string, model: string, userCode: string): Promise<OidcPayload | undefined> {
@@ -122,9 +148,12 @@ export class OidcPayloadRepo {
     value: string,
   ): Promise<OidcPayload | undefined> {
     const [row] = await this.finders[column](projectId, model, value, epochNow());
-    if (!row) return undefined;
-    const payload = JSON.parse(row.payload) as OidcPayload;
-    if (row.consumed_at !== null) payload.consumed = Number(row.consumed_at);
-    return payload;
+    return row && toPayload(row);
   }
+}
+
+function toPayload(row: PayloadRow): OidcPayload {
+  const payload = JSON.parse(row.payload) as OidcPayload;
+  if (row.consumed_at !== null) payload.consumed = Number(row.consumed_at);
+  return payload;
 }

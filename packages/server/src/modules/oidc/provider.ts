@@ -16,9 +16,7 @@ import { deviceConfirmPage, deviceInputPage, deviceSuccessPage } from './pages/d
 import { sendPage } from './pages/koa.js';
 import { logoutPage, signedOutPage } from './pages/logout.js';
 import { DEFAULT_ID_TOKEN_ALG, JWKS_MAX_AGE_SECONDS, JWS_ALGORITHMS } from './signing-keys.js';
-
-/** Lifetime of access tokens from the client-credentials grant (and of the JWTs the platform API accepts). */
-export const CLIENT_CREDENTIALS_TTL_SECONDS = 600;
+import { CLIENT_CREDENTIALS_TTL_SECONDS, TTL } from './token-lifetimes.js';
 
 export interface ProjectProviderOptions {
   issuer: string;
@@ -43,18 +41,6 @@ export interface ProjectProviderOptions {
 export type IssuerEvent =
   | { type: 'oidc.logged_out'; clientId: string | undefined; accountId: string | undefined }
   | { type: 'oidc.refresh_token_reused'; clientId: string; grantId: string | undefined };
-
-/** Interactive-flow lifetimes (seconds). */
-const TTL = {
-  AccessToken: 600,
-  AuthorizationCode: 60,
-  IdToken: 600,
-  Interaction: 600,
-  DeviceCode: 600,
-  RefreshToken: 14 * 24 * 3600,
-  Grant: 14 * 24 * 3600,
-  Session: 14 * 24 * 3600,
-};
 
 const encoder = new TextEncoder();
 

@@ -144,8 +144,9 @@ export const oidcRoutes: FastifyPluginAsyncTypebox<{
     {
       schema: {
         tags,
-        summary:
-          'Rotate the issuer\u2019s signing keys: new keys are published now and sign after 24 h, or at once with immediate (retired keys stay published until their tokens expire)',
+        summary: 'Rotate the issuer\u2019s signing keys (staged by default; immediate revokes the old keys)',
+        description:
+          'The default changed from immediate to staged. Without a body, or with "immediate": false, a staged rotation: new keys are published now as next and sign after 24 h, when the current keys retire (they stay published until their tokens expire); 409 while one is pending. With "immediate": true, after a key compromise: the new keys sign at once and every other key is revoked, out of the JWKS at once, and the tokens it signed stop working on the platform API.',
         params: ProjectParams,
         body: RotateIssuerKeys,
         response: { 200: IssuerKeys, ...ProblemResponses },

@@ -132,7 +132,7 @@ export const RotateIssuerKeys = Type.Object(
     immediate: Type.Optional(
       Type.Boolean({
         description:
-          'Sign with the new keys at once and retire the current ones now (after a key compromise). Default: the new keys are published now and sign only after the publication delay (24 h).',
+          'Default false: a staged rotation, the new keys are published now and sign only after the publication delay (24 h), and the current keys then retire. True (after a key compromise): the new keys sign at once and every other key is revoked, out of the JWKS at once, and the tokens it signed stop working. (The default used to be immediate.)',
       }),
     ),
   },

@@ -4,6 +4,7 @@ import { ExternalSigningKey } from 'oidc-provider';
 import { Problem } from '../../http/problem.js';
 import type { OidcKeyStatesTable } from '../../store/schema.js';
 import type { KeyStateStore } from './key-state-repo.js';
+import { LONGEST_SIGNED_TOKEN_TTL_SECONDS } from './token-lifetimes.js';
 
 /**
  * The JWS algorithms an issuer signs with, and the KeyStore algorithm behind each. RS256 is there for
@@ -19,16 +20,24 @@ export const DEFAULT_ID_TOKEN_ALG: JwsAlgorithm = 'ES256';
  * How long the keys of a staged rotation are published before they sign. A relying party keeps the JWKS
  * for at most JWKS_MAX_AGE_SECONDS (its Cache-Control), so it has refetched it many times over before it
  * meets a token signed by a new key; a day also covers verifiers that ignore Cache-Control and refresh
- * daily. An immediate rotation (after a key compromise) skips the delay.
+ * daily. An immediate rotation (after a key compromise) skips the delay and revokes the keys it replaces.
  */
 export const PUBLICATION_DELAY_MS = 24 * 3_600_000;
 /** The JWKS `Cache-Control: max-age`: a small fraction of the publication delay, never more. */
 export const JWKS_MAX_AGE_SECONDS = 3600;
+/** How far a verifier's clock may be behind ours when it checks a token's expiry. */
+const VERIFIER_CLOCK_SKEW_SECONDS = 300;
 /**
- * How long a retired key stays in the JWKS: longer than any token it signed can live (the provider's
- * longest access-token TTL is one hour), so rotation never breaks a token already issued.
+ * How long a retired key stays in the JWKS: as long as the longest-lived token it can have signed (the
+ * provider's TTLs), plus verifiers' clock skew, so a staged rotation never breaks a token already issued.
  */
-export const RETIRED_KEY_RETENTION_MS = 2 * 3_600_000;
+export const RETIRED_KEY_RETENTION_MS =
+  (LONGEST_SIGNED_TOKEN_TTL_SECONDS + VERIFIER_CLOCK_SKEW_SECONDS) * 1000;
+/**
+ * A staged rotation claims its slot before it creates keys; one that has made no key this long after its
+ * claim was interrupted (keys take well under a second each), and another staged rotation may take over.
+ */
+const INTERRUPTED_ROTATION_MS = 5 * 60_000;
 
 /** next: published, not signing yet · active: signs · retired: published for verification only. */
 export type KeyState = 'next' | 'active' | 'retired';
@@ -92,7 +101,8 @@ const STATE_ORDER: Record<KeyState, number> = { active: 0, next: 1, retired: 2 }
  * Each project's issuer keys: the keys in the KeyStore under the purpose `oidc:{projectId}:{alg}`, their
  * lifecycle in `oidc_key_states`. Per algorithm, the active key is the one whose activation came last;
  * keys activating later are next; an older key retires when a newer one activates (at that moment, even if
- * nobody looked then) and is retired in the KeyStore too the first time the set is read afterwards.
+ * nobody looked then) and is retired in the KeyStore too the first time the set is read afterwards. A key
+ * revoked by an immediate rotation is neither published nor found from the moment of the revocation.
  */
 export class IssuerKeys {
   constructor(
@@ -112,6 +122,7 @@ export class IssuerKeys {
       const records = await this.keyStore.listKeys({ purpose: purposeOf(projectId, alg) });
       const lifecycles = await this.lifecycles(projectId, alg, records, rows, now);
       for (const { record, row, state } of lifecycles) {
+        if (row.revoked_at !== null) continue;
         const retiredAt = row.retired_at === null ? undefined : Date.parse(row.retired_at);
         const unpublishesAt = retiredAt === undefined ? undefined : retiredAt + RETIRED_KEY_RETENTION_MS;
         if (unpublishesAt !== undefined && unpublishesAt <= now) continue;
@@ -128,16 +139,22 @@ export class IssuerKeys {
     return (await this.keySet(projectId)).keys;
   }
 
-  /** What changes with every rotation or retirement of the project's keys (one indexed read). */
+  /**
+   * What changes with every rotation, retirement or revocation of the project's keys (one indexed read):
+   * replicas compare it to notice a change made by another one.
+   */
   async fingerprint(projectId: string): Promise<string> {
     const rows = await this.states.list(projectId);
-    return rows.map((row) => `${row.kid}:${row.activates_at}:${row.retired_at ?? ''}`).join(',');
+    return rows
+      .map((row) => `${row.kid}:${row.activates_at}:${row.retired_at ?? ''}:${row.revoked_at ?? ''}`)
+      .join(',');
   }
 
   /** The key `kid` if it is one of this project's published keys. */
   async find(projectId: string, kid: string): Promise<IssuerKey | undefined> {
     const row = await this.states.find(projectId, kid);
-    if (!row || !JWS_ALGORITHMS.includes(row.alg as JwsAlgorithm)) return undefined;
+    if (!row || row.revoked_at !== null || !JWS_ALGORITHMS.includes(row.alg as JwsAlgorithm))
+      return undefined;
     if (row.retired_at !== null && Date.parse(row.retired_at) + RETIRED_KEY_RETENTION_MS <= this.now()) {
       return undefined;
     }
@@ -150,21 +167,36 @@ export class IssuerKeys {
   }
 
   /**
-   * New keys for every algorithm. Staged (the default): published now, signing after PUBLICATION_DELAY_MS,
-   * when the current keys retire; refused while an earlier staged rotation is still pending. Immediate:
-   * the new keys sign at once and every other key retires now (still published for verification).
-   * Returns the new keys.
+   * New keys for every algorithm. Staged (the default, for routine rotation): published now, signing after
+   * PUBLICATION_DELAY_MS, when the current keys retire (still published, and verifying, for
+   * RETIRED_KEY_RETENTION_MS); refused while an earlier staged rotation is pending, atomically, so two
+   * concurrent requests cannot both stage keys. Immediate (after a key compromise): the new keys sign at once
+   * and every other key of the project is revoked: out of the JWKS and no longer verifying, so the tokens
+   * the old keys signed stop working. Returns the new keys and the kids of the revoked ones.
    */
-  async rotate(projectId: string, options: { immediate: boolean }): Promise<IssuerKey[]> {
+  async rotate(
+    projectId: string,
+    options: { immediate: boolean },
+  ): Promise<{ rotated: IssuerKey[]; revokedKids: string[] }> {
     const { keys } = await this.keySet(projectId);
-    if (!options.immediate && keys.some((key) => key.state === 'next')) {
-      throw new Problem(
-        'conflict',
-        'A staged rotation is already pending: wait until its keys sign, or rotate with "immediate": true.',
-      );
+    const nowMs = this.now();
+    const now = new Date(nowMs).toISOString();
+    const activatesAt = options.immediate ? now : new Date(nowMs + PUBLICATION_DELAY_MS).toISOString();
+    if (!options.immediate) {
+      const claimed =
+        !keys.some((key) => key.state === 'next') &&
+        (await this.states.claimStagedRotation(projectId, {
+          pendingUntil: activatesAt,
+          now,
+          interruptedBefore: new Date(nowMs - INTERRUPTED_ROTATION_MS).toISOString(),
+        }));
+      if (!claimed) {
+        throw new Problem(
+          'conflict',
+          'A staged rotation is already pending: wait until its keys sign, or rotate with "immediate": true.',
+        );
+      }
     }
-    const now = new Date(this.now()).toISOString();
-    const activatesAt = options.immediate ? now : new Date(this.now() + PUBLICATION_DELAY_MS).toISOString();
     const rotated: IssuerKey[] = [];
     for (const alg of JWS_ALGORITHMS) {
       const record = await this.keyStore.rotateKey(purposeOf(projectId, alg), SIGNING_ALGORITHMS[alg], {
@@ -177,17 +209,22 @@ export class IssuerKeys {
         published_at: now,
         activates_at: activatesAt,
         retired_at: null,
+        revoked_at: null,
       };
       await this.states.insert(row);
-      if (options.immediate) {
-        for (const key of keys.filter((other) => other.alg === alg && other.state !== 'retired')) {
-          await this.states.retire(projectId, key.kid, now);
-          await this.keyStore.retireKey(key.kid);
-        }
-      }
       rotated.push(toIssuerKey(record, alg, row, options.immediate ? 'active' : 'next'));
     }
-    return rotated;
+    const revokedKids: string[] = [];
+    if (options.immediate) {
+      for (const key of keys) {
+        revokedKids.push(key.kid);
+        await this.states.revoke(projectId, key.kid, now);
+        if (key.state !== 'retired') await this.keyStore.retireKey(key.kid);
+      }
+      // The keys of a pending staged rotation are revoked too: a new staged rotation may start at once.
+      await this.states.endPendingRotation(projectId, now);
+    }
+    return { rotated, revokedKids };
   }
 
   /** The keys as the provider's `jwks` configuration: external signers backed by the KeyStore. */
@@ -223,6 +260,7 @@ export class IssuerKeys {
             ? new Date(Date.parse(record.createdAt) + PUBLICATION_DELAY_MS).toISOString()
             : record.createdAt,
           retired_at: record.retiredAt,
+          revoked_at: null,
         };
         await this.states.insert(row);
         rows.set(record.id, row);
@@ -278,6 +316,7 @@ export class IssuerKeys {
       published_at: at,
       activates_at: at,
       retired_at: null,
+      revoked_at: null,
     };
     await this.states.insert(row);
     rows.set(created.id, row);

@@ -277,6 +277,11 @@ export class TenancyService {
     return isId('prj', projectId) && (await this.findProject(projectId)) !== undefined;
   }
 
+  /** A project's name, for what end users see of it (e.g. their passkeys' labels); null when none. */
+  async projectName(projectId: string): Promise<string | null> {
+    return isId('prj', projectId) ? ((await this.findProject(projectId))?.name ?? null) : null;
+  }
+
   async deleteProject(principal: Principal, projectId: string): Promise<void> {
     const row = await this.loadProject(principal, projectId);
     // Deleting a project revokes its keys: a caller may not do that to keys ranked above its own.

@@ -3,7 +3,12 @@ import { errorMessage, html, type Page, type SafeHtml } from '../../../http/page
 import type { PasskeyView } from '../passkey-schemas.js';
 import type { SessionView, UserView } from '../schemas.js';
 import { emailSignInLink } from './email-code-pages.js';
-import { PASSKEY_SCRIPTS, passkeySignInForm, passkeysSection } from './passkey-pages.js';
+import {
+  PASSKEY_SCRIPTS,
+  passkeySignInForm,
+  passkeysSection,
+  removePasskeysCheckbox,
+} from './passkey-pages.js';
 import { enrollTotpForm, recoveryCodesList } from './totp-pages.js';
 
 /** Where the account forms post (`/p/{projectId}/pages/account`) and the CSRF token of the session. */
@@ -127,7 +132,7 @@ ${sessions.map(
 )}
 </tbody>
 </table>
-${postButton(forms, '/sessions/revoke-all', 'Sign out everywhere')}
+${postButton(forms, '/sessions/revoke-all', 'Sign out everywhere', removePasskeysCheckbox())}
 </section>`;
 }
 
@@ -158,7 +163,7 @@ ${postButton(forms, '/sign-out', 'Sign out')}`
 <dt>Email</dt><dd>${user.email ?? '—'}${user.email && !user.emailVerified ? ' (not verified)' : ''}</dd>
 </dl>
 ${twoFactorSection(forms, user)}
-${passkeysSection(forms, account.passkeys)}
+${passkeysSection(forms, account.passkeys, user.totpEnabled)}
 ${passwordSection(forms)}
 ${sessionsSection(forms, account.sessions)}
 ${postButton(forms, '/sign-out', 'Sign out')}`,

@@ -74,19 +74,64 @@ ${hiddenField('email', email)}
   };
 }
 
+/** What a magic link's page shows and asks for besides the button. */
+export interface MagicLinkView {
+  purpose: 'sign_in' | 'verify_email';
+  /** The account's address, masked: whoever opens a link sees which account it signs into. */
+  maskedEmail: string;
+  /** A sign-in link opened in another browser than the one that asked for it: the code is needed too. */
+  askCode: boolean;
+  /** A registration's confirming link: the password chosen when registering is needed too. */
+  askPassword: boolean;
+}
+
+function linkTitle(view: MagicLinkView): string {
+  if (view.purpose === 'sign_in') return 'Sign in';
+  return view.askPassword ? 'Confirm your new account' : 'Verify your email';
+}
+
+function linkLead(view: MagicLinkView): string {
+  if (view.purpose === 'sign_in') {
+    return view.askCode
+      ? `Sign in as ${view.maskedEmail}. This link was asked for in another browser: enter the code from the same email to continue.`
+      : `Continue to sign in as ${view.maskedEmail}.`;
+  }
+  return view.askPassword
+    ? `Finish registering ${view.maskedEmail}: enter the password you chose when you registered.`
+    : `Confirm that ${view.maskedEmail} is your email address.`;
+}
+
 /**
  * A magic link's landing page: nothing happens until the button is pressed, because mail scanners
- * fetch links and must not use them up.
+ * fetch links and must not use them up. It names the account (masked), so that nobody is signed into
+ * someone else's account unawares, and asks for the code or password when the link alone is not enough.
  */
-export function magicLinkPage(action: string, token: string, purpose: 'sign_in' | 'verify_email'): Page {
-  const signIn = purpose === 'sign_in';
+export function magicLinkPage(
+  action: string,
+  token: string,
+  view: MagicLinkView,
+  outcome: EmailOutcome = {},
+): Page {
+  const described = outcome.error ? html` aria-describedby="error"` : '';
+  const codeInput = view.askCode
+    ? html`<p><label for="code">Code</label><br>
+<input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]{8}" maxlength="8" required${described}></p>`
+    : '';
+  const passwordInput = view.askPassword
+    ? html`<p><label for="password">Password</label><br>
+<input id="password" name="password" type="password" autocomplete="current-password" maxlength="1024" required${described}></p>`
+    : '';
+  const button =
+    view.purpose === 'sign_in' ? 'Sign in' : view.askPassword ? 'Confirm my account' : 'Verify my email';
   return {
-    status: 200,
-    title: signIn ? 'Sign in' : 'Verify your email',
-    body: html`<p>${signIn ? 'Continue to sign in with the link we emailed you.' : 'Confirm that this email address is yours.'}</p>
+    ...outcomeFields(outcome),
+    title: linkTitle(view),
+    body: html`<p>${linkLead(view)}</p>
+${errorMessage(outcome.error)}
 <form method="post" action="${action}">
 ${hiddenField('token', token)}
-<p><button type="submit">${signIn ? 'Sign in' : 'Verify my email'}</button></p>
+${codeInput}${passwordInput}
+<p><button type="submit">${button}</button></p>
 </form>`,
   };
 }

@@ -47,8 +47,26 @@ ${hiddenField('csrf', forms.csrf)}${hiddenField('passkeyId', passkey.id)}
 </form>`;
 }
 
+/**
+ * Adding a passkey needs a recent sign-in: these fields confirm it is the user (the password, or a code
+ * of the authenticator app for a user with TOTP), and may stay empty right after signing in.
+ */
+function reauthenticateFields(totpEnabled: boolean): SafeHtml {
+  const field = totpEnabled
+    ? html`<p><label for="passkey-reauth-code">Code from your authenticator app</label><br>
+<input id="passkey-reauth-code" name="code" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" autocomplete="one-time-code" aria-describedby="passkey-reauth-hint"></p>`
+    : html`<p><label for="passkey-reauth-password">Your password</label><br>
+<input id="passkey-reauth-password" name="password" type="password" autocomplete="current-password" aria-describedby="passkey-reauth-hint"></p>`;
+  return html`<p id="passkey-reauth-hint">Needed when you signed in more than 10 minutes ago.</p>
+${field}`;
+}
+
 /** The account page's passkeys: listed, renamed and removed with forms; added with the script. */
-export function passkeysSection(forms: AccountForms, passkeys: PasskeyView[]): SafeHtml {
+export function passkeysSection(
+  forms: AccountForms,
+  passkeys: PasskeyView[],
+  totpEnabled: boolean,
+): SafeHtml {
   const api = projectPathOf(forms.base);
   return html`<section aria-labelledby="passkeys-heading">
 <h2 id="passkeys-heading">Passkeys</h2>
@@ -68,12 +86,19 @@ ${passkeys.map(
 </tbody>
 </table>`
 }
-<form hidden method="get" action="${forms.base}" data-passkey="register" data-passkey-options="${api}/account/passkeys/options" data-passkey-verify="${api}/account/passkeys">
+<form hidden method="get" action="${forms.base}" data-passkey="register" data-passkey-reauthenticate="${api}/account/reauthenticate" data-passkey-options="${api}/account/passkeys/options" data-passkey-verify="${api}/account/passkeys">
 <h3>Add a passkey</h3>
 <p><label for="passkey-name">Name</label><br>
 <input id="passkey-name" name="name" required maxlength="64" placeholder="e.g. Laptop"></p>
+${reauthenticateFields(totpEnabled)}
 <p><button type="submit">Add a passkey</button></p>
 <p role="status" data-passkey-status></p>
 </form>
 </section>`;
+}
+
+/** "Sign out everywhere" may also remove every passkey: one may have been added by an intruder. */
+export function removePasskeysCheckbox(): SafeHtml {
+  return html`<p><input type="checkbox" id="remove-passkeys" name="removePasskeys" value="yes">
+<label for="remove-passkeys">Also remove all my passkeys</label></p>`;
 }

@@ -39,8 +39,17 @@ const SCRIPT = `'use strict';
     await post(form.dataset.passkeyVerify, { response: credential.toJSON() });
   }
 
+  // Adding a passkey needs a recent sign-in: a filled password or code field confirms it first.
+  async function reauthenticate(form) {
+    const field = form.elements.namedItem('code') || form.elements.namedItem('password');
+    if (!field || field.value === '') return;
+    await post(form.dataset.passkeyReauthenticate, { [field.name]: field.value });
+    field.value = '';
+  }
+
   async function register(form) {
     const name = form.elements.namedItem('name').value.trim();
+    await reauthenticate(form);
     const options = await post(form.dataset.passkeyOptions);
     const credential = await navigator.credentials.create({
       publicKey: pk.parseCreationOptionsFromJSON(options),

@@ -45,7 +45,7 @@ ${passkeySignInForm(form.base, { action: `${form.base}/continue`, method: 'post'
  */
 export function totpPage(
   form: FormContext,
-  options: { challenge?: string; status?: number; error?: string; retryAfter?: number } = {},
+  options: { challenge?: string; status?: number; error?: string; retryAfter?: number; notice?: string } = {},
 ): Page {
   const stepUp = options.challenge === undefined;
   return {
@@ -53,7 +53,7 @@ export function totpPage(
     title: 'Two-factor authentication',
     ...(options.retryAfter === undefined ? {} : { retryAfter: options.retryAfter }),
     body: html`<p>${stepUp ? `${form.clientName} asks you to confirm it is you with your authenticator app or a recovery code.` : 'Enter the code from your authenticator app.'}</p>
-${errorMessage(options.error)}
+${options.notice ? html`<p role="status">${options.notice}</p>` : ''}${errorMessage(options.error)}
 <form method="post" action="${form.base}/${stepUp ? 'step-up' : 'totp'}">
 ${hiddenField('csrf', form.csrf)}
 ${stepUp ? '' : hiddenField('challenge', options.challenge ?? '')}
