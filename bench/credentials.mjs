@@ -9,10 +9,7 @@
 //
 // Progress goes to stderr; the result JSON goes to stdout and to bench/results/. See bench/README.md.
 
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
-import { join } from 'node:path';
 import { createHistogram } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import {
@@ -38,8 +35,7 @@ import {
   processCpuSeconds,
   RATE_LIMIT,
   SERVER_MAIN,
-  startServer,
-  stopServer,
+  withServerRun,
 } from './server.mjs';
 
 const BUILD_HINT = 'build first (npx tsc -b)';
@@ -624,25 +620,16 @@ async function main() {
   const startedAt = new Date();
   const env = environment();
   const lib = await loadLibraries();
-  const dataDir = await mkdtemp(join(os.tmpdir(), 'persona-bench-'));
-  const bootstrapKey = `sk_${randomBytes(32).toString('base64url')}`;
-  let server = null;
   const budgetMs =
     (10 * options.runs * (options.warmup + options.duration) + 14 * (options.libraryDuration + 1) + 120) *
     1000;
-  const watchdog = setTimeout(() => {
-    log(`benchmark exceeded its time budget of ${budgetMs / 1000} s; stopping`);
-    server?.child.kill('SIGKILL');
-    rm(dataDir, { recursive: true, force: true }).finally(() => process.exit(1));
-  }, budgetMs);
-  watchdog.unref();
-  try {
+  await withServerRun({ prefix: 'persona-bench-', budgetMs }, async (run) => {
     log(
       `credentials: node ${process.version}, ${os.availableParallelism()} CPUs, ${options.connections} connections, ` +
         `${options.warmup} s warm-up + ${options.duration} s per HTTP target, ${options.libraryDuration} s per library op`,
     );
-    server = await startServer({ dataDir, bootstrapKey });
-    const tenant = await createTenant(server.baseUrl, bootstrapKey);
+    const server = await run.start();
+    const tenant = await createTenant(server.baseUrl, run.bootstrapKey);
     const prepared = await prepareHttp(server.baseUrl, tenant);
     const httpRuns = [];
     for (let lap = 0; lap < options.runs; lap++) {
@@ -650,8 +637,7 @@ async function main() {
     }
     const httpSummary = summarizeHttp(httpRuns);
     const serverPeakRss = await peakRssMiB(server.child.pid);
-    const serverExit = await stopServer(server);
-    server = null;
+    const serverExit = await run.stop();
 
     const libraryRuns = [];
     for (const operation of await libraryOperations(lib, prepared.credentials)) {
@@ -690,14 +676,7 @@ async function main() {
         `overhead ${mark(targets.apiOverhead)}, status ${mark(targets.statusCheckedVsUnchecked)}`,
     );
     await publishResult(resultPath('credentials', startedAt), result);
-  } finally {
-    if (server) {
-      await stopServer(server).catch(() => {});
-      if (server.stderr.text) log(`server stderr:\n${server.stderr.text}`);
-    }
-    await rm(dataDir, { recursive: true, force: true });
-    clearTimeout(watchdog);
-  }
+  });
 }
 
 await runMain('credentials', main);

@@ -9,7 +9,6 @@
 // Progress goes to stderr; the result JSON goes to stdout and to bench/results/. See bench/README.md.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { createHistogram } from 'node:perf_hooks';
@@ -29,7 +28,7 @@ import {
   round,
   runMain,
 } from './lib.mjs';
-import { api, peakRssMiB, processCpuSeconds, SERVER_MAIN, startServer, stopServer } from './server.mjs';
+import { api, peakRssMiB, processCpuSeconds, SERVER_MAIN, withServerRun } from './server.mjs';
 
 const TARGET_P95_EXCL_HASHING_MS = 200;
 /** 1000× more rows may cost at most this factor per lookup: log2(10^6)/log2(10^3) = 2, plus cache misses. */
@@ -478,37 +477,27 @@ async function main() {
   requireBuilt(SERVER_MAIN, BUILD_HINT);
   const startedAt = new Date();
   const env = environment();
-  const dataDir = await mkdtemp(join(os.tmpdir(), 'persona-bench-login-'));
-  const bootstrapKey = `sk_${randomBytes(32).toString('base64url')}`;
   const serverEnv = { PERSONA_SERVER_TIMING: 'true' };
   // The seeded users copy the hash of a user the server made, so they carry the same cost as the server's.
   const serverMain = options.hashing === 'minimal' ? MINIMAL_HASHING_MAIN : SERVER_MAIN;
-  let server = null;
   // Seeding 10^6 users takes well under a minute on the 2-core VM; the budget leaves room for slow disks.
   const budgetMs = (options.warmup + options.duration + 240 + options.users / 2_000) * 1000;
-  const watchdog = setTimeout(() => {
-    log(`benchmark exceeded its time budget of ${budgetMs / 1000} s; stopping`);
-    server?.child.kill('SIGKILL');
-    rm(dataDir, { recursive: true, force: true }).finally(() => process.exit(1));
-  }, budgetMs);
-  watchdog.unref();
-  try {
+  await withServerRun({ prefix: 'persona-bench-login-', budgetMs }, async (run) => {
     log(
       `oidc-login: node ${process.version}, ${os.availableParallelism()} CPUs, ${options.users} users, ` +
         `${options.concurrency} concurrent logins, ${options.warmup} s warm-up + ${options.duration} s`,
     );
-    server = await startServer({ dataDir, bootstrapKey, extraEnv: serverEnv, main: serverMain });
-    const { projectId, clientId } = await setUp(server.baseUrl, bootstrapKey);
-    await stopServer(server);
-    server = null;
+    const setupServer = await run.start({ extraEnv: serverEnv, main: serverMain });
+    const { projectId, clientId } = await setUp(setupServer.baseUrl, run.bootstrapKey);
+    await run.stop();
 
-    const { seeded, lookup } = await seedAndMeasureLookups(dataDir, projectId, options);
+    const { seeded, lookup } = await seedAndMeasureLookups(run.dataDir, projectId, options);
     log(
       `  findUserBy: ${lookup.small.microsecondsPerLookup} µs at ${SMALL_USERS} users, ` +
         `${lookup.large.microsecondsPerLookup} µs at ${options.users} (ratio ${lookup.ratio}); plan ${lookup.large.plan.byUsername}`,
     );
 
-    server = await startServer({ dataDir, bootstrapKey, extraEnv: serverEnv, main: serverMain });
+    const server = await run.start({ extraEnv: serverEnv, main: serverMain });
     const context = {
       baseUrl: server.baseUrl,
       issuer: `${server.baseUrl}/p/${projectId}/oidc`,
@@ -518,8 +507,7 @@ async function main() {
     log('  logins');
     const logins = await measureLogins(server, context, options);
     const serverPeakRss = await peakRssMiB(server.child.pid);
-    const serverExit = await stopServer(server);
-    server = null;
+    const serverExit = await run.stop();
 
     const p95 = logins.latencyExclHashingMs.p95;
     const targets = {
@@ -567,14 +555,7 @@ async function main() {
       peakRssMiB: ownPeakRssMiB(),
       targets,
     });
-  } finally {
-    if (server) {
-      await stopServer(server).catch(() => {});
-      if (server.stderr.text) log(`server stderr:\n${server.stderr.text}`);
-    }
-    await rm(dataDir, { recursive: true, force: true });
-    clearTimeout(watchdog);
-  }
+  });
 }
 
 await runMain('oidc-login', main);

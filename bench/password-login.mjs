@@ -7,10 +7,7 @@
 //
 // Progress goes to stderr; the result JSON goes to stdout and to bench/results/. See bench/README.md.
 
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
-import { join } from 'node:path';
 import { createHistogram } from 'node:perf_hooks';
 import { hash, verify } from '@node-rs/argon2';
 import {
@@ -27,7 +24,7 @@ import {
   round,
   runMain,
 } from './lib.mjs';
-import { api, peakRssMiB, processCpuSeconds, SERVER_MAIN, startServer, stopServer } from './server.mjs';
+import { api, peakRssMiB, processCpuSeconds, SERVER_MAIN, withServerRun } from './server.mjs';
 
 /** The issue's target: password logins per second per core the server uses. */
 const TARGET_PER_CORE = 30;
@@ -153,29 +150,19 @@ async function main() {
   requireBuilt(SERVER_MAIN, BUILD_HINT);
   const startedAt = new Date();
   const env = environment();
-  const dataDir = await mkdtemp(join(os.tmpdir(), 'persona-bench-'));
-  const bootstrapKey = `sk_${randomBytes(32).toString('base64url')}`;
-  let server = null;
   const budgetMs = (2 * (options.warmup + options.duration) + 120 + options.users) * 1000;
-  const watchdog = setTimeout(() => {
-    log(`benchmark exceeded its time budget of ${budgetMs / 1000} s; stopping`);
-    server?.child.kill('SIGKILL');
-    rm(dataDir, { recursive: true, force: true }).finally(() => process.exit(1));
-  }, budgetMs);
-  watchdog.unref();
-  try {
+  await withServerRun({ prefix: 'persona-bench-', budgetMs }, async (run) => {
     log(
       `password-login: node ${process.version}, ${os.availableParallelism()} CPUs, ${options.connections} ` +
         `concurrent, ${options.warmup} s warm-up + ${options.duration} s each, Argon2id m=${OWASP.memoryCost} ` +
         `t=${OWASP.timeCost} p=${OWASP.parallelism}`,
     );
-    server = await startServer({ dataDir, bootstrapKey });
-    const setup = await setUp(server.baseUrl, bootstrapKey, options.users);
+    const server = await run.start();
+    const setup = await setUp(server.baseUrl, run.bootstrapKey, options.users);
     log('  HTTP logins');
     const http = await measureHttp(server, setup, options);
     const serverPeakRss = await peakRssMiB(server.child.pid);
-    const serverExit = await stopServer(server);
-    server = null;
+    const serverExit = await run.stop();
     log('  baseline: Argon2id verifications in this process');
     const baseline = await measureBaseline(options);
 
@@ -206,14 +193,7 @@ async function main() {
     );
     log(`target: logins per core ${targets.allPass ? 'PASS' : 'MISS'}`);
     await publishResult(resultPath('password-login', startedAt), result);
-  } finally {
-    if (server) {
-      await stopServer(server).catch(() => {});
-      if (server.stderr.text) log(`server stderr:\n${server.stderr.text}`);
-    }
-    await rm(dataDir, { recursive: true, force: true });
-    clearTimeout(watchdog);
-  }
+  });
 }
 
 await runMain('password-login', main);

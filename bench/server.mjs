@@ -1,8 +1,10 @@
 // The real server in a child process, for the benchmarks that load it over HTTP: start on a free port with a
 // clean PERSONA_* environment, wait for /healthz, read its CPU and peak memory, stop it, and call its API.
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import os from 'node:os';
 import { join } from 'node:path';
 import { BenchError, log, REPO_ROOT, round, sleep } from './lib.mjs';
 
@@ -132,6 +134,47 @@ export async function stopServer(server) {
   const result = await exited;
   clearTimeout(killer);
   return result;
+}
+
+/**
+ * One benchmark's run against the server: a fresh data directory (`prefix` names it) and bootstrap key, a watchdog
+ * that kills the server, removes the directory and exits once `budgetMs` has passed, and on the way out (however
+ * `body` ends) the server stopped, its stderr logged and the directory removed. `body(run)` starts and stops the
+ * server with `run.start(startServer options)` and `run.stop()`, as often as it needs.
+ */
+export async function withServerRun({ prefix, budgetMs }, body) {
+  const dataDir = await mkdtemp(join(os.tmpdir(), prefix));
+  const bootstrapKey = `sk_${randomBytes(32).toString('base64url')}`;
+  let server = null;
+  const watchdog = setTimeout(() => {
+    log(`benchmark exceeded its time budget of ${budgetMs / 1000} s; stopping`);
+    server?.child.kill('SIGKILL');
+    rm(dataDir, { recursive: true, force: true }).finally(() => process.exit(1));
+  }, budgetMs);
+  watchdog.unref();
+  const run = {
+    dataDir,
+    bootstrapKey,
+    async start(options = {}) {
+      server = await startServer({ dataDir, bootstrapKey, ...options });
+      return server;
+    },
+    async stop() {
+      const exit = await stopServer(server);
+      server = null;
+      return exit;
+    },
+  };
+  try {
+    return await body(run);
+  } finally {
+    if (server) {
+      await stopServer(server).catch(() => {});
+      if (server.stderr.text) log(`server stderr:\n${server.stderr.text}`);
+    }
+    await rm(dataDir, { recursive: true, force: true });
+    clearTimeout(watchdog);
+  }
 }
 
 /** One API call during setup; anything but `expectedStatus` ends the benchmark with the answer. */

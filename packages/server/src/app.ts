@@ -191,7 +191,8 @@ export async function buildApp(
       )
     : new MemoryRateLimiter();
   const lastUsed = new LastUsedTracker((times) => tenancy.recordLastUsed(times));
-  const identity = new IdentityService(new IdentityRepo(store.db), tenancy, audit, masterKey.bytes, {
+  const identityRepo = new IdentityRepo(store.db);
+  const identity = new IdentityService(identityRepo, tenancy, audit, masterKey.bytes, {
     logRisk: (fields, message) => app.log.info(fields, message),
     ...options.identity,
   });
@@ -205,11 +206,7 @@ export async function buildApp(
     identity,
     tenancy,
     audit,
-    new LoginThrottle(
-      new IdentityRepo(store.db),
-      options.identity?.throttle ?? DEFAULT_THROTTLE,
-      identity.now,
-    ),
+    new LoginThrottle(identityRepo, options.identity?.throttle ?? DEFAULT_THROTTLE, identity.now),
     relyingPartyOf(config.publicUrl),
     mailer,
   );
@@ -252,13 +249,14 @@ export async function buildApp(
     persona: personaLog,
   });
   const persona = new PersonaService(personaRepo, personaLog, ledger, tenancy, audit, dids);
+  const documentLoader = platformDocumentLoader(dids);
   const status = new StatusService(
     new StatusRepo(store.db),
     issuers,
     keys,
     audit,
     config.publicUrl,
-    platformDocumentLoader(dids),
+    documentLoader,
     remoteStatusLists({ trustedHosts: config.didWebTrustedHosts }),
     store.singleProcess,
   );
@@ -267,7 +265,7 @@ export async function buildApp(
       ? new CredentialThreads(config.credentialThreads, platformDidUrlResolver(dids), keys)
       : undefined;
   const credentials = new CredentialsService(issuers, tenancy, dids, keys, audit, status, threads);
-  const holder = new HolderService(issuers, tenancy, keys, platformDocumentLoader(dids), audit);
+  const holder = new HolderService(issuers, tenancy, keys, documentLoader, audit);
   const { dids: userDids, wallet } = createWalletModule({
     db: store.db,
     keys,
@@ -275,13 +273,13 @@ export async function buildApp(
     credentials,
     issuers,
     identity,
-    documentLoader: platformDocumentLoader(dids),
+    documentLoader,
     audit,
     publicUrl: config.publicUrl,
   });
   const emailCodes = new EmailCodes(
     new EmailCodesRepo(store.db, store.engine),
-    new IdentityRepo(store.db),
+    identityRepo,
     mailer,
     masterKey.bytes,
     config.publicUrl,

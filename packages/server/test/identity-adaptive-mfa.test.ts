@@ -1,7 +1,7 @@
-import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   asUser,
+  codeAt,
   createTenant,
   createUser,
   ENGINES,
@@ -20,10 +20,6 @@ const AUSTRALIA = '1.1.1.1';
 const HOUR = 3_600_000;
 /** The public URL passkeys are bound to (the requests still go to 127.0.0.1). */
 const ORIGIN = 'http://localhost:8443';
-
-function codeAt(secret: string, at: number): string {
-  return TOTP.generate({ secret: Secret.fromBase32(secret), timestamp: at });
-}
 
 interface AuditEntry {
   type: string;

@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enableEmailSignIn } from './identity-email-helpers.js';
@@ -9,20 +8,13 @@ import {
   type IdentityTestServer,
   startIdentityServer,
   type Tenant,
+  updateIdentityPolicy,
 } from './identity-helpers.js';
+import { freePort, registerClient } from './oidc-helpers.js';
 import { Browser, expectPage, expectRp } from './page-browser.js';
 import { codeAndLink, SmtpCapture } from './smtp-capture.js';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  if (typeof address !== 'object' || !address) throw new Error('no port');
-  return address.port;
-}
 
 describe.each(ENGINES)('email sign-in pages and magic links (%s)', (engine) => {
   let server: IdentityTestServer;
@@ -47,24 +39,15 @@ describe.each(ENGINES)('email sign-in pages and magic links (%s)', (engine) => {
     });
     tenant = await createTenant(server, 'email pages');
     await enableEmailSignIn(server, tenant);
-    const created = await server.json('POST', `/v1/projects/${tenant.projectId}/oidc-clients`, {
-      key: tenant.keys.developer,
-      body: {
+    rp = (
+      await registerClient(server, tenant, `${publicUrl}/p/${tenant.projectId}/oidc`, {
         name: 'Acme Web',
         scopes: ['openid', 'email'],
         grantTypes: ['authorization_code'],
         redirectUris: [REDIRECT_URI],
         skipConsent: true,
-      },
-    });
-    expect(created.status).toBe(201);
-    rp = await client.discovery(
-      new URL(`${publicUrl}/p/${tenant.projectId}/oidc`),
-      created.body.clientId,
-      undefined,
-      client.ClientSecretBasic(created.body.clientSecret),
-      { execute: [client.allowInsecureRequests] },
-    );
+      })
+    ).config;
   });
   afterAll(async () => {
     await server?.close();
@@ -222,12 +205,7 @@ describe.each(ENGINES)('email verification links (%s)', (engine) => {
   });
 
   it('the link of a pending registration activates it only with the password chosen then', async () => {
-    const policyPath = `/v1/projects/${tenant.projectId}/identity-policy`;
-    const policy = (await server.json('GET', policyPath, { key: tenant.keys.admin })).body;
-    await server.json('PUT', policyPath, {
-      key: tenant.keys.admin,
-      body: { ...policy, registration: true, registrationVerifiesEmail: true },
-    });
+    await updateIdentityPolicy(server, tenant, { registration: true, registrationVerifiesEmail: true });
     const email = `reg${Date.now()}@example.test`;
     const registered = await server.json('POST', `/p/${tenant.projectId}/auth/register`, {
       key: null,

@@ -10,6 +10,7 @@ import {
   login,
   startIdentityServer,
   type Tenant,
+  updateIdentityPolicy,
 } from './identity-helpers.js';
 import { oktaUser, PATCH_SCHEMA, scimCall, scimKey } from './scim-helpers.js';
 import { codeAndLink, SmtpCapture } from './smtp-capture.js';
@@ -36,13 +37,7 @@ describe.each(ENGINES)('email security (%s)', (engine) => {
       PERSONA_SMTP_FROM: 'no-reply@example.test',
     });
     tenant = await createTenant(server, 'email security');
-    const policyPath = `/v1/projects/${tenant.projectId}/identity-policy`;
-    const policy = (await server.json('GET', policyPath, { key: tenant.keys.admin })).body;
-    const put = await server.json('PUT', policyPath, {
-      key: tenant.keys.admin,
-      body: { ...policy, registration: true, registrationVerifiesEmail: true },
-    });
-    expect(put.status).toBe(200);
+    await updateIdentityPolicy(server, tenant, { registration: true, registrationVerifiesEmail: true });
     await enableEmailSignIn(server, tenant);
   });
   afterAll(async () => {

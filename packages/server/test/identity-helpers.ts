@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
+import { Secret, TOTP } from 'otpauth';
 import { buildApp, type PlatformOptions } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import type { IdentityService } from '../src/modules/identity/service.js';
@@ -123,6 +124,27 @@ export async function createUser(
   });
   if (created.status !== 201) throw new Error(`user: ${JSON.stringify(created.body)}`);
   return { id: created.body.id, username };
+}
+
+/** The TOTP code of a base32 `secret` at the time `at` (ms). */
+export function codeAt(secret: string, at: number): string {
+  return TOTP.generate({ secret: Secret.fromBase32(secret), timestamp: at });
+}
+
+/** Sets `changes` in the project's identity policy, keeping the rest of it; fails unless the change is taken. */
+export async function updateIdentityPolicy(
+  server: TestServer,
+  tenant: Tenant,
+  changes: Record<string, unknown>,
+) {
+  const path = `/v1/projects/${tenant.projectId}/identity-policy`;
+  const current = await server.json('GET', path, { key: tenant.keys.admin });
+  const put = await server.json('PUT', path, {
+    key: tenant.keys.admin,
+    body: { ...current.body, ...changes },
+  });
+  if (put.status !== 200) throw new Error(`policy: ${JSON.stringify(put.body)}`);
+  return put;
 }
 
 export async function login(

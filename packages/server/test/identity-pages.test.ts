@@ -9,6 +9,7 @@ import {
   type IdentityTestServer,
   startIdentityServer,
   type Tenant,
+  updateIdentityPolicy,
 } from './identity-helpers.js';
 import { Browser, expectPage, type Stop } from './page-browser.js';
 
@@ -233,13 +234,7 @@ describe.each(ENGINES)('account pages (%s)', (engine) => {
 
   it('a project requiring MFA lets a user without TOTP only enroll, then opens the account', async () => {
     const gamma = await createTenant(server, 'Account pages MFA');
-    const policy = await server.json('GET', `/v1/projects/${gamma.projectId}/identity-policy`, {
-      key: gamma.keys.admin,
-    });
-    await server.json('PUT', `/v1/projects/${gamma.projectId}/identity-policy`, {
-      key: gamma.keys.admin,
-      body: { ...policy.body, mfa: 'required' },
-    });
+    await updateIdentityPolicy(server, gamma, { mfa: 'required' });
     const user = await createUser(server, gamma);
     const { browser, overview } = await signedIn(gamma, user.username);
     expectPage(overview, 'Your account');

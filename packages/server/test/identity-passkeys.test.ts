@@ -1,8 +1,8 @@
-import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACR_MFA, acrOf } from '../src/modules/oidc/acr.js';
 import {
   asUser,
+  codeAt,
   createTenant,
   createUser,
   ENGINES,
@@ -21,10 +21,6 @@ import { SoftAuthenticator } from './soft-authenticator.js';
 const ORIGIN = 'http://localhost:8443';
 /** Adding a passkey needs a session authenticated within this long. */
 const RECENT_MS = 10 * 60_000;
-
-function codeAt(secret: string, at: number): string {
-  return TOTP.generate({ secret: Secret.fromBase32(secret), timestamp: at });
-}
 
 describe.each(ENGINES)('passkeys (%s)', (engine) => {
   let server: IdentityTestServer;

@@ -1,7 +1,7 @@
-import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   asUser,
+  codeAt,
   createTenant,
   createUser,
   ENGINES,
@@ -10,11 +10,8 @@ import {
   login,
   startIdentityServer,
   type Tenant,
+  updateIdentityPolicy,
 } from './identity-helpers.js';
-
-function codeAt(secret: string, at: number): string {
-  return TOTP.generate({ secret: Secret.fromBase32(secret), timestamp: at });
-}
 
 describe.each(ENGINES)('TOTP and recovery codes (%s)', (engine) => {
   let server: IdentityTestServer;
@@ -209,13 +206,7 @@ describe.each(ENGINES)('TOTP and recovery codes (%s)', (engine) => {
 
   it('when the project requires MFA, a new session may only enroll TOTP', async () => {
     const strict = await createTenant(server, 'identity strict');
-    const policy = await server.json('GET', `/v1/projects/${strict.projectId}/identity-policy`, {
-      key: strict.keys.admin,
-    });
-    await server.json('PUT', `/v1/projects/${strict.projectId}/identity-policy`, {
-      key: strict.keys.admin,
-      body: { ...policy.body, mfa: 'required' },
-    });
+    await updateIdentityPolicy(server, strict, { mfa: 'required' });
     const user = await createUser(server, strict);
     const signed = await login(server, strict.projectId, user.username, GOOD_PASSWORD);
     expect(signed.body.mfaEnrollmentRequired).toBe(true);

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import {
   buildPersonaCreate,
   createDidKey,
@@ -26,6 +25,7 @@ import {
   startIdentityServer,
   type Tenant,
 } from './identity-helpers.js';
+import { freePort, registerClient } from './oidc-helpers.js';
 import { Browser, expectRp } from './page-browser.js';
 
 const V2 = 'https://www.w3.org/ns/credentials/v2';
@@ -33,15 +33,6 @@ const EXAMPLES = 'https://www.w3.org/ns/credentials/examples/v2';
 
 /** The relying party's callback: never contacted, the browser stops at it. */
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  if (typeof address !== 'object' || !address) throw new Error('no port');
-  return address.port;
-}
 
 /** A self-custodied wallet: an Ed25519 did:key whose secret key only the test holds. */
 async function selfCustodied() {
@@ -443,24 +434,15 @@ describe.each(ENGINES)('end users’ DIDs and wallets on %s', (engine) => {
   });
 
   it('releases the primary (first linked) DID as the `did` claim only for scope did', async () => {
-    const created = await server.json('POST', `/v1/projects/${a.projectId}/oidc-clients`, {
-      key: a.keys.developer,
-      body: {
+    const config = (
+      await registerClient(server, a, `${publicUrl}/p/${a.projectId}/oidc`, {
         name: 'Wallet RP',
         scopes: ['openid', 'did'],
         grantTypes: ['authorization_code'],
         redirectUris: [REDIRECT_URI],
         skipConsent: true,
-      },
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const config = await client.discovery(
-      new URL(`${publicUrl}/p/${a.projectId}/oidc`),
-      created.body.clientId,
-      undefined,
-      client.ClientSecretBasic(created.body.clientSecret),
-      { execute: [client.allowInsecureRequests] },
-    );
+      })
+    ).config;
     expect(config.serverMetadata().scopes_supported).toContain('did');
     const user = await signIn(a);
     const first = await linkSelf(user.token, await selfCustodied());

@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import * as client from 'openid-client';
 import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +11,9 @@ import {
   login,
   startIdentityServer,
   type Tenant,
+  updateIdentityPolicy,
 } from './identity-helpers.js';
+import { freePort, registerClient } from './oidc-helpers.js';
 import { Browser, expectPage, expectRp } from './page-browser.js';
 import { SmtpCapture } from './smtp-capture.js';
 
@@ -21,15 +22,6 @@ const ACR_MFA = 'urn:personachain:acr:mfa';
 const LONDON = '81.2.69.142';
 const US = '8.8.8.8';
 const HOUR = 3_600_000;
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  if (typeof address !== 'object' || !address) throw new Error('no port');
-  return address.port;
-}
 
 describe.each(ENGINES)('adaptive MFA in the sign-in pages (%s)', (engine) => {
   let server: IdentityTestServer;
@@ -49,32 +41,16 @@ describe.each(ENGINES)('adaptive MFA in the sign-in pages (%s)', (engine) => {
       PERSONA_SMTP_FROM: 'PersonaChain <no-reply@example.test>',
     });
     tenant = await createTenant(server, 'adaptive pages');
-    const policy = await server.json('GET', `/v1/projects/${tenant.projectId}/identity-policy`, {
-      key: tenant.keys.admin,
-    });
-    const put = await server.json('PUT', `/v1/projects/${tenant.projectId}/identity-policy`, {
-      key: tenant.keys.admin,
-      body: { ...policy.body, mfa: 'adaptive' },
-    });
-    expect(put.status).toBe(200);
-    const created = await server.json('POST', `/v1/projects/${tenant.projectId}/oidc-clients`, {
-      key: tenant.keys.developer,
-      body: {
+    await updateIdentityPolicy(server, tenant, { mfa: 'adaptive' });
+    rp = (
+      await registerClient(server, tenant, `${publicUrl}/p/${tenant.projectId}/oidc`, {
         name: 'Acme Web',
         scopes: ['openid', 'profile'],
         grantTypes: ['authorization_code'],
         redirectUris: [REDIRECT_URI],
         skipConsent: true,
-      },
-    });
-    expect(created.status).toBe(201);
-    rp = await client.discovery(
-      new URL(`${publicUrl}/p/${tenant.projectId}/oidc`),
-      created.body.clientId,
-      undefined,
-      client.ClientSecretBasic(created.body.clientSecret),
-      { execute: [client.allowInsecureRequests] },
-    );
+      })
+    ).config;
   }, 30_000);
   afterAll(async () => {
     await server?.close();

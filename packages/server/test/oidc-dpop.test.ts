@@ -1,5 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { calculateJwkThumbprint, decodeJwt, exportJWK, type JWK, SignJWT } from 'jose';
@@ -25,19 +24,11 @@ import {
   type Tenant,
   type TestServer,
 } from './helpers.js';
+import { discoverClient, freePort, registerClient } from './oidc-helpers.js';
 
 const engines = (['sqlite', 'postgres'] as const).filter((engine) => engine === 'sqlite' || PG_URL);
 if (!PG_URL) skipReason('PERSONA_TEST_PG_URL', 'PostgreSQL');
 if (!REDIS_URL) skipReason('PERSONA_TEST_REDIS_URL', 'Redis');
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  if (typeof address !== 'object' || !address) throw new Error('no port');
-  return address.port;
-}
 
 const ath = (token: string) => createHash('sha256').update(token).digest('base64url');
 
@@ -85,18 +76,13 @@ describe.each(engines)('DPoP-bound access tokens on the platform API (%s)', (eng
     publicUrl = `http://127.0.0.1:${port}`;
     server = await startTestServer({ PERSONA_PORT: String(port), PERSONA_PUBLIC_URL: publicUrl }, engine);
     a = await createTenant(server, 'Acme');
-    const created = await server.json('POST', `/v1/projects/${a.projectId}/oidc-clients`, {
-      key: a.keys.developer,
-      body: { name: 'billing service', role: 'developer', scopes: ['issuers:read'] },
-    });
-    expect(created.status).toBe(201);
-    config = await client.discovery(
-      new URL(`${publicUrl}/p/${a.projectId}/oidc`),
-      created.body.clientId,
-      undefined,
-      client.ClientSecretBasic(created.body.clientSecret),
-      { execute: [client.allowInsecureRequests] },
-    );
+    config = (
+      await registerClient(server, a, `${publicUrl}/p/${a.projectId}/oidc`, {
+        name: 'billing service',
+        role: 'developer',
+        scopes: ['issuers:read'],
+      })
+    ).config;
     keyPair = await client.randomDPoPKeyPair('ES256', { extractable: true });
     publicJwk = await exportJWK(keyPair.publicKey);
     const tokens = await client.clientCredentialsGrant(
@@ -308,12 +294,10 @@ describe.skipIf(!REDIS_URL)(
         key: tenant.keys.developer,
         body: { name: 'billing service', role: 'developer', scopes: ['issuers:read'] },
       });
-      const config = await client.discovery(
-        new URL(`${publicUrl}/p/${projectId}/oidc`),
+      const config = await discoverClient(
+        `${publicUrl}/p/${projectId}/oidc`,
         created.body.clientId,
-        undefined,
-        client.ClientSecretBasic(created.body.clientSecret),
-        { execute: [client.allowInsecureRequests] },
+        created.body.clientSecret,
       );
       keyPair = await client.randomDPoPKeyPair('ES256', { extractable: true });
       const tokens = await client.clientCredentialsGrant(

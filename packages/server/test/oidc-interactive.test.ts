@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import * as client from 'openid-client';
 import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +12,9 @@ import {
   login,
   startIdentityServer,
   type Tenant,
+  updateIdentityPolicy,
 } from './identity-helpers.js';
+import { freePort, registerClient } from './oidc-helpers.js';
 import { Browser, expectPage, expectRp } from './page-browser.js';
 
 if (!PG_URL) skipReason('PERSONA_TEST_PG_URL', 'PostgreSQL');
@@ -23,15 +24,6 @@ const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 const LOGGED_OUT_URI = 'http://127.0.0.1:9/logged-out';
 const ACR_MFA = 'urn:personachain:acr:mfa';
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  if (typeof address !== 'object' || !address) throw new Error('no port');
-  return address.port;
-}
 
 describe.each(ENGINES)('OIDC interactive flows (%s)', (engine) => {
   let server: IdentityTestServer;
@@ -45,26 +37,16 @@ describe.each(ENGINES)('OIDC interactive flows (%s)', (engine) => {
 
   const issuer = (tenant: Tenant) => `${publicUrl}/p/${tenant.projectId}/oidc`;
 
-  async function registerClient(tenant: Tenant, body: Record<string, unknown>) {
-    const created = await server.json('POST', `/v1/projects/${tenant.projectId}/oidc-clients`, {
-      key: tenant.keys.developer,
-      body: {
-        name: 'Acme Web',
-        scopes: ['openid', 'profile', 'email', 'offline_access'],
-        grantTypes: ['authorization_code', 'refresh_token'],
-        redirectUris: [REDIRECT_URI],
-        postLogoutRedirectUris: [LOGGED_OUT_URI],
-        ...body,
-      },
+  async function registerWebClient(tenant: Tenant, body: Record<string, unknown>) {
+    const registered = await registerClient(server, tenant, issuer(tenant), {
+      name: 'Acme Web',
+      scopes: ['openid', 'profile', 'email', 'offline_access'],
+      grantTypes: ['authorization_code', 'refresh_token'],
+      redirectUris: [REDIRECT_URI],
+      postLogoutRedirectUris: [LOGGED_OUT_URI],
+      ...body,
     });
-    expect(created.status).toBe(201);
-    return client.discovery(
-      new URL(issuer(tenant)),
-      created.body.clientId,
-      undefined,
-      client.ClientSecretBasic(created.body.clientSecret),
-      { execute: [client.allowInsecureRequests] },
-    );
+    return registered.config;
   }
 
   /** The audit entries a user acted in (`actor`), as stored. */
@@ -130,9 +112,9 @@ describe.each(ENGINES)('OIDC interactive flows (%s)', (engine) => {
     server = await startIdentityServer(engine, { PERSONA_PORT: String(port), PERSONA_PUBLIC_URL: publicUrl });
     a = await createTenant(server, 'Acme');
     b = await createTenant(server, 'Beta');
-    thirdParty = await registerClient(a, { name: 'Partner <App>' });
-    firstParty = await registerClient(a, { name: 'Acme Console', skipConsent: true });
-    otherProject = await registerClient(b, { name: 'Beta Web', skipConsent: true });
+    thirdParty = await registerWebClient(a, { name: 'Partner <App>' });
+    firstParty = await registerWebClient(a, { name: 'Acme Console', skipConsent: true });
+    otherProject = await registerWebClient(b, { name: 'Beta Web', skipConsent: true });
   });
 
   afterAll(async () => {
@@ -353,14 +335,8 @@ describe.each(ENGINES)('OIDC interactive flows (%s)', (engine) => {
 
   it('a project requiring MFA enrolls a user without TOTP during the OIDC sign-in, then finishes it', async () => {
     const gamma = await createTenant(server, 'Gamma');
-    const policy = await server.json('GET', `/v1/projects/${gamma.projectId}/identity-policy`, {
-      key: gamma.keys.admin,
-    });
-    await server.json('PUT', `/v1/projects/${gamma.projectId}/identity-policy`, {
-      key: gamma.keys.admin,
-      body: { ...policy.body, mfa: 'required' },
-    });
-    const config = await registerClient(gamma, { name: 'Gamma <Web>', skipConsent: true });
+    await updateIdentityPolicy(server, gamma, { mfa: 'required' });
+    const config = await registerWebClient(gamma, { name: 'Gamma <Web>', skipConsent: true });
     const user = await createUser(server, gamma);
     const browser = new Browser(publicUrl);
     const { stop, redeem } = await authorize(browser, config);
@@ -482,7 +458,7 @@ describe.each(ENGINES)('OIDC interactive flows (%s)', (engine) => {
   });
 
   it('device authorization grant: code entry, sign-in, consent, confirmation, tokens', async () => {
-    const tv = await registerClient(a, {
+    const tv = await registerWebClient(a, {
       name: 'Acme TV',
       grantTypes: [DEVICE_GRANT, 'refresh_token'],
       redirectUris: [],

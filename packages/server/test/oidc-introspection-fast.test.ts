@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { IntrospectionFastPath } from '../src/modules/oidc/introspection-fast.js';
@@ -13,6 +12,7 @@ import {
   startIdentityServer,
   type Tenant,
 } from './identity-helpers.js';
+import { discoverClient, freePort } from './oidc-helpers.js';
 import { Browser, expectPage, expectRp } from './page-browser.js';
 
 if (!PG_URL) skipReason('PERSONA_TEST_PG_URL', 'PostgreSQL');
@@ -31,15 +31,6 @@ interface Credentials {
 interface IntrospectionRequest {
   headers: Record<string, string>;
   body: string;
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  if (typeof address !== 'object' || !address) throw new Error('no port');
-  return address.port;
 }
 
 const basic = (credentials: Credentials) =>
@@ -97,13 +88,7 @@ describe.each(ENGINES)('OIDC introspection fast path (%s)', (engine) => {
   }
 
   const configOf = (tenant: Tenant, credentials: Credentials) =>
-    client.discovery(
-      new URL(issuer(tenant)),
-      credentials.id,
-      undefined,
-      client.ClientSecretBasic(credentials.secret),
-      { execute: [client.allowInsecureRequests] },
-    );
+    discoverClient(issuer(tenant), credentials.id, credentials.secret);
 
   async function clientCredentialsToken(credentials: Credentials, options: { dpop?: boolean } = {}) {
     const config = await configOf(a, credentials);

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,21 +14,13 @@ import {
   startIdentityServer,
   type Tenant,
 } from './identity-helpers.js';
+import { freePort, registerClient } from './oidc-helpers.js';
 import { Browser, expectPage, expectRp } from './page-browser.js';
 
 if (!PG_URL) skipReason('PERSONA_TEST_PG_URL', 'PostgreSQL');
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 const DAY_MS = 24 * 3_600_000;
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  if (typeof address !== 'object' || !address) throw new Error('no port');
-  return address.port;
-}
 
 interface ViewKey {
   kid: string;
@@ -73,29 +64,15 @@ describe.each(ENGINES)('OIDC issuer keys: RS256 and staged rotation (%s)', (engi
   const apiStatus = async (token: string) =>
     (await server.call('GET', `/v1/projects/${a.projectId}/issuers`, { key: token })).status;
 
-  async function registerClient(body: Record<string, unknown>) {
-    const created = await server.json('POST', `/v1/projects/${a.projectId}/oidc-clients`, {
-      key: a.keys.developer,
-      body: {
-        name: 'Acme Web',
-        scopes: ['openid'],
-        grantTypes: ['authorization_code'],
-        redirectUris: [REDIRECT_URI],
-        skipConsent: true,
-        ...body,
-      },
+  function registerWebClient(body: Record<string, unknown>) {
+    return registerClient(server, a, issuer(), {
+      name: 'Acme Web',
+      scopes: ['openid'],
+      grantTypes: ['authorization_code'],
+      redirectUris: [REDIRECT_URI],
+      skipConsent: true,
+      ...body,
     });
-    expect(created.status).toBe(201);
-    return {
-      body: created.body,
-      config: await client.discovery(
-        new URL(issuer()),
-        created.body.clientId,
-        undefined,
-        client.ClientSecretBasic(created.body.clientSecret),
-        { execute: [client.allowInsecureRequests] },
-      ),
-    };
   }
 
   /** Signs a user in through the pages and returns the ID token the client gets. */
@@ -125,18 +102,13 @@ describe.each(ENGINES)('OIDC issuer keys: RS256 and staged rotation (%s)', (engi
     publicUrl = `http://127.0.0.1:${port}`;
     server = await startIdentityServer(engine, { PERSONA_PORT: String(port), PERSONA_PUBLIC_URL: publicUrl });
     a = await createTenant(server, 'Acme');
-    const created = await server.json('POST', `/v1/projects/${a.projectId}/oidc-clients`, {
-      key: a.keys.developer,
-      body: { name: 'billing service', role: 'developer', scopes: ['issuers:read'] },
-    });
-    expect(created.status).toBe(201);
-    machine = await client.discovery(
-      new URL(issuer()),
-      created.body.clientId,
-      undefined,
-      client.ClientSecretBasic(created.body.clientSecret),
-      { execute: [client.allowInsecureRequests] },
-    );
+    machine = (
+      await registerClient(server, a, issuer(), {
+        name: 'billing service',
+        role: 'developer',
+        scopes: ['issuers:read'],
+      })
+    ).config;
   });
 
   afterAll(async () => {
@@ -167,9 +139,9 @@ describe.each(ENGINES)('OIDC issuer keys: RS256 and staged rotation (%s)', (engi
 
   it('signs ID tokens with RS256 for a client registered for it, ES256 for the others', async () => {
     const user = await createUser(server, a);
-    const rs256 = await registerClient({ idTokenSignedResponseAlg: 'RS256' });
+    const rs256 = await registerWebClient({ idTokenSignedResponseAlg: 'RS256' });
     expect(rs256.body.idTokenSignedResponseAlg).toBe('RS256');
-    const plain = await registerClient({});
+    const plain = await registerWebClient({});
     expect(plain.body.idTokenSignedResponseAlg).toBeNull();
     const keySet = createRemoteJWKSet(new URL(`${issuer()}/jwks`));
 
@@ -366,18 +338,13 @@ describe.skipIf(!PG_URL)('OIDC key revocation across replicas (two app instances
     first = await startIdentityServer('sqlite', { ...shared, PERSONA_PORT: String(port) });
     second = await startIdentityServer('sqlite', shared);
     a = await createTenant(first, 'Acme');
-    const created = await first.json('POST', `/v1/projects/${a.projectId}/oidc-clients`, {
-      key: a.keys.developer,
-      body: { name: 'billing service', role: 'developer', scopes: ['issuers:read'] },
-    });
-    expect(created.status).toBe(201);
-    machine = await client.discovery(
-      new URL(`${publicUrl}${issuerPath()}`),
-      created.body.clientId,
-      undefined,
-      client.ClientSecretBasic(created.body.clientSecret),
-      { execute: [client.allowInsecureRequests] },
-    );
+    machine = (
+      await registerClient(first, a, `${publicUrl}${issuerPath()}`, {
+        name: 'billing service',
+        role: 'developer',
+        scopes: ['issuers:read'],
+      })
+    ).config;
   });
 
   afterAll(async () => {

@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,21 +9,12 @@ import {
   type Tenant,
   type TestServer,
 } from './helpers.js';
+import { discoverClient, freePort } from './oidc-helpers.js';
 
 const engines = (['sqlite', 'postgres'] as const).filter((engine) => engine === 'sqlite' || PG_URL);
 if (!PG_URL) skipReason('PERSONA_TEST_PG_URL', 'PostgreSQL');
 
 const RESOURCE_SERVER = 'https://rs.example.test/api';
-
-/** A free local port, so the issuer (built from the public URL) is the address tests really call. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  if (typeof address !== 'object' || !address) throw new Error('no port');
-  return address.port;
-}
 
 /** The OAuth error code of a refused request, from the response body or its WWW-Authenticate challenge. */
 async function oauthError(request: Promise<unknown>): Promise<string | undefined> {
@@ -47,9 +37,7 @@ describe.each(engines)('OIDC provider on %s', (engine) => {
 
   const issuerOf = (tenant: Tenant) => `${publicUrl}/p/${tenant.projectId}/oidc`;
   const configFor = (tenant: Tenant, id: string, clientSecret: string) =>
-    client.discovery(new URL(issuerOf(tenant)), id, undefined, client.ClientSecretBasic(clientSecret), {
-      execute: [client.allowInsecureRequests],
-    });
+    discoverClient(issuerOf(tenant), id, clientSecret);
   const platformToken = async (scope: string, tenant = a, id = clientId, clientSecret = secret) => {
     const config = await configFor(tenant, id, clientSecret);
     return (await client.clientCredentialsGrant(config, { scope, resource: `${publicUrl}/v1` })).access_token;

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer } from 'node:net';
 import * as client from 'openid-client';
 import { type Browser, type CDPSession, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import {
   startIdentityServer,
   type Tenant,
 } from './identity-helpers.js';
+import { freePort, registerClient } from './oidc-helpers.js';
 
 /**
  * Passkeys in a real browser: Debian's Chromium driven by playwright-core, with a CDP virtual
@@ -21,15 +21,6 @@ import {
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`[skip] ${CHROMIUM} is missing: the passkey browser test is skipped`);
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  if (typeof address !== 'object' || !address) throw new Error('no port');
-  return address.port;
-}
 
 describe.skipIf(!hasChromium)('passkeys in Chromium with a virtual authenticator', () => {
   let server: IdentityTestServer;
@@ -82,24 +73,15 @@ describe.skipIf(!hasChromium)('passkeys in Chromium with a virtual authenticator
   }
 
   async function oidcClient() {
-    const created = await server.json('POST', `/v1/projects/${tenant.projectId}/oidc-clients`, {
-      key: tenant.keys.developer,
-      body: {
+    return (
+      await registerClient(server, tenant, `${publicUrl}/p/${tenant.projectId}/oidc`, {
         name: 'Acme Web',
         scopes: ['openid', 'profile'],
         grantTypes: ['authorization_code'],
         redirectUris: [redirectUri],
         skipConsent: true,
-      },
-    });
-    expect(created.status).toBe(201);
-    return client.discovery(
-      new URL(`${publicUrl}/p/${tenant.projectId}/oidc`),
-      created.body.clientId,
-      undefined,
-      client.ClientSecretBasic(created.body.clientSecret),
-      { execute: [client.allowInsecureRequests] },
-    );
+      })
+    ).config;
   }
 
   it('registers a passkey on the account page, signs in username-less through OIDC, and needs UV', async () => {

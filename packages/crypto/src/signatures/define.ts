@@ -13,7 +13,8 @@ export interface SchemeCore {
   secretKeyLength: number;
   /** Exact length, or the allowed range for variable-length signatures (Falcon). */
   signatureLength: number | { min: number; max: number };
-  generateKeyPair(): KeyPair;
+  /** Asynchronous where generation is slow enough to belong off the event loop (RSA). */
+  generateKeyPair(): KeyPair | Promise<KeyPair>;
   publicKeyFromSecretKey(secretKey: Uint8Array): Uint8Array;
   sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array;
   /** `sign` with the key imported once, where importing costs (native keys); else `sign` is used. */

@@ -102,19 +102,24 @@ function createRsa(crypto: NodeCrypto): SignatureScheme {
     crypto.createPrivateKey({ key: { kty: 'RSA', ...rsaJwkFromSecretKey(secretKey) }, format: 'jwk' });
   const signWith = (key: KeyObject, message: Uint8Array) =>
     bytesOf(crypto.sign('sha256', message, { key, padding: crypto.constants.RSA_PKCS1_PADDING }));
-  const scheme = defineScheme({
+  return defineScheme({
     algorithm: 'RSA-3072',
     backend: 'native',
     publicKeyLength: RSA_MODULUS_BYTES,
     secretKeyLength: RSA_SECRET_KEY_BYTES,
     signatureLength: RSA_MODULUS_BYTES,
-    generateKeyPair() {
-      const { privateKey: key } = crypto.generateKeyPairSync('rsa', {
-        modulusLength: 8 * RSA_MODULUS_BYTES,
-        publicExponent: PUBLIC_EXPONENT,
-      });
-      return pairOf(key);
-    },
+    // Generating a 3072-bit key takes a few hundred milliseconds: off the event loop, in OpenSSL's pool.
+    generateKeyPair: () =>
+      new Promise<KeyPair>((resolve, reject) => {
+        crypto.generateKeyPair(
+          'rsa',
+          { modulusLength: 8 * RSA_MODULUS_BYTES, publicExponent: PUBLIC_EXPONENT },
+          (error, _publicKey, key) => {
+            if (error) reject(error);
+            else resolve(pairOf(key));
+          },
+        );
+      }),
     publicKeyFromSecretKey(secretKey) {
       const jwk = crypto.createPublicKey(privateKey(secretKey)).export({ format: 'jwk' });
       return leftPad(fromBase64Url(jwk.n as string), RSA_MODULUS_BYTES);
@@ -136,21 +141,6 @@ function createRsa(crypto: NodeCrypto): SignatureScheme {
     isValidPublicKey: isRsaModulus,
     isValidSecretKey: isValidRsaSecretKey,
   });
-  return {
-    ...scheme,
-    // Generating a 3072-bit key takes a few hundred milliseconds: off the event loop, in OpenSSL's pool.
-    generateKeyPair: () =>
-      new Promise<KeyPair>((resolve, reject) => {
-        crypto.generateKeyPair(
-          'rsa',
-          { modulusLength: 8 * RSA_MODULUS_BYTES, publicExponent: PUBLIC_EXPONENT },
-          (error, _publicKey, key) => {
-            if (error) reject(error);
-            else resolve(pairOf(key));
-          },
-        );
-      }),
-  };
 }
 
 export const nativeRsa3072 = lazyNative(

@@ -14,6 +14,7 @@ import { type IssuerKey, type IssuerRecord, type IssuersService, keyForSuite } f
 import type { Principal } from '../policy/model.js';
 import type { TenancyService } from '../tenancy/service.js';
 import type { JsonObject } from './json.js';
+import { VP_JWT_DATA_URL } from './presentation-verification.js';
 import { badOption, rejected } from './rejection.js';
 import { PRESENTATION_SUITES } from './schemas.js';
 
@@ -35,7 +36,6 @@ export interface ProveOptions {
 /** How a presentation is signed: a Data Integrity suite, or VC-JOSE-COSE; with which of the holder's keys. */
 export type Securing = { suite: PresentationSuite | 'vp+jwt'; key: IssuerKey };
 
-const VP_JWT_DATA_URL = 'data:application/vp+jwt,';
 /**
  * The VC-API holder side: deriving selective disclosures from base-proof credentials, and signing
  * presentations as one of the project's issuer DIDs (its KeyStore key, proofPurpose `authentication`).

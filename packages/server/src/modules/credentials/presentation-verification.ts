@@ -40,7 +40,8 @@ export interface PresentationVerifierOptions {
   withStatus(result: VerificationResult, credential: unknown): Promise<VerificationResult>;
 }
 
-const VP_JWT_DATA_URL = 'data:application/vp+jwt,';
+/** The prefix of an EnvelopedVerifiablePresentation's id: its vp+jwt follows. */
+export const VP_JWT_DATA_URL = 'data:application/vp+jwt,';
 /** A vp+jwt's nonce and aud carry the challenge and domain: their failures under the Data Integrity names. */
 const JOSE_REASONS: Record<string, string> = {
   'nonce-mismatch': 'challenge-mismatch',

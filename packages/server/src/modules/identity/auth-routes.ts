@@ -32,7 +32,7 @@ import type { SessionAuth } from './session-auth.js';
 
 const NoContent = Type.Null({ description: 'Done; no body.' });
 
-function lockedProblem(retryAfterSeconds: number): Problem {
+export function lockedProblem(retryAfterSeconds: number): Problem {
   return new Problem('rate-limited', `Too many failed sign-ins; retry in ${retryAfterSeconds} s.`, {
     headers: { 'retry-after': String(retryAfterSeconds) },
     extensions: { code: 'locked', retryAfterSeconds },

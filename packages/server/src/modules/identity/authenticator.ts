@@ -8,7 +8,7 @@ import type { PasswordHasher } from './passwords.js';
 import type { IdentityPolicies } from './policies.js';
 import type { IdentityRepo } from './repo.js';
 import type { RiskGate } from './risk-gate.js';
-import type { RiskPolicyValue } from './schemas.js';
+import type { IdentityPolicyValue, RiskPolicyValue } from './schemas.js';
 import type { SecretBox } from './secret-box.js';
 import { hashToken } from './sessions.js';
 import { type LoginThrottle, sessionFactorKeys, throttleKeys } from './throttle.js';
@@ -73,9 +73,22 @@ export class Authenticator {
     this.emailSecondFactor = emailSecondFactor;
   }
 
-  /** The failed attempts the throttle counts for an account key (an identifier from an address). */
-  failures(throttleKey: string): Promise<number> {
-    return this.throttle.failures(throttleKey);
+  /**
+   * A user proved their mailbox `email` (normalized; an emailed sign-in code or link, which the caller
+   * checked `policy` allows): continues like a password sign-in, weighing the failures counted for it.
+   */
+  async mailboxFirstFactor(
+    user: IdentityUsersTable,
+    email: string,
+    policy: IdentityPolicyValue,
+    context: AttemptContext,
+  ): Promise<FirstFactorOutcome> {
+    const keys = throttleKeys(user.project_id, email, context.ip);
+    return this.firstFactorPassed(user, policy, 'otp', keys.account, {
+      ip: context.ip,
+      deviceId: context.deviceId ?? null,
+      recentFailures: await this.throttle.failures(keys.account),
+    });
   }
 
   async authenticate(
@@ -112,7 +125,7 @@ export class Authenticator {
     // Read before the success clears the counter: adaptive MFA weighs the failures that preceded it.
     const recentFailures = await this.throttle.failures(keys.account);
     if (!user.totp_secret) await this.throttle.recordSuccess(keys);
-    return this.firstFactorPassed(user, 'pwd', keys.account, {
+    return this.firstFactorPassed(user, await this.policies.get(projectId), 'pwd', keys.account, {
       ip: context.ip,
       deviceId: context.deviceId ?? null,
       recentFailures,
@@ -124,13 +137,13 @@ export class Authenticator {
    * has TOTP, so no first factor bypasses it, else the sign-in's amr. In a project whose MFA is adaptive
    * the risk of the sign-in decides instead (see adaptiveFirstFactor).
    */
-  async firstFactorPassed(
+  private async firstFactorPassed(
     user: IdentityUsersTable,
+    policy: IdentityPolicyValue,
     firstFactor: 'pwd' | 'otp',
     throttleKey: string,
     attempt: SignInContext,
   ): Promise<FirstFactorOutcome> {
-    const policy = await this.policies.get(user.project_id);
     if (policy.mfa === 'adaptive') {
       return this.adaptiveFirstFactor(user, firstFactor, throttleKey, attempt, policy.risk);
     }

@@ -2,7 +2,6 @@ import { createHash, createHmac, randomInt, timingSafeEqual } from 'node:crypto'
 import { hkdfSha256, randomBytes, toBase64Url } from '@personachain/crypto';
 import { Problem } from '../../http/problem.js';
 import { newId } from '../../ids.js';
-import type { IdentityEmailCodesTable } from '../../store/schema.js';
 import type { EmailCodesRepo, SendLimit } from './email-codes-repo.js';
 import {
   confirmRegistrationMessage,
@@ -58,6 +57,16 @@ export function emailNotConfigured(): Problem {
 
 /** The cookie marking the browser that asked for a sign-in link: there, the link alone signs in. */
 export const EMAIL_BROWSER_COOKIE = 'persona_email_browser';
+
+/**
+ * A Set-Cookie sent only to the magic link's page (`/p/{projectId}/auth/email/link`) and living as long
+ * as the code: what the browser that asked for a link leaves for the link opened there.
+ */
+export function linkPageCookie(projectId: string, name: string, value: string, publicUrl: string): string {
+  const secure = publicUrl.startsWith('https:') ? '; Secure' : '';
+  const path = `/p/${projectId}/auth/email/link`;
+  return `${name}=${value}; Path=${path}; Max-Age=${CODE_TTL_MS / 1000}; HttpOnly; SameSite=Lax${secure}`;
+}
 
 /** A magic link the confirm page may show: whose it is and what it is for. */
 export interface LiveLink {
@@ -162,12 +171,7 @@ export class EmailCodes {
    */
   browserCookie(projectId: string): { token: string; setCookie: string } {
     const token = toBase64Url(randomBytes(32));
-    const secure = this.publicUrl.startsWith('https:') ? '; Secure' : '';
-    const path = `/p/${projectId}/auth/email/link`;
-    return {
-      token,
-      setCookie: `${EMAIL_BROWSER_COOKIE}=${token}; Path=${path}; Max-Age=600; HttpOnly; SameSite=Lax${secure}`,
-    };
+    return { token, setCookie: linkPageCookie(projectId, EMAIL_BROWSER_COOKIE, token, this.publicUrl) };
   }
 
   /**
@@ -307,16 +311,22 @@ export class EmailCodes {
    * `browser` is the asking-browser cookie of the request opening it, when it has one.
    */
   async peekLink(projectId: string, token: string, browser?: string): Promise<LiveLink | null> {
-    const row = await this.linkRow(projectId, token);
-    return row ? this.liveLink(row, browser) : null;
+    return (await this.findLink(projectId, token, browser))?.live ?? null;
   }
 
   /** Uses a magic link up: its code dies with it. */
   async consumeLink(projectId: string, token: string, browser?: string): Promise<LiveLink | null> {
-    const row = await this.linkRow(projectId, token);
-    const live = row ? await this.liveLink(row, browser) : null;
-    if (!row || !live || !(await this.repo.consume(row.id))) return null;
-    return live;
+    const found = await this.findLink(projectId, token, browser);
+    return found && (await this.repo.consume(found.id)) ? found.live : null;
+  }
+
+  /**
+   * Email sign-in by code: the id of the user with this email (see signInUserId) when `code` is their
+   * live sign-in code, which it uses up; null otherwise. An empty code is not tried.
+   */
+  async checkSignInCode(projectId: string, email: string, code: string): Promise<string | null> {
+    const userId = code ? await this.signInUserId(projectId, email) : null;
+    return userId !== null && (await this.checkEmailCode(projectId, userId, 'sign_in', code)) ? userId : null;
   }
 
   /** The id of the active user with this email and whose email is verified (email sign-in), or null. */
@@ -350,34 +360,35 @@ export class EmailCodes {
     return [...ADDRESS_CLIENT_LIMITS.map(limit(clientKey)), ...ADDRESS_LIMITS.map(limit(addressKey))];
   }
 
-  /** The live code behind a link, while its user still has the address it was sent to. */
-  private async linkRow(projectId: string, token: string): Promise<IdentityEmailCodesTable | undefined> {
-    if (!token.startsWith(LINK_PREFIX) || token.length > 100) return undefined;
+  /**
+   * The live code behind a link (its row id) and what the confirm page may show of it, while its user
+   * still has the address it was sent to. `browser` is the asking-browser cookie of the request.
+   */
+  private async findLink(
+    projectId: string,
+    token: string,
+    browser: string | undefined,
+  ): Promise<{ id: string; live: LiveLink } | null> {
+    if (!token.startsWith(LINK_PREFIX) || token.length > 100) return null;
     const row = await this.repo.findByLink(projectId, hashToken(token), this.now().toISOString());
     // A second factor's code is never sent with a link: a link must not stand in for it.
-    if (!row || row.purpose === 'second_factor') return undefined;
-    const emailHash = await this.currentAddressHash(projectId, row.user_id);
-    return emailHash && row.email_hash === emailHash ? row : undefined;
-  }
-
-  private async liveLink(
-    row: IdentityEmailCodesTable,
-    browser: string | undefined,
-  ): Promise<LiveLink | null> {
-    const user = await this.users.getUser(row.project_id, row.user_id);
-    if (!user?.email) return null;
+    if (!row || row.purpose === 'second_factor') return null;
+    const user = await this.users.getUser(projectId, row.user_id);
+    if (!user?.email || !user.email_normalized) return null;
+    if (row.email_hash !== this.addressHash(projectId, user.email_normalized)) return null;
     const purpose = row.purpose as EmailCodePurpose;
     const sameBrowser =
       browser !== undefined &&
       row.browser_hash !== null &&
       timingSafeEqual(Buffer.from(hashToken(browser)), Buffer.from(row.browser_hash));
-    return {
+    const live: LiveLink = {
       userId: row.user_id,
       purpose,
       pendingRegistration: purpose === 'verify_email' && user.status === 'pending',
       maskedEmail: maskEmail(user.email),
       sameBrowser,
     };
+    return { id: row.id, live };
   }
 
   /** The keyed hash of the user's current normalized address, or null when they have none. */

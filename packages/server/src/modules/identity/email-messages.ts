@@ -3,7 +3,8 @@ import type { MailMessage } from './mailer.js';
 
 const MINUTES = 10;
 
-function htmlOf(paragraphs: string[], link?: { href: string; label: string }): string {
+/** The HTML rendering of a message: its paragraphs, then an optional link. */
+export function htmlOf(paragraphs: string[], link?: { href: string; label: string }): string {
   const body = paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('');
   const button = link ? `<p><a href="${escapeHtml(link.href)}">${escapeHtml(link.label)}</a></p>` : '';
   return `<!doctype html><html><body>${body}${button}</body></html>`;

@@ -6,7 +6,7 @@ import { messagePage } from '../../http/pages/message.js';
 import { Problem } from '../../http/problem.js';
 import { limitPerAddress, type RateLimiter } from '../../http/rate-limit.js';
 import type { TenancyService } from '../tenancy/service.js';
-import { EMAIL_BROWSER_COOKIE, type EmailCodes, type LiveLink } from './email-codes.js';
+import { EMAIL_BROWSER_COOKIE, type EmailCodes, type LiveLink, linkPageCookie } from './email-codes.js';
 import { signInTotpPage } from './pages/account-pages.js';
 import {
   type EmailForms,
@@ -57,8 +57,30 @@ export function codeField(form: Form | undefined): string {
   return CODE_PATTERN.test(code) ? code : '';
 }
 
+/**
+ * Answers a posted "email me a code" form: the page to show next, and the asking-browser cookie to set
+ * when a code was asked for (see EmailCodes.browserCookie).
+ */
+export async function requestCodePage(
+  emailCodes: EmailCodes,
+  projectId: string,
+  forms: EmailForms,
+  form: Form | undefined,
+  ip: string,
+): Promise<{ page: Page; setCookie?: string }> {
+  const email = emailField(form);
+  if (!email) return { page: emailStartPage(forms, { status: 400, error: 'Enter your email address.' }) };
+  const browser = emailCodes.browserCookie(projectId);
+  try {
+    await emailCodes.requestSignIn(projectId, email, ip, browser.token);
+  } catch (error) {
+    return { page: throttledPage(forms, email, error) };
+  }
+  return { page: emailCodePage(forms, email), setCookie: browser.setCookie };
+}
+
 /** The page answering a code request refused for this client address (429), or rethrows. */
-export function throttledPage(forms: EmailForms, email: string, error: unknown): Page {
+function throttledPage(forms: EmailForms, email: string, error: unknown): Page {
   if (!(error instanceof Problem) || error.status !== 429) throw error;
   const retryAfter = Number(error.headers['retry-after']);
   return emailStartPage(forms, {
@@ -71,8 +93,7 @@ export function throttledPage(forms: EmailForms, email: string, error: unknown):
 
 /** The Set-Cookie that remembers the interaction (10 minutes, like the code) on the link's path only. */
 export function interactionCookie(projectId: string, uid: string, publicUrl: string): string {
-  const secure = publicUrl.startsWith('https:') ? '; Secure' : '';
-  return `${EMAIL_INTERACTION_COOKIE}=${uid}; Path=/p/${projectId}/auth/email/link; Max-Age=600; HttpOnly; SameSite=Lax${secure}`;
+  return linkPageCookie(projectId, EMAIL_INTERACTION_COOKIE, uid, publicUrl);
 }
 
 /**
@@ -98,19 +119,16 @@ export async function emailPageRoutes(app: FastifyInstance, deps: EmailPageDeps)
     scope.post(base, opts, async (request, reply) => {
       const projectId = await signInProject(request);
       sameOrigin(request);
-      const forms = formsOf(projectId);
-      const email = emailField(request.body as Form | undefined);
-      if (!email) {
-        return sendPage(reply, emailStartPage(forms, { status: 400, error: 'Enter your email address.' }));
-      }
-      const browser = emailCodes.browserCookie(projectId);
-      try {
-        await emailCodes.requestSignIn(projectId, email, request.ip, browser.token);
-      } catch (error) {
-        return sendPage(reply, throttledPage(forms, email, error));
-      }
-      reply.header('set-cookie', browser.setCookie);
-      return sendPage(reply, emailCodePage(forms, email));
+      const body = request.body as Form | undefined;
+      const { page, setCookie } = await requestCodePage(
+        emailCodes,
+        projectId,
+        formsOf(projectId),
+        body,
+        request.ip,
+      );
+      if (setCookie) reply.header('set-cookie', setCookie);
+      return sendPage(reply, page);
     });
 
     scope.post(`${base}/code`, opts, async (request, reply) => {
@@ -121,10 +139,8 @@ export async function emailPageRoutes(app: FastifyInstance, deps: EmailPageDeps)
       const email = emailField(form);
       if (!email)
         return sendPage(reply, emailStartPage(forms, { status: 400, error: 'Enter your email address.' }));
-      const code = codeField(form);
-      const userId = code ? await emailCodes.signInUserId(projectId, email) : null;
-      const valid = userId !== null && (await emailCodes.checkEmailCode(projectId, userId, 'sign_in', code));
-      if (!valid || !userId) {
+      const userId = await emailCodes.checkSignInCode(projectId, email, codeField(form));
+      if (!userId) {
         return sendPage(
           reply,
           emailCodePage(forms, email, {

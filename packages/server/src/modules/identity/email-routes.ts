@@ -99,14 +99,11 @@ export const emailCodeRoutes: FastifyPluginAsyncTypebox<{
       const { projectId } = request.params;
       await requireProject(projectId);
       if (!(await identity.emailSignInAllowed(projectId))) throw emailSignInOff();
-      const userId = await emailCodes.signInUserId(projectId, request.body.email);
-      const valid =
-        userId !== null && (await emailCodes.checkEmailCode(projectId, userId, 'sign_in', request.body.code));
+      const userId = await emailCodes.checkSignInCode(projectId, request.body.email, request.body.code);
       const deviceId = auth.deviceId(request);
-      const outcome =
-        valid && userId
-          ? await identity.emailFirstFactor(projectId, userId, { ip: request.ip, deviceId })
-          : null;
+      const outcome = userId
+        ? await identity.emailFirstFactor(projectId, userId, { ip: request.ip, deviceId })
+        : null;
       if (!outcome) throw invalidEmailCode();
       if (outcome.status === 'failed') throw secondFactorUnavailableProblem();
       if (await identity.usesAdaptiveMfa(projectId)) auth.setDeviceCookie(reply, projectId, deviceId);

@@ -1,4 +1,4 @@
-import { escapeHtml } from '../../http/pages/html.js';
+import { htmlOf } from './email-messages.js';
 import type { MailMessage } from './mailer.js';
 
 /**
@@ -17,12 +17,10 @@ export function passkeyAddedMessage(
       : 'It is a passkey bound to one device.',
     'If it was you, there is nothing to do. If not, open your account now, remove the passkey, change your password and sign out everywhere:',
   ];
-  const paragraphs = lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('');
-  const link = `<p><a href="${escapeHtml(details.accountUrl)}">Open my account</a></p>`;
   return {
     to,
     subject: 'A passkey was added to your account',
     text: `${lines.join('\n\n')}\n\n${details.accountUrl}\n`,
-    html: `<!doctype html><html><body>${paragraphs}${link}</body></html>`,
+    html: htmlOf(lines, { href: details.accountUrl, label: 'Open my account' }),
   };
 }

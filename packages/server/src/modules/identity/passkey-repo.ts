@@ -57,6 +57,16 @@ export class PasskeyRepo {
       .execute();
   }
 
+  getPasskey(projectId: string, userId: string, id: string): Promise<IdentityPasskeysTable | undefined> {
+    return this.db
+      .selectFrom('identity_passkeys')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('user_id', '=', userId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+  }
+
   async countPasskeys(projectId: string, userId: string): Promise<number> {
     const row = await this.db
       .selectFrom('identity_passkeys')

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { RateLimitConfig } from '../../config.js';
-import { Problem } from '../../http/problem.js';
 import { limitPerAddress, type RateLimiter } from '../../http/rate-limit.js';
 import { ProjectParams } from '../tenancy/schemas.js';
+import { lockedProblem } from './auth-routes.js';
 import {
   CreationOptions,
   OwnPasskeyParams,
@@ -17,26 +17,12 @@ import {
   RequestOptions,
   UserPasskeyParams,
 } from './passkey-schemas.js';
-import type { PasskeyService } from './passkeys.js';
+import { ceremonyFailed, type PasskeyService } from './passkeys.js';
 import { IdentityProblemResponses, SignedIn, UserParams } from './schemas.js';
 import type { IdentityService } from './service.js';
 import type { SessionAuth } from './session-auth.js';
 
 const NoContent = Type.Null({ description: 'Done; no body.' });
-
-/** A failed passkey sign-in: the same answer whatever went wrong. */
-function passkeySignInFailed(): Problem {
-  return new Problem('unauthorized', 'The passkey could not be verified; start again.', {
-    extensions: { code: 'passkey_failed' },
-  });
-}
-
-function passkeyLockedProblem(retryAfterSeconds: number): Problem {
-  return new Problem('rate-limited', `Too many failed sign-ins; retry in ${retryAfterSeconds} s.`, {
-    headers: { 'retry-after': String(retryAfterSeconds) },
-    extensions: { code: 'locked', retryAfterSeconds },
-  });
-}
 
 /** The end-user passkey API: username-less sign-in and the signed-in user's own passkeys. */
 export const passkeyRoutes: FastifyPluginAsyncTypebox<{
@@ -80,8 +66,8 @@ export const passkeyRoutes: FastifyPluginAsyncTypebox<{
       auth.checkSameOrigin(request);
       const { projectId } = request.params;
       const outcome = await passkeys.signIn(projectId, request.body.response, { ip: request.ip });
-      if (outcome.status === 'locked') throw passkeyLockedProblem(outcome.retryAfterSeconds);
-      if (outcome.status === 'failed') throw passkeySignInFailed();
+      if (outcome.status === 'locked') throw lockedProblem(outcome.retryAfterSeconds);
+      if (outcome.status === 'failed') throw ceremonyFailed();
       // Already multi-factor: not scored, but remembered, so the next password sign-in knows this device.
       const deviceId = auth.deviceId(request);
       const { userId } = outcome.signed.session;

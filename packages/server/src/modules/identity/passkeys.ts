@@ -98,7 +98,7 @@ export function userLabels(
 }
 
 export type PasskeySignInOutcome =
-  | { status: 'ok'; signed: SignedInSession; userId: string }
+  | { status: 'ok'; signed: SignedInSession }
   | { status: 'failed' }
   | { status: 'locked'; retryAfterSeconds: number };
 
@@ -333,16 +333,14 @@ export class PasskeyService {
   }
 
   async renameOwn(session: ActiveSession, passkeyId: string, name: string): Promise<PasskeyView> {
-    await this.audited(
+    const row = await this.audited(
       async (repo) => {
         if (!(await repo.rename(session.projectId, session.userId, passkeyId, name))) throw noSuchPasskey();
+        return repo.getPasskey(session.projectId, session.userId, passkeyId);
       },
       this.event('passkey.renamed', null, session.projectId, session.userId, passkeyId, {
         userId: session.userId,
       }),
-    );
-    const row = (await this.repo.listPasskeys(session.projectId, session.userId)).find(
-      (candidate) => candidate.id === passkeyId,
     );
     if (!row) throw noSuchPasskey();
     return toPasskeyView(row);
@@ -385,7 +383,7 @@ export class PasskeyService {
     }
     await this.throttle.recordSuccess(keys);
     const signed = await this.identity.startSession(projectId, proven.userId, proven.amr, false);
-    return { status: 'ok', signed, userId: proven.userId };
+    return { status: 'ok', signed };
   }
 
   /** The user the assertion proves and the amr it earns, or null. */
@@ -496,7 +494,8 @@ export class PasskeyService {
   }
 }
 
-function ceremonyFailed(): Problem {
+/** A failed passkey ceremony: the same answer whatever went wrong. */
+export function ceremonyFailed(): Problem {
   return new Problem('unauthorized', 'The passkey could not be verified; start again.', {
     extensions: { code: 'passkey_failed' },
   });

@@ -34,7 +34,7 @@ import {
 import { SecretBox } from './secret-box.js';
 import { type ActiveSession, Sessions, toSessionView } from './sessions.js';
 import { describeSignIns, SignInHistory, type SignInView } from './sign-in-history.js';
-import { DEFAULT_THROTTLE, LoginThrottle, type ThrottleOptions, throttleKeys } from './throttle.js';
+import { DEFAULT_THROTTLE, LoginThrottle, type ThrottleOptions } from './throttle.js';
 import { base32Of, newRecoveryCodes, newTotpSecret, otpauthUri, recoveryCodeHash } from './totp.js';
 import type { UserCondition } from './user-conditions.js';
 
@@ -133,11 +133,32 @@ export type PasskeyRemover = (db: Kysely<Database>, projectId: string, userId: s
 /** Who may write users: the admin API's scope, or a provisioning client's. */
 export type UserWriteScope = 'users:write' | 'scim:write';
 
-function weakPassword(detail: string, code: string): Problem {
-  return new Problem('validation-error', `The password is too weak: ${detail}`, {
-    errors: [{ in: 'body', pointer: '#/password', detail }],
-    extensions: { code: `password_${code}` },
+/** Throws validation-error when the password breaks the project's password policy. */
+function requireStrongPassword(
+  password: string,
+  policy: IdentityPolicyValue,
+  identifiers: Array<string | null | undefined>,
+): void {
+  const weakness = passwordWeakness(password, policy.password, identifiers);
+  if (!weakness) return;
+  throw new Problem('validation-error', `The password is too weak: ${weakness.detail}`, {
+    errors: [{ in: 'body', pointer: '#/password', detail: weakness.detail }],
+    extensions: { code: `password_${weakness.code}` },
   });
+}
+
+/** A username or email another user of the project already has. */
+function identifierTaken(column: 'username_normalized' | 'email_normalized'): Problem {
+  const field = column === 'email_normalized' ? 'email' : 'username';
+  return new Problem('conflict', `A user with this ${field} already exists in the project.`);
+}
+
+/** What a self-registration gives. */
+interface RegistrationInput {
+  username?: string | undefined;
+  email?: string | undefined;
+  displayName?: string | undefined;
+  password: string;
 }
 
 function versionMismatch(): Problem {
@@ -261,14 +282,10 @@ export class IdentityService {
   ): Promise<FirstFactorOutcome | null> {
     const user = await this.repo.getUser(projectId, userId);
     if (user?.status !== 'active' || !user.email_normalized || user.email_verified !== 1) return null;
-    if (!(await this.emailSignInAllowed(projectId))) return null;
-    const keys = throttleKeys(projectId, user.email_normalized, context.ip);
+    const policy = await this.policies.get(projectId);
+    if (policy.emailSignIn !== true) return null;
     // In an adaptive project a risky sign-in without TOTP is refused (`failed`): its mailbox was the factor.
-    return this.authenticator.firstFactorPassed(user, 'otp', keys.account, {
-      ip: context.ip,
-      deviceId: context.deviceId ?? null,
-      recentFailures: await this.authenticator.failures(keys.account),
-    });
+    return this.authenticator.mailboxFirstFactor(user, user.email_normalized, policy, context);
   }
 
   /** Whether the project's MFA is adaptive: its sign-ins carry the device cookie and are remembered. */
@@ -333,21 +350,8 @@ export class IdentityService {
 
   // ---- end users ----
 
-  async register(
-    projectId: string,
-    input: {
-      username?: string | undefined;
-      email?: string | undefined;
-      displayName?: string | undefined;
-      password: string;
-    },
-  ): Promise<UserView> {
-    if (!(await this.tenancy.projectExists(projectId))) throw new Problem('not-found', 'No such project.');
-    const policy = await this.policies.get(projectId);
-    if (!policy.registration) {
-      throw new Problem('forbidden', 'This project does not allow self-registration.');
-    }
-    const row = await this.newUserRow(projectId, input, policy);
+  async register(projectId: string, input: RegistrationInput): Promise<UserView> {
+    const row = await this.newUserRow(projectId, input, await this.registrationPolicy(projectId));
     return this.audited(
       async (repo) => {
         await this.insertUnique(repo, row);
@@ -355,6 +359,16 @@ export class IdentityService {
       },
       () => [this.userEvent('user.registered', null, projectId, row.id, row)],
     );
+  }
+
+  /** The policy of a project that exists and allows self-registration. */
+  private async registrationPolicy(projectId: string): Promise<IdentityPolicyValue> {
+    if (!(await this.tenancy.projectExists(projectId))) throw new Problem('not-found', 'No such project.');
+    const policy = await this.policies.get(projectId);
+    if (!policy.registration) {
+      throw new Problem('forbidden', 'This project does not allow self-registration.');
+    }
+    return policy;
   }
 
   /** Whether the project lets users with a verified email sign in with an emailed code or link. */
@@ -378,18 +392,9 @@ export class IdentityService {
    */
   async registerPending(
     projectId: string,
-    input: {
-      username?: string | undefined;
-      email?: string | undefined;
-      displayName?: string | undefined;
-      password: string;
-    },
+    input: RegistrationInput,
   ): Promise<{ userId: string; taken: boolean }> {
-    if (!(await this.tenancy.projectExists(projectId))) throw new Problem('not-found', 'No such project.');
-    const policy = await this.policies.get(projectId);
-    if (!policy.registration) {
-      throw new Problem('forbidden', 'This project does not allow self-registration.');
-    }
+    const policy = await this.registrationPolicy(projectId);
     if (input.email === undefined) {
       throw new Problem('validation-error', 'Registration needs an email address here.', {
         errors: [{ in: 'body', pointer: '#/email', detail: 'email is required' }],
@@ -404,7 +409,7 @@ export class IdentityService {
           if (existing) return { userId: existing.id, taken: existing.status !== 'pending', created: false };
           if (row.username_normalized !== null) {
             if (await repo.findUserBy(projectId, 'username_normalized', row.username_normalized)) {
-              throw new Problem('conflict', 'A user with this username already exists in the project.');
+              throw identifierTaken('username_normalized');
             }
           }
           await repo.insertUser(row);
@@ -417,7 +422,7 @@ export class IdentityService {
       const code = (error as { code?: unknown }).code;
       if (code !== '23505' && code !== 'SQLITE_CONSTRAINT_UNIQUE') throw error;
       const winner = await this.repo.findUserBy(projectId, 'email_normalized', email);
-      if (!winner) throw new Problem('conflict', 'A user with this username already exists in the project.');
+      if (!winner) throw identifierTaken('username_normalized');
       return { userId: winner.id, taken: winner.status !== 'pending' };
     }
   }
@@ -528,8 +533,7 @@ export class IdentityService {
       throw new Problem('forbidden', 'The current password is wrong.');
     }
     const policy = await this.policies.get(session.projectId);
-    const weakness = passwordWeakness(newPassword, policy.password, [user.username, user.email]);
-    if (weakness) throw weakPassword(weakness.detail, weakness.code);
+    requireStrongPassword(newPassword, policy, [user.username, user.email]);
     const hash = await this.hasher.hash(newPassword);
     await this.audited(
       async (repo) => {
@@ -903,10 +907,7 @@ export class IdentityService {
           const value = changes[column];
           if (value && value !== user[column]) {
             const holder = await repo.findUserBy(project.id, column, value);
-            if (holder && holder.id !== user.id) {
-              const field = column === 'email_normalized' ? 'email' : 'username';
-              throw new Problem('conflict', `A user with this ${field} already exists in the project.`);
-            }
+            if (holder && holder.id !== user.id) throw identifierTaken(column);
           }
         }
         if (!(await repo.updateUser(project.id, user.id, changes, version))) throw versionMismatch();
@@ -974,8 +975,7 @@ export class IdentityService {
     const project = await this.tenancy.authorizeProject(principal, projectId, 'users:write');
     const user = await this.liveUser(project.id, userId);
     const policy = await this.policies.get(project.id);
-    const weakness = passwordWeakness(password, policy.password, [user.username, user.email]);
-    if (weakness) throw weakPassword(weakness.detail, weakness.code);
+    requireStrongPassword(password, policy, [user.username, user.email]);
     const hash = await this.hasher.hash(password);
     await this.audited(
       async (repo) => {
@@ -1113,8 +1113,7 @@ export class IdentityService {
     }
     let passwordHash: string | null = null;
     if (input.password !== undefined) {
-      const weakness = passwordWeakness(input.password, policy.password, [input.username, input.email]);
-      if (weakness) throw weakPassword(weakness.detail, weakness.code);
+      requireStrongPassword(input.password, policy, [input.username, input.email]);
       passwordHash = await this.hasher.hash(input.password);
     }
     const at = this.timestamp();
@@ -1155,8 +1154,7 @@ export class IdentityService {
       if (holder?.status === 'pending' && options.replacePending) {
         await this.dropPending(repo, row.project_id, holder.id);
       } else if (holder) {
-        const field = column === 'email_normalized' ? 'email' : 'username';
-        throw new Problem('conflict', `A user with this ${field} already exists in the project.`);
+        throw identifierTaken(column);
       }
     }
     await repo.insertUser(row);

@@ -1,5 +1,5 @@
 import type { OidcClientsTable } from '../../store/schema.js';
-import type { OidcPayload, OidcPayloadRepo } from './payload-repo.js';
+import { epochNow, type OidcPayload, type OidcPayloadRepo } from './payload-repo.js';
 
 /** oidc-provider's adapter contract, one instance per model. */
 export interface ProviderAdapter {
@@ -19,8 +19,6 @@ export interface ProviderAdapter {
  * consumed token presented again is treated as stolen: the provider revokes the whole grant.
  */
 export const REFRESH_REUSE_GRACE_SECONDS = 20;
-
-const epochNow = () => Math.floor(Date.now() / 1000);
 
 /** A stored record as the provider is shown it (also read this way by introspection-fast.ts). */
 export function visiblePayload(model: string, payload: OidcPayload): OidcPayload {

@@ -3,7 +3,7 @@ import type { InteractionDetails } from 'oidc-provider';
 import type { Form } from '../../http/pages/fastify.js';
 import { sendPage } from '../../http/pages/fastify.js';
 import type { EmailCodes } from '../identity/email-codes.js';
-import { codeField, emailField, interactionCookie, throttledPage } from '../identity/email-page-routes.js';
+import { codeField, emailField, interactionCookie, requestCodePage } from '../identity/email-page-routes.js';
 import { type EmailForms, emailCodePage, emailStartPage } from '../identity/pages/email-code-pages.js';
 import { SECOND_FACTOR_UNAVAILABLE } from '../identity/risk-gate.js';
 import type { IdentityService } from '../identity/service.js';
@@ -67,20 +67,19 @@ export function emailInteractionRoutes<
   scope.post(`${base}/email`, opts, async (request, reply) => {
     const loaded = await helpers.load(request, reply, 'login');
     if (!loaded.form.emailSignIn) return sendPage(reply, loginPage(loaded.form));
-    const forms = formsOf(loaded.form);
-    const address = emailField(request.body as Form | undefined);
-    if (!address) {
-      return sendPage(reply, emailStartPage(forms, { status: 400, error: 'Enter your email address.' }));
+    const body = request.body as Form | undefined;
+    const { page, setCookie } = await requestCodePage(
+      email.codes,
+      loaded.projectId,
+      formsOf(loaded.form),
+      body,
+      request.ip,
+    );
+    if (setCookie) {
+      reply.header('set-cookie', interactionCookie(loaded.projectId, loaded.details.uid, email.publicUrl));
+      reply.header('set-cookie', setCookie);
     }
-    const browser = email.codes.browserCookie(loaded.projectId);
-    try {
-      await email.codes.requestSignIn(loaded.projectId, address, request.ip, browser.token);
-    } catch (error) {
-      return sendPage(reply, throttledPage(forms, address, error));
-    }
-    reply.header('set-cookie', interactionCookie(loaded.projectId, loaded.details.uid, email.publicUrl));
-    reply.header('set-cookie', browser.setCookie);
-    return sendPage(reply, emailCodePage(forms, address));
+    return sendPage(reply, page);
   });
 
   scope.post(`${base}/email/code`, opts, async (request, reply) => {
@@ -89,15 +88,11 @@ export function emailInteractionRoutes<
     const forms = formsOf(loaded.form);
     const address = emailField(form);
     if (!address) return sendPage(reply, loginPage(loaded.form));
-    const code = codeField(form);
-    const userId = code ? await email.codes.signInUserId(loaded.projectId, address) : null;
-    const valid =
-      userId !== null && (await email.codes.checkEmailCode(loaded.projectId, userId, 'sign_in', code));
+    const userId = await email.codes.checkSignInCode(loaded.projectId, address, codeField(form));
     const deviceId = helpers.deviceId(request);
-    const outcome =
-      valid && userId
-        ? await identity.emailFirstFactor(loaded.projectId, userId, { ip: request.ip, deviceId })
-        : null;
+    const outcome = userId
+      ? await identity.emailFirstFactor(loaded.projectId, userId, { ip: request.ip, deviceId })
+      : null;
     if (!outcome) {
       return sendPage(
         reply,

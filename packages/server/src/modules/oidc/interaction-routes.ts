@@ -63,6 +63,13 @@ const STALE_FORM = messagePage(
   'This form is no longer valid. Go back to the application and start again.',
 );
 
+const WRONG_CODE = 'The code is wrong or was already used.';
+
+/** The page options after too many wrong codes: a 429 with its Retry-After. */
+function tooManyCodes(retryAfter: number): { status: number; retryAfter: number; error: string } {
+  return { status: 429, retryAfter, error: `Too many wrong codes. Try again in ${retryAfter} seconds.` };
+}
+
 /** The Retry-After of a 429 Problem (a back-off of wrong codes); anything else is rethrown. */
 function retryAfterOf(error: unknown): number {
   if (!(error instanceof Problem) || error.status !== 429) throw error;
@@ -90,10 +97,7 @@ export async function interactionRoutes(app: FastifyInstance, deps: InteractionD
         signIn,
         startEnrollment,
         deviceId: (request) => sessionAuth.deviceId(request),
-        keepDevice: async (reply, projectId, deviceId) => {
-          if (await identity.usesAdaptiveMfa(projectId))
-            sessionAuth.setDeviceCookie(reply, projectId, deviceId);
-        },
+        keepDevice,
       });
     }
 
@@ -128,11 +132,8 @@ export async function interactionRoutes(app: FastifyInstance, deps: InteractionD
         { identifier, password },
         { ip: request.ip, deviceId },
       );
-      if (
-        (outcome.status === 'ok' || outcome.status === 'mfa_required') &&
-        (await identity.usesAdaptiveMfa(loaded.projectId))
-      ) {
-        sessionAuth.setDeviceCookie(reply, loaded.projectId, deviceId);
+      if (outcome.status === 'ok' || outcome.status === 'mfa_required') {
+        await keepDevice(reply, loaded.projectId, deviceId);
       }
       switch (outcome.status) {
         case 'ok':
@@ -189,24 +190,15 @@ export async function interactionRoutes(app: FastifyInstance, deps: InteractionD
       });
       switch (outcome.status) {
         case 'ok':
-          if (await identity.usesAdaptiveMfa(loaded.projectId)) {
-            sessionAuth.setDeviceCookie(reply, loaded.projectId, deviceId);
-          }
+          await keepDevice(reply, loaded.projectId, deviceId);
           return signIn(request, reply, loaded, outcome.userId, outcome.amr);
         case 'locked':
-          return sendPage(
-            reply,
-            retry({
-              status: 429,
-              retryAfter: outcome.retryAfterSeconds,
-              error: `Too many wrong codes. Try again in ${outcome.retryAfterSeconds} seconds.`,
-            }),
-          );
+          return sendPage(reply, retry(tooManyCodes(outcome.retryAfterSeconds)));
         case 'failed':
           return sendPage(
             reply,
             outcome.reason === 'invalid_code'
-              ? retry({ status: 401, error: 'The code is wrong or was already used.' })
+              ? retry({ status: 401, error: WRONG_CODE })
               : loginPage(loaded.form, {
                   status: 401,
                   error: 'Too late or too many attempts: sign in again.',
@@ -226,21 +218,10 @@ export async function interactionRoutes(app: FastifyInstance, deps: InteractionD
       try {
         amr = await identity.stepUpSession(session, factor);
       } catch (error) {
-        const retryAfter = retryAfterOf(error);
-        return sendPage(
-          reply,
-          totpPage(loaded.form, {
-            status: 429,
-            retryAfter,
-            error: `Too many wrong codes. Try again in ${retryAfter} seconds.`,
-          }),
-        );
+        return sendPage(reply, totpPage(loaded.form, tooManyCodes(retryAfterOf(error))));
       }
       if (!amr) {
-        return sendPage(
-          reply,
-          totpPage(loaded.form, { status: 401, error: 'The code is wrong or was already used.' }),
-        );
+        return sendPage(reply, totpPage(loaded.form, { status: 401, error: WRONG_CODE }));
       }
       return finishLogin(request, reply, loaded, { ...session, amr });
     });
@@ -257,24 +238,9 @@ export async function interactionRoutes(app: FastifyInstance, deps: InteractionD
         if (!(error instanceof Problem) || ![403, 409, 429].includes(error.status)) throw error;
         const enrollment = await identity.pendingTotp(session);
         if (!enrollment) return sendPage(reply, loginPage(loaded.form));
-        if (error.status !== 429) {
-          return sendPage(
-            reply,
-            enrollTotpPage(loaded.form, enrollment, {
-              status: 401,
-              error: 'The code is wrong or was already used.',
-            }),
-          );
-        }
-        const retryAfter = retryAfterOf(error);
-        return sendPage(
-          reply,
-          enrollTotpPage(loaded.form, enrollment, {
-            status: 429,
-            retryAfter,
-            error: `Too many wrong codes. Try again in ${retryAfter} seconds.`,
-          }),
-        );
+        const options =
+          error.status === 429 ? tooManyCodes(retryAfterOf(error)) : { status: 401, error: WRONG_CODE };
+        return sendPage(reply, enrollTotpPage(loaded.form, enrollment, options));
       }
       return sendPage(reply, recoveryCodesPage(loaded.form, recoveryCodes));
     });
@@ -337,6 +303,11 @@ export async function interactionRoutes(app: FastifyInstance, deps: InteractionD
         emailSignIn: deps.email !== null && (await deps.identity.emailSignInAllowed(projectId)),
       },
     };
+  }
+
+  /** Remembers the browser's device for the user when the project uses adaptive MFA. */
+  async function keepDevice(reply: FastifyReply, projectId: string, deviceId: string): Promise<void> {
+    if (await identity.usesAdaptiveMfa(projectId)) sessionAuth.setDeviceCookie(reply, projectId, deviceId);
   }
 
   /** The platform session may stand in for the login form unless the request asks for a fresh sign-in. */

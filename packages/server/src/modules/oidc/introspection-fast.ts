@@ -4,7 +4,7 @@ import { parse as parseForm } from 'node:querystring';
 import type { OidcClientsTable } from '../../store/schema.js';
 import { visiblePayload } from './adapter.js';
 import { hashClientSecret } from './clients.js';
-import type { OidcPayload, OidcPayloadRepo } from './payload-repo.js';
+import { epochNow, type OidcPayload, type OidcPayloadRepo } from './payload-repo.js';
 
 /** oidc-provider's default clock tolerance: a stored token within it of its expiry is still found. */
 const CLOCK_TOLERANCE_SECONDS = 15;
@@ -31,8 +31,6 @@ export interface IntrospectionFastPathDeps {
   findClient: (projectId: string, clientId: string) => Promise<OidcClientsTable | undefined>;
   issuer: (projectId: string) => string;
 }
-
-const epochNow = () => Math.floor(Date.now() / 1000);
 
 /**
  * RFC 7662 introspection of opaque tokens for a confidential client authenticated with its secret (basic

@@ -10,7 +10,8 @@ export type OidcPayload = Record<string, unknown> & {
   consumed?: number;
 };
 
-const epochNow = () => Math.floor(Date.now() / 1000);
+/** The time in epoch seconds, oidc-provider's unit for `exp`, `iat` and `consumed`. */
+export const epochNow = (): number => Math.floor(Date.now() / 1000);
 
 type FindColumn = 'id' | 'user_code' | 'uid';
 type FindArgs = [projectId: string, model: string, value: string, now: number];

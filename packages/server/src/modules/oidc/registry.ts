@@ -66,7 +66,7 @@ export class ProviderRegistry {
     const entry: CachedProvider = {
       provider: this.build(projectId, keySet.keys),
       builtAt: Date.now(),
-      keysFingerprint: await this.keysFingerprint(projectId),
+      keysFingerprint: keySet.fingerprint,
       changesAt: keySet.changesAt,
     };
     this.providers.set(projectId, entry);
@@ -82,11 +82,7 @@ export class ProviderRegistry {
     if (this.options.now() >= cached.changesAt) return false;
     if (this.options.singleProcess) return true;
     if (Date.now() - cached.builtAt > SHARED_PROVIDER_TTL_MS) return false;
-    return cached.keysFingerprint === (await this.keysFingerprint(projectId));
-  }
-
-  private keysFingerprint(projectId: string): Promise<string> {
-    return this.options.issuerKeys.fingerprint(projectId);
+    return cached.keysFingerprint === (await this.options.issuerKeys.fingerprint(projectId));
   }
 
   private audit(projectId: string, event: IssuerEvent): Promise<void> {

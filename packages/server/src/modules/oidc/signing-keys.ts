@@ -65,6 +65,8 @@ export interface IssuerKeySet {
   keys: IssuerKey[];
   /** When the set changes without a rotation (a next key starts signing, a retired key leaves), epoch ms. */
   changesAt: number;
+  /** `IssuerKeys.fingerprint` as of this set (its own writes included): no second read to compare later. */
+  fingerprint: string;
 }
 
 /**
@@ -132,7 +134,7 @@ export class IssuerKeys {
       }
     }
     keys.sort((a, b) => STATE_ORDER[a.state] - STATE_ORDER[b.state] || b.kid.localeCompare(a.kid));
-    return { keys, changesAt };
+    return { keys, changesAt, fingerprint: fingerprintOf(rows.values()) };
   }
 
   async list(projectId: string): Promise<IssuerKey[]> {
@@ -144,10 +146,7 @@ export class IssuerKeys {
    * replicas compare it to notice a change made by another one.
    */
   async fingerprint(projectId: string): Promise<string> {
-    const rows = await this.states.list(projectId);
-    return rows
-      .map((row) => `${row.kid}:${row.activates_at}:${row.retired_at ?? ''}:${row.revoked_at ?? ''}`)
-      .join(',');
+    return fingerprintOf(await this.states.list(projectId));
   }
 
   /** The key `kid` if it is one of this project's published keys. */
@@ -283,6 +282,7 @@ export class IssuerKeys {
     for (const entry of live) {
       if (!signer || entry === signer || byActivation(entry, signer) > 0) continue;
       entry.row = { ...entry.row, retired_at: signer.row.activates_at };
+      rows.set(entry.row.kid, entry.row);
       await this.states.retire(projectId, entry.row.kid, signer.row.activates_at);
       if (entry.record.status === 'active') await this.keyStore.retireKey(entry.record.id);
     }
@@ -321,6 +321,14 @@ export class IssuerKeys {
     await this.states.insert(row);
     rows.set(created.id, row);
   }
+}
+
+/** Every lifecycle row's kid and times, in kid order (whatever order the rows come in). */
+function fingerprintOf(rows: Iterable<OidcKeyStatesTable>): string {
+  return [...rows]
+    .map((row) => `${row.kid}:${row.activates_at}:${row.retired_at ?? ''}:${row.revoked_at ?? ''}`)
+    .sort()
+    .join(',');
 }
 
 function toIssuerKey(

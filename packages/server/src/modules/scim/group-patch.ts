@@ -1,15 +1,9 @@
-import { invalidValue, ScimError } from './errors.js';
+import { ScimError } from './errors.js';
 import { type Filter, parseFilter } from './filter.js';
 import { GROUP_SCHEMA, type GroupFields, MAX_MEMBERS_PER_REQUEST, memberIdsOf } from './group-resource.js';
 import type { MemberChanges } from './groups-repo.js';
-import { MAX_PATCH_OPERATIONS, PATCH_SCHEMA } from './user-patch.js';
-import { isObject, optionalTextOf, textOf } from './user-resource.js';
-
-type Op = 'add' | 'replace' | 'remove';
-
-function invalidPath(detail: string): ScimError {
-  return new ScimError(400, detail, 'invalidPath');
-}
+import { invalidPath, type PatchOp as Op, patchOperations, pathlessAttributes } from './patch-op.js';
+import { optionalTextOf, textOf } from './user-resource.js';
 
 /** The user ids a `members[...]` filter names: `value eq "…"`, possibly joined with or. */
 function memberIdsOfFilter(filter: Filter): string[] {
@@ -59,12 +53,6 @@ class MemberPlan implements MemberChanges {
       if (!this.reset) this.removing.add(id);
     }
   }
-}
-
-function opOf(value: unknown): Op {
-  const op = typeof value === 'string' ? value.toLowerCase() : undefined;
-  if (op === 'add' || op === 'replace' || op === 'remove') return op;
-  throw invalidValue('"op" must be "add", "replace" or "remove".');
 }
 
 function applyAttribute(
@@ -117,33 +105,17 @@ export function applyGroupPatch(
   current: GroupFields,
   body: unknown,
 ): { fields: GroupFields; members: MemberChanges } {
-  if (!isObject(body) || !Array.isArray(body.schemas) || !body.schemas.includes(PATCH_SCHEMA)) {
-    throw invalidValue(`The body must be a PatchOp request with "schemas": ["${PATCH_SCHEMA}"].`);
-  }
-  const operations = body.Operations;
-  if (!Array.isArray(operations) || operations.length === 0) {
-    throw invalidValue('"Operations" must be a non-empty list.');
-  }
-  if (operations.length > MAX_PATCH_OPERATIONS) {
-    throw new ScimError(400, `At most ${MAX_PATCH_OPERATIONS} operations per request.`, 'tooMany');
-  }
   const fields = { ...current };
   const members = new MemberPlan();
-  for (const operation of operations) {
-    if (!isObject(operation)) throw invalidValue('Each operation must be an object.');
-    const op = opOf(operation.op);
-    if (operation.path !== undefined) {
-      if (typeof operation.path !== 'string' || operation.path.length > 512) {
-        throw invalidPath('"path" must be a string of at most 512 characters.');
+  for (const { op, path, value } of patchOperations(body)) {
+    if (path === undefined) {
+      for (const [name, attribute] of pathlessAttributes(op, value)) {
+        applyAttribute(fields, members, op, name, attribute);
       }
-      applyAttribute(fields, members, op, operation.path, operation.value);
-    } else if (op === 'remove') {
-      throw new ScimError(400, 'A remove operation needs a "path".', 'noTarget');
-    } else if (!isObject(operation.value)) {
-      throw invalidValue(`A "${op}" without "path" needs an object "value".`);
+    } else if (typeof path !== 'string' || path.length > 512) {
+      throw invalidPath('"path" must be a string of at most 512 characters.');
     } else {
-      for (const [name, value] of Object.entries(operation.value))
-        applyAttribute(fields, members, op, name, value);
+      applyAttribute(fields, members, op, path, value);
     }
     if (members.count > MAX_MEMBERS_PER_REQUEST) {
       throw new ScimError(400, `At most ${MAX_MEMBERS_PER_REQUEST} member changes per request.`, 'tooMany');

@@ -1,6 +1,7 @@
 import type { ProvisionedFields } from '../identity/service.js';
 import { invalidValue, ScimError } from './errors.js';
 import { type Filter, parseFilter } from './filter.js';
+import { invalidPath, type PatchOp as Op, patchOperations, pathlessAttributes } from './patch-op.js';
 import {
   booleanOf,
   emailOf,
@@ -10,15 +11,6 @@ import {
   textOf,
   USER_SCHEMA,
 } from './user-resource.js';
-
-export const PATCH_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
-export const MAX_PATCH_OPERATIONS = 50;
-
-type Op = 'add' | 'replace' | 'remove';
-
-function invalidPath(detail: string): ScimError {
-  return new ScimError(400, detail, 'invalidPath');
-}
 
 /** The one email we keep, as the multi-valued entry clients address it by. */
 interface EmailEntry {
@@ -152,40 +144,21 @@ function applyPath(fields: ProvisionedFields, op: Op, rawPath: string, value: un
   applyAttribute(fields, op, path.toLowerCase(), value, path);
 }
 
-function opOf(value: unknown): Op {
-  const op = typeof value === 'string' ? value.toLowerCase() : undefined;
-  if (op === 'add' || op === 'replace' || op === 'remove') return op;
-  throw invalidValue('"op" must be "add", "replace" or "remove".');
-}
-
 /**
  * Applies a PatchOp request (RFC 7644 section 3.5.2) to a user's provisioned fields and returns the
  * result. Ops are case-insensitive (Entra ID capitalises them); a pathless add/replace sets each
  * attribute of its value object. All ops apply, or the request fails with nothing changed.
  */
 export function applyUserPatch(current: ProvisionedFields, body: unknown): ProvisionedFields {
-  if (!isObject(body) || !Array.isArray(body.schemas) || !body.schemas.includes(PATCH_SCHEMA)) {
-    throw invalidValue(`The body must be a PatchOp request with "schemas": ["${PATCH_SCHEMA}"].`);
-  }
-  const operations = body.Operations;
-  if (!Array.isArray(operations) || operations.length === 0) {
-    throw invalidValue('"Operations" must be a non-empty list.');
-  }
-  if (operations.length > MAX_PATCH_OPERATIONS) {
-    throw new ScimError(400, `At most ${MAX_PATCH_OPERATIONS} operations per request.`, 'tooMany');
-  }
   const fields = { ...current };
-  for (const operation of operations) {
-    if (!isObject(operation)) throw invalidValue('Each operation must be an object.');
-    const op = opOf(operation.op);
-    if (operation.path !== undefined) {
-      if (typeof operation.path !== 'string') throw invalidPath('"path" must be a string.');
-      applyPath(fields, op, operation.path, operation.value);
-      continue;
+  for (const { op, path, value } of patchOperations(body)) {
+    if (path === undefined) {
+      for (const [name, attribute] of pathlessAttributes(op, value)) applyPath(fields, op, name, attribute);
+    } else if (typeof path !== 'string') {
+      throw invalidPath('"path" must be a string.');
+    } else {
+      applyPath(fields, op, path, value);
     }
-    if (op === 'remove') throw new ScimError(400, 'A remove operation needs a "path".', 'noTarget');
-    if (!isObject(operation.value)) throw invalidValue(`A "${op}" without "path" needs an object "value".`);
-    for (const [name, value] of Object.entries(operation.value)) applyPath(fields, op, name, value);
   }
   return fields;
 }

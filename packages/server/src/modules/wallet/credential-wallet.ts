@@ -152,13 +152,7 @@ export class CredentialWallet {
 
   private async checkRoom(user: EndUser): Promise<void> {
     if ((await this.repo.countCredentials(user.projectId, user.userId)) >= MAX_CREDENTIALS_PER_USER) {
-      throw new Problem(
-        'conflict',
-        `A wallet keeps at most ${MAX_CREDENTIALS_PER_USER} credentials: delete one first.`,
-        {
-          extensions: { code: 'wallet_full' },
-        },
-      );
+      throw walletFull();
     }
   }
 
@@ -185,13 +179,7 @@ export class CredentialWallet {
     await this.repo.transaction(async (repo) => {
       // Counted again in the transaction: concurrent stores must not pass the cap together.
       if ((await repo.countCredentials(user.projectId, user.userId)) >= MAX_CREDENTIALS_PER_USER) {
-        throw new Problem(
-          'conflict',
-          `A wallet keeps at most ${MAX_CREDENTIALS_PER_USER} credentials: delete one first.`,
-          {
-            extensions: { code: 'wallet_full' },
-          },
-        );
+        throw walletFull();
       }
       await repo.insertCredential(row);
       await this.options.audit.record(repo.db, event('user.credential_stored', user, actor, id));
@@ -204,6 +192,16 @@ export class CredentialWallet {
 /** The associated data of a sealed credential: a ciphertext moved to another user or row does not open. */
 function sealOwner(row: Pick<UserCredentialsTable, 'id' | 'project_id' | 'user_id'>): string {
   return `${row.project_id}/${row.user_id}/${row.id}`;
+}
+
+function walletFull(): Problem {
+  return new Problem(
+    'conflict',
+    `A wallet keeps at most ${MAX_CREDENTIALS_PER_USER} credentials: delete one first.`,
+    {
+      extensions: { code: 'wallet_full' },
+    },
+  );
 }
 
 function checkSize(credential: JsonObject): void {

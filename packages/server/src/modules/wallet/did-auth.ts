@@ -1,10 +1,10 @@
 import { fromBase64Url } from '@personachain/crypto';
 import { Problem } from '../../http/problem.js';
 import { hasType, isObject, type JsonObject } from '../credentials/json.js';
+import { VP_JWT_DATA_URL } from '../credentials/presentation-verification.js';
 
 /** DID methods a user may link by DID Auth: the ones the platform resolves. */
 export const LINKABLE_DID = /^did:(key|web|persona):[A-Za-z0-9._:%-]+(?<![:])$/;
-const VP_JWT_DATA_URL = 'data:application/vp+jwt,';
 
 /** What a DID Auth presentation claims before it is verified: its holder and the challenge it answers. */
 export interface DidAuthClaims {

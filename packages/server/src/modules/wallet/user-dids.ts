@@ -222,11 +222,8 @@ export class UserDids {
   }
 
   private async checkCap(user: EndUser): Promise<void> {
-    if ((await this.repo.listDids(user.projectId, user.userId)).length >= MAX_DIDS_PER_USER) {
-      throw new Problem('conflict', `An account links at most ${MAX_DIDS_PER_USER} DIDs: unlink one first.`, {
-        extensions: { code: 'too_many_dids' },
-      });
-    }
+    if ((await this.repo.listDids(user.projectId, user.userId)).length >= MAX_DIDS_PER_USER)
+      throw tooManyDids();
   }
 
   private async link(
@@ -249,15 +246,7 @@ export class UserDids {
           extensions: { code: 'did_taken' },
         });
       }
-      if ((await repo.listDids(user.projectId, user.userId)).length >= MAX_DIDS_PER_USER) {
-        throw new Problem(
-          'conflict',
-          `An account links at most ${MAX_DIDS_PER_USER} DIDs: unlink one first.`,
-          {
-            extensions: { code: 'too_many_dids' },
-          },
-        );
-      }
+      if ((await repo.listDids(user.projectId, user.userId)).length >= MAX_DIDS_PER_USER) throw tooManyDids();
       await repo.insertDid(row);
       await this.options.audit.record(repo.db, { ...this.event('user.did_linked', user, row), actor });
     });
@@ -275,6 +264,12 @@ export class UserDids {
       details: { did: row.did, method: row.method },
     };
   }
+}
+
+function tooManyDids(): Problem {
+  return new Problem('conflict', `An account links at most ${MAX_DIDS_PER_USER} DIDs: unlink one first.`, {
+    extensions: { code: 'too_many_dids' },
+  });
 }
 
 function toLinkedDid(row: UserDidsTable): LinkedDid {
