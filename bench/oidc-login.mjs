@@ -47,6 +47,8 @@ const USAGE = `usage: node bench/oidc-login.mjs [options]
   --warmup <s>         seconds of logins before the measured ones, not counted (default 5)
   --lookups <n>        random findUserBy lookups timed at ${SMALL_USERS} users and at --users (default 20000)
   --userinfo <yes|no>  call the userinfo endpoint with the access token after each login (default yes)
+  --consent <yes|no>   whether the client asks the user's consent (default no: a first-party client with
+                       skipConsent, as Keycloak's clients are by default; yes: a third-party client)
   --hashing <minimal|owasp>
                        Argon2id cost of the server's password hashes (default minimal: 1 MiB, 1 pass, so
                        hashing does not saturate the cores and hold up every other step; owasp: the
@@ -60,6 +62,7 @@ const OPTIONS = {
   warmup: { default: '5', min: 0, max: 60, integer: true },
   lookups: { default: '20000', min: 100, max: 1_000_000, integer: true },
   userinfo: { default: 'yes', choices: ['yes', 'no'] },
+  consent: { default: 'no', choices: ['yes', 'no'] },
   hashing: { default: 'minimal', choices: ['minimal', 'owasp'] },
 };
 
@@ -72,7 +75,7 @@ const base64url = (bytes) => Buffer.from(bytes).toString('base64url');
 // Setup through the API, then seeding straight into the server's own schema while it is stopped (the
 // embedded database is locked exclusively by the running server).
 
-async function setUp(baseUrl, adminKey) {
+async function setUp(baseUrl, adminKey, options) {
   const org = await api(baseUrl, 'POST', '/v1/organizations', adminKey, { name: 'bench-org' }, 201);
   const project = await api(
     baseUrl,
@@ -102,6 +105,7 @@ async function setUp(baseUrl, adminKey) {
       scopes: ['openid', 'profile', 'email'],
       grantTypes: ['authorization_code'],
       redirectUris: [REDIRECT_URI],
+      skipConsent: options.consent === 'no',
     },
     201,
   );
@@ -455,6 +459,12 @@ async function measureLogins(server, context, options) {
   if (run.withoutHashTiming > 0) {
     throw new BenchError(`${run.withoutHashTiming} logins carried no Server-Timing hash duration`);
   }
+  const expectedConsents = options.consent === 'yes' ? run.done : 0;
+  if (run.consents !== expectedConsents) {
+    throw new BenchError(
+      `${run.consents} of ${run.done} logins showed the consent page (--consent ${options.consent})`,
+    );
+  }
   const which = [50, 95, 99];
   return {
     logins: run.done,
@@ -488,7 +498,7 @@ async function main() {
         `${options.concurrency} concurrent logins, ${options.warmup} s warm-up + ${options.duration} s`,
     );
     const setupServer = await run.start({ extraEnv: serverEnv, main: serverMain });
-    const { projectId, clientId } = await setUp(setupServer.baseUrl, run.bootstrapKey);
+    const { projectId, clientId } = await setUp(setupServer.baseUrl, run.bootstrapKey, options);
     await run.stop();
 
     const { seeded, lookup } = await seedAndMeasureLookups(run.dataDir, projectId, options);
@@ -539,7 +549,7 @@ async function main() {
         ...options,
         flow:
           'GET {issuer}/auth (code, S256 PKCE, public client) -> sign-in page -> POST identifier+password (CSRF from the form) ' +
-          `-> consent if shown -> redirect to the client with the code -> POST {issuer}/token with the verifier${options.userinfo === 'yes' ? ' -> GET {issuer}/me' : ''}; ` +
+          `-> ${options.consent === 'yes' ? 'consent page -> approve' : 'no consent (first-party client)'} -> redirect to the client with the code -> POST {issuer}/token with the verifier${options.userinfo === 'yes' ? ' -> GET {issuer}/me' : ''}; ` +
           'a fresh cookie jar per login, a random seeded user each time',
         hashing:
           `Argon2id at ${options.hashing === 'minimal' ? 'minimal cost (1 MiB, 1 pass; bench/minimal-hashing-server.mjs)' : 'the OWASP production cost'}; ` +

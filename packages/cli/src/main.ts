@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerApiKeyCommands } from './commands/apikey.js';
 import { registerDidCommands } from './commands/did.js';
 import { registerLedgerCommands } from './commands/ledger.js';
+import { registerNodeCommands } from './commands/node.js';
 import { registerOrgCommands } from './commands/org.js';
 import { registerPlatformKeyCommands } from './commands/platform-key.js';
 import { registerProjectCommands } from './commands/project.js';
@@ -33,6 +34,7 @@ registerLedgerCommands(program);
 registerWitnessCommand(program);
 registerDidCommands(program);
 registerVcCommands(program);
+registerNodeCommands(program);
 
 try {
   await program.parseAsync();

@@ -128,6 +128,20 @@ describe('LocalKeyStore', () => {
     expect((await keys.createKey({ algorithm: 'Ed25519', purpose: 'webhooks' })).status).toBe('active');
   });
 
+  it('concurrent first uses of a purpose create one key; concurrent rotations leave one key each', async () => {
+    const keys = store();
+    const created = await Promise.allSettled(
+      Array.from({ length: 8 }, () => keys.createKey({ algorithm: 'Ed25519', purpose: 'issuer' })),
+    );
+    expect(created.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+    expect(await keys.listKeys({ purpose: 'issuer' })).toHaveLength(1);
+
+    await Promise.all(Array.from({ length: 4 }, () => keys.rotateKey('issuer')));
+    const after = await keys.listKeys({ purpose: 'issuer' });
+    expect(after).toHaveLength(5);
+    expect(after.filter((key) => key.status === 'active')).toHaveLength(1);
+  });
+
   it('a tampered wrapped key, a swapped record or edited metadata fail with decryption-failed', async () => {
     const repository = new MemoryKeyRepository();
     const keys = store(repository);

@@ -1,4 +1,5 @@
 export { createPersonaApi, type PersonaApi, type PersonaClientOptions, type paths } from './client.js';
+export * from './ephemeral/index.js';
 export * from './holder/persona.js';
 export * from './holder/present.js';
 export {

@@ -23,6 +23,9 @@ import { credentialRoutes } from './modules/credentials/routes.js';
 import { CredentialsService } from './modules/credentials/service.js';
 import { didRoutes } from './modules/dids/routes.js';
 import { DidService } from './modules/dids/service.js';
+import { EphemeralRepo } from './modules/ephemeral/repo.js';
+import { ephemeralRoutes } from './modules/ephemeral/routes.js';
+import { EphemeralService } from './modules/ephemeral/service.js';
 import { healthRoutes } from './modules/health/routes.js';
 import { accountPageRoutes } from './modules/identity/account-page-routes.js';
 import { identityAdminRoutes } from './modules/identity/admin-routes.js';
@@ -249,6 +252,7 @@ export async function buildApp(
     persona: personaLog,
   });
   const persona = new PersonaService(personaRepo, personaLog, ledger, tenancy, audit, dids);
+  const ephemeral = new EphemeralService(new EphemeralRepo(store.db), ledger, tenancy);
   const documentLoader = platformDocumentLoader(dids);
   const status = new StatusService(
     new StatusRepo(store.db),
@@ -393,6 +397,7 @@ export async function buildApp(
     await api.register(credentialRoutes, { credentials, holder });
     await api.register(statusRoutes, { status });
     await api.register(personaRoutes, { persona });
+    await api.register(ephemeralRoutes, { ephemeral });
     await api.register(identityAdminRoutes, { identity });
     await api.register(walletAdminRoutes, { dids: userDids, wallet });
     await api.register(passkeyAdminRoutes, { passkeys });

@@ -137,6 +137,20 @@ describe.each(ENGINES)('OIDC issuer keys: RS256 and staged rotation (%s)', (engi
     );
   });
 
+  it('creates one key per algorithm when a new project’s first requests arrive all at once', async () => {
+    const fresh = await createTenant(server, 'Burst');
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => fetch(`${publicUrl}/p/${fresh.projectId}/oidc/jwks`)),
+    );
+    expect(responses.map((response) => response.status)).toEqual(Array(20).fill(200));
+    const published = await Promise.all(
+      responses.map(async (response) => ((await response.json()) as { keys: { kid: string }[] }).keys),
+    );
+    const kids = published[0]?.map((key) => key.kid) ?? [];
+    expect(kids).toHaveLength(3);
+    for (const keys of published) expect(keys.map((key) => key.kid)).toEqual(kids);
+  });
+
   it('signs ID tokens with RS256 for a client registered for it, ES256 for the others', async () => {
     const user = await createUser(server, a);
     const rs256 = await registerWebClient({ idTokenSignedResponseAlg: 'RS256' });

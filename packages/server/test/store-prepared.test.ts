@@ -1,5 +1,7 @@
+import SQLite from 'better-sqlite3';
+import type { SqliteStatement } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate, openStore, type Store } from '../src/store/database.js';
+import { migrate, openStore, relaxedCommits, relaxedDurability, type Store } from '../src/store/database.js';
 import { preparedLookup, preparedQuery } from '../src/store/prepared.js';
 
 describe('preparedQuery', () => {
@@ -129,5 +131,44 @@ describe('preparedLookup', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('relaxed durability', () => {
+  it('commits a marked write outside a transaction with synchronous = NORMAL, then restores FULL', async () => {
+    const executed: string[] = [];
+    const connection = new SQLite(':memory:', { verbose: (text) => executed.push(String(text)) });
+    try {
+      connection.pragma('synchronous = FULL');
+      connection.exec('create table t (v text)');
+      const relaxed = relaxedCommits(connection);
+      const insert = relaxed(
+        connection.prepare('insert into t (v) values (?)') as unknown as SqliteStatement,
+      );
+
+      executed.length = 0;
+      insert.run(['outside']);
+      expect(executed).toEqual([
+        'PRAGMA synchronous = NORMAL',
+        "insert into t (v) values ('outside')",
+        'PRAGMA synchronous = FULL',
+      ]);
+      expect(connection.pragma('synchronous', { simple: true })).toBe(2);
+
+      // Inside a transaction the commit decides, at the connection's own level.
+      executed.length = 0;
+      connection.transaction(() => insert.run(['inside']))();
+      expect(executed).toEqual(['BEGIN', "insert into t (v) values ('inside')", 'COMMIT']);
+      expect(connection.prepare('select count(*) as n from t').get()).toEqual({ n: 2 });
+    } finally {
+      connection.close();
+    }
+  });
+
+  it('marks only the writes that ask for it: the mark reaches the SQL text the store prepares', () => {
+    const store = openStore('sqlite::memory:');
+    const marked = store.db.deleteFrom('oidc_payloads').where('id', '=', 'x').modifyEnd(relaxedDurability);
+    expect(marked.compile().sql).toMatch(/\/\* persona:relaxed-durability \*\/$/);
+    return store.close();
   });
 });

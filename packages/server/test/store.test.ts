@@ -66,6 +66,7 @@ describe.each(Object.keys(engines))('store on %s', (engine) => {
       'api_keys',
       'audit_events',
       'bootstrap',
+      'ephemeral_attestations',
       'idempotency_keys',
       'identity_email_codes',
       'identity_email_sends',

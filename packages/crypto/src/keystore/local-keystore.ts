@@ -78,6 +78,8 @@ export class LocalKeyStore implements KeyStore {
   readonly #kek: AeadKey;
   readonly #repository: KeyRepository;
   readonly #now: () => Date;
+  /** The last pending key change per purpose (see #exclusive). */
+  readonly #changing = new Map<string, Promise<void>>();
   readonly #ready = new BoundedCache<string, { row: string; sign(message: Uint8Array): Promise<Uint8Array> }>(
     READY_SIGNERS,
   );
@@ -102,13 +104,33 @@ export class LocalKeyStore implements KeyStore {
         `purpose must be a string of 1 to ${MAX_PURPOSE_LENGTH} characters`,
       );
     }
-    if (await this.activeKey(input.purpose)) {
-      throw new CryptoError(
-        'invalid-argument',
-        `purpose ${input.purpose} already has an active key; rotate it`,
-      );
-    }
-    return this.#create(input.algorithm, input.purpose);
+    return this.#exclusive(input.purpose, async () => {
+      if (await this.activeKey(input.purpose)) {
+        throw new CryptoError(
+          'invalid-argument',
+          `purpose ${input.purpose} already has an active key; rotate it`,
+        );
+      }
+      return this.#create(input.algorithm, input.purpose);
+    });
+  }
+
+  /**
+   * Runs the purpose's key changes one after another: a check for the active key and the write that
+   * depends on it must not interleave with another caller's (two first uses would create two keys).
+   */
+  #exclusive<T>(purpose: string, change: () => Promise<T>): Promise<T> {
+    const previous = this.#changing.get(purpose) ?? Promise.resolve();
+    const result = previous.then(change, change);
+    const settled = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#changing.set(purpose, settled);
+    void settled.then(() => {
+      if (this.#changing.get(purpose) === settled) this.#changing.delete(purpose);
+    });
+    return result;
   }
 
   async #create(algorithm: SignatureAlgorithm, purpose: string): Promise<KeyRecord> {
@@ -225,16 +247,19 @@ export class LocalKeyStore implements KeyStore {
     algorithm?: SignatureAlgorithm,
     options: RotateKeyOptions = {},
   ): Promise<KeyRecord> {
-    const current = await this.activeKey(purpose);
-    if (!current) throw new CryptoError('invalid-argument', `purpose ${purpose} has no active key to rotate`);
-    const chosen = algorithm ?? current.algorithm;
-    if (!signatureAlgorithms.includes(chosen)) {
-      throw new CryptoError('unsupported-algorithm', `no signature algorithm ${String(chosen)}`);
-    }
-    // The new key is stored before the old one is retired, so a crash in between never leaves none.
-    const next = await this.#create(chosen, purpose);
-    if (!options.keepCurrent) await this.retireKey(current.id);
-    return next;
+    return this.#exclusive(purpose, async () => {
+      const current = await this.activeKey(purpose);
+      if (!current)
+        throw new CryptoError('invalid-argument', `purpose ${purpose} has no active key to rotate`);
+      const chosen = algorithm ?? current.algorithm;
+      if (!signatureAlgorithms.includes(chosen)) {
+        throw new CryptoError('unsupported-algorithm', `no signature algorithm ${String(chosen)}`);
+      }
+      // The new key is stored before the old one is retired, so a crash in between never leaves none.
+      const next = await this.#create(chosen, purpose);
+      if (!options.keepCurrent) await this.retireKey(current.id);
+      return next;
+    });
   }
 
   async retireKey(id: string): Promise<KeyRecord> {

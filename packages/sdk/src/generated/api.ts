@@ -6268,6 +6268,8 @@ export interface paths {
               | 'oidc_clients:read'
               | 'oidc_clients:write'
               | 'oidc_keys:write'
+              | 'ephemeral:read'
+              | 'ephemeral:attest'
             )[];
             /**
              * Format: date-time
@@ -8619,6 +8621,275 @@ export interface paths {
               /** @description The operation hash: the versionId it makes. */
               versionId: string;
               /** @description Its entry index in the ledger; null when answered with 202 (not integrated yet). */
+              ledgerIndex: number | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/ephemeral/attestations': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A key commitment's deletion attestations with ledger inclusion proofs (ephemeral:read)
+     * @description At most 100, oldest deletion first (one per replica and removal; a commitment never has more).
+     */
+    get: {
+      parameters: {
+        query: {
+          /** @description base64url(SHA-256("personachain/ephemeral/key-commitment/v1\0" ‖ salt ‖ UTF-8(key))): the salted commitment to a compliance entry’s storage key (docs/ephemeral-attestations.md). */
+          keyCommitment: string;
+        };
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description base64url(SHA-256("personachain/ephemeral/key-commitment/v1\0" ‖ salt ‖ UTF-8(key))): the salted commitment to a compliance entry’s storage key (docs/ephemeral-attestations.md). */
+              keyCommitment: string;
+              data: {
+                /** @description base64url(SHA-256("personachain/ephemeral/key-commitment/v1\0" ‖ salt ‖ UTF-8(key))): the salted commitment to a compliance entry’s storage key (docs/ephemeral-attestations.md). */
+                keyCommitment: string;
+                /** @description When the node dropped the entry (RFC 3339 UTC with milliseconds), as signed. */
+                deletedAt: string;
+                /** @enum {unknown} */
+                reason: 'expired' | 'deleted' | 'burned';
+                /** @description The signing node’s libp2p peer id (base58btc); its Ed25519 public key is embedded in it. */
+                nodeId: string;
+                /** @description base64url Ed25519 signature over the canonical payload (docs/ephemeral-attestations.md). */
+                signature: string;
+                /** @description When the platform recorded it (RFC 3339, seconds). */
+                receivedAt: string;
+                /** @description Its entry index in the ledger; null when not integrated yet (answered with 202). */
+                ledgerIndex: number | null;
+                /** @description base64url of the ledger entry: RFC 8785 JSON of {"at","attestation","type":"ephemeral/deletion-attestation"}. Its RFC 9162 leaf hash is what the inclusion proof proves. */
+                ledgerEntry: string;
+                /** @description A C2SP tlog-proof (index, audit path and the signed checkpoint) for the entry, verifiable offline against GET /ledger/verifier-key; null while the entry is not integrated yet. */
+                inclusionProof: string | null;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    /**
+     * Record a node-signed deletion attestation on the ledger (ephemeral:attest; developer and above)
+     * @description Verifies the Ed25519 signature against the key in `nodeId` and appends a ledger entry. Idempotent: the same attestation again answers 200 with the first entry. 201 once a new entry is in the ledger, 202 if committed but not integrated yet; 400 when the signature does not verify.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      /** @description A node’s signed statement that it no longer holds a compliance entry. */
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description base64url(SHA-256("personachain/ephemeral/key-commitment/v1\0" ‖ salt ‖ UTF-8(key))): the salted commitment to a compliance entry’s storage key (docs/ephemeral-attestations.md). */
+            keyCommitment: string;
+            /** @description When the node dropped the entry (RFC 3339 UTC with milliseconds), as signed. */
+            deletedAt: string;
+            /** @enum {unknown} */
+            reason: 'expired' | 'deleted' | 'burned';
+            /** @description The signing node’s libp2p peer id (base58btc); its Ed25519 public key is embedded in it. */
+            nodeId: string;
+            /** @description base64url Ed25519 signature over the canonical payload (docs/ephemeral-attestations.md). */
+            signature: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description base64url(SHA-256("personachain/ephemeral/key-commitment/v1\0" ‖ salt ‖ UTF-8(key))): the salted commitment to a compliance entry’s storage key (docs/ephemeral-attestations.md). */
+              keyCommitment: string;
+              /** @description When the node dropped the entry (RFC 3339 UTC with milliseconds), as signed. */
+              deletedAt: string;
+              /** @enum {unknown} */
+              reason: 'expired' | 'deleted' | 'burned';
+              /** @description The signing node’s libp2p peer id (base58btc); its Ed25519 public key is embedded in it. */
+              nodeId: string;
+              /** @description base64url Ed25519 signature over the canonical payload (docs/ephemeral-attestations.md). */
+              signature: string;
+              /** @description When the platform recorded it (RFC 3339, seconds). */
+              receivedAt: string;
+              /** @description Its entry index in the ledger; null when not integrated yet (answered with 202). */
+              ledgerIndex: number | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description base64url(SHA-256("personachain/ephemeral/key-commitment/v1\0" ‖ salt ‖ UTF-8(key))): the salted commitment to a compliance entry’s storage key (docs/ephemeral-attestations.md). */
+              keyCommitment: string;
+              /** @description When the node dropped the entry (RFC 3339 UTC with milliseconds), as signed. */
+              deletedAt: string;
+              /** @enum {unknown} */
+              reason: 'expired' | 'deleted' | 'burned';
+              /** @description The signing node’s libp2p peer id (base58btc); its Ed25519 public key is embedded in it. */
+              nodeId: string;
+              /** @description base64url Ed25519 signature over the canonical payload (docs/ephemeral-attestations.md). */
+              signature: string;
+              /** @description When the platform recorded it (RFC 3339, seconds). */
+              receivedAt: string;
+              /** @description Its entry index in the ledger; null when not integrated yet (answered with 202). */
+              ledgerIndex: number | null;
+            };
+          };
+        };
+        /** @description Default Response */
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description base64url(SHA-256("personachain/ephemeral/key-commitment/v1\0" ‖ salt ‖ UTF-8(key))): the salted commitment to a compliance entry’s storage key (docs/ephemeral-attestations.md). */
+              keyCommitment: string;
+              /** @description When the node dropped the entry (RFC 3339 UTC with milliseconds), as signed. */
+              deletedAt: string;
+              /** @enum {unknown} */
+              reason: 'expired' | 'deleted' | 'burned';
+              /** @description The signing node’s libp2p peer id (base58btc); its Ed25519 public key is embedded in it. */
+              nodeId: string;
+              /** @description base64url Ed25519 signature over the canonical payload (docs/ephemeral-attestations.md). */
+              signature: string;
+              /** @description When the platform recorded it (RFC 3339, seconds). */
+              receivedAt: string;
+              /** @description Its entry index in the ledger; null when not integrated yet (answered with 202). */
               ledgerIndex: number | null;
             };
           };

@@ -57,20 +57,57 @@ export function openStore(databaseUrl: string): Store {
 const STATEMENT_CACHE_SIZE = 500;
 
 function withStatementCache(connection: SQLite.Database): SqliteDatabase {
-  const statements = new Map<string, SQLite.Statement>();
+  const statements = new Map<string, SqliteStatement>();
+  const relaxed = relaxedCommits(connection);
   return {
     close: () => connection.close(),
     prepare(sqlText: string) {
       let statement = statements.get(sqlText);
       if (!statement) {
-        statement = connection.prepare(sqlText);
+        const prepared = connection.prepare(sqlText) as unknown as SqliteStatement;
+        statement = sqlText.endsWith(RELAXED_DURABILITY_MARK) ? relaxed(prepared) : prepared;
         if (statements.size >= STATEMENT_CACHE_SIZE)
           statements.delete(statements.keys().next().value as string);
         statements.set(sqlText, statement);
       }
-      return statement as unknown as SqliteStatement;
+      return statement;
     },
   };
+}
+
+/**
+ * Marks a write whose loss in a power cut (not a process crash: WAL keeps those) costs no more than a
+ * repeated step: the OIDC provider's short-lived protocol state (interactions, sessions, codes). Outside
+ * a transaction, SQLite then commits it without waiting for the disk (synchronous = NORMAL); it reaches
+ * the disk with the next durable commit or checkpoint, and commits stay in order, so a power cut loses a
+ * suffix of them, never a middle one. Everything else (audited acts, the ledger) commits with FULL.
+ * On PostgreSQL the mark is a comment and changes nothing.
+ */
+const RELAXED_DURABILITY_MARK = '/* persona:relaxed-durability */';
+export const relaxedDurability = sql.raw(RELAXED_DURABILITY_MARK);
+
+/**
+ * Runs a marked statement with synchronous = NORMAL around it. better-sqlite3 is synchronous, so no other
+ * statement can run in between; inside a transaction the statement runs as is (the commit decides).
+ */
+export function relaxedCommits(connection: SQLite.Database): (statement: SqliteStatement) => SqliteStatement {
+  const normal = connection.prepare('PRAGMA synchronous = NORMAL');
+  const full = connection.prepare('PRAGMA synchronous = FULL');
+  const relaxedRun = <T>(run: () => T): T => {
+    if (connection.inTransaction) return run();
+    normal.run();
+    try {
+      return run();
+    } finally {
+      full.run();
+    }
+  };
+  return (statement) => ({
+    reader: statement.reader,
+    all: (parameters) => relaxedRun(() => statement.all(parameters)),
+    run: (parameters) => relaxedRun(() => statement.run(parameters)),
+    iterate: (parameters) => statement.iterate(parameters),
+  });
 }
 
 /**

@@ -672,4 +672,28 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0022_ephemeral_attestations': {
+    async up(db: Kysely<unknown>) {
+      // Deletion attestations signed by ephemeral-store nodes, each also a ledger entry (modules/ephemeral).
+      // The primary key makes a resubmission find the first submission's row (and ledger entry).
+      await db.schema
+        .createTable('ephemeral_attestations')
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('signature', 'text', (c) => c.notNull())
+        .addColumn('key_commitment', 'text', (c) => c.notNull())
+        .addColumn('node_id', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('deleted_at', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('ledger_seq', 'bigint', (c) => c.notNull())
+        .addColumn('ledger_index', 'bigint')
+        .addPrimaryKeyConstraint('ephemeral_attestations_pk', ['project_id', 'signature'])
+        .execute();
+      await db.schema
+        .createIndex('ephemeral_attestations_commitment')
+        .on('ephemeral_attestations')
+        .columns(['project_id', 'key_commitment'])
+        .execute();
+    },
+  },
 };

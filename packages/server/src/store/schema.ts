@@ -170,6 +170,23 @@ export interface StatusEntriesTable {
 }
 
 /** One did:persona operation of the ledger, indexed by DID (the entry itself is in ledger_entries). */
+/** Deletion attestations of ephemeral-store nodes a project submitted (modules/ephemeral). */
+export interface EphemeralAttestationsTable {
+  project_id: string;
+  /** base64url Ed25519 signature: one attestation has exactly one (canonical) spelling. */
+  signature: string;
+  key_commitment: string;
+  node_id: string;
+  reason: string;
+  /** As signed: RFC 3339 UTC with milliseconds. */
+  deleted_at: string;
+  /** When the platform received it (`at` in the ledger entry, POSIX seconds). */
+  at: number | string;
+  ledger_seq: number | string;
+  /** Null until the ledger integrated the entry. */
+  ledger_index: number | string | null;
+}
+
 export interface PersonaOpsTable {
   did: string;
   /** 0 for the genesis, then 1, 2, … along the DID's history. */
@@ -479,6 +496,7 @@ export interface Database {
   status_lists: StatusListsTable;
   status_entries: StatusEntriesTable;
   persona_ops: PersonaOpsTable;
+  ephemeral_attestations: EphemeralAttestationsTable;
   identity_users: IdentityUsersTable;
   identity_recovery_codes: IdentityRecoveryCodesTable;
   identity_sessions: IdentitySessionsTable;

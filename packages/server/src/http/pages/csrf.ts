@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { hkdfSha256 } from '@personachain/crypto';
 
 /**
@@ -7,11 +7,12 @@ import { hkdfSha256 } from '@personachain/crypto';
  * issues and accepts the same token, nothing is stored, and a token is worth nothing outside its binding.
  */
 export class FormCsrf {
-  private readonly key: Buffer;
+  /** A KeyObject: Node re-imports raw key bytes on every HMAC, and pages compute several per request. */
+  private readonly key: KeyObject;
 
   /** `purpose` separates the keys of different form families, so their tokens never stand in for each other. */
   constructor(masterKey: Uint8Array, purpose: string) {
-    this.key = Buffer.from(hkdfSha256(masterKey, undefined, new TextEncoder().encode(purpose), 32));
+    this.key = createSecretKey(hkdfSha256(masterKey, undefined, new TextEncoder().encode(purpose), 32));
   }
 
   token(projectId: string, binding: string): string {

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { hkdfSha256 } from '@personachain/crypto';
 import type { Kysely } from 'kysely';
 import { newId } from '../../ids.js';
@@ -43,18 +43,15 @@ export function describeSignIns(rows: readonly IdentitySignInsTable[]): SignInVi
  * GeoLite data gives. Erased with the user.
  */
 export class SignInHistory {
-  private readonly hashKey: Uint8Array;
+  private readonly hashKey: KeyObject;
 
   constructor(
     private readonly db: Kysely<Database>,
     masterKey: Uint8Array,
     private readonly now: () => Date,
   ) {
-    this.hashKey = hkdfSha256(
-      masterKey,
-      undefined,
-      encoder.encode('personachain identity sign-in history v1'),
-      32,
+    this.hashKey = createSecretKey(
+      hkdfSha256(masterKey, undefined, encoder.encode('personachain identity sign-in history v1'), 32),
     );
   }
 

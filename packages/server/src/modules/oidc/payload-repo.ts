@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { relaxedDurability } from '../../store/database.js';
 import { preparedQuery } from '../../store/prepared.js';
 import type { Database, OidcPayloadsTable } from '../../store/schema.js';
 
@@ -58,6 +59,10 @@ export class OidcPayloadRepo {
     );
   }
 
+  /**
+   * Stores a record without waiting for the disk (see `relaxedDurability`): a power cut can lose the
+   * latest ones, which at worst makes a user sign in again; it can never bring back a revoked one.
+   */
   async upsert(projectId: string, model: string, id: string, payload: OidcPayload, expiresIn?: number) {
     const row = {
       project_id: projectId,
@@ -83,6 +88,7 @@ export class OidcPayloadRepo {
           consumed_at: null,
         }),
       )
+      .modifyEnd(relaxedDurability)
       .execute();
   }
 
@@ -121,12 +127,14 @@ export class OidcPayloadRepo {
   }
 
   async destroy(projectId: string, model: string, id: string): Promise<void> {
-    await this.db
+    const query = this.db
       .deleteFrom('oidc_payloads')
       .where('project_id', '=', projectId)
       .where('model', '=', model)
-      .where('id', '=', id)
-      .execute();
+      .where('id', '=', id);
+    // A finished interaction coming back after a power cut is harmless (it expires and its result is
+    // spent); a session, grant or token coming back after a sign-out or revocation is not.
+    await (model === 'Interaction' ? query.modifyEnd(relaxedDurability) : query).execute();
   }
 
   async revokeByGrantId(projectId: string, model: string, grantId: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createSecretKey, timingSafeEqual } from 'node:crypto';
 import { hkdfSha256 } from '@personachain/crypto';
 import Provider, {
   type ExternalSigningKey,
@@ -80,8 +80,9 @@ export function createProjectProvider(options: ProjectProviderOptions): Provider
     jwks: { keys: options.signingKeys },
     scopes: [...options.scopes],
     cookies: {
-      // Keys every replica derives alike from the master key; never a constant in code.
-      keys: [derive(options.masterKey, `persona oidc cookies ${projectId}`)],
+      // Keys every replica derives alike from the master key; never a constant in code. A KeyObject, not
+      // bytes: every cookie read and write runs an HMAC, and Node re-imports a raw key on each of them.
+      keys: [createSecretKey(derive(options.masterKey, `persona oidc cookies ${projectId}`))],
     },
     clientBasedCORS: () => false,
     findAccount: async (_ctx: unknown, accountId: string) => {

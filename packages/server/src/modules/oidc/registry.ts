@@ -56,12 +56,36 @@ export function platformAudienceOf(publicUrl: string): string {
  */
 export class ProviderRegistry {
   private readonly providers = new Map<string, CachedProvider>();
+  private readonly building = new Map<string, Promise<Provider>>();
+  /** Counts evictions per project, so a build that began before one is not cached after it. */
+  private readonly evictions = new Map<string, number>();
 
   constructor(private readonly options: ProviderRegistryOptions) {}
 
   async get(projectId: string): Promise<Provider> {
     const cached = this.providers.get(projectId);
     if (cached && (await this.fresh(projectId, cached))) return cached.provider;
+    // One build at a time per project: concurrent first requests would otherwise each read the key set
+    // and, for a new project, each create its signing keys.
+    let building = this.building.get(projectId);
+    if (!building) {
+      const started = this.rebuild(projectId).finally(() => {
+        if (this.building.get(projectId) === started) this.building.delete(projectId);
+      });
+      building = started;
+      this.building.set(projectId, started);
+    }
+    return building;
+  }
+
+  evict(projectId: string): void {
+    this.providers.delete(projectId);
+    this.building.delete(projectId);
+    this.evictions.set(projectId, (this.evictions.get(projectId) ?? 0) + 1);
+  }
+
+  private async rebuild(projectId: string): Promise<Provider> {
+    const evictions = this.evictions.get(projectId) ?? 0;
     const keySet = await this.options.issuerKeys.keySet(projectId);
     const entry: CachedProvider = {
       provider: this.build(projectId, keySet.keys),
@@ -69,13 +93,12 @@ export class ProviderRegistry {
       keysFingerprint: keySet.fingerprint,
       changesAt: keySet.changesAt,
     };
-    this.providers.set(projectId, entry);
-    entry.provider.catch(() => this.providers.delete(projectId));
+    // Evicted meanwhile (a client or key changed): this caller gets the provider, the next one a new build.
+    if ((this.evictions.get(projectId) ?? 0) === evictions) this.providers.set(projectId, entry);
+    entry.provider.catch(() => {
+      if (this.providers.get(projectId) === entry) this.providers.delete(projectId);
+    });
     return entry.provider;
-  }
-
-  evict(projectId: string): void {
-    this.providers.delete(projectId);
   }
 
   private async fresh(projectId: string, cached: CachedProvider): Promise<boolean> {

@@ -36,6 +36,8 @@ export const SCOPES = [
   'oidc_clients:read',
   'oidc_clients:write',
   'oidc_keys:write',
+  'ephemeral:read',
+  'ephemeral:attest',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 
