@@ -3,18 +3,17 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadNodeConfig, type NodeHandle, startNode } from '../src/index.js';
-import { createLibp2pCluster } from '../src/network/factory.js';
+import { keyCommitment, loadNodeConfig, type NodeHandle, runNode, verifyAttestation } from '../src/index.js';
 import { nth, waitFor } from './network-helpers.js';
 
 const b64u = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
 
-describe('a 3-node cluster over the client HTTP API', () => {
+describe('a 3-node cluster over the client HTTP API (nodes as `persona node start` runs them)', () => {
   let dir: string;
   let nodes: NodeHandle[];
 
   const start = (index: number, peers?: string) =>
-    startNode(
+    runNode(
       loadNodeConfig({
         PERSONA_NODE_HOST: '127.0.0.1',
         REPRAM_HTTP_PORT: '0',
@@ -26,10 +25,7 @@ describe('a 3-node cluster over the client HTTP API', () => {
         PERSONA_NODE_DATA_DIR: join(dir, `node-${index}`),
         ...(peers ? { REPRAM_PEERS: peers } : {}),
       }),
-      {
-        cluster: (ctx) =>
-          createLibp2pCluster(ctx, { pingIntervalMs: 200, pingTimeoutMs: 400, maxMissedPings: 2 }),
-      },
+      { timings: { pingIntervalMs: 200, pingTimeoutMs: 400, maxMissedPings: 2 } },
     );
 
   beforeAll(async () => {
@@ -128,5 +124,58 @@ describe('a 3-node cluster over the client HTTP API', () => {
     const winner = results.find((r) => r.status === 200);
     expect(await winner?.text()).toBe('read-once');
     for (const n of nodes) expect((await fetch(`${n.url}/v1/data/cluster/burn`)).status).toBe(404);
+  });
+
+  it('has every replica attest the deletion of a compliance entry, each signed by its own node key', async () => {
+    const salt = randomBytes(16);
+    const token = randomBytes(32);
+    const put = await fetch(`${nth(nodes, 0).url}/v1/data/cluster/regulated`, {
+      method: 'PUT',
+      body: 'ciphertext',
+      headers: {
+        'x-compliance-salt': b64u(salt),
+        'x-write-capability': `token-sha256=${b64u(createHash('sha256').update(token).digest())}`,
+      },
+    });
+    expect(put.status).toBe(201);
+    const deleted = await fetch(`${nth(nodes, 2).url}/v1/data/cluster/regulated`, {
+      method: 'DELETE',
+      headers: { 'x-write-token': b64u(token) },
+    });
+    expect(deleted.status).toBe(204);
+
+    const commitment = keyCommitment(salt, 'cluster/regulated');
+    const attestationsOf = async (node: NodeHandle) =>
+      (
+        (await (await fetch(`${node.url}/v1/attestations/${commitment}`)).json()) as {
+          attestations: unknown[];
+        }
+      ).attestations;
+    // Replicas apply the tombstone as the delete reaches them; give the last one a moment.
+    const deadline = Date.now() + 5_000;
+    let lists = await Promise.all(nodes.map(attestationsOf));
+    while (!lists.every((list) => list.length === 1) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      lists = await Promise.all(nodes.map(attestationsOf));
+    }
+    for (const [index, node] of nodes.entries()) {
+      const [attestation] = lists[index] ?? [];
+      expect(attestation).toMatchObject({
+        nodeId: node.nodeId,
+        reason: 'deleted',
+        keyCommitment: commitment,
+      });
+      // The node's answer adds its log's proof material; the attestation itself is these five fields.
+      const {
+        keyCommitment: c,
+        deletedAt,
+        reason,
+        nodeId,
+        signature,
+      } = attestation as Record<string, unknown>;
+      expect(await verifyAttestation({ keyCommitment: c, deletedAt, reason, nodeId, signature })).toEqual({
+        valid: true,
+      });
+    }
   });
 });
