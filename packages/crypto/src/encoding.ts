@@ -1,7 +1,15 @@
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
+/**
+ * Node's Buffer when present (read once, at load): its native base64url is several times faster than the
+ * portable encoder below, which browsers use.
+ */
+const nodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+
 /** RFC 4648 §5 base64url without padding. */
 export function toBase64Url(bytes: Uint8Array): string {
+  if (nodeBuffer)
+    return nodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
   let binary = '';
   for (const byte of bytes) binary += String.fromCharCode(byte);
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');

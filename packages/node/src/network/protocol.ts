@@ -1,3 +1,4 @@
+import { toBase64Url } from '@personachain/crypto';
 import type { Entry, EntryMeta, EntryVersion, Tombstone, WriteCapability } from '../types.js';
 
 /** The replication protocol: one length-prefixed JSON request and one response per libp2p stream. */
@@ -79,17 +80,12 @@ export function encodeFrame(message: Envelope | (Response & { re?: string })): U
   return encoder.encode(JSON.stringify(toWire(message)));
 }
 
-/** Node's native base64url (several times faster than the portable encoder; this code runs only in Node). */
-function base64url(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
-}
-
 /**
  * Bytes travel as `{b64}`. Converting before JSON.stringify (rather than in a replacer) matters: for a
  * Buffer, stringify first calls Buffer#toJSON, which builds an array of one number per byte.
  */
 function toWire(value: unknown): unknown {
-  if (value instanceof Uint8Array) return { b64: base64url(value) };
+  if (value instanceof Uint8Array) return { b64: toBase64Url(value) };
   if (Array.isArray(value)) return value.map(toWire);
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, unknown> = {};
