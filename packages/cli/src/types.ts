@@ -4,7 +4,14 @@ import type { ApiKey, Role } from '@personachain/server';
 export type { ApiKey, Organization, Page, PlatformKey, Project, Role } from '@personachain/server';
 
 /** Checked here too, so a typo fails before any request; `satisfies` keeps it in step with the server. */
-export const ROLES = ['owner', 'admin', 'developer', 'auditor', 'viewer'] as const satisfies readonly Role[];
+export const ROLES = [
+  'owner',
+  'admin',
+  'developer',
+  'reviewer',
+  'auditor',
+  'viewer',
+] as const satisfies readonly Role[];
 
 /** Only the create response carries the secret; the server keeps a hash. */
 export interface CreatedApiKey extends ApiKey {

@@ -7,5 +7,6 @@ export {
   type VerifyOfflineOptions,
   verifyCredentialOffline,
 } from './holder/verify.js';
+export * from './kyc/index.js';
 export { PersonaApiError, type Problem, type ProblemFieldError } from './problem.js';
 export * from './resources.js';

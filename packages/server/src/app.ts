@@ -9,6 +9,7 @@ import { registerMetrics } from './http/metrics.js';
 import { registerOpenApi } from './http/openapi.js';
 import { FormCsrf } from './http/pages/csrf.js';
 import { clientErrorHandler, frameworkErrorHandler, registerProblemHandlers } from './http/problem.js';
+import { publicFetch } from './http/public-fetch.js';
 import { MemoryRateLimiter, type RateLimiter, RedisRateLimiter } from './http/rate-limit.js';
 import { requestIdFrom } from './http/request-id.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
@@ -16,6 +17,10 @@ import { registerServerTiming } from './http/server-timing.js';
 import { registerValidation } from './http/validation.js';
 import { auditRoutes } from './modules/audit/routes.js';
 import { AuditService } from './modules/audit/service.js';
+import { ExpressionEvaluator } from './modules/connectors/evaluator.js';
+import { ConnectorsRepo } from './modules/connectors/repo.js';
+import { connectorRoutes } from './modules/connectors/routes.js';
+import { ConnectorService } from './modules/connectors/service.js';
 import { CredentialThreads } from './modules/credentials/credential-threads.js';
 import { platformDidUrlResolver, platformDocumentLoader } from './modules/credentials/document-loader.js';
 import { HolderService } from './modules/credentials/holder.js';
@@ -49,9 +54,17 @@ import { issuerDocumentRoutes, issuerRoutes } from './modules/issuers/routes.js'
 import { IssuersService } from './modules/issuers/service.js';
 import { loadMasterKey } from './modules/keys/master-key.js';
 import { openKeyStore } from './modules/keys/service.js';
+import { kycClientRoutes } from './modules/kyc/client-routes.js';
+import { createKycModule } from './modules/kyc/module.js';
+import { kycRoutes } from './modules/kyc/routes.js';
+import { kycWebhookRoutes } from './modules/kyc/webhook-routes.js';
+import type { KycWorkerOptions } from './modules/kyc/worker.js';
 import { ledgerRoutes } from './modules/ledger/routes.js';
 import { LedgerService } from './modules/ledger/service.js';
 import { WitnessPublisher } from './modules/ledger/witnesses.js';
+import { Oid4vciRepo } from './modules/oid4vci/repo.js';
+import { credentialOfferRoutes, oid4vciRoutes } from './modules/oid4vci/routes.js';
+import { Oid4vciService } from './modules/oid4vci/service.js';
 import { interactionRoutes } from './modules/oidc/interaction-routes.js';
 import { IntrospectionFastPath } from './modules/oidc/introspection-fast.js';
 import { createOidcModule } from './modules/oidc/module.js';
@@ -76,6 +89,9 @@ import { tenancyRoutes } from './modules/tenancy/routes.js';
 import { TenancyService } from './modules/tenancy/service.js';
 import { createWalletModule } from './modules/wallet/module.js';
 import { walletAccountRoutes, walletAdminRoutes } from './modules/wallet/routes.js';
+import { webhookRoutes } from './modules/webhooks/routes.js';
+import { WebhookService } from './modules/webhooks/service.js';
+import type { WebhookWorkerOptions } from './modules/webhooks/worker.js';
 import type { Store } from './store/database.js';
 
 /** What an embedding program (tests, benchmarks) may set beyond the configuration. */
@@ -83,6 +99,10 @@ export interface PlatformOptions {
   identity?: Partial<IdentityOptions>;
   /** Tests only: a live switch between the introspection fast path and the engine's own answer. */
   introspection?: { fastPath: boolean };
+  /** Tests and benchmarks: the webhook delivery worker's schedule, timeouts, limits and poll interval. */
+  webhooks?: Partial<WebhookWorkerOptions>;
+  /** Tests and benchmarks: how often the verification worker runs, and its clock. */
+  kyc?: { worker?: Partial<KycWorkerOptions>; now?: () => Date };
 }
 
 export interface Platform {
@@ -90,6 +110,10 @@ export interface Platform {
   tenancy: TenancyService;
   ledger: LedgerService;
   identity: IdentityService;
+  /** The outbox other modules (and in-process benchmarks) enqueue webhook events into. */
+  webhooks: WebhookService;
+  /** HTTP connectors, which verification checks run (and tests call) without an API key. */
+  connectors: ConnectorService;
 }
 
 /**
@@ -252,6 +276,18 @@ export async function buildApp(
     persona: personaLog,
   });
   const persona = new PersonaService(personaRepo, personaLog, ledger, tenancy, audit, dids);
+  const webhooks = new WebhookService({
+    db: store.db,
+    masterKey: masterKey.bytes,
+    tenancy,
+    audit,
+    fetch: publicFetch({ trustedHosts: config.outboundTrustedHosts, httpForTrustedHosts: true }),
+    limiter,
+    trustedHosts: config.outboundTrustedHosts,
+    worker: options.webhooks,
+    onError: (error, message) => app.log.error({ err: error }, message),
+  });
+  webhooks.start();
   const ephemeral = new EphemeralService(new EphemeralRepo(store.db), ledger, tenancy);
   const documentLoader = platformDocumentLoader(dids);
   const status = new StatusService(
@@ -269,6 +305,50 @@ export async function buildApp(
       ? new CredentialThreads(config.credentialThreads, platformDidUrlResolver(dids), keys)
       : undefined;
   const credentials = new CredentialsService(issuers, tenancy, dids, keys, audit, status, threads);
+  const connectorEvaluator = new ExpressionEvaluator({
+    onRestart: (why) => app.log.warn(`connectors: ${why}`),
+  });
+  const connectors = new ConnectorService({
+    repo: new ConnectorsRepo(store.db),
+    tenancy,
+    issuers,
+    credentials,
+    audit,
+    limiter,
+    evaluator: connectorEvaluator,
+    masterKey: masterKey.bytes,
+    trustedHosts: config.outboundTrustedHosts,
+  });
+  const oid4vci = new Oid4vciService({
+    repo: new Oid4vciRepo(store.db),
+    issuers,
+    credentials,
+    status,
+    dids,
+    tenancy,
+    audit,
+    masterKey: masterKey.bytes,
+    publicUrl: config.publicUrl,
+  });
+  const kyc = createKycModule({
+    db: store.db,
+    singleProcess: store.singleProcess,
+    masterKey: masterKey.bytes,
+    publicUrl: config.publicUrl,
+    blobStore: config.blobStore,
+    outboundTrustedHosts: config.outboundTrustedHosts,
+    fetch: publicFetch({ trustedHosts: config.outboundTrustedHosts, httpForTrustedHosts: true }),
+    tenancy,
+    audit,
+    webhooks,
+    connectors,
+    offers: oid4vci,
+    issuers,
+    userExists: async (projectId, userId) => (await identity.findUser(projectId, userId)) !== null,
+    log: app.log,
+    ...(options.kyc?.worker ? { worker: options.kyc.worker } : {}),
+    ...(options.kyc?.now ? { now: options.kyc.now } : {}),
+  });
   const holder = new HolderService(issuers, tenancy, keys, documentLoader, audit);
   const { dids: userDids, wallet } = createWalletModule({
     db: store.db,
@@ -295,10 +375,12 @@ export async function buildApp(
     void identity.purgeExpired().catch(() => {});
     void emailCodes.purgeExpired().catch(() => {});
     void userDids.purgeExpired().catch(() => {});
+    void oid4vci.purgeExpired().catch(() => {});
   }, 600_000).unref();
   await app.register(didRoutes, { dids, limiter, rateLimit: config.rateLimits.public });
   await app.register(issuerDocumentRoutes, { issuers, limiter, rateLimit: config.rateLimits.public });
   await app.register(statusListRoutes, { status, limiter, rateLimit: config.rateLimits.public });
+  await app.register(oid4vciRoutes, { oid4vci, limiter, rateLimit: config.rateLimits.public });
   await app.register(identityAuthRoutes, {
     identity,
     tenancy,
@@ -396,15 +478,25 @@ export async function buildApp(
     await api.register(issuerRoutes, { issuers });
     await api.register(credentialRoutes, { credentials, holder });
     await api.register(statusRoutes, { status });
+    await api.register(credentialOfferRoutes, { oid4vci });
     await api.register(personaRoutes, { persona });
     await api.register(ephemeralRoutes, { ephemeral });
+    await api.register(webhookRoutes, { webhooks });
     await api.register(identityAdminRoutes, { identity });
     await api.register(walletAdminRoutes, { dids: userDids, wallet });
     await api.register(passkeyAdminRoutes, { passkeys });
     await api.register(oidcRoutes, { clients: oidc.clients, keys: oidc.keys });
+    await api.register(connectorRoutes, { connectors });
+    await api.register(kycRoutes, { kyc: kyc.kyc, settings: kyc.settings });
   });
+  await app.register(kycClientRoutes, { kyc: kyc.kyc, limiter, rateLimit: config.rateLimits.public });
+  await app.register(kycWebhookRoutes, { inbox: kyc.inbox, limiter, rateLimit: config.rateLimits.public });
 
   app.addHook('onClose', async () => {
+    // First: verification work in flight finishes (it enqueues events), then deliveries in flight record
+    // their attempts while the store and the limiter are still open.
+    await kyc.close();
+    await webhooks.close();
     clearInterval(purge);
     clearInterval(purgeSessions);
     await emailCodes.close();
@@ -416,9 +508,10 @@ export async function buildApp(
     await oidc.close();
     await publisher?.close();
     await threads?.close();
+    await connectorEvaluator.close();
     await ledger.close().catch((error) => app.log.error({ err: error }, 'ledger: could not flush on close'));
     await store.close();
   });
 
-  return { app, tenancy, ledger, identity };
+  return { app, tenancy, ledger, identity, webhooks, connectors };
 }

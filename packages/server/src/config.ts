@@ -47,6 +47,13 @@ export interface Config {
   ledgerOrigin: string | null;
   /** Hosts whose did:web documents may be fetched although they resolve to non-public addresses. */
   didWebTrustedHosts: string[];
+  /**
+   * Hosts that webhook deliveries, connectors and verification providers may reach although they resolve
+   * to non-public addresses (and over plain HTTP); all others must be public HTTPS hosts.
+   */
+  outboundTrustedHosts: string[];
+  /** Where verification documents (ciphertext only) are kept: a directory, or an S3-compatible bucket. */
+  blobStore: BlobStoreConfig;
   /** Worker threads issuing and verifying Data Integrity credentials; 0 does it on the main thread. */
   credentialThreads: number;
   /** Witnesses asked to cosign checkpoints; none: the latest signed checkpoint is served as is. */
@@ -56,6 +63,10 @@ export interface Config {
   /** Outgoing mail for email codes and magic links; null turns those features off. */
   smtp: SmtpConfig | null;
 }
+
+export type BlobStoreConfig =
+  | { kind: 'file'; dir: string }
+  | { kind: 's3'; bucket: string; endpoint: string | null; region: string; prefix: string };
 
 export interface SmtpConfig {
   /** smtp:// or smtps:// with optional credentials: a secret, never logged. */
@@ -101,6 +112,8 @@ export const CONFIG_VARIABLES = [
   'PERSONA_LEDGER_WITNESSES',
   'PERSONA_LEDGER_WITNESS_QUORUM',
   'PERSONA_DID_WEB_TRUSTED_HOSTS',
+  'PERSONA_OUTBOUND_TRUSTED_HOSTS',
+  'PERSONA_BLOB_STORE',
   'PERSONA_CREDENTIAL_THREADS',
   'PERSONA_SMTP_URL',
   'PERSONA_SMTP_FROM',
@@ -167,6 +180,8 @@ export function loadConfig(env: Env = process.env): Config {
     masterKey: masterKey(get('PERSONA_MASTER_KEY')),
     ledgerOrigin: ledgerOrigin(get('PERSONA_LEDGER_ORIGIN')),
     didWebTrustedHosts: hostList('PERSONA_DID_WEB_TRUSTED_HOSTS', get('PERSONA_DID_WEB_TRUSTED_HOSTS')),
+    outboundTrustedHosts: hostList('PERSONA_OUTBOUND_TRUSTED_HOSTS', get('PERSONA_OUTBOUND_TRUSTED_HOSTS')),
+    blobStore: blobStoreOf(get('PERSONA_BLOB_STORE'), dataDir),
     credentialThreads: integer(
       'PERSONA_CREDENTIAL_THREADS',
       get('PERSONA_CREDENTIAL_THREADS'),
@@ -365,6 +380,35 @@ function urlOf(name: string, raw: string, protocols: string[]): string {
     throw new ConfigError(`${name} must use ${protocols.join(' or ')} (got "${parsed.protocol}")`);
   }
   return raw;
+}
+
+/**
+ * `file:<dir>` (default `<data dir>/blobs`) or `s3://<bucket>[/<prefix>]?region=…&endpoint=…` for an
+ * S3-compatible store; S3 credentials come from the AWS SDK's usual sources (environment, profile, role).
+ */
+function blobStoreOf(raw: string | undefined, dataDir: string): BlobStoreConfig {
+  if (raw === undefined || raw === '') return { kind: 'file', dir: resolve(dataDir, 'blobs') };
+  if (raw.startsWith('file:')) return { kind: 'file', dir: resolve(raw.slice('file:'.length)) };
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`PERSONA_BLOB_STORE must be file:<dir> or s3://<bucket>[/prefix] (got "${raw}")`);
+  }
+  if (url.protocol !== 's3:' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(url.hostname)) {
+    throw new ConfigError(`PERSONA_BLOB_STORE must be file:<dir> or s3://<bucket>[/prefix] (got "${raw}")`);
+  }
+  const endpoint = url.searchParams.get('endpoint');
+  if (endpoint !== null && !/^https?:\/\//.test(endpoint)) {
+    throw new ConfigError(`PERSONA_BLOB_STORE endpoint must be an http(s) URL (got "${endpoint}")`);
+  }
+  return {
+    kind: 's3',
+    bucket: url.hostname,
+    endpoint,
+    region: url.searchParams.get('region') ?? 'us-east-1',
+    prefix: url.pathname.replace(/^\/+/, ''),
+  };
 }
 
 function databaseUrl(raw: string | undefined, dataDir: string): string {

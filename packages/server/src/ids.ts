@@ -13,13 +13,23 @@ export type IdPrefix =
   | 'grp'
   | 'pky'
   | 'emc'
-  | 'sgn';
+  | 'sgn'
+  | 'vrf'
+  | 'vdc'
+  | 'vat'
+  | 'vpc'
+  | 'whe'
+  | 'evt'
+  | 'msg'
+  | 'con'
+  | 'cof';
 
 export function newId(prefix: IdPrefix): string {
   return `${prefix}_${uuidv7().replace(/-/g, '')}`;
 }
 
-const ID_PATTERN = /^(org|prj|key|mem|aud|iss|usr|ses|grp|pky|emc|sgn)_[0-9a-f]{32}$/;
+const ID_PATTERN =
+  /^(org|prj|key|mem|aud|iss|usr|ses|grp|pky|emc|sgn|vrf|vdc|vat|vpc|whe|evt|msg|con|cof)_[0-9a-f]{32}$/;
 
 export function isId(prefix: IdPrefix, value: string): boolean {
   return ID_PATTERN.test(value) && value.startsWith(`${prefix}_`);

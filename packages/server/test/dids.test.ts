@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createDidKey } from '@personachain/credentials';
 import { signatureScheme } from '@personachain/crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isPublicAddress, publicFetch } from '../src/modules/dids/public-fetch.js';
+import { isPublicAddress, publicFetch } from '../src/http/public-fetch.js';
 import { startTestServer, type TestServer } from './helpers.js';
 
 describe('DID resolution over HTTP', () => {

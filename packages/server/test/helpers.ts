@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import type { PlatformOptions } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { type RunningServer, startServer } from '../src/server.js';
 
@@ -64,6 +65,7 @@ export interface CallOptions {
 export async function startTestServer(
   env: Record<string, string> = {},
   engine: 'sqlite' | 'postgres' = 'sqlite',
+  options: PlatformOptions = {},
 ): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'persona-test-'));
   const pgSchema = engine === 'postgres' && PG_URL ? await freshPgSchema(PG_URL) : null;
@@ -76,7 +78,7 @@ export async function startTestServer(
     ...(pgSchema ? { PERSONA_DATABASE_URL: pgSchema.url } : {}),
     ...env,
   });
-  const server: RunningServer = await startServer(config);
+  const server: RunningServer = await startServer(config, options);
 
   const call = (method: string, path: string, options: CallOptions = {}) => {
     const headers: Record<string, string> = { ...options.headers };
@@ -110,8 +112,8 @@ export interface Tenant {
   orgId: string;
   projectId: string;
   /** One key per role in this tenant's project, all with scope `*`. */
-  keys: Record<'owner' | 'admin' | 'developer' | 'auditor' | 'viewer', string>;
-  keyIds: Record<'owner' | 'admin' | 'developer' | 'auditor' | 'viewer', string>;
+  keys: Record<'owner' | 'admin' | 'developer' | 'reviewer' | 'auditor' | 'viewer', string>;
+  keyIds: Record<'owner' | 'admin' | 'developer' | 'reviewer' | 'auditor' | 'viewer', string>;
 }
 
 /** An organization with one project and a key of every role, made through the API as a user would. */
@@ -123,7 +125,7 @@ export async function createTenant(server: TestServer, name: string): Promise<Te
   });
   const keys = {} as Tenant['keys'];
   const keyIds = {} as Tenant['keyIds'];
-  for (const role of ['owner', 'admin', 'developer', 'auditor', 'viewer'] as const) {
+  for (const role of ['owner', 'admin', 'developer', 'reviewer', 'auditor', 'viewer'] as const) {
     const key = await server.json('POST', `/v1/projects/${project.body.id}/api-keys`, {
       body: { name: role, role },
     });

@@ -1,3 +1,4 @@
+export { type DetachedEnvelope, openDetached, sealDetached } from './detached.js';
 export {
   deriveEnvelopeKeyPair,
   ENVELOPE_HPKE_INFO,

@@ -822,6 +822,785 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/.well-known/openid-credential-issuer/oid4vci/{projectId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Credential Issuer Metadata of a project (OpenID4VCI 1.0 §12.2)
+     * @description Lists the credential configurations the project has offered (`<type>_bbs`, `<type>_sd_jwt`); 404 for a project that has never made an offer.
+     */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description OpenID4VCI 1.0 Credential Issuer Metadata */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              credential_issuer: string;
+              credential_endpoint: string;
+              nonce_endpoint: string;
+              credential_configurations_supported: {
+                [key: string]: unknown;
+              };
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/.well-known/oauth-authorization-server/oid4vci/{projectId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Authorization Server Metadata of a project's credential issuer (RFC 8414) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description RFC 8414 Authorization Server Metadata */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              issuer: string;
+              token_endpoint: string;
+              grant_types_supported: string[];
+              'pre-authorized_grant_anonymous_access_supported': boolean;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/oid4vci/{projectId}/offers/{offerId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A credential offer (the target of `credential_offer_uri`)
+     * @description 404 once the offer is redeemed, expired or canceled. Not cacheable.
+     */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description Credential offer id. */
+          offerId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description OpenID4VCI 1.0 Credential Offer */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              credential_issuer: string;
+              credential_configuration_ids: string[];
+              grants: {
+                [key: string]: unknown;
+              };
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/oid4vci/{projectId}/types/{credentialType}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** SD-JWT VC Type Metadata of a `vct` this issuer uses */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          credentialType: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description SD-JWT VC Type Metadata */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              vct: string;
+              name: string;
+            } & {
+              [key: string]: unknown;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/oid4vci/{projectId}/token': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Token endpoint: exchange a pre-authorized code (and tx_code) for an access token
+     * @description Form-encoded (RFC 6749 §4.1.3, OpenID4VCI §6). Errors: `invalid_request` (missing parameter, tx_code missing or unexpected), `invalid_grant` (unknown, expired or used code; wrong tx_code — the fifth wrong one cancels the offer), `unsupported_grant_type`.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      /** @description application/x-www-form-urlencoded: `grant_type=urn:ietf:params:oauth:grant-type:pre-authorized_code`, `pre-authorized_code`, and `tx_code` when the offer has one. */
+      requestBody: {
+        content: {
+          'application/x-www-form-urlencoded': {
+            [key: string]: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              access_token: string;
+              /** @enum {string} */
+              token_type: 'Bearer';
+              expires_in: number;
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json':
+              | {
+                  error: string;
+                  error_description?: string;
+                }
+              | {
+                  /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+                  type: string;
+                  title: string;
+                  status: number;
+                  detail: string;
+                  instance?: string;
+                  requestId?: string;
+                  errors?: {
+                    /** @description body, querystring, params or headers */
+                    in: string;
+                    /** @description JSON Pointer (as a URI fragment) to the failing field */
+                    pointer: string;
+                    detail: string;
+                  }[];
+                };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/oid4vci/{projectId}/nonce': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Nonce endpoint: a fresh c_nonce for a proof of possession (single use, 5 minutes) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              c_nonce: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/oid4vci/{projectId}/credential': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Credential endpoint: one credential of the offer per request (Bearer access token)
+     * @description Errors: 401 `invalid_token`; 400 `invalid_credential_request`, `unknown_credential_configuration`, `invalid_proof`, `invalid_nonce` (get a new c_nonce and retry), `credential_request_denied` (already issued for this offer, or the offer was canceled).
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      /** @description `credential_configuration_id` of the offer and one `jwt` proof (`proofs.jwt: [jwt]`, or the single `proof` of earlier drafts) with `typ: openid4vci-proof+jwt`, `aud` = the credential issuer, a fresh `iat` and a `nonce` from the nonce endpoint. */
+      requestBody: {
+        content: {
+          'application/json': {
+            credential_configuration_id?: string;
+            proofs?: {
+              jwt?: string[];
+            } & {
+              [key: string]: unknown;
+            };
+            proof?: {
+              proof_type: string;
+              jwt?: string;
+            } & {
+              [key: string]: unknown;
+            };
+          } & {
+            [key: string]: unknown;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              credentials: {
+                /** @description ldp_vc: the bbs-2023 credential (JSON); dc+sd-jwt: the SD-JWT VC (string). */
+                credential: unknown;
+              }[];
+            };
+          };
+        };
+        /** @description Default Response */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json':
+              | {
+                  error: string;
+                  error_description?: string;
+                }
+              | {
+                  /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+                  type: string;
+                  title: string;
+                  status: number;
+                  detail: string;
+                  instance?: string;
+                  requestId?: string;
+                  errors?: {
+                    /** @description body, querystring, params or headers */
+                    in: string;
+                    /** @description JSON Pointer (as a URI fragment) to the failing field */
+                    pointer: string;
+                    detail: string;
+                  }[];
+                };
+          };
+        };
+        /** @description Default Response */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json':
+              | {
+                  error: string;
+                  error_description?: string;
+                }
+              | {
+                  /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+                  type: string;
+                  title: string;
+                  status: number;
+                  detail: string;
+                  instance?: string;
+                  requestId?: string;
+                  errors?: {
+                    /** @description body, querystring, params or headers */
+                    in: string;
+                    /** @description JSON Pointer (as a URI fragment) to the failing field */
+                    pointer: string;
+                    detail: string;
+                  }[];
+                };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/p/{projectId}/auth/register': {
     parameters: {
       query?: never;
@@ -5674,10 +6453,10 @@ export interface paths {
                 orgId: string;
                 email: string;
                 /**
-                 * @description owner > admin > developer > auditor > viewer
+                 * @description owner > admin > developer > reviewer > auditor > viewer
                  * @enum {unknown}
                  */
-                role: 'viewer' | 'auditor' | 'developer' | 'admin' | 'owner';
+                role: 'viewer' | 'auditor' | 'reviewer' | 'developer' | 'admin' | 'owner';
                 /** Format: date-time */
                 createdAt: string;
               }[];
@@ -5754,10 +6533,10 @@ export interface paths {
             /** Format: email */
             email: string;
             /**
-             * @description owner > admin > developer > auditor > viewer
+             * @description owner > admin > developer > reviewer > auditor > viewer
              * @enum {unknown}
              */
-            role: 'viewer' | 'auditor' | 'developer' | 'admin' | 'owner';
+            role: 'viewer' | 'auditor' | 'reviewer' | 'developer' | 'admin' | 'owner';
           };
         };
       };
@@ -5775,10 +6554,10 @@ export interface paths {
               orgId: string;
               email: string;
               /**
-               * @description owner > admin > developer > auditor > viewer
+               * @description owner > admin > developer > reviewer > auditor > viewer
                * @enum {unknown}
                */
-              role: 'viewer' | 'auditor' | 'developer' | 'admin' | 'owner';
+              role: 'viewer' | 'auditor' | 'reviewer' | 'developer' | 'admin' | 'owner';
               /** Format: date-time */
               createdAt: string;
             };
@@ -5875,10 +6654,10 @@ export interface paths {
               orgId: string;
               email: string;
               /**
-               * @description owner > admin > developer > auditor > viewer
+               * @description owner > admin > developer > reviewer > auditor > viewer
                * @enum {unknown}
                */
-              role: 'viewer' | 'auditor' | 'developer' | 'admin' | 'owner';
+              role: 'viewer' | 'auditor' | 'reviewer' | 'developer' | 'admin' | 'owner';
               /** Format: date-time */
               createdAt: string;
             };
@@ -6027,10 +6806,10 @@ export interface paths {
         content: {
           'application/json': {
             /**
-             * @description owner > admin > developer > auditor > viewer
+             * @description owner > admin > developer > reviewer > auditor > viewer
              * @enum {unknown}
              */
-            role: 'viewer' | 'auditor' | 'developer' | 'admin' | 'owner';
+            role: 'viewer' | 'auditor' | 'reviewer' | 'developer' | 'admin' | 'owner';
           };
         };
       };
@@ -6048,10 +6827,10 @@ export interface paths {
               orgId: string;
               email: string;
               /**
-               * @description owner > admin > developer > auditor > viewer
+               * @description owner > admin > developer > reviewer > auditor > viewer
                * @enum {unknown}
                */
-              role: 'viewer' | 'auditor' | 'developer' | 'admin' | 'owner';
+              role: 'viewer' | 'auditor' | 'reviewer' | 'developer' | 'admin' | 'owner';
               /** Format: date-time */
               createdAt: string;
             };
@@ -6156,10 +6935,10 @@ export interface paths {
                 /** @description Project id. */
                 projectId: string;
                 /**
-                 * @description owner > admin > developer > auditor > viewer
+                 * @description owner > admin > developer > reviewer > auditor > viewer
                  * @enum {unknown}
                  */
-                role: 'viewer' | 'auditor' | 'developer' | 'admin' | 'owner';
+                role: 'viewer' | 'auditor' | 'reviewer' | 'developer' | 'admin' | 'owner';
                 scopes: string[];
               }[];
               /** @description Pass as `cursor` for the next page; null on the last page. */
@@ -6235,10 +7014,10 @@ export interface paths {
             /** @description Display name: 1–200 characters, not blank, no control characters. */
             name: string;
             /**
-             * @description owner > admin > developer > auditor > viewer
+             * @description owner > admin > developer > reviewer > auditor > viewer
              * @enum {unknown}
              */
-            role?: 'viewer' | 'auditor' | 'developer' | 'admin' | 'owner';
+            role?: 'viewer' | 'auditor' | 'reviewer' | 'developer' | 'admin' | 'owner';
             scopes?: (
               | '*'
               | 'org:read'
@@ -6270,6 +7049,16 @@ export interface paths {
               | 'oidc_keys:write'
               | 'ephemeral:read'
               | 'ephemeral:attest'
+              | 'verifications:read'
+              | 'verifications:write'
+              | 'verifications:review'
+              | 'verification_settings:read'
+              | 'verification_settings:write'
+              | 'connectors:read'
+              | 'connectors:write'
+              | 'connectors:run'
+              | 'webhooks:read'
+              | 'webhooks:write'
             )[];
             /**
              * Format: date-time
@@ -6301,10 +7090,10 @@ export interface paths {
               /** @description Project id. */
               projectId: string;
               /**
-               * @description owner > admin > developer > auditor > viewer
+               * @description owner > admin > developer > reviewer > auditor > viewer
                * @enum {unknown}
                */
-              role: 'viewer' | 'auditor' | 'developer' | 'admin' | 'owner';
+              role: 'viewer' | 'auditor' | 'reviewer' | 'developer' | 'admin' | 'owner';
               scopes: string[];
               /** @description The bearer secret. Shown only in this response; store it now. */
               secret: string;
@@ -6410,10 +7199,10 @@ export interface paths {
               /** @description Project id. */
               projectId: string;
               /**
-               * @description owner > admin > developer > auditor > viewer
+               * @description owner > admin > developer > reviewer > auditor > viewer
                * @enum {unknown}
                */
-              role: 'viewer' | 'auditor' | 'developer' | 'admin' | 'owner';
+              role: 'viewer' | 'auditor' | 'reviewer' | 'developer' | 'admin' | 'owner';
               scopes: string[];
             };
           };
@@ -8307,6 +9096,323 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/projects/{projectId}/credential-offers': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Offer a credential to a wallet with OpenID4VCI (pre-authorized code; developer and above)
+     * @description Creates an OpenID4VCI 1.0 credential offer for flat claims, issued by one of the project’s issuers when a wallet redeems it: show `offerLink` (or `credentialOfferUri`) as a QR code and give the `txCode` to the holder through another channel. See docs/oid4vci.md.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description Issuer id. */
+            issuerId: string;
+            /** @description The credential type, e.g. `IdentityVerificationCredential`: configurations `<type>_bbs` (ldp_vc, bbs-2023; when the issuer has that suite) and `<type>_sd_jwt` (dc+sd-jwt; when it has a JWS key). */
+            credentialType: string;
+            /** @description Flat claims of the credential subject, each selectively disclosable by the holder. Not `id`, `type`, `iss`, `sub`, `aud`, `vct`, `cnf`, `iat`, `exp`, `nbf`, `jti` or `status`. */
+            claims: {
+              [key: string]: string | number | boolean;
+            };
+            /** @description Only a wallet proving a key of this DID gets the credential. */
+            subjectDid?: string | null;
+            /** @description Your reference for the offer (default: the offer id), to revoke by later; the audit trail records its SHA-256. */
+            reference?: string;
+            /** @description How long the pre-authorized code can be redeemed (default 86 400). */
+            ttlSeconds?: number;
+            /** @description Require a 6-digit transaction code with the code (default true). */
+            txCode?: boolean;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description Credential offer id. */
+              offerId: string;
+              /** @description GET answers the offer JSON while it can be redeemed. */
+              credentialOfferUri: string;
+              /** @description `openid-credential-offer://?credential_offer_uri=…`: show as a QR code or link. */
+              offerLink: string;
+              /** @description Shown once. Give it to the holder through another channel than the offer link. */
+              txCode: string | null;
+              /** Format: date-time */
+              expiresAt: string;
+              credentialConfigurationIds: string[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/credential-offers/revocations': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Cancel the offers of a reference and revoke what was issued for it (developer and above)
+     * @description For a reversed decision: every offer made with `reference` stops working and every bbs-2023 credential issued for it is revoked in its issuer’s status list (scope credentials:status).
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description The reference the offers were made with. */
+            reference: string;
+            /** @description A reason code recorded in the audit trail, e.g. `provider_reversal` (default `revoked`). */
+            reason?: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description Offers of the reference that were still usable. */
+              offersCanceled: number;
+              /** @description bbs-2023 credentials revoked in their status list (SD-JWT VCs end at their `exp`). */
+              credentialsRevoked: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/credential-offers/{offerId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Cancel a credential offer (developer and above)
+     * @description Its pre-authorized code and access tokens stop working at once; credentials already issued stay valid (revoke them with the issuer’s status endpoint). Idempotent.
+     */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description Credential offer id. */
+          offerId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/projects/{projectId}/dids': {
     parameters: {
       query?: never;
@@ -8891,6 +9997,1129 @@ export interface paths {
               receivedAt: string;
               /** @description Its entry index in the ledger; null when not integrated yet (answered with 202). */
               ledgerIndex: number | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/webhooks': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List the project’s webhook endpoints (webhooks:read) */
+    get: {
+      parameters: {
+        query: {
+          /** @description Items per page. */
+          limit: number;
+          /** @description The `nextCursor` of the previous page. */
+          cursor?: string;
+        };
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: {
+                /** @description Webhook endpoint id. */
+                id: string;
+                /** @description Project id. */
+                projectId: string;
+                url: string;
+                description: string | null;
+                eventTypes: string[];
+                /**
+                 * @description v1: HMAC-SHA256 with a `whsec_` secret (what Standard Webhooks libraries verify); v1a: Ed25519, verified with the `whpk_` public key.
+                 * @enum {unknown}
+                 */
+                signing: 'v1' | 'v1a';
+                /** @description v1a: the Ed25519 public key receivers verify with (`whpk_` + base64); null for v1. */
+                publicKey: string | null;
+                rateLimit: number | null;
+                enabled: boolean;
+                /** @description manual: disabled through the API; gone: the endpoint answered 410; failing: no delivery succeeded for 5 days. */
+                disabledReason: ('manual' | 'gone' | 'failing') | null;
+                /** @description When the current run of failed attempts began; null while deliveries succeed. */
+                failingSince: string | null;
+                /** @description During a rotation overlap: until when the old key still signs next to the new one. */
+                previousKeyExpiresAt: string | null;
+                /** Format: date-time */
+                createdAt: string;
+                /** Format: date-time */
+                updatedAt: string;
+              }[];
+              /** @description Pass as `cursor` for the next page; null on the last page. */
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    /**
+     * Add a webhook endpoint (webhooks:write; a v1 secret is shown once)
+     * @description Events are signed per Standard Webhooks: `v1` (HMAC-SHA256, the default) answers with the `whsec_` secret, shown only now; `v1a` (Ed25519) answers with the `whpk_` public key. The URL must be https and must not name a private, loopback or link-local address.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description Where events are POSTed: https, to a public address (a name that resolves to a private, loopback or link-local address fails at delivery). Hosts the operator trusts may be private or plain http. */
+            url: string;
+            description?: string;
+            /** @description Which events the endpoint receives; empty: all of them. */
+            eventTypes?: string[];
+            /**
+             * @description v1: HMAC-SHA256 with a `whsec_` secret (what Standard Webhooks libraries verify); v1a: Ed25519, verified with the `whpk_` public key.
+             * @enum {unknown}
+             */
+            signing?: 'v1' | 'v1a';
+            /** @description Deliveries per second to this endpoint, below the project’s limit. */
+            rateLimit?: number;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description Webhook endpoint id. */
+              id: string;
+              /** @description Project id. */
+              projectId: string;
+              url: string;
+              description: string | null;
+              eventTypes: string[];
+              /**
+               * @description v1: HMAC-SHA256 with a `whsec_` secret (what Standard Webhooks libraries verify); v1a: Ed25519, verified with the `whpk_` public key.
+               * @enum {unknown}
+               */
+              signing: 'v1' | 'v1a';
+              /** @description v1a: the Ed25519 public key receivers verify with (`whpk_` + base64); null for v1. */
+              publicKey: string | null;
+              rateLimit: number | null;
+              enabled: boolean;
+              /** @description manual: disabled through the API; gone: the endpoint answered 410; failing: no delivery succeeded for 5 days. */
+              disabledReason: ('manual' | 'gone' | 'failing') | null;
+              /** @description When the current run of failed attempts began; null while deliveries succeed. */
+              failingSince: string | null;
+              /** @description During a rotation overlap: until when the old key still signs next to the new one. */
+              previousKeyExpiresAt: string | null;
+              /** Format: date-time */
+              createdAt: string;
+              /** Format: date-time */
+              updatedAt: string;
+              /** @description v1: the signing secret (`whsec_` + base64 of 32 bytes). Shown only now. */
+              secret?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/webhooks/{endpointId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Get a webhook endpoint (webhooks:read; never its secret) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description Webhook endpoint id. */
+          endpointId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description Webhook endpoint id. */
+              id: string;
+              /** @description Project id. */
+              projectId: string;
+              url: string;
+              description: string | null;
+              eventTypes: string[];
+              /**
+               * @description v1: HMAC-SHA256 with a `whsec_` secret (what Standard Webhooks libraries verify); v1a: Ed25519, verified with the `whpk_` public key.
+               * @enum {unknown}
+               */
+              signing: 'v1' | 'v1a';
+              /** @description v1a: the Ed25519 public key receivers verify with (`whpk_` + base64); null for v1. */
+              publicKey: string | null;
+              rateLimit: number | null;
+              enabled: boolean;
+              /** @description manual: disabled through the API; gone: the endpoint answered 410; failing: no delivery succeeded for 5 days. */
+              disabledReason: ('manual' | 'gone' | 'failing') | null;
+              /** @description When the current run of failed attempts began; null while deliveries succeed. */
+              failingSince: string | null;
+              /** @description During a rotation overlap: until when the old key still signs next to the new one. */
+              previousKeyExpiresAt: string | null;
+              /** Format: date-time */
+              createdAt: string;
+              /** Format: date-time */
+              updatedAt: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    /** Delete a webhook endpoint with its messages (webhooks:write) */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description Webhook endpoint id. */
+          endpointId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Done; no body. */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    /**
+     * Change a webhook endpoint’s URL, filters, rate limit or description; enable or disable it
+     * @description Disabling cancels the pending messages; enabling again delivers new events only (replay canceled messages one by one).
+     */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description Webhook endpoint id. */
+          endpointId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description Where events are POSTed: https, to a public address (a name that resolves to a private, loopback or link-local address fails at delivery). Hosts the operator trusts may be private or plain http. */
+            url?: string;
+            description?: string | null;
+            /** @description Which events the endpoint receives; empty: all of them. */
+            eventTypes?: string[];
+            /** @description false disables the endpoint and cancels its pending messages; true enables it again (new events only: replay canceled messages one by one). */
+            enabled?: boolean;
+            rateLimit?: number | null;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description Webhook endpoint id. */
+              id: string;
+              /** @description Project id. */
+              projectId: string;
+              url: string;
+              description: string | null;
+              eventTypes: string[];
+              /**
+               * @description v1: HMAC-SHA256 with a `whsec_` secret (what Standard Webhooks libraries verify); v1a: Ed25519, verified with the `whpk_` public key.
+               * @enum {unknown}
+               */
+              signing: 'v1' | 'v1a';
+              /** @description v1a: the Ed25519 public key receivers verify with (`whpk_` + base64); null for v1. */
+              publicKey: string | null;
+              rateLimit: number | null;
+              enabled: boolean;
+              /** @description manual: disabled through the API; gone: the endpoint answered 410; failing: no delivery succeeded for 5 days. */
+              disabledReason: ('manual' | 'gone' | 'failing') | null;
+              /** @description When the current run of failed attempts began; null while deliveries succeed. */
+              failingSince: string | null;
+              /** @description During a rotation overlap: until when the old key still signs next to the new one. */
+              previousKeyExpiresAt: string | null;
+              /** Format: date-time */
+              createdAt: string;
+              /** Format: date-time */
+              updatedAt: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/webhooks/{endpointId}/rotate-secret': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Replace the signing key; old and new both sign during the overlap (webhooks:write)
+     * @description During the overlap `webhook-signature` carries two signatures, one per key, space-separated, so receivers verify with either. A v1 endpoint’s new secret is shown only now.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description Webhook endpoint id. */
+          endpointId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /**
+             * @description How long the old key keeps signing next to the new one (default 24 h; 0: stop now).
+             * @default 86400
+             */
+            overlapSeconds?: number;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description Webhook endpoint id. */
+              id: string;
+              /** @description Project id. */
+              projectId: string;
+              url: string;
+              description: string | null;
+              eventTypes: string[];
+              /**
+               * @description v1: HMAC-SHA256 with a `whsec_` secret (what Standard Webhooks libraries verify); v1a: Ed25519, verified with the `whpk_` public key.
+               * @enum {unknown}
+               */
+              signing: 'v1' | 'v1a';
+              /** @description v1a: the Ed25519 public key receivers verify with (`whpk_` + base64); null for v1. */
+              publicKey: string | null;
+              rateLimit: number | null;
+              enabled: boolean;
+              /** @description manual: disabled through the API; gone: the endpoint answered 410; failing: no delivery succeeded for 5 days. */
+              disabledReason: ('manual' | 'gone' | 'failing') | null;
+              /** @description When the current run of failed attempts began; null while deliveries succeed. */
+              failingSince: string | null;
+              /** @description During a rotation overlap: until when the old key still signs next to the new one. */
+              previousKeyExpiresAt: string | null;
+              /** Format: date-time */
+              createdAt: string;
+              /** Format: date-time */
+              updatedAt: string;
+              /** @description v1: the signing secret (`whsec_` + base64 of 32 bytes). Shown only now. */
+              secret?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/webhooks/{endpointId}/test': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Send a `webhook.test` event to this endpoint (webhooks:write) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description Webhook endpoint id. */
+          endpointId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description Event id, sent as `webhook-id`: the same on every attempt and for every endpoint. */
+              eventId: string;
+              /** @description Message id: one event for one endpoint. */
+              messageId: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/webhooks/{endpointId}/messages': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The endpoint’s delivery log: its messages, newest first (webhooks:read) */
+    get: {
+      parameters: {
+        query: {
+          /** @description Items per page. */
+          limit: number;
+          /** @description The `nextCursor` of the previous page. */
+          cursor?: string;
+          status?: 'pending' | 'delivering' | 'succeeded' | 'failed' | 'canceled';
+        };
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description Webhook endpoint id. */
+          endpointId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: {
+                /** @description Message id: one event for one endpoint. */
+                id: string;
+                /** @description Event id, sent as `webhook-id`: the same on every attempt and for every endpoint. */
+                eventId: string;
+                eventType: string;
+                /** @description Webhook endpoint id. */
+                endpointId: string;
+                /** @enum {unknown} */
+                status: 'pending' | 'delivering' | 'succeeded' | 'failed' | 'canceled';
+                attemptCount: number;
+                /** @description When it is tried next, if pending. */
+                nextAttemptAt: string | null;
+                lastAttemptAt: string | null;
+                lastStatusCode: number | null;
+                lastError: string | null;
+                /** Format: date-time */
+                createdAt: string;
+              }[];
+              /** @description Pass as `cursor` for the next page; null on the last page. */
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/webhooks/{endpointId}/messages/{messageId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A message with its body and attempts (webhooks:read) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description Webhook endpoint id. */
+          endpointId: string;
+          /** @description Message id: one event for one endpoint. */
+          messageId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description Message id: one event for one endpoint. */
+              id: string;
+              /** @description Event id, sent as `webhook-id`: the same on every attempt and for every endpoint. */
+              eventId: string;
+              eventType: string;
+              /** @description Webhook endpoint id. */
+              endpointId: string;
+              /** @enum {unknown} */
+              status: 'pending' | 'delivering' | 'succeeded' | 'failed' | 'canceled';
+              attemptCount: number;
+              /** @description When it is tried next, if pending. */
+              nextAttemptAt: string | null;
+              lastAttemptAt: string | null;
+              lastStatusCode: number | null;
+              lastError: string | null;
+              /** Format: date-time */
+              createdAt: string;
+              /** @description The body as sent; null once the event is past retention. */
+              payload: unknown;
+              /** @description Newest first, at most 100. */
+              attempts: {
+                number: number;
+                /** Format: date-time */
+                at: string;
+                /** @description The HTTP status; null when no answer came (see error). */
+                statusCode: number | null;
+                durationMs: number;
+                error: string | null;
+                /** @description The retry this attempt scheduled. */
+                nextAttemptAt: string | null;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/webhooks/{endpointId}/messages/{messageId}/replay': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Send a message again soon, with the same webhook-id (webhooks:write)
+     * @description A finished message (succeeded, failed or canceled) gets one more attempt; a pending one is tried now instead of at its scheduled time. 409 while it is being sent or the endpoint is disabled.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description Webhook endpoint id. */
+          endpointId: string;
+          /** @description Message id: one event for one endpoint. */
+          messageId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description Message id: one event for one endpoint. */
+              id: string;
+              /** @description Event id, sent as `webhook-id`: the same on every attempt and for every endpoint. */
+              eventId: string;
+              eventType: string;
+              /** @description Webhook endpoint id. */
+              endpointId: string;
+              /** @enum {unknown} */
+              status: 'pending' | 'delivering' | 'succeeded' | 'failed' | 'canceled';
+              attemptCount: number;
+              /** @description When it is tried next, if pending. */
+              nextAttemptAt: string | null;
+              lastAttemptAt: string | null;
+              lastStatusCode: number | null;
+              lastError: string | null;
+              /** Format: date-time */
+              createdAt: string;
             };
           };
         };
@@ -11689,6 +13918,3945 @@ export interface paths {
                 activatesAt: string;
                 retiredAt: string | null;
               }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/connectors': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The project's connectors (connectors:read; auditor and above) */
+    get: {
+      parameters: {
+        query: {
+          /** @description Items per page. */
+          limit: number;
+          /** @description The `nextCursor` of the previous page. */
+          cursor?: string;
+        };
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: {
+                /** @description Connector id. */
+                id: string;
+                /** @description Project id. */
+                projectId: string;
+                name: string;
+                /** @enum {unknown} */
+                method: 'GET' | 'POST' | 'PUT' | 'PATCH';
+                urlTemplate: string;
+                headers: {
+                  name: string;
+                  value: string;
+                }[];
+                bodyTemplate?: unknown;
+                /** @description The secrets’ names; their values are never returned. */
+                secrets: string[];
+                mapping?: string;
+                successRule?: string;
+                /** @description What `issue` issues; issuerId is the default issuer. */
+                credential?: {
+                  /** @description Issuer id. */
+                  issuerId?: string;
+                  /** @description The credential type besides VerifiableCredential, e.g. `PhoneVerificationCredential`. */
+                  type: string;
+                };
+                timeoutMs: number;
+                /** @description Token bucket per connector (default 10/s, burst 20). */
+                rateLimit: {
+                  perSecond: number;
+                  burst: number;
+                };
+                /** @description Requests per UTC day and month; every outbound request counts. */
+                quota: {
+                  perDay?: number;
+                  perMonth?: number;
+                };
+                healthCheck?: {
+                  /** @enum {unknown} */
+                  method: 'GET' | 'HEAD';
+                  urlTemplate: string;
+                  expectStatus: number;
+                };
+                sampleInput?: {
+                  [key: string]: unknown;
+                };
+                health: {
+                  /** @enum {unknown} */
+                  status: 'unknown' | 'healthy' | 'unhealthy';
+                  checkedAt: string | null;
+                  statusCode: number | null;
+                  /** @description Why the last check failed. */
+                  reason: string | null;
+                  consecutiveFailures: number;
+                };
+                /** @description Outbound requests counted against the quota in the current UTC day and month. */
+                usage: {
+                  today: number;
+                  thisMonth: number;
+                };
+                createdAt: string;
+                updatedAt: string;
+              }[];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    /**
+     * Create a connector (connectors:write; developer and above)
+     * @description Templates, the URL origin and the JSONata expressions are checked now: a syntax error, an unknown secret or a URL to a private or loopback address (unless the operator trusts the host) is a 400 naming the field. Secrets are stored encrypted and never returned. See docs/connectors.md.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            name: string;
+            /**
+             * @description HTTP method of the request (default GET).
+             * @enum {unknown}
+             */
+            method?: 'GET' | 'POST' | 'PUT' | 'PATCH';
+            /** @description The API URL. Its scheme and host are fixed (https, a public host, or one the operator trusts); placeholders may appear in the path and query, where their values are percent-encoded. */
+            urlTemplate: string;
+            headers?: {
+              /** @description Header name, e.g. `X-RapidAPI-Key`. */
+              name: string;
+              /** @description Header value template: `{{secrets.name}}` and `{{input.path}}` are inserted as is (CR/LF refused). */
+              value: string;
+            }[];
+            /** @description JSON body (POST/PUT/PATCH): a string that is exactly one placeholder takes the JSON value it names; placeholders inside longer strings are inserted as text. Object keys are literal. */
+            bodyTemplate?: unknown;
+            /** @description Write-only values that templates reference as `{{secrets.name}}`; stored encrypted, never returned. */
+            secrets?: {
+              [key: string]: string;
+            };
+            /** @description JSONata expression evaluated on `{status, body}` of the response (with `$input` bound) giving the claims: a JSON object. Absent: no claims. */
+            mapping?: string;
+            /** @description JSONata expression on `{status, body}` (with `$input`) that must be `true`. Default: a 2xx status. */
+            successRule?: string;
+            /** @description What `issue` issues; issuerId is the default issuer. */
+            credential?: {
+              /** @description Issuer id. */
+              issuerId?: string;
+              /** @description The credential type besides VerifiableCredential, e.g. `PhoneVerificationCredential`. */
+              type: string;
+            };
+            /** @description Per request (default 10000). */
+            timeoutMs?: number;
+            /** @description Token bucket per connector (default 10/s, burst 20). */
+            rateLimit?: {
+              perSecond: number;
+              burst: number;
+            };
+            /** @description Requests per UTC day and month; every outbound request counts. */
+            quota?: {
+              perDay?: number;
+              perMonth?: number;
+            };
+            /** @description A request that tells whether the API is up (sent with the connector's headers). */
+            healthCheck?: {
+              /**
+               * @description Default GET.
+               * @enum {unknown}
+               */
+              method?: 'GET' | 'HEAD';
+              /** @description A URL of the same origin; it may reference secrets, not input. */
+              urlTemplate: string;
+              /** @description Default 200. */
+              expectStatus?: number;
+            };
+            /** @description Input for a health check that runs the main request (when no healthCheck is set). */
+            sampleInput?: {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description Connector id. */
+              id: string;
+              /** @description Project id. */
+              projectId: string;
+              name: string;
+              /** @enum {unknown} */
+              method: 'GET' | 'POST' | 'PUT' | 'PATCH';
+              urlTemplate: string;
+              headers: {
+                name: string;
+                value: string;
+              }[];
+              bodyTemplate?: unknown;
+              /** @description The secrets’ names; their values are never returned. */
+              secrets: string[];
+              mapping?: string;
+              successRule?: string;
+              /** @description What `issue` issues; issuerId is the default issuer. */
+              credential?: {
+                /** @description Issuer id. */
+                issuerId?: string;
+                /** @description The credential type besides VerifiableCredential, e.g. `PhoneVerificationCredential`. */
+                type: string;
+              };
+              timeoutMs: number;
+              /** @description Token bucket per connector (default 10/s, burst 20). */
+              rateLimit: {
+                perSecond: number;
+                burst: number;
+              };
+              /** @description Requests per UTC day and month; every outbound request counts. */
+              quota: {
+                perDay?: number;
+                perMonth?: number;
+              };
+              healthCheck?: {
+                /** @enum {unknown} */
+                method: 'GET' | 'HEAD';
+                urlTemplate: string;
+                expectStatus: number;
+              };
+              sampleInput?: {
+                [key: string]: unknown;
+              };
+              health: {
+                /** @enum {unknown} */
+                status: 'unknown' | 'healthy' | 'unhealthy';
+                checkedAt: string | null;
+                statusCode: number | null;
+                /** @description Why the last check failed. */
+                reason: string | null;
+                consecutiveFailures: number;
+              };
+              /** @description Outbound requests counted against the quota in the current UTC day and month. */
+              usage: {
+                today: number;
+                thisMonth: number;
+              };
+              createdAt: string;
+              updatedAt: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/connectors/{connectorId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A connector with its last health check and quota usage (connectors:read) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description Connector id. */
+          connectorId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description Connector id. */
+              id: string;
+              /** @description Project id. */
+              projectId: string;
+              name: string;
+              /** @enum {unknown} */
+              method: 'GET' | 'POST' | 'PUT' | 'PATCH';
+              urlTemplate: string;
+              headers: {
+                name: string;
+                value: string;
+              }[];
+              bodyTemplate?: unknown;
+              /** @description The secrets’ names; their values are never returned. */
+              secrets: string[];
+              mapping?: string;
+              successRule?: string;
+              /** @description What `issue` issues; issuerId is the default issuer. */
+              credential?: {
+                /** @description Issuer id. */
+                issuerId?: string;
+                /** @description The credential type besides VerifiableCredential, e.g. `PhoneVerificationCredential`. */
+                type: string;
+              };
+              timeoutMs: number;
+              /** @description Token bucket per connector (default 10/s, burst 20). */
+              rateLimit: {
+                perSecond: number;
+                burst: number;
+              };
+              /** @description Requests per UTC day and month; every outbound request counts. */
+              quota: {
+                perDay?: number;
+                perMonth?: number;
+              };
+              healthCheck?: {
+                /** @enum {unknown} */
+                method: 'GET' | 'HEAD';
+                urlTemplate: string;
+                expectStatus: number;
+              };
+              sampleInput?: {
+                [key: string]: unknown;
+              };
+              health: {
+                /** @enum {unknown} */
+                status: 'unknown' | 'healthy' | 'unhealthy';
+                checkedAt: string | null;
+                statusCode: number | null;
+                /** @description Why the last check failed. */
+                reason: string | null;
+                consecutiveFailures: number;
+              };
+              /** @description Outbound requests counted against the quota in the current UTC day and month. */
+              usage: {
+                today: number;
+                thisMonth: number;
+              };
+              createdAt: string;
+              updatedAt: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    /** Delete a connector with its run log (connectors:write) */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description Connector id. */
+          connectorId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    /**
+     * Change a connector (connectors:write)
+     * @description Only the fields sent change; the result is checked as a whole, as on creation. `secrets` is merged: a value sets a secret, null removes it.
+     */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description Connector id. */
+          connectorId: string;
+        };
+        cookie?: never;
+      };
+      /** @description Fields to change; null removes an optional one. `bodyTemplate: null` removes the body. */
+      requestBody: {
+        content: {
+          'application/json': {
+            name?: string;
+            /**
+             * @description HTTP method of the request (default GET).
+             * @enum {unknown}
+             */
+            method?: 'GET' | 'POST' | 'PUT' | 'PATCH';
+            /** @description The API URL. Its scheme and host are fixed (https, a public host, or one the operator trusts); placeholders may appear in the path and query, where their values are percent-encoded. */
+            urlTemplate?: string;
+            headers?: {
+              /** @description Header name, e.g. `X-RapidAPI-Key`. */
+              name: string;
+              /** @description Header value template: `{{secrets.name}}` and `{{input.path}}` are inserted as is (CR/LF refused). */
+              value: string;
+            }[];
+            /** @description JSON body (POST/PUT/PATCH): a string that is exactly one placeholder takes the JSON value it names; placeholders inside longer strings are inserted as text. Object keys are literal. */
+            bodyTemplate?: unknown;
+            /** @description Merged into the secrets: a value sets one, null removes it. */
+            secrets?: {
+              [key: string]: string | null;
+            };
+            mapping?: string | null;
+            successRule?: string | null;
+            credential?: {
+              /** @description Issuer id. */
+              issuerId?: string;
+              /** @description The credential type besides VerifiableCredential, e.g. `PhoneVerificationCredential`. */
+              type: string;
+            } | null;
+            /** @description Per request (default 10000). */
+            timeoutMs?: number;
+            /** @description Token bucket per connector (default 10/s, burst 20). */
+            rateLimit?: {
+              perSecond: number;
+              burst: number;
+            };
+            /** @description Requests per UTC day and month; every outbound request counts. */
+            quota?: {
+              perDay?: number;
+              perMonth?: number;
+            };
+            healthCheck?: {
+              /**
+               * @description Default GET.
+               * @enum {unknown}
+               */
+              method?: 'GET' | 'HEAD';
+              /** @description A URL of the same origin; it may reference secrets, not input. */
+              urlTemplate: string;
+              /** @description Default 200. */
+              expectStatus?: number;
+            } | null;
+            sampleInput?: {
+              [key: string]: unknown;
+            } | null;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description Connector id. */
+              id: string;
+              /** @description Project id. */
+              projectId: string;
+              name: string;
+              /** @enum {unknown} */
+              method: 'GET' | 'POST' | 'PUT' | 'PATCH';
+              urlTemplate: string;
+              headers: {
+                name: string;
+                value: string;
+              }[];
+              bodyTemplate?: unknown;
+              /** @description The secrets’ names; their values are never returned. */
+              secrets: string[];
+              mapping?: string;
+              successRule?: string;
+              /** @description What `issue` issues; issuerId is the default issuer. */
+              credential?: {
+                /** @description Issuer id. */
+                issuerId?: string;
+                /** @description The credential type besides VerifiableCredential, e.g. `PhoneVerificationCredential`. */
+                type: string;
+              };
+              timeoutMs: number;
+              /** @description Token bucket per connector (default 10/s, burst 20). */
+              rateLimit: {
+                perSecond: number;
+                burst: number;
+              };
+              /** @description Requests per UTC day and month; every outbound request counts. */
+              quota: {
+                perDay?: number;
+                perMonth?: number;
+              };
+              healthCheck?: {
+                /** @enum {unknown} */
+                method: 'GET' | 'HEAD';
+                urlTemplate: string;
+                expectStatus: number;
+              };
+              sampleInput?: {
+                [key: string]: unknown;
+              };
+              health: {
+                /** @enum {unknown} */
+                status: 'unknown' | 'healthy' | 'unhealthy';
+                checkedAt: string | null;
+                statusCode: number | null;
+                /** @description Why the last check failed. */
+                reason: string | null;
+                consecutiveFailures: number;
+              };
+              /** @description Outbound requests counted against the quota in the current UTC day and month. */
+              usage: {
+                today: number;
+                thisMonth: number;
+              };
+              createdAt: string;
+              updatedAt: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/connectors/{connectorId}/test': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Run a connector without issuing (connectors:run; developer and above)
+     * @description Sends the request and answers what the success rule and the mapping made of the response. A remote failure is an answer with `success: false` and a `reason`; input the templates cannot use is a 400; the connector's rate limit or quota is a 429 with Retry-After. The run counts against the quota.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description Connector id. */
+          connectorId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description The values `{{input.…}}` placeholders read. */
+            input: {
+              [key: string]: unknown;
+            };
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              success: boolean;
+              /** @description The API's HTTP status; null if none. */
+              statusCode: number | null;
+              durationMs: number;
+              /** @description What the mapping produced ({} on failure). */
+              claims: {
+                [key: string]: unknown;
+              };
+              /** @enum {unknown} */
+              reason?:
+                | 'connector_error'
+                | 'connector_timeout'
+                | 'rate_limited'
+                | 'quota_exceeded'
+                | 'rule_failed'
+                | 'mapping_failed'
+                | 'input_invalid';
+              /** @description What failed (never secrets or input values). */
+              detail?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with the failed run’s reason */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /**
+               * @description Why the connector run failed.
+               * @enum {unknown}
+               */
+              reason?:
+                | 'connector_error'
+                | 'connector_timeout'
+                | 'rate_limited'
+                | 'quota_exceeded'
+                | 'rule_failed'
+                | 'mapping_failed'
+                | 'input_invalid';
+              /** @description The API's HTTP status, if it answered. */
+              upstreamStatus?: number | null;
+              /** @description Issuing: why the credential was rejected. */
+              code?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with the failed run’s reason */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /**
+               * @description Why the connector run failed.
+               * @enum {unknown}
+               */
+              reason?:
+                | 'connector_error'
+                | 'connector_timeout'
+                | 'rate_limited'
+                | 'quota_exceeded'
+                | 'rule_failed'
+                | 'mapping_failed'
+                | 'input_invalid';
+              /** @description The API's HTTP status, if it answered. */
+              upstreamStatus?: number | null;
+              /** @description Issuing: why the credential was rejected. */
+              code?: string;
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/connectors/{connectorId}/issue': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Run a connector and issue a credential with its claims (connectors:run + credentials:issue)
+     * @description The credential is VC 2.0: `type: [VerifiableCredential, <credential.type>]`, `credentialSubject` the mapped claims (with `id` = subjectId when given), issued by issuerId or the connector’s default issuer. A failed success rule or mapping is a 400 `credential-rejected`, an API that fails or times out a 503, both with `reason`; rate limit and quota a 429.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description Connector id. */
+          connectorId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description The values `{{input.…}}` placeholders read. */
+            input: {
+              [key: string]: unknown;
+            };
+            /** @description The credential subject's id (a DID or another URI). */
+            subjectId?: string;
+            /** @description Issuer id. */
+            issuerId?: string;
+            /** @description Default: the issuer's first suite. */
+            options?: {
+              /**
+               * @description A Data Integrity suite among the issuer's.
+               * @enum {unknown}
+               */
+              cryptosuite?:
+                | 'eddsa-rdfc-2022'
+                | 'eddsa-jcs-2022'
+                | 'ecdsa-rdfc-2019'
+                | 'ecdsa-sd-2023'
+                | 'bbs-2023';
+              /**
+               * @description Secure with VC-JOSE-COSE instead (the issuer must have `vc+jwt`).
+               * @enum {string}
+               */
+              format?: 'application/vc+jwt';
+              /**
+               * Format: date-time
+               * @description The proof's `created`.
+               */
+              created?: string;
+              /** @description Add a Bitstring Status List entry of this purpose (instead of the issuer's `statusPurposes`); ignored when the credential carries its own `credentialStatus`. */
+              credentialStatus?: {
+                /** @enum {string} */
+                type: 'BitstringStatusListEntry';
+                /** @enum {unknown} */
+                statusPurpose: 'revocation' | 'suspension';
+              };
+              /** @description ecdsa-sd-2023 and bbs-2023: JSON Pointers (RFC 6901) to what every derived credential must disclose, e.g. `["/issuer"]`; each must select a value of the credential. The other suites disclose the whole credential, so every pointer is satisfied and they ignore them. */
+              mandatoryPointers?: string[];
+            };
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              verifiableCredential: unknown;
+              claims: {
+                [key: string]: unknown;
+              };
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with the failed run’s reason */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /**
+               * @description Why the connector run failed.
+               * @enum {unknown}
+               */
+              reason?:
+                | 'connector_error'
+                | 'connector_timeout'
+                | 'rate_limited'
+                | 'quota_exceeded'
+                | 'rule_failed'
+                | 'mapping_failed'
+                | 'input_invalid';
+              /** @description The API's HTTP status, if it answered. */
+              upstreamStatus?: number | null;
+              /** @description Issuing: why the credential was rejected. */
+              code?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with the failed run’s reason */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /**
+               * @description Why the connector run failed.
+               * @enum {unknown}
+               */
+              reason?:
+                | 'connector_error'
+                | 'connector_timeout'
+                | 'rate_limited'
+                | 'quota_exceeded'
+                | 'rule_failed'
+                | 'mapping_failed'
+                | 'input_invalid';
+              /** @description The API's HTTP status, if it answered. */
+              upstreamStatus?: number | null;
+              /** @description Issuing: why the credential was rejected. */
+              code?: string;
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/connectors/{connectorId}/health': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Run the health check now (connectors:run)
+     * @description Sends healthCheck (healthy when it answers expectStatus) or else the main request with sampleInput (healthy when it succeeds); 400 when neither is configured. The result is kept and shown by GET.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description Connector id. */
+          connectorId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @enum {unknown} */
+              status: 'unknown' | 'healthy' | 'unhealthy';
+              checkedAt: string | null;
+              statusCode: number | null;
+              /** @description Why the last check failed. */
+              reason: string | null;
+              consecutiveFailures: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with the failed run’s reason */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /**
+               * @description Why the connector run failed.
+               * @enum {unknown}
+               */
+              reason?:
+                | 'connector_error'
+                | 'connector_timeout'
+                | 'rate_limited'
+                | 'quota_exceeded'
+                | 'rule_failed'
+                | 'mapping_failed'
+                | 'input_invalid';
+              /** @description The API's HTTP status, if it answered. */
+              upstreamStatus?: number | null;
+              /** @description Issuing: why the credential was rejected. */
+              code?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) with the failed run’s reason */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              /**
+               * @description Why the connector run failed.
+               * @enum {unknown}
+               */
+              reason?:
+                | 'connector_error'
+                | 'connector_timeout'
+                | 'rate_limited'
+                | 'quota_exceeded'
+                | 'rule_failed'
+                | 'mapping_failed'
+                | 'input_invalid';
+              /** @description The API's HTTP status, if it answered. */
+              upstreamStatus?: number | null;
+              /** @description Issuing: why the credential was rejected. */
+              code?: string;
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/connectors/{connectorId}/runs': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The connector's recent runs, newest first (connectors:read)
+     * @description Time, kind, HTTP status, duration, success and the failure reason of the last 500 runs; never input values or response bodies.
+     */
+    get: {
+      parameters: {
+        query: {
+          /** @description Items per page. */
+          limit: number;
+          /** @description The `nextCursor` of the previous page. */
+          cursor?: string;
+        };
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description Connector id. */
+          connectorId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: {
+                at: string;
+                /** @enum {unknown} */
+                kind: 'test' | 'issue' | 'check' | 'health';
+                success: boolean;
+                statusCode: number | null;
+                durationMs: number;
+                reason:
+                  | (
+                      | 'connector_error'
+                      | 'connector_timeout'
+                      | 'rate_limited'
+                      | 'quota_exceeded'
+                      | 'rule_failed'
+                      | 'mapping_failed'
+                      | 'input_invalid'
+                    )
+                  | null;
+                detail: string | null;
+              }[];
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/verifications': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List verification sessions, oldest first (verifications:read; auditor and above) */
+    get: {
+      parameters: {
+        query: {
+          limit: number;
+          cursor?: string;
+          status?:
+            | 'created'
+            | 'awaiting_input'
+            | 'submitted'
+            | 'processing'
+            | 'approved'
+            | 'declined'
+            | 'needs_review'
+            | 'resubmission_requested'
+            | 'expired'
+            | 'canceled'
+            | 'error';
+        };
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: {
+                /** @description A verification session id. */
+                id: string;
+                /** @description Project id. */
+                projectId: string;
+                subject: string;
+                reference: string | null;
+                checks: {
+                  /** @enum {unknown} */
+                  type: 'document' | 'selfie' | 'liveness' | 'watchlist' | 'age' | 'address' | 'connector';
+                  /** @description `age` checks: whole years. */
+                  minimumAge?: number;
+                  /** @description `connector` checks: the connector to run. */
+                  connectorId?: string;
+                  /** @description `connector` checks: what the connector’s templates read as `input`. */
+                  input?: {
+                    [key: string]: unknown;
+                  };
+                }[];
+                /** @enum {unknown} */
+                status:
+                  | 'created'
+                  | 'awaiting_input'
+                  | 'submitted'
+                  | 'processing'
+                  | 'approved'
+                  | 'declined'
+                  | 'needs_review'
+                  | 'resubmission_requested'
+                  | 'expired'
+                  | 'canceled'
+                  | 'error';
+                statusReason: string | null;
+                decidedBy: string | null;
+                attempt: number;
+                /** @description RFC 3339 time. */
+                expiresAt: string;
+                provider: {
+                  id: string;
+                  ref: string | null;
+                } | null;
+                result: {
+                  checks: {
+                    [key: string]: 'passed' | 'failed' | 'review' | 'not_performed';
+                  };
+                  reasons: string[];
+                  /** @description Minimal derived claims: ageOverN, documentCountry, documentType, documentValid. */
+                  claims: {
+                    [key: string]: boolean | string;
+                  };
+                  connectorClaims?: {
+                    [key: string]: {
+                      [key: string]: unknown;
+                    };
+                  };
+                } | null;
+                credentialOffer: {
+                  offerId: string;
+                  credentialOfferUri: string;
+                  /** @description openid-credential-offer:// link to show as a QR code. */
+                  offerLink?: string;
+                  txCode?: string | null;
+                  /** @description RFC 3339 time. */
+                  expiresAt?: string;
+                } | null;
+                claimedBy: string | null;
+                claimedUntil: string | null;
+                /** @description RFC 3339 time. */
+                createdAt: string;
+                /** @description RFC 3339 time. */
+                updatedAt: string;
+                decidedAt: string | null;
+                documentsDestroyedAt: string | null;
+              }[];
+              /** @description Pass as `cursor` for the next page; null on the last page. */
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    /**
+     * Create a verification session (verifications:write; developer and above)
+     * @description Returns the session and a client token for the end user’s capture client, which uploads the documents sealed to the project’s key and submits them. Status changes arrive as `verification.*` webhooks.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description Who is verified: a user of the project (`usr_…`) or a DID (credentials are bound to it). */
+            subject: string;
+            checks: {
+              /** @enum {unknown} */
+              type: 'document' | 'selfie' | 'liveness' | 'watchlist' | 'age' | 'address' | 'connector';
+              /** @description `age` checks: whole years. */
+              minimumAge?: number;
+              /** @description `connector` checks: the connector to run. */
+              connectorId?: string;
+              /** @description `connector` checks: what the connector’s templates read as `input`. */
+              input?: {
+                [key: string]: unknown;
+              };
+            }[];
+            /** @description Your own reference (no personal data, please). */
+            reference?: string;
+            /** @description Overrides the project’s session TTL. */
+            ttlSeconds?: number;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              session: {
+                /** @description A verification session id. */
+                id: string;
+                /** @description Project id. */
+                projectId: string;
+                subject: string;
+                reference: string | null;
+                checks: {
+                  /** @enum {unknown} */
+                  type: 'document' | 'selfie' | 'liveness' | 'watchlist' | 'age' | 'address' | 'connector';
+                  /** @description `age` checks: whole years. */
+                  minimumAge?: number;
+                  /** @description `connector` checks: the connector to run. */
+                  connectorId?: string;
+                  /** @description `connector` checks: what the connector’s templates read as `input`. */
+                  input?: {
+                    [key: string]: unknown;
+                  };
+                }[];
+                /** @enum {unknown} */
+                status:
+                  | 'created'
+                  | 'awaiting_input'
+                  | 'submitted'
+                  | 'processing'
+                  | 'approved'
+                  | 'declined'
+                  | 'needs_review'
+                  | 'resubmission_requested'
+                  | 'expired'
+                  | 'canceled'
+                  | 'error';
+                statusReason: string | null;
+                decidedBy: string | null;
+                attempt: number;
+                /** @description RFC 3339 time. */
+                expiresAt: string;
+                provider: {
+                  id: string;
+                  ref: string | null;
+                } | null;
+                result: {
+                  checks: {
+                    [key: string]: 'passed' | 'failed' | 'review' | 'not_performed';
+                  };
+                  reasons: string[];
+                  /** @description Minimal derived claims: ageOverN, documentCountry, documentType, documentValid. */
+                  claims: {
+                    [key: string]: boolean | string;
+                  };
+                  connectorClaims?: {
+                    [key: string]: {
+                      [key: string]: unknown;
+                    };
+                  };
+                } | null;
+                credentialOffer: {
+                  offerId: string;
+                  credentialOfferUri: string;
+                  /** @description openid-credential-offer:// link to show as a QR code. */
+                  offerLink?: string;
+                  txCode?: string | null;
+                  /** @description RFC 3339 time. */
+                  expiresAt?: string;
+                } | null;
+                claimedBy: string | null;
+                claimedUntil: string | null;
+                /** @description RFC 3339 time. */
+                createdAt: string;
+                /** @description RFC 3339 time. */
+                updatedAt: string;
+                decidedAt: string | null;
+                documentsDestroyedAt: string | null;
+              };
+              /** @description Shown once. Give it to the end user’s capture client (SDK `VerificationCapture`); it works only for this session and until it expires. */
+              clientToken: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/verifications/{sessionId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A verification session with its result and credential offer (verifications:read) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A verification session id. */
+          sessionId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A verification session id. */
+              id: string;
+              /** @description Project id. */
+              projectId: string;
+              subject: string;
+              reference: string | null;
+              checks: {
+                /** @enum {unknown} */
+                type: 'document' | 'selfie' | 'liveness' | 'watchlist' | 'age' | 'address' | 'connector';
+                /** @description `age` checks: whole years. */
+                minimumAge?: number;
+                /** @description `connector` checks: the connector to run. */
+                connectorId?: string;
+                /** @description `connector` checks: what the connector’s templates read as `input`. */
+                input?: {
+                  [key: string]: unknown;
+                };
+              }[];
+              /** @enum {unknown} */
+              status:
+                | 'created'
+                | 'awaiting_input'
+                | 'submitted'
+                | 'processing'
+                | 'approved'
+                | 'declined'
+                | 'needs_review'
+                | 'resubmission_requested'
+                | 'expired'
+                | 'canceled'
+                | 'error';
+              statusReason: string | null;
+              decidedBy: string | null;
+              attempt: number;
+              /** @description RFC 3339 time. */
+              expiresAt: string;
+              provider: {
+                id: string;
+                ref: string | null;
+              } | null;
+              result: {
+                checks: {
+                  [key: string]: 'passed' | 'failed' | 'review' | 'not_performed';
+                };
+                reasons: string[];
+                /** @description Minimal derived claims: ageOverN, documentCountry, documentType, documentValid. */
+                claims: {
+                  [key: string]: boolean | string;
+                };
+                connectorClaims?: {
+                  [key: string]: {
+                    [key: string]: unknown;
+                  };
+                };
+              } | null;
+              credentialOffer: {
+                offerId: string;
+                credentialOfferUri: string;
+                /** @description openid-credential-offer:// link to show as a QR code. */
+                offerLink?: string;
+                txCode?: string | null;
+                /** @description RFC 3339 time. */
+                expiresAt?: string;
+              } | null;
+              claimedBy: string | null;
+              claimedUntil: string | null;
+              /** @description RFC 3339 time. */
+              createdAt: string;
+              /** @description RFC 3339 time. */
+              updatedAt: string;
+              decidedAt: string | null;
+              documentsDestroyedAt: string | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/verifications/{sessionId}/history': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every state change and provider call of a session (verifications:read) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A verification session id. */
+          sessionId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              transitions: {
+                from: string;
+                to: string;
+                actor: string;
+                reason: string | null;
+                providerEvent: string | null;
+                /** @description RFC 3339 time. */
+                at: string;
+              }[];
+              providerCalls: {
+                attempt: number;
+                providerId: string;
+                kind: string;
+                try: number;
+                result: string;
+                errorKind: string | null;
+                status: number | null;
+                message: string | null;
+                durationMs: number;
+                /** @description RFC 3339 time. */
+                at: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/verifications/{sessionId}/cancel': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Cancel a session before it is submitted (verifications:write); 409 afterwards */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A verification session id. */
+          sessionId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            reason?: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A verification session id. */
+              id: string;
+              /** @description Project id. */
+              projectId: string;
+              subject: string;
+              reference: string | null;
+              checks: {
+                /** @enum {unknown} */
+                type: 'document' | 'selfie' | 'liveness' | 'watchlist' | 'age' | 'address' | 'connector';
+                /** @description `age` checks: whole years. */
+                minimumAge?: number;
+                /** @description `connector` checks: the connector to run. */
+                connectorId?: string;
+                /** @description `connector` checks: what the connector’s templates read as `input`. */
+                input?: {
+                  [key: string]: unknown;
+                };
+              }[];
+              /** @enum {unknown} */
+              status:
+                | 'created'
+                | 'awaiting_input'
+                | 'submitted'
+                | 'processing'
+                | 'approved'
+                | 'declined'
+                | 'needs_review'
+                | 'resubmission_requested'
+                | 'expired'
+                | 'canceled'
+                | 'error';
+              statusReason: string | null;
+              decidedBy: string | null;
+              attempt: number;
+              /** @description RFC 3339 time. */
+              expiresAt: string;
+              provider: {
+                id: string;
+                ref: string | null;
+              } | null;
+              result: {
+                checks: {
+                  [key: string]: 'passed' | 'failed' | 'review' | 'not_performed';
+                };
+                reasons: string[];
+                /** @description Minimal derived claims: ageOverN, documentCountry, documentType, documentValid. */
+                claims: {
+                  [key: string]: boolean | string;
+                };
+                connectorClaims?: {
+                  [key: string]: {
+                    [key: string]: unknown;
+                  };
+                };
+              } | null;
+              credentialOffer: {
+                offerId: string;
+                credentialOfferUri: string;
+                /** @description openid-credential-offer:// link to show as a QR code. */
+                offerLink?: string;
+                txCode?: string | null;
+                /** @description RFC 3339 time. */
+                expiresAt?: string;
+              } | null;
+              claimedBy: string | null;
+              claimedUntil: string | null;
+              /** @description RFC 3339 time. */
+              createdAt: string;
+              /** @description RFC 3339 time. */
+              updatedAt: string;
+              decidedAt: string | null;
+              documentsDestroyedAt: string | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/verification-reviews': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The manual review queue: sessions in needs_review not claimed by another reviewer (verifications:review) */
+    get: {
+      parameters: {
+        query: {
+          limit: number;
+          cursor?: string;
+        };
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: {
+                /** @description A verification session id. */
+                id: string;
+                /** @description Project id. */
+                projectId: string;
+                subject: string;
+                reference: string | null;
+                checks: {
+                  /** @enum {unknown} */
+                  type: 'document' | 'selfie' | 'liveness' | 'watchlist' | 'age' | 'address' | 'connector';
+                  /** @description `age` checks: whole years. */
+                  minimumAge?: number;
+                  /** @description `connector` checks: the connector to run. */
+                  connectorId?: string;
+                  /** @description `connector` checks: what the connector’s templates read as `input`. */
+                  input?: {
+                    [key: string]: unknown;
+                  };
+                }[];
+                /** @enum {unknown} */
+                status:
+                  | 'created'
+                  | 'awaiting_input'
+                  | 'submitted'
+                  | 'processing'
+                  | 'approved'
+                  | 'declined'
+                  | 'needs_review'
+                  | 'resubmission_requested'
+                  | 'expired'
+                  | 'canceled'
+                  | 'error';
+                statusReason: string | null;
+                decidedBy: string | null;
+                attempt: number;
+                /** @description RFC 3339 time. */
+                expiresAt: string;
+                provider: {
+                  id: string;
+                  ref: string | null;
+                } | null;
+                result: {
+                  checks: {
+                    [key: string]: 'passed' | 'failed' | 'review' | 'not_performed';
+                  };
+                  reasons: string[];
+                  /** @description Minimal derived claims: ageOverN, documentCountry, documentType, documentValid. */
+                  claims: {
+                    [key: string]: boolean | string;
+                  };
+                  connectorClaims?: {
+                    [key: string]: {
+                      [key: string]: unknown;
+                    };
+                  };
+                } | null;
+                credentialOffer: {
+                  offerId: string;
+                  credentialOfferUri: string;
+                  /** @description openid-credential-offer:// link to show as a QR code. */
+                  offerLink?: string;
+                  txCode?: string | null;
+                  /** @description RFC 3339 time. */
+                  expiresAt?: string;
+                } | null;
+                claimedBy: string | null;
+                claimedUntil: string | null;
+                /** @description RFC 3339 time. */
+                createdAt: string;
+                /** @description RFC 3339 time. */
+                updatedAt: string;
+                decidedAt: string | null;
+                documentsDestroyedAt: string | null;
+              }[];
+              /** @description Pass as `cursor` for the next page; null on the last page. */
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/verifications/{sessionId}/claim': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Claim a session in review for 30 minutes (verifications:review; reviewer and above) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A verification session id. */
+          sessionId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A verification session id. */
+              id: string;
+              /** @description Project id. */
+              projectId: string;
+              subject: string;
+              reference: string | null;
+              checks: {
+                /** @enum {unknown} */
+                type: 'document' | 'selfie' | 'liveness' | 'watchlist' | 'age' | 'address' | 'connector';
+                /** @description `age` checks: whole years. */
+                minimumAge?: number;
+                /** @description `connector` checks: the connector to run. */
+                connectorId?: string;
+                /** @description `connector` checks: what the connector’s templates read as `input`. */
+                input?: {
+                  [key: string]: unknown;
+                };
+              }[];
+              /** @enum {unknown} */
+              status:
+                | 'created'
+                | 'awaiting_input'
+                | 'submitted'
+                | 'processing'
+                | 'approved'
+                | 'declined'
+                | 'needs_review'
+                | 'resubmission_requested'
+                | 'expired'
+                | 'canceled'
+                | 'error';
+              statusReason: string | null;
+              decidedBy: string | null;
+              attempt: number;
+              /** @description RFC 3339 time. */
+              expiresAt: string;
+              provider: {
+                id: string;
+                ref: string | null;
+              } | null;
+              result: {
+                checks: {
+                  [key: string]: 'passed' | 'failed' | 'review' | 'not_performed';
+                };
+                reasons: string[];
+                /** @description Minimal derived claims: ageOverN, documentCountry, documentType, documentValid. */
+                claims: {
+                  [key: string]: boolean | string;
+                };
+                connectorClaims?: {
+                  [key: string]: {
+                    [key: string]: unknown;
+                  };
+                };
+              } | null;
+              credentialOffer: {
+                offerId: string;
+                credentialOfferUri: string;
+                /** @description openid-credential-offer:// link to show as a QR code. */
+                offerLink?: string;
+                txCode?: string | null;
+                /** @description RFC 3339 time. */
+                expiresAt?: string;
+              } | null;
+              claimedBy: string | null;
+              claimedUntil: string | null;
+              /** @description RFC 3339 time. */
+              createdAt: string;
+              /** @description RFC 3339 time. */
+              updatedAt: string;
+              decidedAt: string | null;
+              documentsDestroyedAt: string | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/verifications/{sessionId}/decision': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Decide a claimed session: approve, decline or request resubmission, with a reason (verifications:review) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A verification session id. */
+          sessionId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @enum {unknown} */
+            decision: 'approve' | 'decline' | 'request_resubmission';
+            /** @description Why; recorded in the audit trail. */
+            reason: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A verification session id. */
+              id: string;
+              /** @description Project id. */
+              projectId: string;
+              subject: string;
+              reference: string | null;
+              checks: {
+                /** @enum {unknown} */
+                type: 'document' | 'selfie' | 'liveness' | 'watchlist' | 'age' | 'address' | 'connector';
+                /** @description `age` checks: whole years. */
+                minimumAge?: number;
+                /** @description `connector` checks: the connector to run. */
+                connectorId?: string;
+                /** @description `connector` checks: what the connector’s templates read as `input`. */
+                input?: {
+                  [key: string]: unknown;
+                };
+              }[];
+              /** @enum {unknown} */
+              status:
+                | 'created'
+                | 'awaiting_input'
+                | 'submitted'
+                | 'processing'
+                | 'approved'
+                | 'declined'
+                | 'needs_review'
+                | 'resubmission_requested'
+                | 'expired'
+                | 'canceled'
+                | 'error';
+              statusReason: string | null;
+              decidedBy: string | null;
+              attempt: number;
+              /** @description RFC 3339 time. */
+              expiresAt: string;
+              provider: {
+                id: string;
+                ref: string | null;
+              } | null;
+              result: {
+                checks: {
+                  [key: string]: 'passed' | 'failed' | 'review' | 'not_performed';
+                };
+                reasons: string[];
+                /** @description Minimal derived claims: ageOverN, documentCountry, documentType, documentValid. */
+                claims: {
+                  [key: string]: boolean | string;
+                };
+                connectorClaims?: {
+                  [key: string]: {
+                    [key: string]: unknown;
+                  };
+                };
+              } | null;
+              credentialOffer: {
+                offerId: string;
+                credentialOfferUri: string;
+                /** @description openid-credential-offer:// link to show as a QR code. */
+                offerLink?: string;
+                txCode?: string | null;
+                /** @description RFC 3339 time. */
+                expiresAt?: string;
+              } | null;
+              claimedBy: string | null;
+              claimedUntil: string | null;
+              /** @description RFC 3339 time. */
+              createdAt: string;
+              /** @description RFC 3339 time. */
+              updatedAt: string;
+              decidedAt: string | null;
+              documentsDestroyedAt: string | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/verifications/{sessionId}/reversal': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Reverse an approval: decline the session and revoke its credential (verifications:review) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A verification session id. */
+          sessionId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            reason: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A verification session id. */
+              id: string;
+              /** @description Project id. */
+              projectId: string;
+              subject: string;
+              reference: string | null;
+              checks: {
+                /** @enum {unknown} */
+                type: 'document' | 'selfie' | 'liveness' | 'watchlist' | 'age' | 'address' | 'connector';
+                /** @description `age` checks: whole years. */
+                minimumAge?: number;
+                /** @description `connector` checks: the connector to run. */
+                connectorId?: string;
+                /** @description `connector` checks: what the connector’s templates read as `input`. */
+                input?: {
+                  [key: string]: unknown;
+                };
+              }[];
+              /** @enum {unknown} */
+              status:
+                | 'created'
+                | 'awaiting_input'
+                | 'submitted'
+                | 'processing'
+                | 'approved'
+                | 'declined'
+                | 'needs_review'
+                | 'resubmission_requested'
+                | 'expired'
+                | 'canceled'
+                | 'error';
+              statusReason: string | null;
+              decidedBy: string | null;
+              attempt: number;
+              /** @description RFC 3339 time. */
+              expiresAt: string;
+              provider: {
+                id: string;
+                ref: string | null;
+              } | null;
+              result: {
+                checks: {
+                  [key: string]: 'passed' | 'failed' | 'review' | 'not_performed';
+                };
+                reasons: string[];
+                /** @description Minimal derived claims: ageOverN, documentCountry, documentType, documentValid. */
+                claims: {
+                  [key: string]: boolean | string;
+                };
+                connectorClaims?: {
+                  [key: string]: {
+                    [key: string]: unknown;
+                  };
+                };
+              } | null;
+              credentialOffer: {
+                offerId: string;
+                credentialOfferUri: string;
+                /** @description openid-credential-offer:// link to show as a QR code. */
+                offerLink?: string;
+                txCode?: string | null;
+                /** @description RFC 3339 time. */
+                expiresAt?: string;
+              } | null;
+              claimedBy: string | null;
+              claimedUntil: string | null;
+              /** @description RFC 3339 time. */
+              createdAt: string;
+              /** @description RFC 3339 time. */
+              updatedAt: string;
+              decidedAt: string | null;
+              documentsDestroyedAt: string | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/verification-settings': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The project’s verification settings and encryption key (verification_settings:read; developer+) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              issuerId: string | null;
+              credentialType: string;
+              txCode: boolean;
+              retentionSeconds: number;
+              maxAttempts: number;
+              sessionTtlSeconds: number;
+              routingRules: {
+                name: string;
+                match: {
+                  countries?: string[];
+                  documentTypes?: ('PASSPORT' | 'ID_CARD' | 'DRIVERS_LICENSE' | 'RESIDENCE_PERMIT')[];
+                  checks?: (
+                    | 'document'
+                    | 'selfie'
+                    | 'liveness'
+                    | 'watchlist'
+                    | 'age'
+                    | 'address'
+                    | 'connector'
+                  )[];
+                };
+                providers?: string[];
+                /** @enum {unknown} */
+                order?: 'priority' | 'cost';
+              }[];
+              encryptionKey: {
+                /** @enum {string} */
+                suite: 'X-Wing';
+                /** @description base64url X-Wing public key (1216 bytes). */
+                publicKey: string;
+                keyId: string;
+              };
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /** Change the verification settings and routing rules (verification_settings:write; admin+) */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            issuerId?: string | null;
+            credentialType?: string;
+            txCode?: boolean;
+            /** @description Documents are destroyed this long after the decision. */
+            retentionSeconds?: number;
+            maxAttempts?: number;
+            sessionTtlSeconds?: number;
+            routingRules?: {
+              name: string;
+              match: {
+                countries?: string[];
+                documentTypes?: ('PASSPORT' | 'ID_CARD' | 'DRIVERS_LICENSE' | 'RESIDENCE_PERMIT')[];
+                checks?: (
+                  | 'document'
+                  | 'selfie'
+                  | 'liveness'
+                  | 'watchlist'
+                  | 'age'
+                  | 'address'
+                  | 'connector'
+                )[];
+              };
+              providers?: string[];
+              /** @enum {unknown} */
+              order?: 'priority' | 'cost';
+            }[];
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              issuerId: string | null;
+              credentialType: string;
+              txCode: boolean;
+              retentionSeconds: number;
+              maxAttempts: number;
+              sessionTtlSeconds: number;
+              routingRules: {
+                name: string;
+                match: {
+                  countries?: string[];
+                  documentTypes?: ('PASSPORT' | 'ID_CARD' | 'DRIVERS_LICENSE' | 'RESIDENCE_PERMIT')[];
+                  checks?: (
+                    | 'document'
+                    | 'selfie'
+                    | 'liveness'
+                    | 'watchlist'
+                    | 'age'
+                    | 'address'
+                    | 'connector'
+                  )[];
+                };
+                providers?: string[];
+                /** @enum {unknown} */
+                order?: 'priority' | 'cost';
+              }[];
+              encryptionKey: {
+                /** @enum {string} */
+                suite: 'X-Wing';
+                /** @description base64url X-Wing public key (1216 bytes). */
+                publicKey: string;
+                keyId: string;
+              };
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/verification-providers': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The project’s provider configurations, never their secrets (verification_settings:read) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: {
+                /** @description A provider configuration id. */
+                id: string;
+                /** @enum {unknown} */
+                kind: 'onfido' | 'sumsub' | 'veriff' | 'persona' | 'local';
+                name: string;
+                baseUrl: string | null;
+                secretNames: string[];
+                options: {
+                  [key: string]: string;
+                };
+                priority: number;
+                costCents: number;
+                timeoutMs: number;
+                maxRetries: number;
+                enabled: boolean;
+                /** @description Register this URL in the vendor’s dashboard for its webhooks. */
+                webhookUrl: string;
+                /** @description RFC 3339 time. */
+                createdAt: string;
+                /** @description RFC 3339 time. */
+                updatedAt: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Configure a provider: Onfido, Sumsub, Veriff, Persona or the built-in local one (admin+) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @enum {unknown} */
+            kind: 'onfido' | 'sumsub' | 'veriff' | 'persona' | 'local';
+            name: string;
+            /** @description The vendor API’s base URL (default: its production API). */
+            baseUrl?: string;
+            /** @description Write-only: never shown again. */
+            secrets?: {
+              [key: string]: string;
+            };
+            options?: {
+              [key: string]: string;
+            };
+            /** @description Lower is tried first. */
+            priority?: number;
+            costCents?: number;
+            timeoutMs?: number;
+            maxRetries?: number;
+            enabled?: boolean;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A provider configuration id. */
+              id: string;
+              /** @enum {unknown} */
+              kind: 'onfido' | 'sumsub' | 'veriff' | 'persona' | 'local';
+              name: string;
+              baseUrl: string | null;
+              secretNames: string[];
+              options: {
+                [key: string]: string;
+              };
+              priority: number;
+              costCents: number;
+              timeoutMs: number;
+              maxRetries: number;
+              enabled: boolean;
+              /** @description Register this URL in the vendor’s dashboard for its webhooks. */
+              webhookUrl: string;
+              /** @description RFC 3339 time. */
+              createdAt: string;
+              /** @description RFC 3339 time. */
+              updatedAt: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/verification-providers/{providerId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Delete a provider configuration no routing rule names (admin+) */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A provider configuration id. */
+          providerId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    /** Change a provider configuration; `secrets` replaces all of them (admin+) */
+    patch: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A provider configuration id. */
+          providerId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            name?: string;
+            /** @description The vendor API’s base URL (default: its production API). */
+            baseUrl?: string;
+            /** @description Write-only: never shown again. */
+            secrets?: {
+              [key: string]: string;
+            };
+            options?: {
+              [key: string]: string;
+            };
+            /** @description Lower is tried first. */
+            priority?: number;
+            costCents?: number;
+            timeoutMs?: number;
+            maxRetries?: number;
+            enabled?: boolean;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A provider configuration id. */
+              id: string;
+              /** @enum {unknown} */
+              kind: 'onfido' | 'sumsub' | 'veriff' | 'persona' | 'local';
+              name: string;
+              baseUrl: string | null;
+              secretNames: string[];
+              options: {
+                [key: string]: string;
+              };
+              priority: number;
+              costCents: number;
+              timeoutMs: number;
+              maxRetries: number;
+              enabled: boolean;
+              /** @description Register this URL in the vendor’s dashboard for its webhooks. */
+              webhookUrl: string;
+              /** @description RFC 3339 time. */
+              createdAt: string;
+              /** @description RFC 3339 time. */
+              updatedAt: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    trace?: never;
+  };
+  '/v1/verification-client/session': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The session the client token is for: checks, documents to upload, the key to seal them to */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A verification session id. */
+              id: string;
+              /** @enum {unknown} */
+              status:
+                | 'created'
+                | 'awaiting_input'
+                | 'submitted'
+                | 'processing'
+                | 'approved'
+                | 'declined'
+                | 'needs_review'
+                | 'resubmission_requested'
+                | 'expired'
+                | 'canceled'
+                | 'error';
+              attempt: number;
+              checks: {
+                /** @enum {unknown} */
+                type: 'document' | 'selfie' | 'liveness' | 'watchlist' | 'age' | 'address' | 'connector';
+                /** @description `age` checks: whole years. */
+                minimumAge?: number;
+                /** @description `connector` checks: the connector to run. */
+                connectorId?: string;
+                /** @description `connector` checks: what the connector’s templates read as `input`. */
+                input?: {
+                  [key: string]: unknown;
+                };
+              }[];
+              requiredDocuments: (
+                | 'document-front'
+                | 'document-back'
+                | 'selfie'
+                | 'liveness-video'
+                | 'proof-of-address'
+                | 'fields'
+              )[];
+              uploadedDocuments: string[];
+              /** @description RFC 3339 time. */
+              expiresAt: string;
+              encryptionKey: {
+                /** @enum {string} */
+                suite: 'X-Wing';
+                /** @description base64url X-Wing public key (1216 bytes). */
+                publicKey: string;
+                keyId: string;
+              };
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/verification-client/documents/{kind}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /**
+     * Upload one document, sealed in the client; a new upload of the same kind replaces it
+     * @description The server checks the sealed key is addressed to the project’s key and stores the ciphertext; it never sees the document until a provider needs it (then only in memory).
+     */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          kind:
+            | 'document-front'
+            | 'document-back'
+            | 'selfie'
+            | 'liveness-video'
+            | 'proof-of-address'
+            | 'fields';
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            contentType: string;
+            /** @description base64url envelope holding the document’s data key, sealed to `encryptionKey`. */
+            sealedKey: string;
+            /** @description base64url AES-256-GCM ciphertext of the document under its data key (see docs/kyc.md). */
+            ciphertext: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              id: string;
+              /** @enum {unknown} */
+              kind:
+                | 'document-front'
+                | 'document-back'
+                | 'selfie'
+                | 'liveness-video'
+                | 'proof-of-address'
+                | 'fields';
+              size: number;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/verification-client/submit': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Submit the uploaded documents; processing continues in the background (202) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A verification session id. */
+              id: string;
+              /** @enum {unknown} */
+              status:
+                | 'created'
+                | 'awaiting_input'
+                | 'submitted'
+                | 'processing'
+                | 'approved'
+                | 'declined'
+                | 'needs_review'
+                | 'resubmission_requested'
+                | 'expired'
+                | 'canceled'
+                | 'error';
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/verification-webhooks/{providerId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Receives a verification provider’s webhooks (signed by the provider; no API key)
+     * @description Verified on the raw body with the configuration’s webhook secret; 200 once recorded (a repeated delivery is acknowledged and dropped), 401 when the signature does not verify.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description A provider configuration id. */
+          providerId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              received: boolean;
+              duplicate: boolean;
             };
           };
         };

@@ -40,6 +40,11 @@ export async function registerOpenApi(app: FastifyInstance, publicUrl: string): 
       components: {
         securitySchemes: {
           apiKey: { type: 'http', scheme: 'bearer', description: 'A project or platform API key (sk_…)' },
+          clientToken: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'A verification session’s client token (vct_…), for the end user’s capture client',
+          },
         },
       },
       security: [{ apiKey: [] }],

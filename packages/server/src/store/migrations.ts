@@ -696,4 +696,407 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0024_kyc': {
+    async up(db: Kysely<unknown>) {
+      // Verification (KYC) sessions (modules/kyc). Documents are ciphertext in blob storage; their sealed data
+      // keys live here and are deleted after the retention period (crypto-shredding).
+      await db.schema
+        .createTable('kyc_settings')
+        .addColumn('project_id', 'text', (c) => c.primaryKey())
+        .addColumn('issuer_id', 'text')
+        .addColumn('credential_type', 'text', (c) => c.notNull())
+        .addColumn('tx_code', 'integer', (c) => c.notNull())
+        .addColumn('retention_seconds', 'bigint', (c) => c.notNull())
+        .addColumn('max_attempts', 'integer', (c) => c.notNull())
+        .addColumn('session_ttl_seconds', 'bigint', (c) => c.notNull())
+        .addColumn('routing_rules', 'text', (c) => c.notNull())
+        .addColumn('public_key', bytes(db), (c) => c.notNull())
+        .addColumn('sealed_secret_key', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('kyc_providers')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('base_url', 'text', (c) => c.notNull())
+        .addColumn('sealed_secrets', 'text', (c) => c.notNull())
+        .addColumn('secret_names', 'text', (c) => c.notNull())
+        .addColumn('options', 'text', (c) => c.notNull())
+        .addColumn('priority', 'integer', (c) => c.notNull())
+        .addColumn('cost_cents', 'integer', (c) => c.notNull())
+        .addColumn('timeout_ms', 'integer', (c) => c.notNull())
+        .addColumn('max_retries', 'integer', (c) => c.notNull())
+        .addColumn('enabled', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('kyc_providers_project')
+        .on('kyc_providers')
+        .columns(['project_id', 'id'])
+        .execute();
+      await db.schema
+        .createTable('kyc_sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('org_id', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('reference', 'text')
+        .addColumn('checks', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('status_reason', 'text')
+        .addColumn('decided_by', 'text')
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('attempt', 'integer', (c) => c.notNull())
+        .addColumn('client_token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('provider_id', 'text')
+        .addColumn('provider_ref', 'text')
+        .addColumn('last_event_at', 'bigint')
+        .addColumn('result', 'text')
+        .addColumn('sealed_raw_result', 'text')
+        .addColumn('sealed_data_key', 'text')
+        .addColumn('offer_id', 'text')
+        .addColumn('offer_uri', 'text')
+        .addColumn('sealed_offer', 'text')
+        .addColumn('claimed_by', 'text')
+        .addColumn('claimed_until', 'bigint')
+        .addColumn('lease_until', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('decided_at', 'bigint')
+        .addColumn('purge_at', 'bigint')
+        .addColumn('purged_at', 'bigint')
+        .execute();
+      await db.schema
+        .createIndex('kyc_sessions_project_status')
+        .on('kyc_sessions')
+        .columns(['project_id', 'status', 'id'])
+        .execute();
+      await db.schema
+        .createIndex('kyc_sessions_project')
+        .on('kyc_sessions')
+        .columns(['project_id', 'id'])
+        .execute();
+      await db.schema
+        .createIndex('kyc_sessions_status')
+        .on('kyc_sessions')
+        .columns(['status', 'updated_at'])
+        .execute();
+      await db.schema.createIndex('kyc_sessions_expiry').on('kyc_sessions').columns(['expires_at']).execute();
+      await db.schema.createIndex('kyc_sessions_purge').on('kyc_sessions').columns(['purge_at']).execute();
+      await db.schema
+        .createIndex('kyc_sessions_provider_ref')
+        .on('kyc_sessions')
+        .columns(['provider_id', 'provider_ref'])
+        .execute();
+      await db.schema
+        .createTable('kyc_documents')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('session_id', 'text', (c) => c.notNull())
+        .addColumn('attempt', 'integer', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('content_type', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('blob_key', 'text', (c) => c.notNull())
+        .addColumn('sealed_key', bytes(db))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addUniqueConstraint('kyc_documents_slot', ['session_id', 'attempt', 'kind'])
+        .execute();
+      await db.schema
+        .createTable('kyc_transitions')
+        .addColumn('session_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('from_status', 'text', (c) => c.notNull())
+        .addColumn('to_status', 'text', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('provider_event', 'text')
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('kyc_transitions_pk', ['session_id', 'seq'])
+        .execute();
+      await db.schema
+        .createTable('kyc_provider_calls')
+        .addColumn('session_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('attempt', 'integer', (c) => c.notNull())
+        .addColumn('provider_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('try', 'integer', (c) => c.notNull())
+        .addColumn('result', 'text', (c) => c.notNull())
+        .addColumn('error_kind', 'text')
+        .addColumn('status', 'integer')
+        .addColumn('message', 'text')
+        .addColumn('duration_ms', 'integer', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('kyc_provider_calls_pk', ['session_id', 'seq'])
+        .execute();
+      // Inbound provider webhooks: the primary key drops a repeated delivery; processed_at is null until applied.
+      await db.schema
+        .createTable('kyc_inbox')
+        .addColumn('provider_id', 'text', (c) => c.notNull())
+        .addColumn('dedupe_key', 'text', (c) => c.notNull())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('ref', 'text', (c) => c.notNull())
+        .addColumn('occurred_at', 'bigint', (c) => c.notNull())
+        .addColumn('sealed_event', 'text')
+        .addColumn('received_at', 'bigint', (c) => c.notNull())
+        .addColumn('processed_at', 'bigint')
+        .addColumn('outcome', 'text')
+        .addPrimaryKeyConstraint('kyc_inbox_pk', ['provider_id', 'dedupe_key'])
+        .execute();
+      await db.schema
+        .createIndex('kyc_inbox_pending')
+        .on('kyc_inbox')
+        .columns(['processed_at', 'received_at'])
+        .execute();
+    },
+  },
+  '0025_connectors': {
+    async up(db: Kysely<unknown>) {
+      // HTTP connectors (modules/connectors): their configuration as JSON, their secrets sealed under the master
+      // key, and their last health check. Times are epoch milliseconds.
+      await db.schema
+        .createTable('connectors')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('config', 'text', (c) => c.notNull())
+        .addColumn('sealed_secrets', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('health_status', 'text', (c) => c.notNull())
+        .addColumn('health_checked_at', 'bigint')
+        .addColumn('health_status_code', 'integer')
+        .addColumn('health_reason', 'text')
+        .addColumn('health_failures', 'integer', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('connectors_project')
+        .on('connectors')
+        .columns(['project_id', 'id'])
+        .execute();
+      // A bounded log of runs (no input values, no response bodies): the newest few hundred per connector.
+      await db.schema
+        .createTable('connector_runs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('connector_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('status_code', 'integer')
+        .addColumn('duration_ms', 'integer', (c) => c.notNull())
+        .addColumn('success', 'integer', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('detail', 'text')
+        .execute();
+      await db.schema
+        .createIndex('connector_runs_connector')
+        .on('connector_runs')
+        .columns(['connector_id', 'id'])
+        .execute();
+      // Quota counters: one row per connector and UTC day (`d:2026-05-01`) or month (`m:2026-05`).
+      await db.schema
+        .createTable('connector_usage')
+        .addColumn('connector_id', 'text', (c) => c.notNull())
+        .addColumn('period', 'text', (c) => c.notNull())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('count', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('connector_usage_pk', ['connector_id', 'period'])
+        .execute();
+    },
+  },
+  '0023_webhooks': {
+    async up(db: Kysely<unknown>) {
+      // Webhooks (modules/webhooks): endpoints, the transactional outbox of events, one delivery per event
+      // and endpoint, and the log of attempts. Times named *_at are epoch ms except endpoints' ISO strings.
+      await db.schema
+        .createTable('webhook_endpoints')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('description', 'text')
+        .addColumn('event_types', 'text', (c) => c.notNull())
+        .addColumn('signing', 'text', (c) => c.notNull())
+        .addColumn('secret_box', 'text', (c) => c.notNull())
+        .addColumn('public_key', 'text')
+        .addColumn('previous_secret_box', 'text')
+        .addColumn('previous_expires_at', 'bigint')
+        .addColumn('rate_limit', 'integer')
+        .addColumn('enabled', 'integer', (c) => c.notNull())
+        .addColumn('disabled_reason', 'text')
+        .addColumn('failing_since', 'bigint')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('webhook_endpoints_project')
+        .on('webhook_endpoints')
+        .columns(['project_id', 'id'])
+        .execute();
+
+      await db.schema
+        .createTable('webhook_events')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('webhook_events_created')
+        .on('webhook_events')
+        .column('created_at')
+        .execute();
+
+      await db.schema
+        .createTable('webhook_deliveries')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('endpoint_id', 'text', (c) => c.notNull())
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('event_type', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('attempt_count', 'integer', (c) => c.notNull())
+        .addColumn('failures', 'integer', (c) => c.notNull())
+        .addColumn('throttles', 'integer', (c) => c.notNull())
+        .addColumn('next_attempt_at', 'bigint')
+        .addColumn('lease_owner', 'text')
+        .addColumn('lease_until', 'bigint')
+        .addColumn('last_attempt_at', 'bigint')
+        .addColumn('last_status_code', 'integer')
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // The head of each endpoint's queue (its oldest unfinished delivery) in one index seek; the partial
+      // index holds unfinished deliveries only, so a long delivery history costs the worker nothing. The
+      // worker's queries repeat this predicate literally, which both engines need to use the index.
+      await db.schema
+        .createIndex('webhook_deliveries_active')
+        .on('webhook_deliveries')
+        .columns(['endpoint_id', 'id'])
+        .where(sql<boolean>`status in ('pending', 'delivering')`)
+        .execute();
+      await db.schema
+        .createIndex('webhook_deliveries_endpoint')
+        .on('webhook_deliveries')
+        .columns(['project_id', 'endpoint_id', 'id'])
+        .execute();
+      await db.schema
+        .createIndex('webhook_deliveries_created')
+        .on('webhook_deliveries')
+        .column('created_at')
+        .execute();
+
+      await db.schema
+        .createTable('webhook_attempts')
+        .addColumn('delivery_id', 'text', (c) => c.notNull())
+        .addColumn('number', 'integer', (c) => c.notNull())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('endpoint_id', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('status_code', 'integer')
+        .addColumn('duration_ms', 'integer', (c) => c.notNull())
+        .addColumn('error', 'text')
+        .addColumn('next_attempt_at', 'bigint')
+        .addPrimaryKeyConstraint('webhook_attempts_pk', ['delivery_id', 'number'])
+        .execute();
+    },
+  },
+  '0026_oid4vci': {
+    async up(db: Kysely<unknown>) {
+      // OpenID4VCI pre-authorized offers (modules/oid4vci). Times are epoch seconds. Codes, tx_codes, access
+      // tokens and used nonces are stored as hashes only; the offered claims are sealed (SecretBox).
+      await db.schema
+        .createTable('oid4vci_offers')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('issuer_id', 'text', (c) => c.notNull())
+        .addColumn('credential_type', 'text', (c) => c.notNull())
+        .addColumn('configuration_ids', 'text', (c) => c.notNull())
+        .addColumn('claims_box', 'text', (c) => c.notNull())
+        .addColumn('subject_did', 'text')
+        .addColumn('reference', 'text', (c) => c.notNull())
+        .addColumn('code_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('tx_code_digest', 'text')
+        .addColumn('tx_code_failures', 'integer', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('redeemed_at', 'bigint')
+        .addColumn('canceled_at', 'bigint')
+        .execute();
+      await db.schema
+        .createIndex('oid4vci_offers_reference')
+        .on('oid4vci_offers')
+        .columns(['project_id', 'reference'])
+        .execute();
+      await db.schema
+        .createTable('oid4vci_access_tokens')
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('offer_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('oid4vci_access_tokens_offer')
+        .on('oid4vci_access_tokens')
+        .column('offer_id')
+        .execute();
+      await db.schema
+        .createIndex('oid4vci_access_tokens_expiry')
+        .on('oid4vci_access_tokens')
+        .column('expires_at')
+        .execute();
+      // c_nonces are stateless until used; a used one is kept (hashed) until it would have expired.
+      await db.schema
+        .createTable('oid4vci_used_nonces')
+        .addColumn('nonce_hash', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('oid4vci_used_nonces_expiry')
+        .on('oid4vci_used_nonces')
+        .column('expires_at')
+        .execute();
+      // One row per configuration of an offer once claimed for issuance; the hash finds its status entry.
+      await db.schema
+        .createTable('oid4vci_credentials')
+        .addColumn('offer_id', 'text', (c) => c.notNull())
+        .addColumn('configuration_id', 'text', (c) => c.notNull())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('issuer_id', 'text', (c) => c.notNull())
+        .addColumn('reference', 'text', (c) => c.notNull())
+        .addColumn('format', 'text', (c) => c.notNull())
+        .addColumn('credential_hash', 'text')
+        .addColumn('revocable', 'integer', (c) => c.notNull())
+        .addColumn('issued_at', 'bigint')
+        .addColumn('revoked_at', 'bigint')
+        .addPrimaryKeyConstraint('oid4vci_credentials_pk', ['offer_id', 'configuration_id'])
+        .execute();
+      await db.schema
+        .createIndex('oid4vci_credentials_reference')
+        .on('oid4vci_credentials')
+        .columns(['project_id', 'reference'])
+        .execute();
+      // The configurations each project's issuer metadata lists: every (type, format) it has offered.
+      await db.schema
+        .createTable('oid4vci_configurations')
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('format', 'text', (c) => c.notNull())
+        .addColumn('credential_type', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('oid4vci_configurations_pk', ['project_id', 'id'])
+        .execute();
+    },
+  },
 };

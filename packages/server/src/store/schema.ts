@@ -187,6 +187,189 @@ export interface EphemeralAttestationsTable {
   ledger_index: number | string | null;
 }
 
+/** HTTP connectors (modules/connectors). Times are epoch milliseconds. */
+export interface ConnectorsTable {
+  id: string;
+  project_id: string;
+  name: string;
+  /** JSON of the connector's configuration without its secrets (modules/connectors/config.ts). */
+  config: string;
+  /** JSON of the secrets by name, sealed under the master key with the connector id as owner; null when none. */
+  sealed_secrets: string | null;
+  created_at: number | string;
+  updated_at: number | string;
+  /** unknown (never checked), healthy or unhealthy. */
+  health_status: string;
+  health_checked_at: number | string | null;
+  health_status_code: number | null;
+  health_reason: string | null;
+  /** Consecutive failed health checks (0 after a healthy one). */
+  health_failures: number;
+}
+
+/** One run of a connector: no input values, no response bodies. `id` is a UUIDv7 in hex (sorts by time). */
+export interface ConnectorRunsTable {
+  id: string;
+  project_id: string;
+  connector_id: string;
+  /** test, issue, check or health. */
+  kind: string;
+  at: number | string;
+  status_code: number | null;
+  duration_ms: number;
+  /** 1 or 0. */
+  success: number;
+  reason: string | null;
+  detail: string | null;
+}
+
+/** Outbound calls of a connector per UTC day (`d:YYYY-MM-DD`) and month (`m:YYYY-MM`), for its quotas. */
+export interface ConnectorUsageTable {
+  connector_id: string;
+  period: string;
+  project_id: string;
+  count: number;
+}
+
+/** Verification (KYC) tables (modules/kyc). Times are POSIX seconds unless named `_ms`. */
+export interface KycSettingsTable {
+  project_id: string;
+  issuer_id: string | null;
+  credential_type: string;
+  /** 1: offers carry a tx_code. */
+  tx_code: number;
+  retention_seconds: number | string;
+  max_attempts: number;
+  session_ttl_seconds: number | string;
+  /** JSON RoutingRule[]. */
+  routing_rules: string;
+  /** The project's X-Wing verification public key (clients seal documents to it). */
+  public_key: Uint8Array;
+  /** Its 32-byte secret seed, sealed under the master key. */
+  sealed_secret_key: string;
+  updated_at: number | string;
+}
+
+export interface KycProvidersTable {
+  id: string;
+  project_id: string;
+  kind: string;
+  name: string;
+  base_url: string;
+  /** JSON of the secrets by name, sealed under the master key. */
+  sealed_secrets: string;
+  /** JSON array of the secrets' names (shown; the values never are). */
+  secret_names: string;
+  options: string;
+  priority: number;
+  cost_cents: number;
+  timeout_ms: number;
+  max_retries: number;
+  enabled: number;
+  created_at: number | string;
+  updated_at: number | string;
+}
+
+export interface KycSessionsTable {
+  id: string;
+  project_id: string;
+  org_id: string;
+  /** A user id (`usr_…`) or a DID. */
+  subject: string;
+  /** The project's own opaque reference, if it gave one. */
+  reference: string | null;
+  /** JSON CheckRequest[]. */
+  checks: string;
+  status: string;
+  status_reason: string | null;
+  decided_by: string | null;
+  /** Bumped by every transition: writes are conditional on the version read. */
+  version: number;
+  attempt: number;
+  client_token_hash: string;
+  expires_at: number | string;
+  provider_id: string | null;
+  provider_ref: string | null;
+  /** Provider time (ms) of the latest applied provider event. */
+  last_event_at: number | string | null;
+  /** JSON of the normalized result: checks, reasons, derived claims. */
+  result: string | null;
+  /** The provider's raw answer, sealed under the session's data key. */
+  sealed_raw_result: string | null;
+  /** The session's data key sealed under the master key; null once destroyed. */
+  sealed_data_key: string | null;
+  offer_id: string | null;
+  offer_uri: string | null;
+  /** The offer's link and tx_code, sealed under the session's data key (shown to the project). */
+  sealed_offer: string | null;
+  claimed_by: string | null;
+  claimed_until: number | string | null;
+  /** Until when (ms) one server process dispatches the session. */
+  lease_until: number | string | null;
+  created_at: number | string;
+  updated_at: number | string;
+  decided_at: number | string | null;
+  purge_at: number | string | null;
+  purged_at: number | string | null;
+}
+
+export interface KycDocumentsTable {
+  id: string;
+  project_id: string;
+  session_id: string;
+  attempt: number;
+  kind: string;
+  content_type: string;
+  size: number | string;
+  blob_key: string;
+  /** The document's data key sealed to the project's verification key; null once destroyed. */
+  sealed_key: Uint8Array | null;
+  created_at: number | string;
+}
+
+export interface KycTransitionsTable {
+  session_id: string;
+  seq: number;
+  project_id: string;
+  from_status: string;
+  to_status: string;
+  actor: string;
+  reason: string | null;
+  provider_event: string | null;
+  at: number | string;
+}
+
+export interface KycProviderCallsTable {
+  session_id: string;
+  seq: number;
+  project_id: string;
+  attempt: number;
+  provider_id: string;
+  kind: string;
+  try: number;
+  result: string;
+  error_kind: string | null;
+  status: number | null;
+  message: string | null;
+  duration_ms: number;
+  at: number | string;
+}
+
+export interface KycInboxTable {
+  provider_id: string;
+  dedupe_key: string;
+  project_id: string;
+  ref: string;
+  /** Provider time, ms. */
+  occurred_at: number | string;
+  /** The parsed event sealed under the master key until applied (it may carry personal data); then null. */
+  sealed_event: string | null;
+  received_at: number | string;
+  processed_at: number | string | null;
+  /** What applying it did: applied, stale, unknown_ref, failed. */
+  outcome: string | null;
+}
+
 export interface PersonaOpsTable {
   did: string;
   /** 0 for the genesis, then 1, 2, … along the DID's history. */
@@ -478,6 +661,153 @@ export interface OidcKeyRotationsTable {
   claimed_at: string;
 }
 
+// --- webhooks (modules/webhooks): endpoints, the outbox of events, deliveries and their attempts ---
+
+/** A project's webhook endpoint: created_at/updated_at are ISO-8601; the other times are epoch ms. */
+export interface WebhookEndpointsTable {
+  id: string;
+  project_id: string;
+  url: string;
+  description: string | null;
+  /** JSON array of exact event types and `prefix.*` wildcards; empty: every event. */
+  event_types: string;
+  /** `v1` (HMAC-SHA256) or `v1a` (Ed25519). */
+  signing: string;
+  /** SecretBox-sealed signing key (v1: the HMAC key; v1a: the Ed25519 seed), owner = endpoint id. */
+  secret_box: string;
+  /** v1a: the public key as shown (`whpk_…`); null for v1. */
+  public_key: string | null;
+  /** The key replaced by the last rotation, still signing until previous_expires_at (epoch ms). */
+  previous_secret_box: string | null;
+  previous_expires_at: number | string | null;
+  /** Deliveries per second to this endpoint; null: only the project's limit applies. */
+  rate_limit: number | null;
+  /** 1 enabled, 0 disabled. */
+  enabled: number;
+  /** Why it is disabled: `manual`, `gone` (answered 410) or `failing` (5 days without a success). */
+  disabled_reason: string | null;
+  /** Epoch ms of the first failed attempt since the last success; null while healthy. */
+  failing_since: number | string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One event in the outbox: the exact JSON body every endpoint receives. */
+export interface WebhookEventsTable {
+  id: string;
+  project_id: string;
+  type: string;
+  body: string;
+  /** Epoch ms. */
+  created_at: number | string;
+}
+
+/** One event for one endpoint (`msg_…`), with its retry state and the lease of the worker sending it. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  project_id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  /** pending | delivering | succeeded | failed | canceled */
+  status: string;
+  /** Attempts made, throttled ones included. */
+  attempt_count: number;
+  /** Failed attempts that used up a slot of the retry schedule. */
+  failures: number;
+  /** 429 answers that did not use up a slot. */
+  throttles: number;
+  /** Epoch ms: when the next attempt is due (pending); null once final. */
+  next_attempt_at: number | string | null;
+  lease_owner: string | null;
+  lease_until: number | string | null;
+  last_attempt_at: number | string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: number | string;
+  updated_at: number | string;
+}
+
+/** The delivery log: one row per HTTP attempt. */
+export interface WebhookAttemptsTable {
+  delivery_id: string;
+  number: number;
+  project_id: string;
+  endpoint_id: string;
+  /** Epoch ms. */
+  at: number | string;
+  status_code: number | null;
+  duration_ms: number;
+  error: string | null;
+  /** Epoch ms of the retry this attempt scheduled; null when none. */
+  next_attempt_at: number | string | null;
+}
+
+// --- OpenID4VCI (modules/oid4vci): pre-authorized offers; all times are epoch seconds ---
+
+/** A credential offer (`cof_…`): the SHA-256 of its pre-authorized code, an HMAC of its tx_code. */
+export interface Oid4vciOffersTable {
+  id: string;
+  project_id: string;
+  issuer_id: string;
+  credential_type: string;
+  /** JSON array of the credential configuration ids offered. */
+  configuration_ids: string;
+  /** The flat claims, sealed with the row id as owner. */
+  claims_box: string;
+  subject_did: string | null;
+  reference: string;
+  code_hash: string;
+  tx_code_digest: string | null;
+  tx_code_failures: number;
+  /** offered | redeemed | canceled. */
+  state: string;
+  created_at: number | string;
+  expires_at: number | string;
+  redeemed_at: number | string | null;
+  canceled_at: number | string | null;
+}
+
+/** An access token of a redeemed offer: its SHA-256 only. */
+export interface Oid4vciAccessTokensTable {
+  token_hash: string;
+  project_id: string;
+  offer_id: string;
+  created_at: number | string;
+  expires_at: number | string;
+}
+
+/** A c_nonce used by a credential request (SHA-256), kept until it would have expired. */
+export interface Oid4vciUsedNoncesTable {
+  nonce_hash: string;
+  project_id: string;
+  expires_at: number | string;
+}
+
+/** A credential issued for one configuration of an offer (credential_hash null while being issued). */
+export interface Oid4vciCredentialsTable {
+  offer_id: string;
+  configuration_id: string;
+  project_id: string;
+  issuer_id: string;
+  reference: string;
+  format: string;
+  credential_hash: string | null;
+  /** 1 when it has a revocation status entry. */
+  revocable: number;
+  issued_at: number | string | null;
+  revoked_at: number | string | null;
+}
+
+/** A credential configuration a project's issuer metadata lists. */
+export interface Oid4vciConfigurationsTable {
+  project_id: string;
+  id: string;
+  format: string;
+  credential_type: string;
+  created_at: number | string;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   projects: ProjectsTable;
@@ -497,6 +827,13 @@ export interface Database {
   status_entries: StatusEntriesTable;
   persona_ops: PersonaOpsTable;
   ephemeral_attestations: EphemeralAttestationsTable;
+  kyc_settings: KycSettingsTable;
+  kyc_providers: KycProvidersTable;
+  kyc_sessions: KycSessionsTable;
+  kyc_documents: KycDocumentsTable;
+  kyc_transitions: KycTransitionsTable;
+  kyc_provider_calls: KycProviderCallsTable;
+  kyc_inbox: KycInboxTable;
   identity_users: IdentityUsersTable;
   identity_recovery_codes: IdentityRecoveryCodesTable;
   identity_sessions: IdentitySessionsTable;
@@ -517,4 +854,18 @@ export interface Database {
   identity_sign_ins: IdentitySignInsTable;
   oidc_key_states: OidcKeyStatesTable;
   oidc_key_rotations: OidcKeyRotationsTable;
+  // OpenID4VCI (modules/oid4vci)
+  oid4vci_offers: Oid4vciOffersTable;
+  oid4vci_access_tokens: Oid4vciAccessTokensTable;
+  oid4vci_used_nonces: Oid4vciUsedNoncesTable;
+  oid4vci_credentials: Oid4vciCredentialsTable;
+  oid4vci_configurations: Oid4vciConfigurationsTable;
+  // webhooks (modules/webhooks)
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_events: WebhookEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
+  connectors: ConnectorsTable;
+  connector_runs: ConnectorRunsTable;
+  connector_usage: ConnectorUsageTable;
 }

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { decodeCursor, type Page, toPage } from '../../http/pagination.js';
 import { newId } from '../../ids.js';
 import type { Database } from '../../store/schema.js';
+import type { SessionStatus } from '../kyc/state-machine.js';
 import type { LedgerService } from '../ledger/service.js';
 import { GroupCommit } from './group-commit.js';
 import { AuditRepo } from './repo.js';
@@ -65,7 +66,28 @@ export type AuditEventType =
   | 'passkey.clone_detected'
   | 'user.email_verified'
   | 'sign_in.risk_assessed'
-  | 'session.reauthenticated';
+  | 'session.reauthenticated'
+  // OpenID4VCI credential offers (modules/oid4vci).
+  | 'credential_offer.created'
+  | 'credential_offer.redeemed'
+  | 'credential_offer.canceled'
+  // Verification sessions: one type per state-machine move, named after its target (kyc/state-machine.ts).
+  | `verification.${SessionStatus}`
+  | 'verification.claimed'
+  | 'verification_settings.updated'
+  | 'verification_provider.created'
+  | 'verification_provider.updated'
+  | 'verification_provider.deleted'
+  // HTTP connectors (modules/connectors).
+  | 'connector.created'
+  | 'connector.updated'
+  | 'connector.deleted'
+  | 'connector.issued'
+  // Webhook endpoints (modules/webhooks).
+  | 'webhook_endpoint.created'
+  | 'webhook_endpoint.updated'
+  | 'webhook_endpoint.deleted'
+  | 'webhook_endpoint.secret_rotated';
 
 /**
  * What an audit entry may hold: ids, roles, scopes, hashes and times. Never personal data (a member's

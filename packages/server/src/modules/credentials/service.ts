@@ -49,6 +49,7 @@ import {
 } from './presentation-verification.js';
 import { badOption, rejected } from './rejection.js';
 import type { DATA_INTEGRITY_SUITES } from './schemas.js';
+import { issueSdJwtWithKeyStore, type SdJwtVcContent, sdJwtKey } from './sd-jwt-issuance.js';
 
 export interface IssueOptions {
   cryptosuite?: (typeof DATA_INTEGRITY_SUITES)[number];
@@ -114,6 +115,53 @@ export class CredentialsService {
     input: { credential: object; options?: IssueOptions | undefined },
   ): Promise<{ verifiableCredential: JsonObject }> {
     const issuer = await this.issuers.authorizeIssuer(principal, issuerId, 'credentials:issue');
+    const { verifiableCredential } = await this.issueWith(issuer, input, principal.keyId);
+    return { verifiableCredential };
+  }
+
+  /**
+   * For modules that authorized the issuance themselves (OpenID4VCI: a wallet redeeming a project's
+   * offer): issues as `issuer` like `issue`, audited with `actor`, and answers the hash that identifies
+   * the credential in the status module (to revoke it later).
+   */
+  issueAsIssuer(
+    issuer: IssuerRecord,
+    input: { credential: object; options?: IssueOptions | undefined },
+    actor: string,
+  ): Promise<{ verifiableCredential: JsonObject; credentialHash: string }> {
+    return this.issueWith(issuer, input, actor);
+  }
+
+  /** For modules that authorized the issuance themselves: an SD-JWT VC, audited with `actor`. */
+  async issueSdJwtAsIssuer(
+    issuer: IssuerRecord,
+    content: SdJwtVcContent,
+    actor: string,
+  ): Promise<{ sdJwt: string; credentialHash: string }> {
+    const key = sdJwtKey(issuer);
+    if (!key) throw new Problem('validation-error', `Issuer ${issuer.id} has no key that signs JWS.`);
+    const issued = await issueSdJwtWithKeyStore(this.keys, issuer, key, content);
+    await this.audit.recordAlone({
+      type: 'credential.issued',
+      orgId: issuer.orgId || null,
+      projectId: issuer.projectId,
+      actor,
+      subject: issuer.id,
+      details: {
+        credentialHash: issued.credentialHash,
+        hashOf: 'sd-jwt',
+        types: [content.vct],
+        suite: 'dc+sd-jwt',
+      },
+    });
+    return issued;
+  }
+
+  private async issueWith(
+    issuer: IssuerRecord,
+    input: { credential: object; options?: IssueOptions | undefined },
+    actor: string,
+  ): Promise<{ verifiableCredential: JsonObject; credentialHash: string }> {
     const options = input.options ?? {};
     const suite = chooseSuite(issuer, options);
     // Every suite of an issuer has a key: checked when the issuer was created.
@@ -132,9 +180,10 @@ export class CredentialsService {
         credentialHash,
         event: {
           type: 'credential.issued' as const,
-          orgId: issuer.orgId,
+          // Empty for an issuer looked up without a caller: the audit module finds the project's.
+          orgId: issuer.orgId || null,
           projectId: issuer.projectId,
-          actor: principal.keyId,
+          actor,
           subject: issuer.id,
           // Never the subject's data: a hash that identifies the credential, its types and how it was secured.
           details: {
@@ -149,8 +198,9 @@ export class CredentialsService {
     };
     if (purposes.length === 0) {
       const verifiableCredential = await secure(credential);
-      await this.audit.recordAlone(event(verifiableCredential).event);
-      return { verifiableCredential };
+      const { credentialHash, event: issued } = event(verifiableCredential);
+      await this.audit.recordAlone(issued);
+      return { verifiableCredential, credentialHash };
     }
     // The indexes are recorded with the audit entry once signed; a concurrent issuance that took one of
     // them in the meantime makes this one allocate and sign again.
@@ -160,7 +210,7 @@ export class CredentialsService {
       const verifiableCredential = await secure(addStatusEntries(credential, entries));
       const { credentialHash, event: issued } = event(verifiableCredential);
       if (await this.status.recordIssued(issuer, allocations, credentialHash, issued))
-        return { verifiableCredential };
+        return { verifiableCredential, credentialHash };
     }
     throw new Problem('conflict', 'Concurrent issuances kept taking the status list indexes; retry.');
   }

@@ -12,8 +12,8 @@ import {
   type LoadedOperations,
   personaMethod,
 } from '@personachain/credentials';
+import { publicFetch } from '../../http/public-fetch.js';
 import type { HostedDids } from '../issuers/service.js';
-import { publicFetch } from './public-fetch.js';
 
 /** Where did:persona operations come from: the ledger, through the persona module's index. */
 export interface PersonaOperations {

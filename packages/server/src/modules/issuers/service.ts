@@ -6,16 +6,17 @@ import {
   didWebFromUrl,
 } from '@personachain/credentials';
 import { encodePublicKeyMultibase, type KeyRecord, type KeyStore } from '@personachain/crypto';
+import type { Kysely } from 'kysely';
 import { decodeCursor, type Page, toPage } from '../../http/pagination.js';
 import { Problem } from '../../http/problem.js';
 import { isId, newId } from '../../ids.js';
-import type { IssuersTable } from '../../store/schema.js';
+import type { Database, IssuersTable } from '../../store/schema.js';
 import type { AuditService } from '../audit/service.js';
 import type { PersonaService } from '../persona/service.js';
 import type { Action, Principal } from '../policy/model.js';
 import type { Project, TenancyService } from '../tenancy/service.js';
 import { buildIssuerGenesis, personaFragment } from './persona-genesis.js';
-import type { IssuersRepo } from './repo.js';
+import { IssuersRepo } from './repo.js';
 import type { DID_METHODS, KEY_TYPES, STATUS_PURPOSES, SUITES } from './schemas.js';
 
 export type Suite = (typeof SUITES)[number];
@@ -328,6 +329,20 @@ export class IssuersService {
   async liveIssuer(issuerId: string): Promise<IssuerRecord | undefined> {
     const row = await this.live(issuerId);
     return row ? toRecord(row, '') : undefined;
+  }
+
+  /**
+   * For modules acting inside their own transaction `trx` (OpenID4VCI offers made in the transaction of a
+   * verification decision): the project's issuer, read through `trx`, since on SQLite a read on another
+   * connection would wait for that transaction. `orgId` is left empty.
+   */
+  async projectIssuer(
+    trx: Kysely<Database>,
+    projectId: string,
+    issuerId: string,
+  ): Promise<IssuerRecord | undefined> {
+    const row = isId('iss', issuerId) ? await new IssuersRepo(trx).get(issuerId) : undefined;
+    return row && row.project_id === projectId ? toRecord(row, '') : undefined;
   }
 
   /** The public DID document of a did:web issuer (undefined for other issuers and unknown ids). */

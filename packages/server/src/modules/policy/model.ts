@@ -1,5 +1,5 @@
 /** Roles from least to most powerful; a role's rank is its position + 1. */
-export const ROLES = ['viewer', 'auditor', 'developer', 'admin', 'owner'] as const;
+export const ROLES = ['viewer', 'auditor', 'reviewer', 'developer', 'admin', 'owner'] as const;
 export type Role = (typeof ROLES)[number];
 
 export function rankOf(role: Role): number {
@@ -38,6 +38,16 @@ export const SCOPES = [
   'oidc_keys:write',
   'ephemeral:read',
   'ephemeral:attest',
+  'verifications:read',
+  'verifications:write',
+  'verifications:review',
+  'verification_settings:read',
+  'verification_settings:write',
+  'connectors:read',
+  'connectors:write',
+  'connectors:run',
+  'webhooks:read',
+  'webhooks:write',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 

@@ -1,4 +1,4 @@
-import { publicFetch } from '../dids/public-fetch.js';
+import { publicFetch } from '../../http/public-fetch.js';
 
 /** Longest a fetched status list is reused, whatever its `Cache-Control` says. */
 export const REMOTE_MAX_AGE_SECONDS = 300;

@@ -177,6 +177,32 @@ export class StatusService {
       statusListIndex === undefined
         ? { credentialHash: sha256(input.credentialId as string) }
         : { idx: Number(statusListIndex) };
+    const entries = await this.apply(issuer, purpose, by, status, principal.keyId);
+    return { statusPurpose: purpose, statusListCredential: url, status, entries };
+  }
+
+  /**
+   * For modules that decided a revocation themselves (OpenID4VCI: a reversed verification revokes what
+   * was issued for it): revokes the credential with this hash (as `issue` recorded it), audited with
+   * `actor`. False when the issuer has no revocation entry for it.
+   */
+  async revokeAsSystem(issuer: IssuerRecord, credentialHash: string, actor: string): Promise<boolean> {
+    try {
+      await this.apply(issuer, 'revocation', { credentialHash }, true, actor);
+      return true;
+    } catch (error) {
+      if (error instanceof Problem && error.slug === 'not-found') return false;
+      throw error;
+    }
+  }
+
+  private async apply(
+    issuer: IssuerRecord,
+    purpose: StatusPurpose,
+    by: { credentialHash: string } | { idx: number },
+    status: boolean,
+    actor: string,
+  ): Promise<StatusChange['entries']> {
     const at = this.now().toISOString();
     const entries = await this.repo.transaction(async (repo) => {
       // First, so concurrent changes of one list wait for each other (the list row's lock).
@@ -195,9 +221,10 @@ export class StatusService {
           await repo.setStatus(issuer.id, purpose, Number(row.idx), status ? 1 : 0, at);
           await this.audit.record(repo.db, {
             type: 'credential.status_changed',
-            orgId: issuer.orgId,
+            // Empty for an issuer looked up without a caller: the audit module finds the project's.
+            orgId: issuer.orgId || null,
             projectId: issuer.projectId,
-            actor: principal.keyId,
+            actor,
             subject: issuer.id,
             // Never the subject's data: the hash that identifies the credential, the purpose, the status.
             details: { credentialHash: row.credential_hash, purpose, status },
@@ -211,7 +238,7 @@ export class StatusService {
     this.changes.set(key, (this.changes.get(key) ?? 0) + 1);
     this.publications.delete(key);
     if (entries.some((entry) => entry.changed)) this.audit.committed();
-    return { statusPurpose: purpose, statusListCredential: url, status, entries };
+    return entries;
   }
 
   /**

@@ -10,7 +10,7 @@ export const Name = Type.String({
 });
 const Timestamp = Type.String({ format: 'date-time' });
 const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
-const RoleName = Type.Enum(ROLES, { description: 'owner > admin > developer > auditor > viewer' });
+const RoleName = Type.Enum(ROLES, { description: 'owner > admin > developer > reviewer > auditor > viewer' });
 
 export const OrgId = Type.String({ pattern: '^org_[0-9a-f]{32}$', description: 'Organization id.' });
 export const ProjectId = Type.String({ pattern: '^prj_[0-9a-f]{32}$', description: 'Project id.' });

@@ -74,23 +74,57 @@ function publicLookup(hostname: string, options: { all?: boolean }, callback: Lo
   });
 }
 
+export interface PublicFetchOptions {
+  /**
+   * Hosts (`host` or `host:port`) an operator allows although they resolve to non-public addresses, e.g.
+   * an intranet's did:web server or a KYC vendor's on-premises gateway.
+   */
+  trustedHosts?: readonly string[];
+  /** Whether a trusted host may be reached over plain HTTP (never an untrusted one); default false. */
+  httpForTrustedHosts?: boolean;
+}
+
 /**
- * A fetch for URLs that callers choose (did:web documents): HTTPS only, to public addresses only. Hosts in
- * `trustedHosts` (host or host:port, e.g. an intranet's did:web server) skip the address check.
+ * A fetch for URLs that callers choose (did:web documents, webhook endpoints, connector and provider
+ * APIs): HTTPS only, to public addresses only; every redirect hop is checked again at connect time. Hosts
+ * in `trustedHosts` skip the address check.
  */
-export function publicFetch(options: { trustedHosts?: readonly string[] } = {}): typeof globalThis.fetch {
+export function publicFetch(options: PublicFetchOptions = {}): typeof globalThis.fetch {
   const trusted = new Set(options.trustedHosts ?? []);
   const guarded = new Agent({ connect: { lookup: publicLookup } });
   const open = new Agent();
   return (async (input: string | URL | Request, init?: RequestInit) => {
     const url = new URL(input instanceof Request ? input.url : input);
-    if (url.protocol !== 'https:')
-      throw new NonPublicAddressError(`only https URLs are fetched (got ${url.protocol})`);
     const isTrusted = trusted.has(url.host) || trusted.has(url.hostname);
+    const plainAllowed = isTrusted && options.httpForTrustedHosts === true && url.protocol === 'http:';
+    if (url.protocol !== 'https:' && !plainAllowed)
+      throw new NonPublicAddressError(`only https URLs are fetched (got ${url.protocol})`);
     const literal = url.hostname.replace(/^\[|\]$/g, '');
     if (!isTrusted && isIP(literal) !== 0 && !isPublicAddress(literal)) {
       throw new NonPublicAddressError(`refusing to connect to ${literal}: not a public address`);
     }
     return undiciFetch(url, { ...(init as object), dispatcher: isTrusted ? open : guarded });
   }) as unknown as typeof globalThis.fetch;
+}
+
+/**
+ * Why a URL a tenant configures (a webhook endpoint, a provider's API) will not be fetched, or null when
+ * it may be: it must be HTTPS to a host that is not a non-public address literal, unless the operator
+ * trusts the host (then plain HTTP is allowed too). Names are checked again at connect time.
+ */
+export function outboundUrlProblem(raw: string, trustedHosts: readonly string[]): string | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'is not an absolute URL';
+  }
+  if (url.username || url.password) return 'must not carry credentials';
+  const trusted = trustedHosts.includes(url.host) || trustedHosts.includes(url.hostname);
+  if (url.protocol !== 'https:' && !(trusted && url.protocol === 'http:')) return 'must be an https URL';
+  const literal = url.hostname.replace(/^\[|\]$/g, '');
+  if (!trusted && (literal === 'localhost' || (isIP(literal) !== 0 && !isPublicAddress(literal)))) {
+    return `must be a public host (${literal} is not; an operator can allow it in PERSONA_OUTBOUND_TRUSTED_HOSTS)`;
+  }
+  return null;
 }

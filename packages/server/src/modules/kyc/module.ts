@@ -1,0 +1,144 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kysely } from 'kysely';
+import type { BlobStoreConfig } from '../../config.js';
+import type { Database } from '../../store/schema.js';
+import type { AuditService } from '../audit/service.js';
+import type { ConnectorService } from '../connectors/service.js';
+import type { Oid4vciService } from '../oid4vci/service.js';
+import type { Principal } from '../policy/model.js';
+import type { TenancyService } from '../tenancy/service.js';
+import type { WebhookService } from '../webhooks/service.js';
+import { openBlobStore } from './blob-store.js';
+import { CircuitBreakers } from './circuit-breaker.js';
+import { Decisions } from './decisions.js';
+import { KycInbox } from './inbox.js';
+import { Orchestrator } from './orchestrator.js';
+import { KycProcessor, type ProcessingLog } from './processing.js';
+import { PROVIDER_ADAPTERS } from './providers/index.js';
+import type { AdapterDeps, ProviderSettings } from './providers/types.js';
+import { KycRepo } from './repo.js';
+import { KycService } from './service.js';
+import { SessionData } from './session-data.js';
+import { KycSettings } from './settings.js';
+import { Transitions } from './transitions.js';
+import { DEFAULT_WORKER_OPTIONS, KycWorker, type KycWorkerOptions } from './worker.js';
+
+export interface KycModuleDeps {
+  db: Kysely<Database>;
+  /** The embedded database serves this process alone: caches may keep rows for good. */
+  singleProcess: boolean;
+  masterKey: Uint8Array;
+  publicUrl: string;
+  blobStore: BlobStoreConfig;
+  outboundTrustedHosts: readonly string[];
+  /** The SSRF-guarded fetch every provider call goes through. */
+  fetch: typeof globalThis.fetch;
+  tenancy: TenancyService;
+  audit: AuditService;
+  webhooks: WebhookService;
+  connectors: Pick<ConnectorService, 'runCheck' | 'exists'>;
+  offers: Pick<Oid4vciService, 'createOffer' | 'revokeByReference'>;
+  issuers: { getIssuer(principal: Principal, projectId: string, issuerId: string): Promise<unknown> };
+  userExists(projectId: string, userId: string): Promise<boolean>;
+  log: ProcessingLog & { info(fields: Record<string, unknown>, message: string): void };
+  now?: () => Date;
+  worker?: Partial<KycWorkerOptions>;
+}
+
+/** Builds the verification module: its services, its background worker, and what its routes need. */
+export function createKycModule(deps: KycModuleDeps) {
+  const now = deps.now ?? (() => new Date());
+  const repo = new KycRepo(deps.db);
+  const webhookUrl = (providerId: string) => `${deps.publicUrl}/v1/verification-webhooks/${providerId}`;
+  const settings = new KycSettings(
+    repo,
+    deps.tenancy,
+    deps.audit,
+    deps.masterKey,
+    deps.outboundTrustedHosts,
+    webhookUrl,
+    deps.issuers,
+    deps.singleProcess,
+    now,
+  );
+  const adapterDeps: AdapterDeps = { fetch: deps.fetch, now };
+  const adapterFor = (providerSettings: ProviderSettings) =>
+    PROVIDER_ADAPTERS[providerSettings.kind](providerSettings, adapterDeps);
+  const breakers = new CircuitBreakers({}, now, (id, from, to) =>
+    deps.log.info({ providerConfigId: id, from, to }, 'kyc: provider circuit changed'),
+  );
+  const orchestrator = new Orchestrator({
+    adapterFor,
+    breakers,
+    now,
+    sleep: (ms) => sleep(ms),
+    random: Math.random,
+  });
+  const blobs = openBlobStore(deps.blobStore);
+  const data = new SessionData(deps.masterKey);
+  const transitions = new Transitions(deps.audit, deps.webhooks, now);
+  const decisions = new Decisions(settings, transitions, data, deps.connectors, deps.offers, now);
+  const processor = new KycProcessor(
+    repo,
+    settings,
+    orchestrator,
+    decisions,
+    transitions,
+    blobs,
+    webhookUrl,
+    deps.log,
+    now,
+  );
+  const inbox = new KycInbox(
+    repo,
+    settings,
+    processor,
+    orchestrator,
+    adapterFor,
+    deps.masterKey,
+    deps.log,
+    now,
+  );
+  const kyc = new KycService(
+    repo,
+    settings,
+    deps.tenancy,
+    deps.audit,
+    transitions,
+    decisions,
+    processor,
+    data,
+    blobs,
+    {
+      userExists: deps.userExists,
+      connectorExists: (projectId, id) => deps.connectors.exists(projectId, id),
+    },
+    now,
+  );
+  const worker = new KycWorker(
+    repo,
+    processor,
+    inbox,
+    orchestrator,
+    settings,
+    transitions,
+    blobs,
+    deps.log,
+    now,
+    {
+      ...DEFAULT_WORKER_OPTIONS,
+      ...deps.worker,
+    },
+  );
+  worker.start();
+  return {
+    kyc,
+    settings,
+    inbox,
+    worker,
+    async close() {
+      await worker.close();
+      await blobs.close();
+    },
+  };
+}
