@@ -56,21 +56,21 @@ function suite(engine: 'sqlite' | 'postgres') {
     const response = await server.call('GET', '/ledger/checkpoint', { key: null });
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(response.headers.get('cache-control')).toMatch(/max-age=\d$/);
-    // Bootstrap, two organizations, their projects and ten keys: 15 acts, on the log within milliseconds.
+    // Bootstrap, two organizations, their projects and twelve keys: 17 acts, on the log within milliseconds.
     let checkpoint = await verifiedCheckpoint(server);
-    for (let attempt = 0; checkpoint.size < 15 && attempt < 50; attempt++) {
+    for (let attempt = 0; checkpoint.size < 17 && attempt < 50; attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
       checkpoint = await verifiedCheckpoint(server);
     }
     expect(checkpoint.origin).toMatch(/^127\.0\.0\.1:\d+\/ledger$/);
-    expect(checkpoint.size).toBe(15);
+    expect(checkpoint.size).toBe(17);
   });
 
   it("lists a project's audit trail, each entry provably in the signed log", async () => {
     const page = await auditPage(server, alpha.projectId, 'proof=true&limit=100', alpha.keys.auditor);
     expect(page.status).toBe(200);
     const types = page.body.data.map((entry: any) => entry.type);
-    expect(types).toEqual(['project.created', ...Array(5).fill('api_key.created')]);
+    expect(types).toEqual(['project.created', ...Array(6).fill('api_key.created')]);
     const checkpoint = parseCheckpoint(
       (await openNote(page.body.checkpoint, [noteVerifier(await verifierKey(server))])).text,
     );

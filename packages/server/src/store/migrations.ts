@@ -696,6 +696,104 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0023_webhooks': {
+    async up(db: Kysely<unknown>) {
+      // Webhooks (modules/webhooks): endpoints, the transactional outbox of events, one delivery per event
+      // and endpoint, and the log of attempts. Times named *_at are epoch ms except endpoints' ISO strings.
+      await db.schema
+        .createTable('webhook_endpoints')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('description', 'text')
+        .addColumn('event_types', 'text', (c) => c.notNull())
+        .addColumn('signing', 'text', (c) => c.notNull())
+        .addColumn('secret_box', 'text', (c) => c.notNull())
+        .addColumn('public_key', 'text')
+        .addColumn('previous_secret_box', 'text')
+        .addColumn('previous_expires_at', 'bigint')
+        .addColumn('rate_limit', 'integer')
+        .addColumn('enabled', 'integer', (c) => c.notNull())
+        .addColumn('disabled_reason', 'text')
+        .addColumn('failing_since', 'bigint')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('webhook_endpoints_project')
+        .on('webhook_endpoints')
+        .columns(['project_id', 'id'])
+        .execute();
+
+      await db.schema
+        .createTable('webhook_events')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('webhook_events_created')
+        .on('webhook_events')
+        .column('created_at')
+        .execute();
+
+      await db.schema
+        .createTable('webhook_deliveries')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('endpoint_id', 'text', (c) => c.notNull())
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('event_type', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('attempt_count', 'integer', (c) => c.notNull())
+        .addColumn('failures', 'integer', (c) => c.notNull())
+        .addColumn('throttles', 'integer', (c) => c.notNull())
+        .addColumn('next_attempt_at', 'bigint')
+        .addColumn('lease_owner', 'text')
+        .addColumn('lease_until', 'bigint')
+        .addColumn('last_attempt_at', 'bigint')
+        .addColumn('last_status_code', 'integer')
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // The head of each endpoint's queue (its oldest unfinished delivery) in one index seek; the partial
+      // index holds unfinished deliveries only, so a long delivery history costs the worker nothing. The
+      // worker's queries repeat this predicate literally, which both engines need to use the index.
+      await db.schema
+        .createIndex('webhook_deliveries_active')
+        .on('webhook_deliveries')
+        .columns(['endpoint_id', 'id'])
+        .where(sql<boolean>`status in ('pending', 'delivering')`)
+        .execute();
+      await db.schema
+        .createIndex('webhook_deliveries_endpoint')
+        .on('webhook_deliveries')
+        .columns(['project_id', 'endpoint_id', 'id'])
+        .execute();
+      await db.schema
+        .createIndex('webhook_deliveries_created')
+        .on('webhook_deliveries')
+        .column('created_at')
+        .execute();
+
+      await db.schema
+        .createTable('webhook_attempts')
+        .addColumn('delivery_id', 'text', (c) => c.notNull())
+        .addColumn('number', 'integer', (c) => c.notNull())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('endpoint_id', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('status_code', 'integer')
+        .addColumn('duration_ms', 'integer', (c) => c.notNull())
+        .addColumn('error', 'text')
+        .addColumn('next_attempt_at', 'bigint')
+        .addPrimaryKeyConstraint('webhook_attempts_pk', ['delivery_id', 'number'])
+        .execute();
+    },
+  },
   '0024_kyc': {
     async up(db: Kysely<unknown>) {
       // Verification (KYC) sessions (modules/kyc). Documents are ciphertext in blob storage; their sealed data
@@ -908,104 +1006,6 @@ export const migrations: Record<string, Migration> = {
         .addColumn('project_id', 'text', (c) => c.notNull())
         .addColumn('count', 'integer', (c) => c.notNull())
         .addPrimaryKeyConstraint('connector_usage_pk', ['connector_id', 'period'])
-        .execute();
-    },
-  },
-  '0023_webhooks': {
-    async up(db: Kysely<unknown>) {
-      // Webhooks (modules/webhooks): endpoints, the transactional outbox of events, one delivery per event
-      // and endpoint, and the log of attempts. Times named *_at are epoch ms except endpoints' ISO strings.
-      await db.schema
-        .createTable('webhook_endpoints')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('project_id', 'text', (c) => c.notNull())
-        .addColumn('url', 'text', (c) => c.notNull())
-        .addColumn('description', 'text')
-        .addColumn('event_types', 'text', (c) => c.notNull())
-        .addColumn('signing', 'text', (c) => c.notNull())
-        .addColumn('secret_box', 'text', (c) => c.notNull())
-        .addColumn('public_key', 'text')
-        .addColumn('previous_secret_box', 'text')
-        .addColumn('previous_expires_at', 'bigint')
-        .addColumn('rate_limit', 'integer')
-        .addColumn('enabled', 'integer', (c) => c.notNull())
-        .addColumn('disabled_reason', 'text')
-        .addColumn('failing_since', 'bigint')
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .addColumn('updated_at', 'text', (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createIndex('webhook_endpoints_project')
-        .on('webhook_endpoints')
-        .columns(['project_id', 'id'])
-        .execute();
-
-      await db.schema
-        .createTable('webhook_events')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('project_id', 'text', (c) => c.notNull())
-        .addColumn('type', 'text', (c) => c.notNull())
-        .addColumn('body', 'text', (c) => c.notNull())
-        .addColumn('created_at', 'bigint', (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createIndex('webhook_events_created')
-        .on('webhook_events')
-        .column('created_at')
-        .execute();
-
-      await db.schema
-        .createTable('webhook_deliveries')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('project_id', 'text', (c) => c.notNull())
-        .addColumn('endpoint_id', 'text', (c) => c.notNull())
-        .addColumn('event_id', 'text', (c) => c.notNull())
-        .addColumn('event_type', 'text', (c) => c.notNull())
-        .addColumn('status', 'text', (c) => c.notNull())
-        .addColumn('attempt_count', 'integer', (c) => c.notNull())
-        .addColumn('failures', 'integer', (c) => c.notNull())
-        .addColumn('throttles', 'integer', (c) => c.notNull())
-        .addColumn('next_attempt_at', 'bigint')
-        .addColumn('lease_owner', 'text')
-        .addColumn('lease_until', 'bigint')
-        .addColumn('last_attempt_at', 'bigint')
-        .addColumn('last_status_code', 'integer')
-        .addColumn('last_error', 'text')
-        .addColumn('created_at', 'bigint', (c) => c.notNull())
-        .addColumn('updated_at', 'bigint', (c) => c.notNull())
-        .execute();
-      // The head of each endpoint's queue (its oldest unfinished delivery) in one index seek; the partial
-      // index holds unfinished deliveries only, so a long delivery history costs the worker nothing. The
-      // worker's queries repeat this predicate literally, which both engines need to use the index.
-      await db.schema
-        .createIndex('webhook_deliveries_active')
-        .on('webhook_deliveries')
-        .columns(['endpoint_id', 'id'])
-        .where(sql<boolean>`status in ('pending', 'delivering')`)
-        .execute();
-      await db.schema
-        .createIndex('webhook_deliveries_endpoint')
-        .on('webhook_deliveries')
-        .columns(['project_id', 'endpoint_id', 'id'])
-        .execute();
-      await db.schema
-        .createIndex('webhook_deliveries_created')
-        .on('webhook_deliveries')
-        .column('created_at')
-        .execute();
-
-      await db.schema
-        .createTable('webhook_attempts')
-        .addColumn('delivery_id', 'text', (c) => c.notNull())
-        .addColumn('number', 'integer', (c) => c.notNull())
-        .addColumn('project_id', 'text', (c) => c.notNull())
-        .addColumn('endpoint_id', 'text', (c) => c.notNull())
-        .addColumn('at', 'bigint', (c) => c.notNull())
-        .addColumn('status_code', 'integer')
-        .addColumn('duration_ms', 'integer', (c) => c.notNull())
-        .addColumn('error', 'text')
-        .addColumn('next_attempt_at', 'bigint')
-        .addPrimaryKeyConstraint('webhook_attempts_pk', ['delivery_id', 'number'])
         .execute();
     },
   },
