@@ -20,7 +20,6 @@ const REQUEST: ProviderRequest = {
   checks: [{ type: 'document' }],
   documents: [{ kind: 'document-front', contentType: 'image/jpeg', bytes: new Uint8Array([1, 2, 3]) }],
   fields: { firstName: 'Ada', lastName: 'Lovelace' },
-  callbackUrl: 'https://persona.example/v1/kyc/webhooks/vpc_a',
 };
 
 const OUTCOME: ProviderOutcome = {

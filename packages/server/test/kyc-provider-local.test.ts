@@ -75,7 +75,6 @@ function request(
     checks,
     documents,
     fields,
-    callbackUrl: 'https://platform.example/webhooks/kyc/vpc_local',
   };
 }
 

@@ -46,7 +46,6 @@ function request(checks: CheckType[], overrides: Partial<ProviderRequest> = {}):
       issuingCountry: 'UTO',
       email: 'anna@example.com',
     },
-    callbackUrl: 'https://platform.example/webhooks/providers/vpc_1',
     ...overrides,
   };
 }

@@ -70,7 +70,6 @@ function request(sessionId: string, documents?: PlainDocument[]): ProviderReques
       documentType: 'PASSPORT',
       issuingCountry: 'GBR',
     },
-    callbackUrl: 'https://platform.example/v1/kyc/webhooks/vpc_persona',
   };
 }
 

@@ -52,7 +52,6 @@ function request(checks: CheckType[], overrides: Partial<ProviderRequest> = {}):
       { kind: 'liveness-video', contentType: 'video/mp4', bytes: enc.encode('liveness-video') },
     ],
     fields: { firstName: 'Anna Maria', lastName: 'Eriksson', documentType: 'ID_CARD', issuingCountry: 'UTO' },
-    callbackUrl: 'https://platform.example/webhooks/providers/vpc_1',
     ...overrides,
   };
 }

@@ -65,7 +65,6 @@ function request(sessionId: string, documents?: PlainDocument[]): ProviderReques
       issuingCountry: 'SWE',
       mrz: ['P<SWE…'],
     },
-    callbackUrl: 'https://platform.example/v1/kyc/webhooks/vpc_veriff',
   };
 }
 

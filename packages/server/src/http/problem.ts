@@ -97,6 +97,20 @@ function problemBody(
   return body;
 }
 
+/**
+ * A 400 for one bad field of a request body: `subject` names what is not valid ("the request", "the
+ * presentation"), `pointer` the field (`#/checks/0/minimumAge`), `detail` what is wrong with it.
+ */
+export function invalidField(subject: string, pointer: string, detail: string): Problem {
+  return new Problem(
+    'validation-error',
+    `${subject} is not valid: ${pointer.replace(/^#\//, '')} ${detail}.`,
+    {
+      errors: [{ in: 'body', pointer, detail }],
+    },
+  );
+}
+
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
   for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
   return reply

@@ -108,9 +108,10 @@ export function publicFetch(options: PublicFetchOptions = {}): typeof globalThis
 }
 
 /**
- * Why a URL a tenant configures (a webhook endpoint, a provider's API) will not be fetched, or null when
- * it may be: it must be HTTPS to a host that is not a non-public address literal, unless the operator
- * trusts the host (then plain HTTP is allowed too). Names are checked again at connect time.
+ * Why a URL a tenant configures (a webhook endpoint, a connector's API, a provider's API) will not be
+ * fetched, or null when it may be: an absolute HTTPS URL without credentials or fragment, to a host that
+ * is not a non-public address literal; a host the operator trusts may also be reached over plain HTTP and
+ * at any address. Names are not resolved here: they are checked at connect time (`publicFetch`).
  */
 export function outboundUrlProblem(raw: string, trustedHosts: readonly string[]): string | null {
   let url: URL;
@@ -119,12 +120,18 @@ export function outboundUrlProblem(raw: string, trustedHosts: readonly string[])
   } catch {
     return 'is not an absolute URL';
   }
-  if (url.username || url.password) return 'must not carry credentials';
   const trusted = trustedHosts.includes(url.host) || trustedHosts.includes(url.hostname);
-  if (url.protocol !== 'https:' && !(trusted && url.protocol === 'http:')) return 'must be an https URL';
+  if (url.protocol !== 'https:' && !(trusted && url.protocol === 'http:')) {
+    return `must use https (got ${url.protocol.slice(0, -1)})`;
+  }
+  if (url.username || url.password) return 'must not carry credentials; send them in a header';
+  if (url.hash) return 'must not have a fragment';
   const literal = url.hostname.replace(/^\[|\]$/g, '');
-  if (!trusted && (literal === 'localhost' || (isIP(literal) !== 0 && !isPublicAddress(literal)))) {
-    return `must be a public host (${literal} is not; an operator can allow it in PERSONA_OUTBOUND_TRUSTED_HOSTS)`;
+  if (!trusted && isIP(literal) !== 0 && !isPublicAddress(literal)) {
+    return (
+      `must not point to a non-public address (${literal} is not a public address; an operator can ` +
+      'trust the host in PERSONA_OUTBOUND_TRUSTED_HOSTS)'
+    );
   }
   return null;
 }

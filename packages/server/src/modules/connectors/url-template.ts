@@ -1,5 +1,4 @@
-import { isIP } from 'node:net';
-import { isPublicAddress } from '../../http/public-fetch.js';
+import { outboundUrlProblem } from '../../http/public-fetch.js';
 import {
   parseTemplate,
   placeholdersOf,
@@ -26,15 +25,10 @@ export class UrlTemplateError extends Error {
 
 const ORIGIN = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*)(.*)$/s;
 
-/** Whether a URL's host is one the operator trusts (PERSONA_OUTBOUND_TRUSTED_HOSTS): `host` or `host:port`. */
-export function isTrustedHost(url: URL, trustedHosts: readonly string[]): boolean {
-  return trustedHosts.includes(url.host) || trustedHosts.includes(url.hostname);
-}
-
 /**
- * Parses and checks a URL template: HTTPS to a host that is not a private, loopback or link-local address
- * literal, or any scheme-http(s) URL whose host the operator trusts. Names that resolve to such addresses are
- * refused when the request connects (public-fetch.ts), since DNS can change between now and then.
+ * Parses and checks a URL template: its fixed origin follows `outboundUrlProblem` (HTTPS to a public host,
+ * or a host the operator trusts); names that resolve to non-public addresses are refused when the request
+ * connects (public-fetch.ts), since DNS can change between now and then.
  */
 export function parseUrlTemplate(text: string, trustedHosts: readonly string[]): UrlTemplate {
   const match = ORIGIN.exec(text);
@@ -43,26 +37,8 @@ export function parseUrlTemplate(text: string, trustedHosts: readonly string[]):
   if (originText.includes('{{')) {
     throw new UrlTemplateError('may have placeholders only in its path and query, not in its scheme or host');
   }
-  let url: URL;
-  try {
-    url = new URL(`${originText}/`);
-  } catch {
-    throw new UrlTemplateError('is not a valid URL');
-  }
-  if (url.username || url.password) {
-    throw new UrlTemplateError('may not carry credentials; send them in a header from a secret');
-  }
-  const trusted = isTrustedHost(url, trustedHosts);
-  if (url.protocol !== 'https:' && !(trusted && url.protocol === 'http:')) {
-    throw new UrlTemplateError(`must use https (got ${url.protocol.slice(0, -1)})`);
-  }
-  const literal = url.hostname.replace(/^\[|\]$/g, '');
-  if (!trusted && isIP(literal) !== 0 && !isPublicAddress(literal)) {
-    throw new UrlTemplateError(
-      `points at ${literal}, which is not a public address (private, loopback and link-local ranges are ` +
-        'refused unless the operator trusts the host)',
-    );
-  }
+  const problem = outboundUrlProblem(`${originText}/`, trustedHosts);
+  if (problem) throw new UrlTemplateError(problem);
   if (restText !== '' && !/^[/?]/.test(restText)) throw new UrlTemplateError('is not a valid URL');
   if (restText.includes('#')) throw new UrlTemplateError('may not have a fragment');
   if (hasDotSegment(restText)) throw new UrlTemplateError('may not have . or .. path segments');
@@ -73,7 +49,7 @@ export function parseUrlTemplate(text: string, trustedHosts: readonly string[]):
     if (error instanceof TemplateSyntaxError) throw new UrlTemplateError(error.message);
     throw error;
   }
-  return { origin: url.origin, rest };
+  return { origin: new URL(`${originText}/`).origin, rest };
 }
 
 /** Whether the path of a URL's path-and-query has a `.` or `..` segment (also percent-encoded: `%2e`). */

@@ -85,7 +85,6 @@ export function createKycModule(deps: KycModuleDeps) {
     decisions,
     transitions,
     blobs,
-    webhookUrl,
     deps.log,
     now,
   );

@@ -42,7 +42,6 @@ export class KycProcessor {
     private readonly decisions: Decisions,
     private readonly transitions: Transitions,
     private readonly blobs: BlobStore,
-    private readonly callbackUrl: (providerId: string) => string,
     private readonly log: ProcessingLog,
     private readonly now: () => Date,
   ) {}
@@ -118,7 +117,6 @@ export class KycProcessor {
         checks: checks.filter((check) => check.type !== 'connector'),
         documents,
         fields,
-        callbackUrl: this.callbackUrl(candidates[0]?.settings.id ?? ''),
       });
       let seq = await this.repo.lastProviderCallSeq(session.id);
       const at = Math.floor(this.now().getTime() / 1000);

@@ -7,7 +7,7 @@ import {
   toBase64Url,
 } from '@personachain/crypto';
 import { decodeCursor, type Page, toPage } from '../../http/pagination.js';
-import { Problem } from '../../http/problem.js';
+import { invalidField, Problem } from '../../http/problem.js';
 import { newId } from '../../ids.js';
 import type { AuditService } from '../audit/service.js';
 import type { Principal } from '../policy/model.js';
@@ -80,16 +80,6 @@ export type ReviewDecision = 'approve' | 'decline' | 'request_resubmission';
 const iso = (seconds: number | string | null) =>
   seconds === null ? null : new Date(Number(seconds) * 1000).toISOString();
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
-
-function invalid(pointer: string, detail: string): Problem {
-  return new Problem(
-    'validation-error',
-    `The request is not valid: ${pointer.replace(/^#\//, '')} ${detail}.`,
-    {
-      errors: [{ in: 'body', pointer, detail }],
-    },
-  );
-}
 
 /**
  * Verification sessions: created by a project (API key), filled by the end user's capture client (client
@@ -376,7 +366,11 @@ export class KycService {
   ): Promise<{ id: string; kind: DocumentKind; size: number }> {
     if (!DOCUMENT_KINDS.includes(kind)) throw new Problem('not-found', `No document kind ${kind}.`);
     if (!CONTENT_TYPES[kind].includes(input.contentType)) {
-      throw invalid('#/contentType', `must be one of ${CONTENT_TYPES[kind].join(', ')} for ${kind}`);
+      throw invalidField(
+        'The request',
+        '#/contentType',
+        `must be one of ${CONTENT_TYPES[kind].join(', ')} for ${kind}`,
+      );
     }
     const session = await this.opened(await this.byToken(token));
     if (session.status !== 'awaiting_input') {
@@ -398,9 +392,14 @@ export class KycService {
       addressed =
         info.suite === 'X-Wing' && info.recipientKeyIds.some((id) => constantTimeEqual(id, keyPair.keyId));
     } catch {
-      throw invalid('#/sealedKey', 'is not a PersonaChain envelope');
+      throw invalidField('The request', '#/sealedKey', 'is not a PersonaChain envelope');
     }
-    if (!addressed) throw invalid('#/sealedKey', "is not sealed to the project's current verification key");
+    if (!addressed)
+      throw invalidField(
+        'The request',
+        '#/sealedKey',
+        "is not sealed to the project's current verification key",
+      );
     const id = newId('vdc');
     const blobKey = `${session.project_id}/${session.id}/${id}`;
     await this.blobs.put(blobKey, ciphertext);
@@ -488,11 +487,11 @@ export class KycService {
   private async checkSubject(projectId: string, subject: string): Promise<void> {
     if (subject.startsWith('usr_')) {
       if (!(await this.subjects.userExists(projectId, subject)))
-        throw invalid('#/subject', `names no user of this project`);
+        throw invalidField('The request', '#/subject', `names no user of this project`);
       return;
     }
     if (!/^did:[a-z0-9]+:[A-Za-z0-9._:%-]+$/.test(subject)) {
-      throw invalid('#/subject', 'must be a user id (usr_…) or a DID');
+      throw invalidField('The request', '#/subject', 'must be a user id (usr_…) or a DID');
     }
   }
 
@@ -505,20 +504,28 @@ export class KycService {
           : check.type === 'age'
             ? `age:${check.minimumAge}`
             : check.type;
-      if (seen.has(key)) throw invalid(`#/checks/${i}`, 'repeats an earlier check');
+      if (seen.has(key)) throw invalidField('The request', `#/checks/${i}`, 'repeats an earlier check');
       seen.add(key);
       if (check.type === 'age' && check.minimumAge === undefined)
-        throw invalid(`#/checks/${i}/minimumAge`, 'is required for an age check');
+        throw invalidField('The request', `#/checks/${i}/minimumAge`, 'is required for an age check');
       if (check.type !== 'age' && check.minimumAge !== undefined)
-        throw invalid(`#/checks/${i}/minimumAge`, 'is only for age checks');
+        throw invalidField('The request', `#/checks/${i}/minimumAge`, 'is only for age checks');
       if (check.type === 'connector') {
         if (!check.connectorId)
-          throw invalid(`#/checks/${i}/connectorId`, 'is required for a connector check');
+          throw invalidField('The request', `#/checks/${i}/connectorId`, 'is required for a connector check');
         if (!(await this.subjects.connectorExists(projectId, check.connectorId))) {
-          throw invalid(`#/checks/${i}/connectorId`, 'names no connector of this project');
+          throw invalidField(
+            'The request',
+            `#/checks/${i}/connectorId`,
+            'names no connector of this project',
+          );
         }
       } else if (check.connectorId !== undefined || check.input !== undefined) {
-        throw invalid(`#/checks/${i}`, 'connectorId and input are only for connector checks');
+        throw invalidField(
+          'The request',
+          `#/checks/${i}`,
+          'connectorId and input are only for connector checks',
+        );
       }
     }
   }
@@ -574,6 +581,6 @@ export class KycService {
 
 function decodeField(pointer: string, value: string): Uint8Array {
   if (!/^[A-Za-z0-9_-]*$/.test(value) || value.length === 0)
-    throw invalid(pointer, 'must be non-empty base64url');
+    throw invalidField('The request', pointer, 'must be non-empty base64url');
   return fromBase64Url(value);
 }

@@ -4,7 +4,7 @@ import {
   generateEnvelopeKeyPair,
   toBase64Url,
 } from '@personachain/crypto';
-import { Problem } from '../../http/problem.js';
+import { invalidField, Problem } from '../../http/problem.js';
 import { outboundUrlProblem } from '../../http/public-fetch.js';
 import { newId } from '../../ids.js';
 import type { AuditService } from '../audit/service.js';
@@ -102,12 +102,6 @@ const REQUIRED_OPTIONS: Record<ProviderKind, readonly string[]> = {
 
 const iso = (seconds: number | string) => new Date(Number(seconds) * 1000).toISOString();
 
-function invalid(pointer: string, detail: string): Problem {
-  return new Problem('validation-error', `The request is not valid: ${pointer.slice(2)} ${detail}.`, {
-    errors: [{ in: 'body', pointer, detail }],
-  });
-}
-
 /**
  * A project's verification settings, its encryption key pair (generated on first use; the secret seed is
  * sealed under the master key) and its provider configurations (secrets sealed, never shown again).
@@ -158,7 +152,7 @@ export class KycSettings {
     if (input.issuerId) {
       await this.issuers.getIssuer(principal, project.id, input.issuerId).catch((error: unknown) => {
         if ((error as { status?: number }).status === 404)
-          throw invalid('#/issuerId', 'names no issuer of this project');
+          throw invalidField('The request', '#/issuerId', 'names no issuer of this project');
         throw error;
       });
     }
@@ -412,16 +406,16 @@ export class KycSettings {
     options: Record<string, string>,
   ): void {
     if (!PROVIDER_KINDS.includes(kind))
-      throw invalid('#/kind', `must be one of ${PROVIDER_KINDS.join(', ')}`);
+      throw invalidField('The request', '#/kind', `must be one of ${PROVIDER_KINDS.join(', ')}`);
     if (baseUrl !== null) {
       const problem = outboundUrlProblem(baseUrl, this.outboundTrustedHosts);
-      if (problem) throw invalid('#/baseUrl', problem);
+      if (problem) throw invalidField('The request', '#/baseUrl', problem);
     }
     for (const name of REQUIRED_SECRETS[kind]) {
-      if (!secrets[name]) throw invalid(`#/secrets/${name}`, `is required for ${kind}`);
+      if (!secrets[name]) throw invalidField('The request', `#/secrets/${name}`, `is required for ${kind}`);
     }
     for (const name of REQUIRED_OPTIONS[kind]) {
-      if (!options[name]) throw invalid(`#/options/${name}`, `is required for ${kind}`);
+      if (!options[name]) throw invalidField('The request', `#/options/${name}`, `is required for ${kind}`);
     }
   }
 

@@ -4,7 +4,7 @@ import { preAuthorizedCodeGrantIdentifier } from '@openid4vc/oauth2';
 import type { CredentialResponse, NonceResponse } from '@openid4vc/openid4vci';
 import { DID_LD_JSON, didKeyResolver, isDid } from '@personachain/credentials';
 import type { Kysely } from 'kysely';
-import { Problem } from '../../http/problem.js';
+import { invalidField, Problem } from '../../http/problem.js';
 import { isId, newId } from '../../ids.js';
 import type { Database } from '../../store/schema.js';
 import type { AuditService } from '../audit/service.js';
@@ -641,20 +641,22 @@ function checkOffer(input: OfferInput): void {
     !CREDENTIAL_TYPE_PATTERN.test(input.credentialType) ||
     input.credentialType === 'VerifiableCredential'
   ) {
-    throw invalid(
+    throw invalidField(
+      'The credential offer',
       '#/credentialType',
       'must be a type name like IdentityVerificationCredential (A-Z first, letters and digits)',
     );
   }
   const names = Object.keys(input.claims);
   if (names.length === 0 || names.length > MAX_CLAIMS) {
-    throw invalid('#/claims', `must hold 1 to ${MAX_CLAIMS} claims`);
+    throw invalidField('The credential offer', '#/claims', `must hold 1 to ${MAX_CLAIMS} claims`);
   }
   for (const name of names) {
     const value = input.claims[name];
     const pointer = `#/claims/${name}`;
     if (!CLAIM_NAME_PATTERN.test(name) || RESERVED_CLAIMS.has(name)) {
-      throw invalid(
+      throw invalidField(
+        'The credential offer',
         pointer,
         'is not a claim name this issuer accepts (letters, digits, _; not a reserved name)',
       );
@@ -664,29 +666,25 @@ function checkOffer(input: OfferInput): void {
       (typeof value === 'number' && Number.isFinite(value)) ||
       (typeof value === 'string' && value.length <= MAX_CLAIM_STRING_LENGTH);
     if (!ok)
-      throw invalid(
+      throw invalidField(
+        'The credential offer',
         pointer,
         `must be a boolean, a finite number or a string of at most ${MAX_CLAIM_STRING_LENGTH} characters`,
       );
   }
-  if (input.subjectDid !== null && !isDid(input.subjectDid)) throw invalid('#/subjectDid', 'is not a DID');
+  if (input.subjectDid !== null && !isDid(input.subjectDid))
+    throw invalidField('The credential offer', '#/subjectDid', 'is not a DID');
   if (input.reference.length === 0 || input.reference.length > 128) {
-    throw invalid('#/reference', 'must be 1 to 128 characters');
+    throw invalidField('The credential offer', '#/reference', 'must be 1 to 128 characters');
   }
   const ttl = input.ttlSeconds;
   if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_OFFER_TTL_SECONDS)) {
-    throw invalid('#/ttlSeconds', `must be a whole number of seconds from 1 to ${MAX_OFFER_TTL_SECONDS}`);
+    throw invalidField(
+      'The credential offer',
+      '#/ttlSeconds',
+      `must be a whole number of seconds from 1 to ${MAX_OFFER_TTL_SECONDS}`,
+    );
   }
-}
-
-function invalid(pointer: string, detail: string): Problem {
-  return new Problem(
-    'validation-error',
-    `The credential offer is not valid: ${pointer.slice(2)} ${detail}.`,
-    {
-      errors: [{ in: 'body', pointer, detail }],
-    },
-  );
 }
 
 function oauth(code: ConstructorParameters<typeof OAuthError>[0], description: string): OAuthError {

@@ -1,5 +1,5 @@
 import { fromBase64Url } from '@personachain/crypto';
-import { Problem } from '../../http/problem.js';
+import { invalidField } from '../../http/problem.js';
 import { hasType, isObject, type JsonObject } from '../credentials/json.js';
 import { VP_JWT_DATA_URL } from '../credentials/presentation-verification.js';
 
@@ -25,11 +25,16 @@ export function didAuthClaims(presentation: JsonObject): DidAuthClaims {
   const challenge = signed === presentation ? (isObject(proof) ? proof.challenge : undefined) : signed.nonce;
   const holder = isObject(signed.holder) ? signed.holder.id : signed.holder;
   if (typeof holder !== 'string' || !LINKABLE_DID.test(holder) || holder.length > 2048) {
-    throw invalid('#/presentation/holder', 'must be a did:key, did:web or did:persona DID');
+    throw invalidField(
+      'The presentation',
+      '#/presentation/holder',
+      'must be a did:key, did:web or did:persona DID',
+    );
   }
   if (typeof challenge !== 'string') {
     const where = signed === presentation ? '#/presentation/proof/challenge' : '#/presentation/id';
-    throw invalid(
+    throw invalidField(
+      'The presentation',
       where,
       'must answer a challenge from /account/dids/challenge (one proof, with its challenge)',
     );
@@ -46,11 +51,5 @@ function vpJwtPayload(envelope: JsonObject): JsonObject {
   } catch {
     // Reported below, like any payload that is not a JSON object.
   }
-  throw invalid('#/presentation/id', 'must be a data:application/vp+jwt,<JWS> URL');
-}
-
-function invalid(pointer: string, detail: string): Problem {
-  return new Problem('validation-error', `The presentation is not valid: ${pointer.slice(2)} ${detail}.`, {
-    errors: [{ in: 'body', pointer, detail }],
-  });
+  throw invalidField('The presentation', '#/presentation/id', 'must be a data:application/vp+jwt,<JWS> URL');
 }

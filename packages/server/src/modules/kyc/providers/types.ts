@@ -57,8 +57,6 @@ export interface ProviderRequest {
   checks: CheckRequest[];
   documents: PlainDocument[];
   fields: SubmittedFields;
-  /** Where the provider should send its webhooks for this configuration (when its API takes a URL). */
-  callbackUrl: string;
 }
 
 /**

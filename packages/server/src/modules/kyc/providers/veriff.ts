@@ -9,7 +9,7 @@
  * never `code` (Veriff's pages disagree on some codes, e.g. 9121).
  *
  * `verification.callback` is where Veriff sends the end user's browser, not webhooks (those are set per
- * integration in Veriff's portal), so the request's callbackUrl is not sent. Veriff speaks ISO 3166-1
+ * integration in Veriff's portal), so no callback is sent. Veriff speaks ISO 3166-1
  * alpha-2; the platform alpha-3.
  */
 import { createHmac } from 'node:crypto';
