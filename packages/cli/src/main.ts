@@ -9,6 +9,7 @@ import { registerOrgCommands } from './commands/org.js';
 import { registerPlatformKeyCommands } from './commands/platform-key.js';
 import { registerProjectCommands } from './commands/project.js';
 import { registerServerCommands } from './commands/server.js';
+import { registerVaultCommands } from './commands/vault.js';
 import { registerVcCommands } from './commands/vc.js';
 import { registerWitnessCommand } from './commands/witness.js';
 import { CliError } from './errors.js';
@@ -34,6 +35,7 @@ registerLedgerCommands(program);
 registerWitnessCommand(program);
 registerDidCommands(program);
 registerVcCommands(program);
+registerVaultCommands(program);
 registerNodeCommands(program);
 
 try {

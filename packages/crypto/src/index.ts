@@ -8,6 +8,7 @@ export {
 } from './aead.js';
 export { keyAgreement, keyAgreementAlgorithms } from './agreement/index.js';
 export { BoundedCache } from './bounded-cache.js';
+export { canonicalJson, type JsonValue } from './canonical-json.js';
 export { constantTimeEqual } from './compare.js';
 export { fromBase64Url, toBase64Url, toHex } from './encoding.js';
 export * from './envelope/index.js';

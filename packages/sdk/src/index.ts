@@ -10,3 +10,4 @@ export {
 export * from './kyc/index.js';
 export { PersonaApiError, type Problem, type ProblemFieldError } from './problem.js';
 export * from './resources.js';
+export * from './vault/index.js';

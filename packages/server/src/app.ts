@@ -75,7 +75,9 @@ import { PersonaLog } from './modules/persona/log.js';
 import { PersonaRepo } from './modules/persona/repo.js';
 import { personaRoutes } from './modules/persona/routes.js';
 import { PersonaService } from './modules/persona/service.js';
+import { AccessPolicy } from './modules/policy/access/access-policy.js';
 import { PolicyService } from './modules/policy/service.js';
+import { policySimulateRoutes } from './modules/policy/simulate-routes.js';
 import { GroupsRepo } from './modules/scim/groups-repo.js';
 import { GroupsService } from './modules/scim/groups-service.js';
 import { scimRoutes } from './modules/scim/routes.js';
@@ -87,11 +89,16 @@ import { ProcessCache } from './modules/tenancy/process-cache.js';
 import { TenancyRepo } from './modules/tenancy/repo.js';
 import { tenancyRoutes } from './modules/tenancy/routes.js';
 import { TenancyService } from './modules/tenancy/service.js';
+import { accessApprovalRoutes } from './modules/vaults/approvals-routes.js';
+import { createVaultsModule } from './modules/vaults/module.js';
+import { recoveryRoutes } from './modules/vaults/recovery-routes.js';
+import { vaultRoutes } from './modules/vaults/routes.js';
 import { createWalletModule } from './modules/wallet/module.js';
 import { walletAccountRoutes, walletAdminRoutes } from './modules/wallet/routes.js';
 import { webhookRoutes } from './modules/webhooks/routes.js';
 import { WebhookService } from './modules/webhooks/service.js';
 import type { WebhookWorkerOptions } from './modules/webhooks/worker.js';
+import { openBlobStore } from './store/blob-store.js';
 import type { Store } from './store/database.js';
 
 /** What an embedding program (tests, benchmarks) may set beyond the configuration. */
@@ -205,6 +212,8 @@ export async function buildApp(
   }
   const audit = new AuditService(store.db, ledger);
   const policy = PolicyService.load();
+  // Vault access decisions: the evaluators' Cedar policies are validated here, failing the start if wrong.
+  const accessPolicy = AccessPolicy.load();
   const tenancy = new TenancyService(
     new TenancyRepo(store.db, store.engine),
     policy,
@@ -330,12 +339,13 @@ export async function buildApp(
     masterKey: masterKey.bytes,
     publicUrl: config.publicUrl,
   });
+  const blobs = openBlobStore(config.blobStore);
   const kyc = createKycModule({
     db: store.db,
     singleProcess: store.singleProcess,
     masterKey: masterKey.bytes,
     publicUrl: config.publicUrl,
-    blobStore: config.blobStore,
+    blobs,
     outboundTrustedHosts: config.outboundTrustedHosts,
     fetch: publicFetch({ trustedHosts: config.outboundTrustedHosts, httpForTrustedHosts: true }),
     tenancy,
@@ -348,6 +358,18 @@ export async function buildApp(
     log: app.log,
     ...(options.kyc?.worker ? { worker: options.kyc.worker } : {}),
     ...(options.kyc?.now ? { now: options.kyc.now } : {}),
+  });
+  const vaults = createVaultsModule({
+    db: store.db,
+    engine: store.engine,
+    singleProcess: store.singleProcess,
+    masterKey: masterKey.bytes,
+    blobs,
+    tenancy,
+    audit,
+    ledger,
+    log: app.log,
+    policy: accessPolicy,
   });
   const holder = new HolderService(issuers, tenancy, keys, documentLoader, audit);
   const { dids: userDids, wallet } = createWalletModule({
@@ -488,6 +510,15 @@ export async function buildApp(
     await api.register(oidcRoutes, { clients: oidc.clients, keys: oidc.keys });
     await api.register(connectorRoutes, { connectors });
     await api.register(kycRoutes, { kyc: kyc.kyc, settings: kyc.settings });
+    await api.register(policySimulateRoutes, {
+      accessPolicy,
+      tenancy,
+      vaultTemplate: (principal, projectId, vaultId) =>
+        vaults.vaults.getTemplate(principal, projectId, vaultId),
+    });
+    await api.register(vaultRoutes, { vaults: vaults.vaults, devices: vaults.devices });
+    await api.register(recoveryRoutes, { recovery: vaults.recovery });
+    await api.register(accessApprovalRoutes, { approvals: vaults.recovery.approvals });
   });
   await app.register(kycClientRoutes, { kyc: kyc.kyc, limiter, rateLimit: config.rateLimits.public });
   await app.register(kycWebhookRoutes, { inbox: kyc.inbox, limiter, rateLimit: config.rateLimits.public });
@@ -496,6 +527,8 @@ export async function buildApp(
     // First: verification work in flight finishes (it enqueues events), then deliveries in flight record
     // their attempts while the store and the limiter are still open.
     await kyc.close();
+    vaults.close();
+    await blobs.close();
     await webhooks.close();
     clearInterval(purge);
     clearInterval(purgeSessions);

@@ -22,14 +22,23 @@ export type IdPrefix =
   | 'evt'
   | 'msg'
   | 'con'
-  | 'cof';
+  | 'cof'
+  // Vaults: vault, member device, access-log entry, member session, recovery setup, recovery request,
+  // guardian access approval.
+  | 'vlt'
+  | 'vdv'
+  | 'vac'
+  | 'vss'
+  | 'vrs'
+  | 'vrr'
+  | 'vap';
 
 export function newId(prefix: IdPrefix): string {
   return `${prefix}_${uuidv7().replace(/-/g, '')}`;
 }
 
 const ID_PATTERN =
-  /^(org|prj|key|mem|aud|iss|usr|ses|grp|pky|emc|sgn|vrf|vdc|vat|vpc|whe|evt|msg|con|cof)_[0-9a-f]{32}$/;
+  /^(org|prj|key|mem|aud|iss|usr|ses|grp|pky|emc|sgn|vrf|vdc|vat|vpc|whe|evt|msg|con|cof|vlt|vdv|vac|vss|vrs|vrr|vap)_[0-9a-f]{32}$/;
 
 export function isId(prefix: IdPrefix, value: string): boolean {
   return ID_PATTERN.test(value) && value.startsWith(`${prefix}_`);

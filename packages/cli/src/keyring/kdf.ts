@@ -1,5 +1,5 @@
 import { randomBytes, scrypt } from 'node:crypto';
-import { AES_GCM_KEY_LENGTH, fromBase64Url, toBase64Url } from '@personachain/crypto';
+import { AES_GCM_KEY_LENGTH, AeadKey, fromBase64Url, toBase64Url } from '@personachain/crypto';
 
 /** How a keyring's encryption key is derived from its passphrase; stored in the keyring file. */
 export interface ScryptParams {
@@ -49,4 +49,19 @@ export function derivePassphraseKey(passphrase: string, params: ScryptParams): P
       else resolve(new Uint8Array(key));
     });
   });
+}
+
+/** The AES-256-GCM key a keyring file is sealed with, derived from its passphrase. */
+export async function passphraseKey(passphrase: string, kdf: ScryptParams): Promise<AeadKey> {
+  const derived = await derivePassphraseKey(passphrase, kdf);
+  try {
+    return new AeadKey(derived);
+  } finally {
+    derived.fill(0);
+  }
+}
+
+/** The header a keyring file's key is bound to: changing its format or KDF parameters fails the check. */
+export function kdfHeaderAad(format: string, kdf: ScryptParams): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify([format, kdf.name, kdf.salt, kdf.N, kdf.r, kdf.p]));
 }

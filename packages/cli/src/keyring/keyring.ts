@@ -1,6 +1,6 @@
 import type { RotationKey, RotationKeySigner, SignFunction } from '@personachain/credentials';
 import {
-  AeadKey,
+  type AeadKey,
   encodePublicKeyMultibase,
   fromBase64Url,
   type SignatureAlgorithm,
@@ -11,9 +11,10 @@ import {
 import { CliError, usageError } from '../errors.js';
 import { readKeyringText, withKeyringLock, writeKeyringText } from './file.js';
 import {
-  derivePassphraseKey,
   isUsableScryptParams,
+  kdfHeaderAad,
   newScryptParams,
+  passphraseKey,
   SCRYPT_DEFAULTS,
   type ScryptParams,
 } from './kdf.js';
@@ -83,14 +84,16 @@ export class Keyring {
         ]);
       }
       const kdf = newScryptParams(options.cost ?? SCRYPT_DEFAULTS);
-      const aead = await keyringKey(await keyringPassphrase(path, 'create'), kdf);
-      const check = toBase64Url(await aead.encrypt(new TextEncoder().encode(CHECK_TEXT), headerAad(kdf)));
+      const aead = await passphraseKey(await keyringPassphrase(path, 'create'), kdf);
+      const check = toBase64Url(
+        await aead.encrypt(new TextEncoder().encode(CHECK_TEXT), kdfHeaderAad(FORMAT, kdf)),
+      );
       return new Keyring(path, { format: FORMAT, kdf, check, keys: {}, dids: {} }, aead);
     }
     const file = parseKeyring(path, text);
-    const aead = await keyringKey(await keyringPassphrase(path, 'unlock'), file.kdf);
+    const aead = await passphraseKey(await keyringPassphrase(path, 'unlock'), file.kdf);
     try {
-      await aead.decrypt(fromBase64Url(file.check), headerAad(file.kdf));
+      await aead.decrypt(fromBase64Url(file.check), kdfHeaderAad(FORMAT, file.kdf));
     } catch {
       throw usageError(`wrong passphrase for the keyring ${path}`, [
         'PERSONA_KEYRING_PASSPHRASE (or what was typed) does not open it; nothing was changed',
@@ -201,20 +204,6 @@ export class Keyring {
   #empty(): KeyringFile {
     return { format: FORMAT, kdf: this.#file.kdf, check: this.#file.check, keys: {}, dids: {} };
   }
-}
-
-async function keyringKey(passphrase: string, kdf: ScryptParams): Promise<AeadKey> {
-  const derived = await derivePassphraseKey(passphrase, kdf);
-  try {
-    return new AeadKey(derived);
-  } finally {
-    derived.fill(0);
-  }
-}
-
-/** The header every keyring key is bound to: changing the KDF parameters makes the check fail. */
-function headerAad(kdf: ScryptParams): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify([FORMAT, kdf.name, kdf.salt, kdf.N, kdf.r, kdf.p]));
 }
 
 /** A sealed secret key is bound to its algorithm and public key: moving it to another entry fails. */

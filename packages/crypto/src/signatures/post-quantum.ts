@@ -75,6 +75,11 @@ function nativePqSignature(
         publicKeyFromSecretKey: (secretKey) =>
           bytesOf(crypto.createPublicKey(privateKey(secretKey)).export({ format: 'raw-public' })),
         sign: (secretKey, message) => bytesOf(crypto.sign(null, message, privateKey(secretKey))),
+        // Importing a seed expands the whole key (about as costly as a signature): import it once.
+        signer(secretKey) {
+          const key = privateKey(secretKey);
+          return (message) => bytesOf(crypto.sign(null, message, key));
+        },
         verify(publicKey, message, signature) {
           const key = crypto.createPublicKey({ key: bufferOf(publicKey), format: 'raw-public', ...keyType });
           return crypto.verify(null, message, key, signature);

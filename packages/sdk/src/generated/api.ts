@@ -7059,6 +7059,10 @@ export interface paths {
               | 'connectors:run'
               | 'webhooks:read'
               | 'webhooks:write'
+              | 'vaults:read'
+              | 'vaults:write'
+              | 'vaults:admin'
+              | 'policy:simulate'
             )[];
             /**
              * Format: date-time
@@ -17474,6 +17478,5070 @@ export interface paths {
         };
       };
     };
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/policy/simulate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Simulate a vault access decision (policy:simulate; no effect, nothing logged)
+     * @description Scores `request` under a trust template (the vault’s with `vaultId`, the one sent as `template`, or the default), asks the four evaluators and applies the template’s rule, as a vault access would, and answers the decision. See docs/vault-policy.md.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      /** @description Decide `request` under the trust template of vault `vaultId`, or under `template` (fields left out take the defaults), or under the default template when neither is given. */
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description Vault id. */
+            vaultId?: string;
+            /** @description A vault trust template (docs/vault-policy.md). */
+            template?: {
+              /**
+               * @description Template format version.
+               * @enum {number}
+               */
+              version?: 1;
+              /** @description Points per signal; the score is base plus the points of the signals seen, kept in 0..100. */
+              signals?: {
+                /** @description The score before any signal. */
+                base?: number;
+                device?: {
+                  /** @description Points: the fingerprint matches a device registered for the member */
+                  registered?: number;
+                  /** @description Points: a fingerprint of no registered device */
+                  unknown?: number;
+                  /** @description Points: no device fingerprint was sent */
+                  noFingerprint?: number;
+                };
+                country?: {
+                  /** @description Points: the country is allowed (or every country is) */
+                  allowed?: number;
+                  /** @description Points: the country is not in countries.allowed */
+                  notAllowed?: number;
+                  /** @description Points: the address has no known country (private, reserved, unknown) */
+                  unknown?: number;
+                };
+                hours?: {
+                  /** @description Points: inside business hours */
+                  business?: number;
+                  /** @description Points: outside business hours */
+                  off?: number;
+                };
+                velocity?: {
+                  /** @description Points: more accesses in the last minute than velocity.perMinute */
+                  overMinuteLimit?: number;
+                  /** @description Points: more accesses in the last hour than velocity.perHour */
+                  overHourLimit?: number;
+                };
+                recentDenials?: {
+                  /** @description Points: per denied access of the member to the vault in the last hour */
+                  each?: number;
+                  /** @description The most points all recent denials together move the score. */
+                  atMost?: number;
+                };
+                authentication?: {
+                  /** @description Points: multi-factor authentication */
+                  mfa?: number;
+                  /** @description Points: a passkey, on top of mfa */
+                  passkey?: number;
+                  /** @description Points: single-factor authentication */
+                  singleFactor?: number;
+                  /** @description Points: authenticated longer ago than authentication.maxAgeSeconds */
+                  stale?: number;
+                };
+                proofs?: {
+                  /** @description Points: per verified zero-knowledge context proof */
+                  eachVerified?: number;
+                  /** @description The most points all proofs together move the score. */
+                  atMost?: number;
+                };
+              };
+              countries?: {
+                /** @description ISO 3166-1 alpha-2 codes; empty: every country is allowed. */
+                allowed?: string[];
+              };
+              businessHours?: {
+                /** @description IANA time zone. */
+                timeZone?: string;
+                /** @description Working days. */
+                days?: ('mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun')[];
+                /** @description Start of business hours (HH:MM) */
+                start?: string;
+                /** @description End of business hours, exclusive, after start (HH:MM) */
+                end?: string;
+              };
+              velocity?: {
+                /** @description Accesses per minute. */
+                perMinute?: number;
+                /** @description Accesses per hour. */
+                perHour?: number;
+              };
+              authentication?: {
+                /** @description Older authentication is stale. */
+                maxAgeSeconds?: number;
+                /** @description MFA at most this old is fresh: a step-up cannot improve on it. */
+                freshSeconds?: number;
+              };
+              /** @description Below an action’s minimum, strict, permissive and neutral deny. */
+              minimumScore?: {
+                /** @description Least score to read an item. */
+                read?: number;
+                /** @description Least score to list items. */
+                list?: number;
+                /** @description Least score to write items. */
+                write?: number;
+                /** @description Least score to delete items or the vault. */
+                delete?: number;
+                /** @description Least score to change members, recovery or the vault. */
+                admin?: number;
+              };
+              evaluators?: {
+                strict?: {
+                  /** @description Allows from this score. */
+                  allowAt?: number;
+                  /** @description Actions strict allows only with a registered device and MFA. */
+                  deviceAndMfaFor?: ('read' | 'list' | 'write' | 'delete' | 'admin')[];
+                };
+                permissive?: {
+                  /** @description Allows from this score, denies below. */
+                  allowAt?: number;
+                };
+                neutral?: {
+                  /** @description Allows from this score. */
+                  allowAt?: number;
+                  /** @description Denies below this score (at most allowAt); abstains in between. */
+                  denyBelow?: number;
+                };
+                watchdog?: {
+                  /** @description Deny when a velocity limit is exceeded. */
+                  velocity?: boolean;
+                  /** @description Deny from a country not allowed. */
+                  disallowedCountry?: boolean;
+                  /** @description Deny once the member had this many denials in the last hour. */
+                  maxRecentDenials?: number;
+                  /** @description Actions denied outside business hours. */
+                  offHoursActions?: ('read' | 'list' | 'write' | 'delete' | 'admin')[];
+                };
+              };
+              rule?: {
+                /**
+                 * @description majority: more allows than denies among the votes cast (a tie or no vote denies); unanimous: at least one allow and no deny; any: at least one allow.
+                 * @enum {unknown}
+                 */
+                kind?: 'majority' | 'unanimous' | 'any';
+                /** @description A watchdog deny denies whatever the others vote. */
+                watchdogVeto?: boolean;
+              };
+              onDeny?: {
+                /** @description step_up_required when fresh MFA would turn the deny into an allow. */
+                stepUp?: boolean;
+                /** @description guardian_approval_required when the vault has guardians. */
+                guardianApproval?: boolean;
+                /** @description Guardians may approve an access the watchdog vetoed. */
+                guardiansOverrideVeto?: boolean;
+              };
+            };
+            request: {
+              /**
+               * @description The vault action asked for.
+               * @enum {unknown}
+               */
+              action: 'read' | 'list' | 'write' | 'delete' | 'admin';
+              /**
+               * @description The member’s role in the vault; default owner.
+               * @enum {unknown}
+               */
+              role?: 'read' | 'write' | 'admin' | 'owner';
+              /**
+               * Format: date-time
+               * @description When; default now.
+               */
+              at?: string;
+              /** @description The member’s IP address, turned into a country (never stored). Not with country. */
+              ip?: string;
+              /** @description ISO 3166-1 alpha-2 country, or null for unknown; default unknown. Not with ip. */
+              country?: string | null;
+              device?: {
+                /** @description A registered device; default false. */
+                registered?: boolean;
+                /** @description A device fingerprint was sent; default: registered. */
+                fingerprintPresent?: boolean;
+              };
+              authentication?: {
+                /** @description RFC 8176 amr values; default none. */
+                methods?: string[];
+                /** @description Seconds since the member authenticated; default 0. */
+                ageSeconds?: number;
+              };
+              recent?: {
+                /** @description The member’s accesses to the vault in the last minute; default 0. */
+                lastMinute?: number;
+                /** @description … in the last hour; default 0. */
+                lastHour?: number;
+                /** @description Denied accesses in the last hour; default 0. */
+                deniedLastHour?: number;
+              };
+              proofs?: {
+                /** @description Verified zero-knowledge context proofs; default 0. */
+                verified?: number;
+                /** @description Unverified ones (they count for nothing); default 0. */
+                unverified?: number;
+              };
+              /** @description The vault has guardians who could approve; default false. */
+              guardiansAvailable?: boolean;
+            };
+          };
+        };
+      };
+      responses: {
+        /** @description A vault access decision: outcome, trust score with its contributions, votes and rule. */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @enum {unknown} */
+              outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
+              score: number;
+              /** @description Every signal looked at, with its points: they add up to the score. */
+              contributions: {
+                signal: string;
+                points: number;
+                detail: string;
+              }[];
+              /** @description strict, permissive, neutral, watchdog: always in this order. */
+              votes: {
+                /** @enum {unknown} */
+                evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
+                /** @enum {unknown} */
+                vote: 'allow' | 'deny' | 'abstain';
+                reasons: string[];
+              }[];
+              rule: {
+                /** @enum {unknown} */
+                kind: 'majority' | 'unanimous' | 'any';
+                watchdogVeto: boolean;
+                explanation: string;
+              };
+              /** @description b64u SHA-256 of the normalized template’s canonical JSON. */
+              templateHash: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/vaults': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List the project's vaults, oldest first (vaults:read) */
+    get: {
+      parameters: {
+        query: {
+          limit: number;
+          cursor?: string;
+        };
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: {
+                /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+                id: string;
+                /** @description Project id. */
+                projectId: string;
+                owner: string;
+                label: string | null;
+                /** @enum {unknown} */
+                status: 'active' | 'shredded';
+                manifest: {
+                  sequence: number;
+                  hash: string;
+                };
+                /** Format: date-time */
+                createdAt: string;
+                shreddedAt: string | null;
+              }[];
+              /** @description Pass as `cursor` for the next page; null on the last page. */
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Create a vault from its genesis manifest (vaults:write; a template needs vaults:admin) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+            id: string;
+            /** @description Display name: 1–200 characters, not blank, no control characters. */
+            label?: string;
+            owner: {
+              /** @description A member: a `usr_…` id or a DID. */
+              subject: string;
+              publicKeys: {
+                /** @description X-Wing (ML-KEM-768 + X25519) public key, 1,216 bytes (base64url, no padding) */
+                encryptionKey: string;
+                /** @description Ed25519 public key, 32 bytes (base64url, no padding) */
+                ed25519: string;
+                /** @description ML-DSA-65 public key, 1,952 bytes (base64url, no padding) */
+                mlDsa65: string;
+              };
+            };
+            /** @description A signed vault manifest: members and live items with their versions, hashes and recipients, chained to the previous manifest by its hash and signed by a writer (Ed25519 + ML-DSA-65). See docs/vaults.md. */
+            manifest: {
+              /** @enum {number} */
+              v: 1;
+              /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+              vaultId: string;
+              sequence: number;
+              previous: string | null;
+              /** @description A member: a `usr_…` id or a DID. */
+              owner: string;
+              /** @description Sorted by subject. */
+              members: {
+                /** @description A member: a `usr_…` id or a DID. */
+                subject: string;
+                /**
+                 * @description A member role.
+                 * @enum {unknown}
+                 */
+                role: 'read' | 'write' | 'admin';
+                /** @description A member key id: `vk_` + the first 16 bytes of the SHA-256 of the member's public keys. */
+                keyId: string;
+              }[];
+              /** @description The live items, sorted by id. */
+              items: {
+                /** @description An item id (random). */
+                id: string;
+                version: number;
+                /** @description SHA-256 of the version’s ciphertext (base64url, no padding) */
+                contentHash: string;
+                /** @description Sorted. */
+                keyIds: string[];
+              }[];
+              signer: {
+                /** @description A member: a `usr_…` id or a DID. */
+                subject: string;
+                /** @description A member key id: `vk_` + the first 16 bytes of the SHA-256 of the member's public keys. */
+                keyId: string;
+              };
+              /** @description RFC 3339 time. */
+              issuedAt: string;
+              /** @description Both halves must verify. */
+              signature: {
+                /** @description Ed25519 signature, 64 bytes (base64url, no padding) */
+                ed25519: string;
+                /** @description ML-DSA-65 signature, 3,309 bytes (base64url, no padding) */
+                mlDsa65: string;
+              };
+            };
+            /** @description A vault trust template (docs/vault-policy.md). */
+            template?: {
+              /**
+               * @description Template format version.
+               * @enum {number}
+               */
+              version?: 1;
+              /** @description Points per signal; the score is base plus the points of the signals seen, kept in 0..100. */
+              signals?: {
+                /** @description The score before any signal. */
+                base?: number;
+                device?: {
+                  /** @description Points: the fingerprint matches a device registered for the member */
+                  registered?: number;
+                  /** @description Points: a fingerprint of no registered device */
+                  unknown?: number;
+                  /** @description Points: no device fingerprint was sent */
+                  noFingerprint?: number;
+                };
+                country?: {
+                  /** @description Points: the country is allowed (or every country is) */
+                  allowed?: number;
+                  /** @description Points: the country is not in countries.allowed */
+                  notAllowed?: number;
+                  /** @description Points: the address has no known country (private, reserved, unknown) */
+                  unknown?: number;
+                };
+                hours?: {
+                  /** @description Points: inside business hours */
+                  business?: number;
+                  /** @description Points: outside business hours */
+                  off?: number;
+                };
+                velocity?: {
+                  /** @description Points: more accesses in the last minute than velocity.perMinute */
+                  overMinuteLimit?: number;
+                  /** @description Points: more accesses in the last hour than velocity.perHour */
+                  overHourLimit?: number;
+                };
+                recentDenials?: {
+                  /** @description Points: per denied access of the member to the vault in the last hour */
+                  each?: number;
+                  /** @description The most points all recent denials together move the score. */
+                  atMost?: number;
+                };
+                authentication?: {
+                  /** @description Points: multi-factor authentication */
+                  mfa?: number;
+                  /** @description Points: a passkey, on top of mfa */
+                  passkey?: number;
+                  /** @description Points: single-factor authentication */
+                  singleFactor?: number;
+                  /** @description Points: authenticated longer ago than authentication.maxAgeSeconds */
+                  stale?: number;
+                };
+                proofs?: {
+                  /** @description Points: per verified zero-knowledge context proof */
+                  eachVerified?: number;
+                  /** @description The most points all proofs together move the score. */
+                  atMost?: number;
+                };
+              };
+              countries?: {
+                /** @description ISO 3166-1 alpha-2 codes; empty: every country is allowed. */
+                allowed?: string[];
+              };
+              businessHours?: {
+                /** @description IANA time zone. */
+                timeZone?: string;
+                /** @description Working days. */
+                days?: ('mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun')[];
+                /** @description Start of business hours (HH:MM) */
+                start?: string;
+                /** @description End of business hours, exclusive, after start (HH:MM) */
+                end?: string;
+              };
+              velocity?: {
+                /** @description Accesses per minute. */
+                perMinute?: number;
+                /** @description Accesses per hour. */
+                perHour?: number;
+              };
+              authentication?: {
+                /** @description Older authentication is stale. */
+                maxAgeSeconds?: number;
+                /** @description MFA at most this old is fresh: a step-up cannot improve on it. */
+                freshSeconds?: number;
+              };
+              /** @description Below an action’s minimum, strict, permissive and neutral deny. */
+              minimumScore?: {
+                /** @description Least score to read an item. */
+                read?: number;
+                /** @description Least score to list items. */
+                list?: number;
+                /** @description Least score to write items. */
+                write?: number;
+                /** @description Least score to delete items or the vault. */
+                delete?: number;
+                /** @description Least score to change members, recovery or the vault. */
+                admin?: number;
+              };
+              evaluators?: {
+                strict?: {
+                  /** @description Allows from this score. */
+                  allowAt?: number;
+                  /** @description Actions strict allows only with a registered device and MFA. */
+                  deviceAndMfaFor?: ('read' | 'list' | 'write' | 'delete' | 'admin')[];
+                };
+                permissive?: {
+                  /** @description Allows from this score, denies below. */
+                  allowAt?: number;
+                };
+                neutral?: {
+                  /** @description Allows from this score. */
+                  allowAt?: number;
+                  /** @description Denies below this score (at most allowAt); abstains in between. */
+                  denyBelow?: number;
+                };
+                watchdog?: {
+                  /** @description Deny when a velocity limit is exceeded. */
+                  velocity?: boolean;
+                  /** @description Deny from a country not allowed. */
+                  disallowedCountry?: boolean;
+                  /** @description Deny once the member had this many denials in the last hour. */
+                  maxRecentDenials?: number;
+                  /** @description Actions denied outside business hours. */
+                  offHoursActions?: ('read' | 'list' | 'write' | 'delete' | 'admin')[];
+                };
+              };
+              rule?: {
+                /**
+                 * @description majority: more allows than denies among the votes cast (a tie or no vote denies); unanimous: at least one allow and no deny; any: at least one allow.
+                 * @enum {unknown}
+                 */
+                kind?: 'majority' | 'unanimous' | 'any';
+                /** @description A watchdog deny denies whatever the others vote. */
+                watchdogVeto?: boolean;
+              };
+              onDeny?: {
+                /** @description step_up_required when fresh MFA would turn the deny into an allow. */
+                stepUp?: boolean;
+                /** @description guardian_approval_required when the vault has guardians. */
+                guardianApproval?: boolean;
+                /** @description Guardians may approve an access the watchdog vetoed. */
+                guardiansOverrideVeto?: boolean;
+              };
+            };
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+              id: string;
+              /** @description Project id. */
+              projectId: string;
+              owner: string;
+              label: string | null;
+              /** @enum {unknown} */
+              status: 'active' | 'shredded';
+              manifest: {
+                sequence: number;
+                hash: string;
+              };
+              /** Format: date-time */
+              createdAt: string;
+              shreddedAt: string | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              access?: {
+                /** @description The access-log entry recording the decision. */
+                id: string;
+                /** @enum {unknown} */
+                outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
+                score: number;
+                /** @description Every point of the score explained. */
+                contributions: {
+                  signal: string;
+                  points: number;
+                  detail: string;
+                }[];
+                votes: {
+                  /** @enum {unknown} */
+                  evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
+                  /** @enum {unknown} */
+                  vote: 'allow' | 'deny' | 'abstain';
+                  reasons: string[];
+                }[];
+                rule: {
+                  /** @enum {unknown} */
+                  kind: 'majority' | 'unanimous' | 'any';
+                  watchdogVeto: boolean;
+                  explanation: string;
+                };
+                /** @description base64url SHA-256 of the normalized trust template. */
+                templateHash: string;
+                /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
+                approvalId?: string;
+              };
+              current?: {
+                sequence: number;
+                hash: string;
+              };
+              /** @description invalid-manifest: bad-signature, unauthorized-signer, broken-chain, owner-changed or unknown-key */
+              code?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/vaults/{vaultId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A vault: owner, status and current manifest (vaults:read) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+          vaultId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+              id: string;
+              /** @description Project id. */
+              projectId: string;
+              owner: string;
+              label: string | null;
+              /** @enum {unknown} */
+              status: 'active' | 'shredded';
+              manifest: {
+                sequence: number;
+                hash: string;
+              };
+              /** Format: date-time */
+              createdAt: string;
+              shreddedAt: string | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    /**
+     * Shred a vault: destroy every sealed key and ciphertext (member: owner or admin; vaults:write)
+     * @description Crypto-shredding; the manifests stay, so the vault’s history remains verifiable. Answers 204.
+     */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The member session token (`vms_…`) from POST …/sessions. */
+          'persona-vault-session'?: string;
+          /** @description A guardian access approval (`vap_…`) for an access the policy sent to guardians. */
+          'persona-vault-approval'?: string;
+        };
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+          vaultId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              access?: {
+                /** @description The access-log entry recording the decision. */
+                id: string;
+                /** @enum {unknown} */
+                outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
+                score: number;
+                /** @description Every point of the score explained. */
+                contributions: {
+                  signal: string;
+                  points: number;
+                  detail: string;
+                }[];
+                votes: {
+                  /** @enum {unknown} */
+                  evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
+                  /** @enum {unknown} */
+                  vote: 'allow' | 'deny' | 'abstain';
+                  reasons: string[];
+                }[];
+                rule: {
+                  /** @enum {unknown} */
+                  kind: 'majority' | 'unanimous' | 'any';
+                  watchdogVeto: boolean;
+                  explanation: string;
+                };
+                /** @description base64url SHA-256 of the normalized trust template. */
+                templateHash: string;
+                /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
+                approvalId?: string;
+              };
+              current?: {
+                sequence: number;
+                hash: string;
+              };
+              /** @description invalid-manifest: bad-signature, unauthorized-signer, broken-chain, owner-changed or unknown-key */
+              code?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/vaults/{vaultId}/trust-template': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The vault's trust template, normalized (vaults:read) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+          vaultId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description A vault trust template (docs/vault-policy.md). */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /**
+               * @description Template format version.
+               * @enum {number}
+               */
+              version: 1;
+              /** @description Points per signal; the score is base plus the points of the signals seen, kept in 0..100. */
+              signals: {
+                /** @description The score before any signal. */
+                base: number;
+                device: {
+                  /** @description Points: the fingerprint matches a device registered for the member */
+                  registered: number;
+                  /** @description Points: a fingerprint of no registered device */
+                  unknown: number;
+                  /** @description Points: no device fingerprint was sent */
+                  noFingerprint: number;
+                };
+                country: {
+                  /** @description Points: the country is allowed (or every country is) */
+                  allowed: number;
+                  /** @description Points: the country is not in countries.allowed */
+                  notAllowed: number;
+                  /** @description Points: the address has no known country (private, reserved, unknown) */
+                  unknown: number;
+                };
+                hours: {
+                  /** @description Points: inside business hours */
+                  business: number;
+                  /** @description Points: outside business hours */
+                  off: number;
+                };
+                velocity: {
+                  /** @description Points: more accesses in the last minute than velocity.perMinute */
+                  overMinuteLimit: number;
+                  /** @description Points: more accesses in the last hour than velocity.perHour */
+                  overHourLimit: number;
+                };
+                recentDenials: {
+                  /** @description Points: per denied access of the member to the vault in the last hour */
+                  each: number;
+                  /** @description The most points all recent denials together move the score. */
+                  atMost: number;
+                };
+                authentication: {
+                  /** @description Points: multi-factor authentication */
+                  mfa: number;
+                  /** @description Points: a passkey, on top of mfa */
+                  passkey: number;
+                  /** @description Points: single-factor authentication */
+                  singleFactor: number;
+                  /** @description Points: authenticated longer ago than authentication.maxAgeSeconds */
+                  stale: number;
+                };
+                proofs: {
+                  /** @description Points: per verified zero-knowledge context proof */
+                  eachVerified: number;
+                  /** @description The most points all proofs together move the score. */
+                  atMost: number;
+                };
+              };
+              countries: {
+                /** @description ISO 3166-1 alpha-2 codes; empty: every country is allowed. */
+                allowed: string[];
+              };
+              businessHours: {
+                /** @description IANA time zone. */
+                timeZone: string;
+                /** @description Working days. */
+                days: ('mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun')[];
+                /** @description Start of business hours (HH:MM) */
+                start: string;
+                /** @description End of business hours, exclusive, after start (HH:MM) */
+                end: string;
+              };
+              velocity: {
+                /** @description Accesses per minute. */
+                perMinute: number;
+                /** @description Accesses per hour. */
+                perHour: number;
+              };
+              authentication: {
+                /** @description Older authentication is stale. */
+                maxAgeSeconds: number;
+                /** @description MFA at most this old is fresh: a step-up cannot improve on it. */
+                freshSeconds: number;
+              };
+              /** @description Below an action’s minimum, strict, permissive and neutral deny. */
+              minimumScore: {
+                /** @description Least score to read an item. */
+                read: number;
+                /** @description Least score to list items. */
+                list: number;
+                /** @description Least score to write items. */
+                write: number;
+                /** @description Least score to delete items or the vault. */
+                delete: number;
+                /** @description Least score to change members, recovery or the vault. */
+                admin: number;
+              };
+              evaluators: {
+                strict: {
+                  /** @description Allows from this score. */
+                  allowAt: number;
+                  /** @description Actions strict allows only with a registered device and MFA. */
+                  deviceAndMfaFor: ('read' | 'list' | 'write' | 'delete' | 'admin')[];
+                };
+                permissive: {
+                  /** @description Allows from this score, denies below. */
+                  allowAt: number;
+                };
+                neutral: {
+                  /** @description Allows from this score. */
+                  allowAt: number;
+                  /** @description Denies below this score (at most allowAt); abstains in between. */
+                  denyBelow: number;
+                };
+                watchdog: {
+                  /** @description Deny when a velocity limit is exceeded. */
+                  velocity: boolean;
+                  /** @description Deny from a country not allowed. */
+                  disallowedCountry: boolean;
+                  /** @description Deny once the member had this many denials in the last hour. */
+                  maxRecentDenials: number;
+                  /** @description Actions denied outside business hours. */
+                  offHoursActions: ('read' | 'list' | 'write' | 'delete' | 'admin')[];
+                };
+              };
+              rule: {
+                /**
+                 * @description majority: more allows than denies among the votes cast (a tie or no vote denies); unanimous: at least one allow and no deny; any: at least one allow.
+                 * @enum {unknown}
+                 */
+                kind: 'majority' | 'unanimous' | 'any';
+                /** @description A watchdog deny denies whatever the others vote. */
+                watchdogVeto: boolean;
+              };
+              onDeny: {
+                /** @description step_up_required when fresh MFA would turn the deny into an allow. */
+                stepUp: boolean;
+                /** @description guardian_approval_required when the vault has guardians. */
+                guardianApproval: boolean;
+                /** @description Guardians may approve an access the watchdog vetoed. */
+                guardiansOverrideVeto: boolean;
+              };
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    /**
+     * Replace the vault's trust template, as JSON or YAML (vaults:admin)
+     * @description Fields left out take the shipped defaults. Answers the normalized template. Audited.
+     */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+          vaultId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /**
+             * @description Template format version.
+             * @enum {number}
+             */
+            version?: 1;
+            /** @description Points per signal; the score is base plus the points of the signals seen, kept in 0..100. */
+            signals?: {
+              /** @description The score before any signal. */
+              base?: number;
+              device?: {
+                /** @description Points: the fingerprint matches a device registered for the member */
+                registered?: number;
+                /** @description Points: a fingerprint of no registered device */
+                unknown?: number;
+                /** @description Points: no device fingerprint was sent */
+                noFingerprint?: number;
+              };
+              country?: {
+                /** @description Points: the country is allowed (or every country is) */
+                allowed?: number;
+                /** @description Points: the country is not in countries.allowed */
+                notAllowed?: number;
+                /** @description Points: the address has no known country (private, reserved, unknown) */
+                unknown?: number;
+              };
+              hours?: {
+                /** @description Points: inside business hours */
+                business?: number;
+                /** @description Points: outside business hours */
+                off?: number;
+              };
+              velocity?: {
+                /** @description Points: more accesses in the last minute than velocity.perMinute */
+                overMinuteLimit?: number;
+                /** @description Points: more accesses in the last hour than velocity.perHour */
+                overHourLimit?: number;
+              };
+              recentDenials?: {
+                /** @description Points: per denied access of the member to the vault in the last hour */
+                each?: number;
+                /** @description The most points all recent denials together move the score. */
+                atMost?: number;
+              };
+              authentication?: {
+                /** @description Points: multi-factor authentication */
+                mfa?: number;
+                /** @description Points: a passkey, on top of mfa */
+                passkey?: number;
+                /** @description Points: single-factor authentication */
+                singleFactor?: number;
+                /** @description Points: authenticated longer ago than authentication.maxAgeSeconds */
+                stale?: number;
+              };
+              proofs?: {
+                /** @description Points: per verified zero-knowledge context proof */
+                eachVerified?: number;
+                /** @description The most points all proofs together move the score. */
+                atMost?: number;
+              };
+            };
+            countries?: {
+              /** @description ISO 3166-1 alpha-2 codes; empty: every country is allowed. */
+              allowed?: string[];
+            };
+            businessHours?: {
+              /** @description IANA time zone. */
+              timeZone?: string;
+              /** @description Working days. */
+              days?: ('mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun')[];
+              /** @description Start of business hours (HH:MM) */
+              start?: string;
+              /** @description End of business hours, exclusive, after start (HH:MM) */
+              end?: string;
+            };
+            velocity?: {
+              /** @description Accesses per minute. */
+              perMinute?: number;
+              /** @description Accesses per hour. */
+              perHour?: number;
+            };
+            authentication?: {
+              /** @description Older authentication is stale. */
+              maxAgeSeconds?: number;
+              /** @description MFA at most this old is fresh: a step-up cannot improve on it. */
+              freshSeconds?: number;
+            };
+            /** @description Below an action’s minimum, strict, permissive and neutral deny. */
+            minimumScore?: {
+              /** @description Least score to read an item. */
+              read?: number;
+              /** @description Least score to list items. */
+              list?: number;
+              /** @description Least score to write items. */
+              write?: number;
+              /** @description Least score to delete items or the vault. */
+              delete?: number;
+              /** @description Least score to change members, recovery or the vault. */
+              admin?: number;
+            };
+            evaluators?: {
+              strict?: {
+                /** @description Allows from this score. */
+                allowAt?: number;
+                /** @description Actions strict allows only with a registered device and MFA. */
+                deviceAndMfaFor?: ('read' | 'list' | 'write' | 'delete' | 'admin')[];
+              };
+              permissive?: {
+                /** @description Allows from this score, denies below. */
+                allowAt?: number;
+              };
+              neutral?: {
+                /** @description Allows from this score. */
+                allowAt?: number;
+                /** @description Denies below this score (at most allowAt); abstains in between. */
+                denyBelow?: number;
+              };
+              watchdog?: {
+                /** @description Deny when a velocity limit is exceeded. */
+                velocity?: boolean;
+                /** @description Deny from a country not allowed. */
+                disallowedCountry?: boolean;
+                /** @description Deny once the member had this many denials in the last hour. */
+                maxRecentDenials?: number;
+                /** @description Actions denied outside business hours. */
+                offHoursActions?: ('read' | 'list' | 'write' | 'delete' | 'admin')[];
+              };
+            };
+            rule?: {
+              /**
+               * @description majority: more allows than denies among the votes cast (a tie or no vote denies); unanimous: at least one allow and no deny; any: at least one allow.
+               * @enum {unknown}
+               */
+              kind?: 'majority' | 'unanimous' | 'any';
+              /** @description A watchdog deny denies whatever the others vote. */
+              watchdogVeto?: boolean;
+            };
+            onDeny?: {
+              /** @description step_up_required when fresh MFA would turn the deny into an allow. */
+              stepUp?: boolean;
+              /** @description guardian_approval_required when the vault has guardians. */
+              guardianApproval?: boolean;
+              /** @description Guardians may approve an access the watchdog vetoed. */
+              guardiansOverrideVeto?: boolean;
+            };
+          };
+          'application/yaml': string;
+        };
+      };
+      responses: {
+        /** @description A vault trust template (docs/vault-policy.md). */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /**
+               * @description Template format version.
+               * @enum {number}
+               */
+              version: 1;
+              /** @description Points per signal; the score is base plus the points of the signals seen, kept in 0..100. */
+              signals: {
+                /** @description The score before any signal. */
+                base: number;
+                device: {
+                  /** @description Points: the fingerprint matches a device registered for the member */
+                  registered: number;
+                  /** @description Points: a fingerprint of no registered device */
+                  unknown: number;
+                  /** @description Points: no device fingerprint was sent */
+                  noFingerprint: number;
+                };
+                country: {
+                  /** @description Points: the country is allowed (or every country is) */
+                  allowed: number;
+                  /** @description Points: the country is not in countries.allowed */
+                  notAllowed: number;
+                  /** @description Points: the address has no known country (private, reserved, unknown) */
+                  unknown: number;
+                };
+                hours: {
+                  /** @description Points: inside business hours */
+                  business: number;
+                  /** @description Points: outside business hours */
+                  off: number;
+                };
+                velocity: {
+                  /** @description Points: more accesses in the last minute than velocity.perMinute */
+                  overMinuteLimit: number;
+                  /** @description Points: more accesses in the last hour than velocity.perHour */
+                  overHourLimit: number;
+                };
+                recentDenials: {
+                  /** @description Points: per denied access of the member to the vault in the last hour */
+                  each: number;
+                  /** @description The most points all recent denials together move the score. */
+                  atMost: number;
+                };
+                authentication: {
+                  /** @description Points: multi-factor authentication */
+                  mfa: number;
+                  /** @description Points: a passkey, on top of mfa */
+                  passkey: number;
+                  /** @description Points: single-factor authentication */
+                  singleFactor: number;
+                  /** @description Points: authenticated longer ago than authentication.maxAgeSeconds */
+                  stale: number;
+                };
+                proofs: {
+                  /** @description Points: per verified zero-knowledge context proof */
+                  eachVerified: number;
+                  /** @description The most points all proofs together move the score. */
+                  atMost: number;
+                };
+              };
+              countries: {
+                /** @description ISO 3166-1 alpha-2 codes; empty: every country is allowed. */
+                allowed: string[];
+              };
+              businessHours: {
+                /** @description IANA time zone. */
+                timeZone: string;
+                /** @description Working days. */
+                days: ('mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun')[];
+                /** @description Start of business hours (HH:MM) */
+                start: string;
+                /** @description End of business hours, exclusive, after start (HH:MM) */
+                end: string;
+              };
+              velocity: {
+                /** @description Accesses per minute. */
+                perMinute: number;
+                /** @description Accesses per hour. */
+                perHour: number;
+              };
+              authentication: {
+                /** @description Older authentication is stale. */
+                maxAgeSeconds: number;
+                /** @description MFA at most this old is fresh: a step-up cannot improve on it. */
+                freshSeconds: number;
+              };
+              /** @description Below an action’s minimum, strict, permissive and neutral deny. */
+              minimumScore: {
+                /** @description Least score to read an item. */
+                read: number;
+                /** @description Least score to list items. */
+                list: number;
+                /** @description Least score to write items. */
+                write: number;
+                /** @description Least score to delete items or the vault. */
+                delete: number;
+                /** @description Least score to change members, recovery or the vault. */
+                admin: number;
+              };
+              evaluators: {
+                strict: {
+                  /** @description Allows from this score. */
+                  allowAt: number;
+                  /** @description Actions strict allows only with a registered device and MFA. */
+                  deviceAndMfaFor: ('read' | 'list' | 'write' | 'delete' | 'admin')[];
+                };
+                permissive: {
+                  /** @description Allows from this score, denies below. */
+                  allowAt: number;
+                };
+                neutral: {
+                  /** @description Allows from this score. */
+                  allowAt: number;
+                  /** @description Denies below this score (at most allowAt); abstains in between. */
+                  denyBelow: number;
+                };
+                watchdog: {
+                  /** @description Deny when a velocity limit is exceeded. */
+                  velocity: boolean;
+                  /** @description Deny from a country not allowed. */
+                  disallowedCountry: boolean;
+                  /** @description Deny once the member had this many denials in the last hour. */
+                  maxRecentDenials: number;
+                  /** @description Actions denied outside business hours. */
+                  offHoursActions: ('read' | 'list' | 'write' | 'delete' | 'admin')[];
+                };
+              };
+              rule: {
+                /**
+                 * @description majority: more allows than denies among the votes cast (a tie or no vote denies); unanimous: at least one allow and no deny; any: at least one allow.
+                 * @enum {unknown}
+                 */
+                kind: 'majority' | 'unanimous' | 'any';
+                /** @description A watchdog deny denies whatever the others vote. */
+                watchdogVeto: boolean;
+              };
+              onDeny: {
+                /** @description step_up_required when fresh MFA would turn the deny into an allow. */
+                stepUp: boolean;
+                /** @description guardian_approval_required when the vault has guardians. */
+                guardianApproval: boolean;
+                /** @description Guardians may approve an access the watchdog vetoed. */
+                guardiansOverrideVeto: boolean;
+              };
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/vaults/{vaultId}/sessions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Open a member session with a proof of possession of the member keys (vaults:write)
+     * @description The member signs sessionProofInput (domain `session`) with its hybrid keys; the application asserts the context. The token lives 15 minutes and is shown once.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+          vaultId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description A member: a `usr_…` id or a DID. */
+            subject: string;
+            /** @description A member key id: `vk_` + the first 16 bytes of the SHA-256 of the member's public keys. */
+            keyId: string;
+            /** @description RFC 3339; within 5 minutes of the server’s time. */
+            issuedAt: string;
+            /** @description 16–64 random bytes, base64url; never reused. */
+            nonce: string;
+            /** @description Both halves must verify. */
+            signature: {
+              /** @description Ed25519 signature, 64 bytes (base64url, no padding) */
+              ed25519: string;
+              /** @description ML-DSA-65 signature, 3,309 bytes (base64url, no padding) */
+              mlDsa65: string;
+            };
+            /** @description What the application asserts about the member right now. */
+            context: {
+              /** @description The member's IP; default: the request's. */
+              ip?: string;
+              /** @description The hash of the member’s device fingerprint, as registered with POST /vault-devices. */
+              deviceFingerprint?: string;
+              authentication: {
+                /** @description RFC 8176 amr values (pwd, otp, mfa, hwk, swk, …). */
+                methods: string[];
+                /** @description RFC 3339. */
+                authenticatedAt: string;
+              };
+              /** @description Zero-knowledge context proofs (counted as unverified until proof verification lands). */
+              proofs?: unknown[];
+            };
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description Send as Persona-Vault-Session; shown once. */
+              token: string;
+              id: string;
+              subject: string;
+              /**
+               * @description A member role.
+               * @enum {unknown}
+               */
+              role: 'read' | 'write' | 'admin';
+              /** Format: date-time */
+              expiresAt: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              access?: {
+                /** @description The access-log entry recording the decision. */
+                id: string;
+                /** @enum {unknown} */
+                outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
+                score: number;
+                /** @description Every point of the score explained. */
+                contributions: {
+                  signal: string;
+                  points: number;
+                  detail: string;
+                }[];
+                votes: {
+                  /** @enum {unknown} */
+                  evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
+                  /** @enum {unknown} */
+                  vote: 'allow' | 'deny' | 'abstain';
+                  reasons: string[];
+                }[];
+                rule: {
+                  /** @enum {unknown} */
+                  kind: 'majority' | 'unanimous' | 'any';
+                  watchdogVeto: boolean;
+                  explanation: string;
+                };
+                /** @description base64url SHA-256 of the normalized trust template. */
+                templateHash: string;
+                /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
+                approvalId?: string;
+              };
+              current?: {
+                sequence: number;
+                hash: string;
+              };
+              /** @description invalid-manifest: bad-signature, unauthorized-signer, broken-chain, owner-changed or unknown-key */
+              code?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/vaults/{vaultId}/sessions/current/step-up': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Record the member's fresh authentication on its session (member; vaults:write) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The member session token (`vms_…`) from POST …/sessions. */
+          'persona-vault-session'?: string;
+          /** @description A guardian access approval (`vap_…`) for an access the policy sent to guardians. */
+          'persona-vault-approval'?: string;
+        };
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+          vaultId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            authentication: {
+              /** @description RFC 8176 amr values (pwd, otp, mfa, hwk, swk, …). */
+              methods: string[];
+              /** @description RFC 3339. */
+              authenticatedAt: string;
+            };
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              id: string;
+              subject: string;
+              /**
+               * @description A member role.
+               * @enum {unknown}
+               */
+              role: 'read' | 'write' | 'admin';
+              /** Format: date-time */
+              expiresAt: string;
+              authentication: {
+                methods: string[];
+                /** Format: date-time */
+                authenticatedAt: string;
+              };
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              access?: {
+                /** @description The access-log entry recording the decision. */
+                id: string;
+                /** @enum {unknown} */
+                outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
+                score: number;
+                /** @description Every point of the score explained. */
+                contributions: {
+                  signal: string;
+                  points: number;
+                  detail: string;
+                }[];
+                votes: {
+                  /** @enum {unknown} */
+                  evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
+                  /** @enum {unknown} */
+                  vote: 'allow' | 'deny' | 'abstain';
+                  reasons: string[];
+                }[];
+                rule: {
+                  /** @enum {unknown} */
+                  kind: 'majority' | 'unanimous' | 'any';
+                  watchdogVeto: boolean;
+                  explanation: string;
+                };
+                /** @description base64url SHA-256 of the normalized trust template. */
+                templateHash: string;
+                /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
+                approvalId?: string;
+              };
+              current?: {
+                sequence: number;
+                hash: string;
+              };
+              /** @description invalid-manifest: bad-signature, unauthorized-signer, broken-chain, owner-changed or unknown-key */
+              code?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/vaults/{vaultId}/sessions/current': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** End the member session (member; vaults:write) */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The member session token (`vms_…`) from POST …/sessions. */
+          'persona-vault-session'?: string;
+          /** @description A guardian access approval (`vap_…`) for an access the policy sent to guardians. */
+          'persona-vault-approval'?: string;
+        };
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+          vaultId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              access?: {
+                /** @description The access-log entry recording the decision. */
+                id: string;
+                /** @enum {unknown} */
+                outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
+                score: number;
+                /** @description Every point of the score explained. */
+                contributions: {
+                  signal: string;
+                  points: number;
+                  detail: string;
+                }[];
+                votes: {
+                  /** @enum {unknown} */
+                  evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
+                  /** @enum {unknown} */
+                  vote: 'allow' | 'deny' | 'abstain';
+                  reasons: string[];
+                }[];
+                rule: {
+                  /** @enum {unknown} */
+                  kind: 'majority' | 'unanimous' | 'any';
+                  watchdogVeto: boolean;
+                  explanation: string;
+                };
+                /** @description base64url SHA-256 of the normalized trust template. */
+                templateHash: string;
+                /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
+                approvalId?: string;
+              };
+              current?: {
+                sequence: number;
+                hash: string;
+              };
+              /** @description invalid-manifest: bad-signature, unauthorized-signer, broken-chain, owner-changed or unknown-key */
+              code?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/vault-devices': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List members' devices, optionally of one subject (vaults:read) */
+    get: {
+      parameters: {
+        query: {
+          /** @description A member: a `usr_…` id or a DID. */
+          subject?: string;
+          limit: number;
+          cursor?: string;
+        };
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: {
+                /** @description A member device id. */
+                id: string;
+                subject: string;
+                label: string | null;
+                /** Format: date-time */
+                createdAt: string;
+              }[];
+              /** @description Pass as `cursor` for the next page; null on the last page. */
+              nextCursor: string | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    /** Register a member's device by the hash of its fingerprint (vaults:write) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description A member: a `usr_…` id or a DID. */
+            subject: string;
+            /** @description A hash of the device fingerprint. */
+            fingerprintHash: string;
+            /** @description Display name: 1–200 characters, not blank, no control characters. */
+            label?: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A member device id. */
+              id: string;
+              subject: string;
+              label: string | null;
+              /** Format: date-time */
+              createdAt: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/vault-devices/{deviceId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Delete a member device (vaults:write) */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A member device id. */
+          deviceId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/vaults/{vaultId}/commits': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Commit writes, deletes, reseals and member changes with the next signed manifest (member)
+     * @description The manifest must be the successor of the current one (else 409 manifest-conflict) and list exactly the state this commit leaves (else 422 invalid-manifest). One transaction. Body at most 16 MiB.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The member session token (`vms_…`) from POST …/sessions. */
+          'persona-vault-session'?: string;
+          /** @description A guardian access approval (`vap_…`) for an access the policy sent to guardians. */
+          'persona-vault-approval'?: string;
+        };
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+          vaultId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description A signed vault manifest: members and live items with their versions, hashes and recipients, chained to the previous manifest by its hash and signed by a writer (Ed25519 + ML-DSA-65). See docs/vaults.md. */
+            manifest: {
+              /** @enum {number} */
+              v: 1;
+              /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+              vaultId: string;
+              sequence: number;
+              previous: string | null;
+              /** @description A member: a `usr_…` id or a DID. */
+              owner: string;
+              /** @description Sorted by subject. */
+              members: {
+                /** @description A member: a `usr_…` id or a DID. */
+                subject: string;
+                /**
+                 * @description A member role.
+                 * @enum {unknown}
+                 */
+                role: 'read' | 'write' | 'admin';
+                /** @description A member key id: `vk_` + the first 16 bytes of the SHA-256 of the member's public keys. */
+                keyId: string;
+              }[];
+              /** @description The live items, sorted by id. */
+              items: {
+                /** @description An item id (random). */
+                id: string;
+                version: number;
+                /** @description SHA-256 of the version’s ciphertext (base64url, no padding) */
+                contentHash: string;
+                /** @description Sorted. */
+                keyIds: string[];
+              }[];
+              signer: {
+                /** @description A member: a `usr_…` id or a DID. */
+                subject: string;
+                /** @description A member key id: `vk_` + the first 16 bytes of the SHA-256 of the member's public keys. */
+                keyId: string;
+              };
+              /** @description RFC 3339 time. */
+              issuedAt: string;
+              /** @description Both halves must verify. */
+              signature: {
+                /** @description Ed25519 signature, 64 bytes (base64url, no padding) */
+                ed25519: string;
+                /** @description ML-DSA-65 signature, 3,309 bytes (base64url, no padding) */
+                mlDsa65: string;
+              };
+            };
+            writes?: {
+              /** @description An item id (random). */
+              itemId: string;
+              version: number;
+              /** @description nonce ‖ AES-256-GCM ciphertext ‖ tag (base64url, no padding) */
+              ciphertext: string;
+              sealedKeys: {
+                /** @description A member key id: `vk_` + the first 16 bytes of the SHA-256 of the member's public keys. */
+                keyId: string;
+                /** @description the data key sealed to the member key (base64url, no padding) */
+                sealedKey: string;
+              }[];
+            }[];
+            deletes?: string[];
+            members?: {
+              add?: {
+                /** @description A member: a `usr_…` id or a DID. */
+                subject: string;
+                /**
+                 * @description A member role.
+                 * @enum {unknown}
+                 */
+                role: 'read' | 'write' | 'admin';
+                publicKeys: {
+                  /** @description X-Wing (ML-KEM-768 + X25519) public key, 1,216 bytes (base64url, no padding) */
+                  encryptionKey: string;
+                  /** @description Ed25519 public key, 32 bytes (base64url, no padding) */
+                  ed25519: string;
+                  /** @description ML-DSA-65 public key, 1,952 bytes (base64url, no padding) */
+                  mlDsa65: string;
+                };
+              }[];
+              remove?: string[];
+              change?: {
+                /** @description A member: a `usr_…` id or a DID. */
+                subject: string;
+                /**
+                 * @description A member role.
+                 * @enum {unknown}
+                 */
+                role: 'read' | 'write' | 'admin';
+              }[];
+            };
+            reseals?: {
+              /** @description An item id (random). */
+              itemId: string;
+              version: number;
+              /** @description A member key id: `vk_` + the first 16 bytes of the SHA-256 of the member's public keys. */
+              keyId: string;
+              /** @description the version’s data key sealed to the new recipient (base64url, no padding) */
+              sealedKey: string;
+            }[];
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              sequence: number;
+              manifestHash: string;
+              access: {
+                /** @description The access-log entry recording the decision. */
+                id: string;
+                /** @enum {unknown} */
+                outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
+                score: number;
+                /** @description Every point of the score explained. */
+                contributions: {
+                  signal: string;
+                  points: number;
+                  detail: string;
+                }[];
+                votes: {
+                  /** @enum {unknown} */
+                  evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
+                  /** @enum {unknown} */
+                  vote: 'allow' | 'deny' | 'abstain';
+                  reasons: string[];
+                }[];
+                rule: {
+                  /** @enum {unknown} */
+                  kind: 'majority' | 'unanimous' | 'any';
+                  watchdogVeto: boolean;
+                  explanation: string;
+                };
+                /** @description base64url SHA-256 of the normalized trust template. */
+                templateHash: string;
+                /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
+                approvalId?: string;
+              };
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              access?: {
+                /** @description The access-log entry recording the decision. */
+                id: string;
+                /** @enum {unknown} */
+                outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
+                score: number;
+                /** @description Every point of the score explained. */
+                contributions: {
+                  signal: string;
+                  points: number;
+                  detail: string;
+                }[];
+                votes: {
+                  /** @enum {unknown} */
+                  evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
+                  /** @enum {unknown} */
+                  vote: 'allow' | 'deny' | 'abstain';
+                  reasons: string[];
+                }[];
+                rule: {
+                  /** @enum {unknown} */
+                  kind: 'majority' | 'unanimous' | 'any';
+                  watchdogVeto: boolean;
+                  explanation: string;
+                };
+                /** @description base64url SHA-256 of the normalized trust template. */
+                templateHash: string;
+                /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
+                approvalId?: string;
+              };
+              current?: {
+                sequence: number;
+                hash: string;
+              };
+              /** @description invalid-manifest: bad-signature, unauthorized-signer, broken-chain, owner-changed or unknown-key */
+              code?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/vaults/{vaultId}/items': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List the live items with their current versions (member; action list) */
+    get: {
+      parameters: {
+        query: {
+          limit: number;
+          cursor?: string;
+        };
+        header?: {
+          /** @description The member session token (`vms_…`) from POST …/sessions. */
+          'persona-vault-session'?: string;
+          /** @description A guardian access approval (`vap_…`) for an access the policy sent to guardians. */
+          'persona-vault-approval'?: string;
+        };
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+          vaultId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: {
+                /** @description An item id (random). */
+                itemId: string;
+                version: number;
+                contentHash: string;
+                /** @description Ciphertext bytes. */
+                size: number;
+                /** Format: date-time */
+                updatedAt: string;
+              }[];
+              nextCursor: string | null;
+              manifest: {
+                sequence: number;
+                hash: string;
+              };
+              access: {
+                /** @description The access-log entry recording the decision. */
+                id: string;
+                /** @enum {unknown} */
+                outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
+                score: number;
+                /** @description Every point of the score explained. */
+                contributions: {
+                  signal: string;
+                  points: number;
+                  detail: string;
+                }[];
+                votes: {
+                  /** @enum {unknown} */
+                  evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
+                  /** @enum {unknown} */
+                  vote: 'allow' | 'deny' | 'abstain';
+                  reasons: string[];
+                }[];
+                rule: {
+                  /** @enum {unknown} */
+                  kind: 'majority' | 'unanimous' | 'any';
+                  watchdogVeto: boolean;
+                  explanation: string;
+                };
+                /** @description base64url SHA-256 of the normalized trust template. */
+                templateHash: string;
+                /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
+                approvalId?: string;
+              };
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              access?: {
+                /** @description The access-log entry recording the decision. */
+                id: string;
+                /** @enum {unknown} */
+                outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
+                score: number;
+                /** @description Every point of the score explained. */
+                contributions: {
+                  signal: string;
+                  points: number;
+                  detail: string;
+                }[];
+                votes: {
+                  /** @enum {unknown} */
+                  evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
+                  /** @enum {unknown} */
+                  vote: 'allow' | 'deny' | 'abstain';
+                  reasons: string[];
+                }[];
+                rule: {
+                  /** @enum {unknown} */
+                  kind: 'majority' | 'unanimous' | 'any';
+                  watchdogVeto: boolean;
+                  explanation: string;
+                };
+                /** @description base64url SHA-256 of the normalized trust template. */
+                templateHash: string;
+                /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
+                approvalId?: string;
+              };
+              current?: {
+                sequence: number;
+                hash: string;
+              };
+              /** @description invalid-manifest: bad-signature, unauthorized-signer, broken-chain, owner-changed or unknown-key */
+              code?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/vaults/{vaultId}/items/{itemId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** An item's current version with the member's sealed data key (member; action read) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The member session token (`vms_…`) from POST …/sessions. */
+          'persona-vault-session'?: string;
+          /** @description A guardian access approval (`vap_…`) for an access the policy sent to guardians. */
+          'persona-vault-approval'?: string;
+        };
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+          vaultId: string;
+          /** @description An item id (random). */
+          itemId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description An item id (random). */
+              itemId: string;
+              version: number;
+              /** @description base64url */
+              ciphertext: string;
+              /** @description The version's data key sealed to the session member's key (base64url). */
+              sealedKey: string;
+              contentHash: string;
+              /** Format: date-time */
+              createdAt: string;
+              /** @description The member who wrote the version. */
+              createdBy: string;
+              manifest: {
+                sequence: number;
+                hash: string;
+              };
+              access: {
+                /** @description The access-log entry recording the decision. */
+                id: string;
+                /** @enum {unknown} */
+                outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
+                score: number;
+                /** @description Every point of the score explained. */
+                contributions: {
+                  signal: string;
+                  points: number;
+                  detail: string;
+                }[];
+                votes: {
+                  /** @enum {unknown} */
+                  evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
+                  /** @enum {unknown} */
+                  vote: 'allow' | 'deny' | 'abstain';
+                  reasons: string[];
+                }[];
+                rule: {
+                  /** @enum {unknown} */
+                  kind: 'majority' | 'unanimous' | 'any';
+                  watchdogVeto: boolean;
+                  explanation: string;
+                };
+                /** @description base64url SHA-256 of the normalized trust template. */
+                templateHash: string;
+                /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
+                approvalId?: string;
+              };
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              access?: {
+                /** @description The access-log entry recording the decision. */
+                id: string;
+                /** @enum {unknown} */
+                outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
+                score: number;
+                /** @description Every point of the score explained. */
+                contributions: {
+                  signal: string;
+                  points: number;
+                  detail: string;
+                }[];
+                votes: {
+                  /** @enum {unknown} */
+                  evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
+                  /** @enum {unknown} */
+                  vote: 'allow' | 'deny' | 'abstain';
+                  reasons: string[];
+                }[];
+                rule: {
+                  /** @enum {unknown} */
+                  kind: 'majority' | 'unanimous' | 'any';
+                  watchdogVeto: boolean;
+                  explanation: string;
+                };
+                /** @description base64url SHA-256 of the normalized trust template. */
+                templateHash: string;
+                /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
+                approvalId?: string;
+              };
+              current?: {
+                sequence: number;
+                hash: string;
+              };
+              /** @description invalid-manifest: bad-signature, unauthorized-signer, broken-chain, owner-changed or unknown-key */
+              code?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/vaults/{vaultId}/items/{itemId}/versions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List an item's versions, oldest first (member; action list) */
+    get: {
+      parameters: {
+        query: {
+          limit: number;
+          cursor?: string;
+        };
+        header?: {
+          /** @description The member session token (`vms_…`) from POST …/sessions. */
+          'persona-vault-session'?: string;
+          /** @description A guardian access approval (`vap_…`) for an access the policy sent to guardians. */
+          'persona-vault-approval'?: string;
+        };
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+          vaultId: string;
+          /** @description An item id (random). */
+          itemId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: {
+                version: number;
+                contentHash: string;
+                size: number;
+                /** Format: date-time */
+                createdAt: string;
+                createdBy: string;
+              }[];
+              nextCursor: string | null;
+              access: {
+                /** @description The access-log entry recording the decision. */
+                id: string;
+                /** @enum {unknown} */
+                outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
+                score: number;
+                /** @description Every point of the score explained. */
+                contributions: {
+                  signal: string;
+                  points: number;
+                  detail: string;
+                }[];
+                votes: {
+                  /** @enum {unknown} */
+                  evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
+                  /** @enum {unknown} */
+                  vote: 'allow' | 'deny' | 'abstain';
+                  reasons: string[];
+                }[];
+                rule: {
+                  /** @enum {unknown} */
+                  kind: 'majority' | 'unanimous' | 'any';
+                  watchdogVeto: boolean;
+                  explanation: string;
+                };
+                /** @description base64url SHA-256 of the normalized trust template. */
+                templateHash: string;
+                /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
+                approvalId?: string;
+              };
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              access?: {
+                /** @description The access-log entry recording the decision. */
+                id: string;
+                /** @enum {unknown} */
+                outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
+                score: number;
+                /** @description Every point of the score explained. */
+                contributions: {
+                  signal: string;
+                  points: number;
+                  detail: string;
+                }[];
+                votes: {
+                  /** @enum {unknown} */
+                  evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
+                  /** @enum {unknown} */
+                  vote: 'allow' | 'deny' | 'abstain';
+                  reasons: string[];
+                }[];
+                rule: {
+                  /** @enum {unknown} */
+                  kind: 'majority' | 'unanimous' | 'any';
+                  watchdogVeto: boolean;
+                  explanation: string;
+                };
+                /** @description base64url SHA-256 of the normalized trust template. */
+                templateHash: string;
+                /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
+                approvalId?: string;
+              };
+              current?: {
+                sequence: number;
+                hash: string;
+              };
+              /** @description invalid-manifest: bad-signature, unauthorized-signer, broken-chain, owner-changed or unknown-key */
+              code?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/vaults/{vaultId}/items/{itemId}/versions/{version}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One version of an item with the member’s sealed data key (member; action read) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The member session token (`vms_…`) from POST …/sessions. */
+          'persona-vault-session'?: string;
+          /** @description A guardian access approval (`vap_…`) for an access the policy sent to guardians. */
+          'persona-vault-approval'?: string;
+        };
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+          vaultId: string;
+          /** @description An item id (random). */
+          itemId: string;
+          version: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description An item id (random). */
+              itemId: string;
+              version: number;
+              /** @description base64url */
+              ciphertext: string;
+              /** @description The version's data key sealed to the session member's key (base64url). */
+              sealedKey: string;
+              contentHash: string;
+              /** Format: date-time */
+              createdAt: string;
+              /** @description The member who wrote the version. */
+              createdBy: string;
+              manifest: {
+                sequence: number;
+                hash: string;
+              };
+              access: {
+                /** @description The access-log entry recording the decision. */
+                id: string;
+                /** @enum {unknown} */
+                outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
+                score: number;
+                /** @description Every point of the score explained. */
+                contributions: {
+                  signal: string;
+                  points: number;
+                  detail: string;
+                }[];
+                votes: {
+                  /** @enum {unknown} */
+                  evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
+                  /** @enum {unknown} */
+                  vote: 'allow' | 'deny' | 'abstain';
+                  reasons: string[];
+                }[];
+                rule: {
+                  /** @enum {unknown} */
+                  kind: 'majority' | 'unanimous' | 'any';
+                  watchdogVeto: boolean;
+                  explanation: string;
+                };
+                /** @description base64url SHA-256 of the normalized trust template. */
+                templateHash: string;
+                /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
+                approvalId?: string;
+              };
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              access?: {
+                /** @description The access-log entry recording the decision. */
+                id: string;
+                /** @enum {unknown} */
+                outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
+                score: number;
+                /** @description Every point of the score explained. */
+                contributions: {
+                  signal: string;
+                  points: number;
+                  detail: string;
+                }[];
+                votes: {
+                  /** @enum {unknown} */
+                  evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
+                  /** @enum {unknown} */
+                  vote: 'allow' | 'deny' | 'abstain';
+                  reasons: string[];
+                }[];
+                rule: {
+                  /** @enum {unknown} */
+                  kind: 'majority' | 'unanimous' | 'any';
+                  watchdogVeto: boolean;
+                  explanation: string;
+                };
+                /** @description base64url SHA-256 of the normalized trust template. */
+                templateHash: string;
+                /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
+                approvalId?: string;
+              };
+              current?: {
+                sequence: number;
+                hash: string;
+              };
+              /** @description invalid-manifest: bad-signature, unauthorized-signer, broken-chain, owner-changed or unknown-key */
+              code?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/vaults/{vaultId}/manifests/current': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The current signed manifest (member; action list) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The member session token (`vms_…`) from POST …/sessions. */
+          'persona-vault-session'?: string;
+          /** @description A guardian access approval (`vap_…`) for an access the policy sent to guardians. */
+          'persona-vault-approval'?: string;
+        };
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+          vaultId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description A signed vault manifest: members and live items with their versions, hashes and recipients, chained to the previous manifest by its hash and signed by a writer (Ed25519 + ML-DSA-65). See docs/vaults.md. */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @enum {number} */
+              v: 1;
+              /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+              vaultId: string;
+              sequence: number;
+              previous: string | null;
+              /** @description A member: a `usr_…` id or a DID. */
+              owner: string;
+              /** @description Sorted by subject. */
+              members: {
+                /** @description A member: a `usr_…` id or a DID. */
+                subject: string;
+                /**
+                 * @description A member role.
+                 * @enum {unknown}
+                 */
+                role: 'read' | 'write' | 'admin';
+                /** @description A member key id: `vk_` + the first 16 bytes of the SHA-256 of the member's public keys. */
+                keyId: string;
+              }[];
+              /** @description The live items, sorted by id. */
+              items: {
+                /** @description An item id (random). */
+                id: string;
+                version: number;
+                /** @description SHA-256 of the version’s ciphertext (base64url, no padding) */
+                contentHash: string;
+                /** @description Sorted. */
+                keyIds: string[];
+              }[];
+              signer: {
+                /** @description A member: a `usr_…` id or a DID. */
+                subject: string;
+                /** @description A member key id: `vk_` + the first 16 bytes of the SHA-256 of the member's public keys. */
+                keyId: string;
+              };
+              /** @description RFC 3339 time. */
+              issuedAt: string;
+              /** @description Both halves must verify. */
+              signature: {
+                /** @description Ed25519 signature, 64 bytes (base64url, no padding) */
+                ed25519: string;
+                /** @description ML-DSA-65 signature, 3,309 bytes (base64url, no padding) */
+                mlDsa65: string;
+              };
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              access?: {
+                /** @description The access-log entry recording the decision. */
+                id: string;
+                /** @enum {unknown} */
+                outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
+                score: number;
+                /** @description Every point of the score explained. */
+                contributions: {
+                  signal: string;
+                  points: number;
+                  detail: string;
+                }[];
+                votes: {
+                  /** @enum {unknown} */
+                  evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
+                  /** @enum {unknown} */
+                  vote: 'allow' | 'deny' | 'abstain';
+                  reasons: string[];
+                }[];
+                rule: {
+                  /** @enum {unknown} */
+                  kind: 'majority' | 'unanimous' | 'any';
+                  watchdogVeto: boolean;
+                  explanation: string;
+                };
+                /** @description base64url SHA-256 of the normalized trust template. */
+                templateHash: string;
+                /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
+                approvalId?: string;
+              };
+              current?: {
+                sequence: number;
+                hash: string;
+              };
+              /** @description invalid-manifest: bad-signature, unauthorized-signer, broken-chain, owner-changed or unknown-key */
+              code?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/vaults/{vaultId}/manifests': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The manifest chain after a sequence, oldest first, with every key it names (member; action list) */
+    get: {
+      parameters: {
+        query: {
+          /** @description Manifests with a higher sequence; -1: from genesis. */
+          after: number;
+          limit: number;
+        };
+        header?: {
+          /** @description The member session token (`vms_…`) from POST …/sessions. */
+          'persona-vault-session'?: string;
+          /** @description A guardian access approval (`vap_…`) for an access the policy sent to guardians. */
+          'persona-vault-approval'?: string;
+        };
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+          vaultId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description Oldest first. */
+              data: {
+                /** @enum {number} */
+                v: 1;
+                /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+                vaultId: string;
+                sequence: number;
+                previous: string | null;
+                /** @description A member: a `usr_…` id or a DID. */
+                owner: string;
+                /** @description Sorted by subject. */
+                members: {
+                  /** @description A member: a `usr_…` id or a DID. */
+                  subject: string;
+                  /**
+                   * @description A member role.
+                   * @enum {unknown}
+                   */
+                  role: 'read' | 'write' | 'admin';
+                  /** @description A member key id: `vk_` + the first 16 bytes of the SHA-256 of the member's public keys. */
+                  keyId: string;
+                }[];
+                /** @description The live items, sorted by id. */
+                items: {
+                  /** @description An item id (random). */
+                  id: string;
+                  version: number;
+                  /** @description SHA-256 of the version’s ciphertext (base64url, no padding) */
+                  contentHash: string;
+                  /** @description Sorted. */
+                  keyIds: string[];
+                }[];
+                signer: {
+                  /** @description A member: a `usr_…` id or a DID. */
+                  subject: string;
+                  /** @description A member key id: `vk_` + the first 16 bytes of the SHA-256 of the member's public keys. */
+                  keyId: string;
+                };
+                /** @description RFC 3339 time. */
+                issuedAt: string;
+                /** @description Both halves must verify. */
+                signature: {
+                  /** @description Ed25519 signature, 64 bytes (base64url, no padding) */
+                  ed25519: string;
+                  /** @description ML-DSA-65 signature, 3,309 bytes (base64url, no padding) */
+                  mlDsa65: string;
+                };
+              }[];
+              /** @description The public keys of every signer and member of these manifests, by key id. */
+              keys: {
+                [key: string]: {
+                  /** @description X-Wing (ML-KEM-768 + X25519) public key, 1,216 bytes (base64url, no padding) */
+                  encryptionKey: string;
+                  /** @description Ed25519 public key, 32 bytes (base64url, no padding) */
+                  ed25519: string;
+                  /** @description ML-DSA-65 public key, 1,952 bytes (base64url, no padding) */
+                  mlDsa65: string;
+                };
+              };
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              access?: {
+                /** @description The access-log entry recording the decision. */
+                id: string;
+                /** @enum {unknown} */
+                outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
+                score: number;
+                /** @description Every point of the score explained. */
+                contributions: {
+                  signal: string;
+                  points: number;
+                  detail: string;
+                }[];
+                votes: {
+                  /** @enum {unknown} */
+                  evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
+                  /** @enum {unknown} */
+                  vote: 'allow' | 'deny' | 'abstain';
+                  reasons: string[];
+                }[];
+                rule: {
+                  /** @enum {unknown} */
+                  kind: 'majority' | 'unanimous' | 'any';
+                  watchdogVeto: boolean;
+                  explanation: string;
+                };
+                /** @description base64url SHA-256 of the normalized trust template. */
+                templateHash: string;
+                /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
+                approvalId?: string;
+              };
+              current?: {
+                sequence: number;
+                hash: string;
+              };
+              /** @description invalid-manifest: bad-signature, unauthorized-signer, broken-chain, owner-changed or unknown-key */
+              code?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/vaults/{vaultId}/members': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The current members with their public keys (member; action list) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The member session token (`vms_…`) from POST …/sessions. */
+          'persona-vault-session'?: string;
+          /** @description A guardian access approval (`vap_…`) for an access the policy sent to guardians. */
+          'persona-vault-approval'?: string;
+        };
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+          vaultId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: {
+                subject: string;
+                /**
+                 * @description A member role.
+                 * @enum {unknown}
+                 */
+                role: 'read' | 'write' | 'admin';
+                keyId: string;
+                publicKeys: {
+                  /** @description X-Wing (ML-KEM-768 + X25519) public key, 1,216 bytes (base64url, no padding) */
+                  encryptionKey: string;
+                  /** @description Ed25519 public key, 32 bytes (base64url, no padding) */
+                  ed25519: string;
+                  /** @description ML-DSA-65 public key, 1,952 bytes (base64url, no padding) */
+                  mlDsa65: string;
+                };
+                /** Format: date-time */
+                addedAt: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              access?: {
+                /** @description The access-log entry recording the decision. */
+                id: string;
+                /** @enum {unknown} */
+                outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
+                score: number;
+                /** @description Every point of the score explained. */
+                contributions: {
+                  signal: string;
+                  points: number;
+                  detail: string;
+                }[];
+                votes: {
+                  /** @enum {unknown} */
+                  evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
+                  /** @enum {unknown} */
+                  vote: 'allow' | 'deny' | 'abstain';
+                  reasons: string[];
+                }[];
+                rule: {
+                  /** @enum {unknown} */
+                  kind: 'majority' | 'unanimous' | 'any';
+                  watchdogVeto: boolean;
+                  explanation: string;
+                };
+                /** @description base64url SHA-256 of the normalized trust template. */
+                templateHash: string;
+                /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
+                approvalId?: string;
+              };
+              current?: {
+                sequence: number;
+                hash: string;
+              };
+              /** @description invalid-manifest: bad-signature, unauthorized-signer, broken-chain, owner-changed or unknown-key */
+              code?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/vaults/{vaultId}/access-log': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The vault's access decisions, oldest first, with ledger inclusion proofs on request (vaults:read) */
+    get: {
+      parameters: {
+        query: {
+          limit: number;
+          cursor?: string;
+          /** @description Add each entry's inclusion proof in the returned checkpoint's tree. */
+          proof: boolean;
+        };
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+          vaultId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              data: {
+                id: string;
+                /** Format: date-time */
+                at: string;
+                subject: string;
+                action: string;
+                itemId: string | null;
+                outcome: string;
+                score: number;
+                /** @description The exact ledger entry (UTF-8 JSON); its leaf hash is what the proof proves. */
+                entry: string;
+                ledgerIndex: number | null;
+                proof?: {
+                  size: number;
+                  hashes: string[];
+                };
+              }[];
+              nextCursor: string | null;
+              /** @description With proof=true: the signed checkpoint the proofs lead to. */
+              checkpoint?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/vaults/{vaultId}/recovery': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The vault’s recovery setup: threshold and guardians, without their shares (vaults:read) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+          vaultId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              setupId: string;
+              threshold: number;
+              guardians: {
+                subject: string;
+                keyId: string;
+              }[];
+              /** @description RFC 3339 time. */
+              createdAt: string;
+              /** @description The pending or ready recovery request, if any: the owner, who still has its keys, cancels one it did not make. */
+              openRequestId: string | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    /**
+     * Set up guardian recovery, replacing the previous setup (vaults:write; owner’s session)
+     * @description The owner’s client splits its key seed M-of-N with Shamir and seals each share to a guardian (splitSecretToRecipients with recoveryShareAad(vaultId, setupId)). The server checks that each share is an envelope addressed to its guardian’s key and stores it as given. An open recovery request is canceled. Audited (`vault.recovery_configured`).
+     */
+    put: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The member session token (`vms_…`) from POST …/sessions. */
+          'persona-vault-session'?: string;
+          /** @description A guardian access approval (`vap_…`) for an access the policy sent to guardians. */
+          'persona-vault-approval'?: string;
+        };
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+          vaultId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description A fresh id made by the owner’s client: the shares are sealed under an AAD that names it. */
+            setupId: string;
+            /** @description How many guardians must release their share to rebuild the key. */
+            threshold: number;
+            guardians: {
+              /** @description A user of the project (`usr_…`) or a DID. */
+              subject: string;
+              publicKeys: {
+                /** @description X-Wing (ML-KEM-768 + X25519) public key, 1,216 bytes (base64url, no padding) */
+                encryptionKey: string;
+                /** @description Ed25519 public key, 32 bytes (base64url, no padding) */
+                ed25519: string;
+                /** @description ML-DSA-65 public key, 1,952 bytes (base64url, no padding) */
+                mlDsa65: string;
+              };
+              /** @description The guardian’s share of the owner’s key seed, sealed to its encryption key (splitSecretToRecipients with recoveryShareAad(vaultId, setupId)). */
+              sealedShare: string;
+            }[];
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              setupId: string;
+              threshold: number;
+              guardians: {
+                subject: string;
+                keyId: string;
+              }[];
+              /** @description RFC 3339 time. */
+              createdAt: string;
+              /** @description The pending or ready recovery request, if any: the owner, who still has its keys, cancels one it did not make. */
+              openRequestId: string | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              access?: {
+                /** @description The access-log entry recording the decision. */
+                id: string;
+                /** @enum {unknown} */
+                outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
+                score: number;
+                /** @description Every point of the score explained. */
+                contributions: {
+                  signal: string;
+                  points: number;
+                  detail: string;
+                }[];
+                votes: {
+                  /** @enum {unknown} */
+                  evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
+                  /** @enum {unknown} */
+                  vote: 'allow' | 'deny' | 'abstain';
+                  reasons: string[];
+                }[];
+                rule: {
+                  /** @enum {unknown} */
+                  kind: 'majority' | 'unanimous' | 'any';
+                  watchdogVeto: boolean;
+                  explanation: string;
+                };
+                /** @description base64url SHA-256 of the normalized trust template. */
+                templateHash: string;
+                /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
+                approvalId?: string;
+              };
+              current?: {
+                sequence: number;
+                hash: string;
+              };
+              /** @description invalid-manifest: bad-signature, unauthorized-signer, broken-chain, owner-changed or unknown-key */
+              code?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/vaults/{vaultId}/recovery/requests': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Request recovery of the owner’s keys (vaults:write; no session: the owner lost its keys)
+     * @description Carries a fresh X-Wing public key; guardians re-seal their shares to it. One open request per vault; it expires after 24 hours, and the owner can cancel it with its session. Audited.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+          vaultId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description The requester’s fresh X-Wing public key (1,216 bytes): guardians re-seal their shares to it. */
+            ephemeralKey: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              id: string;
+              vaultId: string;
+              setupId: string;
+              /** @enum {unknown} */
+              status: 'pending' | 'ready' | 'completed' | 'canceled' | 'expired';
+              threshold: number;
+              /** @description base64url of the ephemeral key’s envelope key id (16 bytes): the requester can read it out to its guardians, who compare it before approving, so a request someone else made is not approved by mistake. */
+              ephemeralKeyId: string;
+              approvals: {
+                guardian: string;
+                /** @description Sealed to the ephemeral key; null once the request ended. */
+                resealedShare: string | null;
+                /** @description RFC 3339 time. */
+                createdAt: string;
+              }[];
+              /** @description RFC 3339 time. */
+              createdAt: string;
+              /** @description RFC 3339 time. */
+              expiresAt: string;
+              endedAt: string | null;
+              /** @description With `?guardian=`. */
+              ephemeralKey?: string;
+              /** @description With `?guardian=`: that guardian’s sealed share. */
+              sealedShare?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/vaults/{vaultId}/recovery/requests/{requestId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A recovery request and its approvals (vaults:read)
+     * @description With `?guardian=<subject>`, also that guardian’s sealed share and the ephemeral key, so the guardian’s client can open its share and re-seal it to the requester.
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description A guardian of the setup: adds its sealed share and the ephemeral key to the answer. */
+          guardian?: string;
+        };
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+          vaultId: string;
+          /** @description A recovery request id. */
+          requestId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              id: string;
+              vaultId: string;
+              setupId: string;
+              /** @enum {unknown} */
+              status: 'pending' | 'ready' | 'completed' | 'canceled' | 'expired';
+              threshold: number;
+              /** @description base64url of the ephemeral key’s envelope key id (16 bytes): the requester can read it out to its guardians, who compare it before approving, so a request someone else made is not approved by mistake. */
+              ephemeralKeyId: string;
+              approvals: {
+                guardian: string;
+                /** @description Sealed to the ephemeral key; null once the request ended. */
+                resealedShare: string | null;
+                /** @description RFC 3339 time. */
+                createdAt: string;
+              }[];
+              /** @description RFC 3339 time. */
+              createdAt: string;
+              /** @description RFC 3339 time. */
+              expiresAt: string;
+              endedAt: string | null;
+              /** @description With `?guardian=`. */
+              ephemeralKey?: string;
+              /** @description With `?guardian=`: that guardian’s sealed share. */
+              sealedShare?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    /**
+     * Cancel an open recovery request (vaults:write; owner’s session)
+     * @description The real owner, who still has its keys, stops a request someone else made. Audited (`vault.recovery_canceled`).
+     */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The member session token (`vms_…`) from POST …/sessions. */
+          'persona-vault-session'?: string;
+          /** @description A guardian access approval (`vap_…`) for an access the policy sent to guardians. */
+          'persona-vault-approval'?: string;
+        };
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+          vaultId: string;
+          /** @description A recovery request id. */
+          requestId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Canceled. */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+              access?: {
+                /** @description The access-log entry recording the decision. */
+                id: string;
+                /** @enum {unknown} */
+                outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
+                score: number;
+                /** @description Every point of the score explained. */
+                contributions: {
+                  signal: string;
+                  points: number;
+                  detail: string;
+                }[];
+                votes: {
+                  /** @enum {unknown} */
+                  evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
+                  /** @enum {unknown} */
+                  vote: 'allow' | 'deny' | 'abstain';
+                  reasons: string[];
+                }[];
+                rule: {
+                  /** @enum {unknown} */
+                  kind: 'majority' | 'unanimous' | 'any';
+                  watchdogVeto: boolean;
+                  explanation: string;
+                };
+                /** @description base64url SHA-256 of the normalized trust template. */
+                templateHash: string;
+                /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
+                approvalId?: string;
+              };
+              current?: {
+                sequence: number;
+                hash: string;
+              };
+              /** @description invalid-manifest: bad-signature, unauthorized-signer, broken-chain, owner-changed or unknown-key */
+              code?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/vaults/{vaultId}/recovery/requests/{requestId}/approvals': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * A guardian releases its share, re-sealed to the requester (vaults:write)
+     * @description The signature (domain `recovery-approval`, over recoveryApprovalInput with the SHA-256 of the re-sealed share) must verify with the guardian’s keys from the setup. One approval per guardian; the request is `ready` once `threshold` guardians approved. Audited.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+          vaultId: string;
+          /** @description A recovery request id. */
+          requestId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description A user of the project (`usr_…`) or a DID. */
+            guardian: string;
+            /** @description The guardian’s share re-sealed to the request’s ephemeral key, under resealedShareAad(vaultId, requestId, guardian). */
+            resealedShare: string;
+            /** @description Both halves must verify. */
+            signature: {
+              /** @description Ed25519 signature, 64 bytes (base64url, no padding) */
+              ed25519: string;
+              /** @description ML-DSA-65 signature, 3,309 bytes (base64url, no padding) */
+              mlDsa65: string;
+            };
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              id: string;
+              vaultId: string;
+              setupId: string;
+              /** @enum {unknown} */
+              status: 'pending' | 'ready' | 'completed' | 'canceled' | 'expired';
+              threshold: number;
+              /** @description base64url of the ephemeral key’s envelope key id (16 bytes): the requester can read it out to its guardians, who compare it before approving, so a request someone else made is not approved by mistake. */
+              ephemeralKeyId: string;
+              approvals: {
+                guardian: string;
+                /** @description Sealed to the ephemeral key; null once the request ended. */
+                resealedShare: string | null;
+                /** @description RFC 3339 time. */
+                createdAt: string;
+              }[];
+              /** @description RFC 3339 time. */
+              createdAt: string;
+              /** @description RFC 3339 time. */
+              expiresAt: string;
+              endedAt: string | null;
+              /** @description With `?guardian=`. */
+              ephemeralKey?: string;
+              /** @description With `?guardian=`: that guardian’s sealed share. */
+              sealedShare?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/vaults/{vaultId}/recovery/requests/{requestId}/complete': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Complete a ready recovery request once the keys are rebuilt (vaults:write)
+     * @description The re-sealed shares are deleted. Audited (`vault.recovery_completed`).
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+          vaultId: string;
+          /** @description A recovery request id. */
+          requestId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              id: string;
+              vaultId: string;
+              setupId: string;
+              /** @enum {unknown} */
+              status: 'pending' | 'ready' | 'completed' | 'canceled' | 'expired';
+              threshold: number;
+              /** @description base64url of the ephemeral key’s envelope key id (16 bytes): the requester can read it out to its guardians, who compare it before approving, so a request someone else made is not approved by mistake. */
+              ephemeralKeyId: string;
+              approvals: {
+                guardian: string;
+                /** @description Sealed to the ephemeral key; null once the request ended. */
+                resealedShare: string | null;
+                /** @description RFC 3339 time. */
+                createdAt: string;
+              }[];
+              /** @description RFC 3339 time. */
+              createdAt: string;
+              /** @description RFC 3339 time. */
+              expiresAt: string;
+              endedAt: string | null;
+              /** @description With `?guardian=`. */
+              ephemeralKey?: string;
+              /** @description With `?guardian=`: that guardian’s sealed share. */
+              sealedShare?: string;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/vaults/{vaultId}/access-approvals/{approvalId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A guardian access approval: who asks for what, and which guardians approved (vaults:read) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+          vaultId: string;
+          /** @description A guardian access approval id. */
+          approvalId: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              id: string;
+              vaultId: string;
+              /** @description The member whose access the guardians let through. */
+              subject: string;
+              action: string;
+              /** @enum {unknown} */
+              status: 'pending' | 'approved' | 'expired';
+              threshold: number;
+              /** @description Who may approve. */
+              guardians: {
+                subject: string;
+                keyId: string;
+              }[];
+              /** @description Guardians who approved. */
+              approvals: string[];
+              /** @description RFC 3339 time. */
+              createdAt: string;
+              /** @description RFC 3339 time. */
+              expiresAt: string;
+              approvedAt: string | null;
+              /** @description Until when a retry with `Persona-Vault-Approval` is allowed (10 minutes after approval). */
+              validUntil: string | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/projects/{projectId}/vaults/{vaultId}/access-approvals/{approvalId}/approvals': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * A guardian approves a denied access (vaults:write)
+     * @description The signature (domain `access-approval`, over accessApprovalInput) must verify with the guardian’s keys from the recovery setup. Once `threshold` guardians approved, the member may retry the same action with `Persona-Vault-Approval: vap_…` for 10 minutes. Audited (`vault.access_approved`).
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Project id. */
+          projectId: string;
+          /** @description A vault id, made by the client: `vlt_` + a UUIDv7 in hex. */
+          vaultId: string;
+          /** @description A guardian access approval id. */
+          approvalId: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description A user of the project (`usr_…`) or a DID. */
+            guardian: string;
+            /** @description Both halves must verify. */
+            signature: {
+              /** @description Ed25519 signature, 64 bytes (base64url, no padding) */
+              ed25519: string;
+              /** @description ML-DSA-65 signature, 3,309 bytes (base64url, no padding) */
+              mlDsa65: string;
+            };
+          };
+        };
+      };
+      responses: {
+        /** @description Default Response */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              id: string;
+              vaultId: string;
+              /** @description The member whose access the guardians let through. */
+              subject: string;
+              action: string;
+              /** @enum {unknown} */
+              status: 'pending' | 'approved' | 'expired';
+              threshold: number;
+              /** @description Who may approve. */
+              guardians: {
+                subject: string;
+                keyId: string;
+              }[];
+              /** @description Guardians who approved. */
+              approvals: string[];
+              /** @description RFC 3339 time. */
+              createdAt: string;
+              /** @description RFC 3339 time. */
+              expiresAt: string;
+              approvedAt: string | null;
+              /** @description Until when a retry with `Persona-Vault-Approval` is allowed (10 minutes after approval). */
+              validUntil: string | null;
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+        /** @description RFC 9457 problem details (application/problem+json) */
+        '5XX': {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description A stable URI, urn:personachain:problem:<name>; see docs/api.md#errors. */
+              type: string;
+              title: string;
+              status: number;
+              detail: string;
+              instance?: string;
+              requestId?: string;
+              errors?: {
+                /** @description body, querystring, params or headers */
+                in: string;
+                /** @description JSON Pointer (as a URI fragment) to the failing field */
+                pointer: string;
+                detail: string;
+              }[];
+            };
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
     trace?: never;
   };
   '/v1/verification-client/session': {

@@ -20,6 +20,15 @@ const PROBLEMS = {
   // VC-API: a credential that cannot be issued as sent, and one that does not verify.
   'credential-rejected': { status: 400, title: 'Credential rejected' },
   'not-verified': { status: 400, title: 'Not verified' },
+  // Vaults: a member route without a (live) member session, access decisions that refuse, a commit built
+  // on a stale manifest or one that breaks a chain rule, and a crypto-shredded vault.
+  'session-required': { status: 401, title: 'Member session required' },
+  'access-denied': { status: 403, title: 'Access denied' },
+  'step-up-required': { status: 403, title: 'Step-up authentication required' },
+  'guardian-approval-required': { status: 403, title: 'Guardian approval required' },
+  'manifest-conflict': { status: 409, title: 'Manifest conflict' },
+  'invalid-manifest': { status: 422, title: 'Invalid manifest' },
+  'vault-shredded': { status: 410, title: 'Vault shredded' },
   'rate-limited': { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Internal server error' },
   unavailable: { status: 503, title: 'Service unavailable' },

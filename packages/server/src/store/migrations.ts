@@ -1099,4 +1099,246 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0027_vaults': {
+    async up(db: Kysely<unknown>) {
+      // Vaults (modules/vaults): the server keeps ciphertext, data keys sealed to members' public keys, the
+      // signed manifest chain and public keys only. Times are epoch ms. Session tokens are stored as SHA-256,
+      // the member's IP only as a keyed hash (with its country).
+      await db.schema
+        .createTable('vaults')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('owner', 'text', (c) => c.notNull())
+        .addColumn('label', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('template', 'text')
+        .addColumn('manifest', 'text', (c) => c.notNull())
+        .addColumn('manifest_sequence', 'bigint', (c) => c.notNull())
+        .addColumn('manifest_hash', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('shredded_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('vaults_project').on('vaults').columns(['project_id', 'id']).execute();
+      await db.schema
+        .createTable('vault_manifests')
+        .addColumn('vault_id', 'text', (c) => c.notNull())
+        .addColumn('sequence', 'bigint', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .addColumn('manifest', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('vault_manifests_pk', ['vault_id', 'sequence'])
+        .execute();
+      // Every public key set a manifest of the vault ever named (signers and members, also removed ones),
+      // so a client can verify the whole chain.
+      await db.schema
+        .createTable('vault_keys')
+        .addColumn('vault_id', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('public_keys', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('vault_keys_pk', ['vault_id', 'key_id'])
+        .execute();
+      await db.schema
+        .createTable('vault_members')
+        .addColumn('vault_id', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('added_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('vault_members_pk', ['vault_id', 'subject'])
+        .execute();
+      // Live items: their current version (the manifest's), for listing with sizes.
+      await db.schema
+        .createTable('vault_items')
+        .addColumn('vault_id', 'text', (c) => c.notNull())
+        .addColumn('item_id', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('content_hash', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('vault_items_pk', ['vault_id', 'item_id'])
+        .execute();
+      // A version's ciphertext is inline when small, else in the blob store under blob_key.
+      await db.schema
+        .createTable('vault_item_versions')
+        .addColumn('vault_id', 'text', (c) => c.notNull())
+        .addColumn('item_id', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('content_hash', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('ciphertext', bytes(db))
+        .addColumn('blob_key', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('vault_item_versions_pk', ['vault_id', 'item_id', 'version'])
+        .execute();
+      await db.schema
+        .createTable('vault_sealed_keys')
+        .addColumn('vault_id', 'text', (c) => c.notNull())
+        .addColumn('item_id', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('sealed_key', bytes(db), (c) => c.notNull())
+        .addPrimaryKeyConstraint('vault_sealed_keys_pk', ['vault_id', 'item_id', 'version', 'key_id'])
+        .execute();
+      await db.schema
+        .createTable('vault_sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('vault_id', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('ip_hash', 'text')
+        .addColumn('country', 'text')
+        .addColumn('fingerprint_hash', 'text')
+        .addColumn('auth_methods', 'text', (c) => c.notNull())
+        .addColumn('authenticated_at', 'bigint', (c) => c.notNull())
+        .addColumn('proofs', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('revoked_at', 'bigint')
+        .execute();
+      await db.schema
+        .createIndex('vault_sessions_member')
+        .on('vault_sessions')
+        .columns(['vault_id', 'subject'])
+        .execute();
+      await db.schema
+        .createIndex('vault_sessions_expiry')
+        .on('vault_sessions')
+        .column('expires_at')
+        .execute();
+      // Session proof nonces, kept until the proof's issuedAt leaves the accepted window.
+      await db.schema
+        .createTable('vault_session_nonces')
+        .addColumn('vault_id', 'text', (c) => c.notNull())
+        .addColumn('nonce', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('vault_session_nonces_pk', ['vault_id', 'nonce'])
+        .execute();
+      await db.schema
+        .createIndex('vault_session_nonces_expiry')
+        .on('vault_session_nonces')
+        .column('expires_at')
+        .execute();
+      await db.schema
+        .createTable('vault_devices')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('fingerprint_hash', 'text', (c) => c.notNull())
+        .addColumn('label', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addUniqueConstraint('vault_devices_fingerprint', ['project_id', 'subject', 'fingerprint_hash'])
+        .execute();
+      // One row per access decision on a member route, with its ledger entry.
+      await db.schema
+        .createTable('vault_access_log')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('vault_id', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('item_id', 'text')
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('score', 'integer', (c) => c.notNull())
+        .addColumn('ledger_seq', 'bigint', (c) => c.notNull())
+        .addColumn('entry', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('vault_access_log_vault')
+        .on('vault_access_log')
+        .columns(['vault_id', 'id'])
+        .execute();
+    },
+  },
+  '0028_vault_recovery': {
+    async up(db: Kysely<unknown>) {
+      // Guardian recovery and guardian access approvals (modules/vaults/recovery-*, approvals-*). The server
+      // relays shares sealed to guardians and re-sealed to a requester's ephemeral key; it never holds an
+      // opened share. Times are epoch ms.
+      // One setup per vault (a new one replaces it); its shares are envelopes sealed to each guardian.
+      await db.schema
+        .createTable('vault_recovery_setups')
+        .addColumn('vault_id', 'text', (c) => c.primaryKey())
+        .addColumn('id', 'text', (c) => c.notNull().unique())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('threshold', 'integer', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('vault_recovery_guardians')
+        .addColumn('setup_id', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('public_keys', 'text', (c) => c.notNull())
+        .addColumn('sealed_share', bytes(db), (c) => c.notNull())
+        .addPrimaryKeyConstraint('vault_recovery_guardians_pk', ['setup_id', 'subject'])
+        .execute();
+      // `open_vault_id` is the vault id while the request is pending or ready and null once it ends: its
+      // unique constraint keeps one open request per vault on every engine (NULLs never collide).
+      await db.schema
+        .createTable('vault_recovery_requests')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('vault_id', 'text', (c) => c.notNull())
+        .addColumn('setup_id', 'text', (c) => c.notNull())
+        .addColumn('threshold', 'integer', (c) => c.notNull())
+        .addColumn('ephemeral_key', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('open_vault_id', 'text', (c) => c.unique())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('ended_at', 'bigint')
+        .execute();
+      await db.schema
+        .createIndex('vault_recovery_requests_vault')
+        .on('vault_recovery_requests')
+        .columns(['vault_id', 'id'])
+        .execute();
+      // A guardian's release of its share: re-sealed to the request's ephemeral key (null once the request
+      // ended), with the guardian's hybrid signature over it.
+      await db.schema
+        .createTable('vault_recovery_approvals')
+        .addColumn('request_id', 'text', (c) => c.notNull())
+        .addColumn('guardian', 'text', (c) => c.notNull())
+        .addColumn('resealed_share', bytes(db))
+        .addColumn('signature', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('vault_recovery_approvals_pk', ['request_id', 'guardian'])
+        .execute();
+      // A denied access that guardians may let through: one per (vault, subject, action) while pending.
+      await db.schema
+        .createTable('vault_access_approvals')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('vault_id', 'text', (c) => c.notNull())
+        .addColumn('setup_id', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('threshold', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('approved_at', 'bigint')
+        .execute();
+      await db.schema
+        .createIndex('vault_access_approvals_request')
+        .on('vault_access_approvals')
+        .columns(['vault_id', 'subject', 'action'])
+        .execute();
+      await db.schema
+        .createTable('vault_access_approval_votes')
+        .addColumn('approval_id', 'text', (c) => c.notNull())
+        .addColumn('guardian', 'text', (c) => c.notNull())
+        .addColumn('signature', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('vault_access_approval_votes_pk', ['approval_id', 'guardian'])
+        .execute();
+    },
+  },
 };

@@ -808,6 +808,219 @@ export interface Oid4vciConfigurationsTable {
   created_at: number | string;
 }
 
+// --- vaults (modules/vaults): ciphertext, sealed keys and signed manifests only; times are epoch ms ---
+
+/** A vault (`vlt_…`, client generated) with its current signed manifest. */
+export interface VaultsTable {
+  id: string;
+  project_id: string;
+  owner: string;
+  label: string | null;
+  /** active | shredded. */
+  status: string;
+  /** The normalized trust template (JSON); null = the shipped default. */
+  template: string | null;
+  /** The current SignedManifest (JSON). */
+  manifest: string;
+  manifest_sequence: number | string;
+  manifest_hash: string;
+  created_at: number | string;
+  updated_at: number | string;
+  shredded_at: number | string | null;
+}
+
+/** Every manifest of a vault's chain (kept after shredding). */
+export interface VaultManifestsTable {
+  vault_id: string;
+  sequence: number | string;
+  hash: string;
+  manifest: string;
+  created_at: number | string;
+}
+
+/** A member public key set (JSON) any manifest of the vault named, by its self-certifying key id. */
+export interface VaultKeysTable {
+  vault_id: string;
+  key_id: string;
+  public_keys: string;
+  created_at: number | string;
+}
+
+/** A current member (the current manifest's members, with when each was added). */
+export interface VaultMembersTable {
+  vault_id: string;
+  subject: string;
+  key_id: string;
+  role: string;
+  added_at: number | string;
+}
+
+/** A live item and its current version. */
+export interface VaultItemsTable {
+  vault_id: string;
+  item_id: string;
+  version: number;
+  content_hash: string;
+  size: number | string;
+  updated_at: number | string;
+}
+
+/** One version of an item: ciphertext inline (small) or in the blob store (`blob_key`). */
+export interface VaultItemVersionsTable {
+  vault_id: string;
+  item_id: string;
+  version: number;
+  content_hash: string;
+  size: number | string;
+  ciphertext: Uint8Array | null;
+  blob_key: string | null;
+  created_at: number | string;
+  created_by: string;
+}
+
+/** A version's data key sealed to one member key. Deleting these is crypto-shredding. */
+export interface VaultSealedKeysTable {
+  vault_id: string;
+  item_id: string;
+  version: number;
+  key_id: string;
+  sealed_key: Uint8Array;
+}
+
+/** A member session (`vss_…`): the token's SHA-256 and the context the application asserted. */
+export interface VaultSessionsTable {
+  id: string;
+  token_hash: string;
+  project_id: string;
+  vault_id: string;
+  subject: string;
+  key_id: string;
+  /** HMAC of the member's IP under a per-project key (never the IP itself). */
+  ip_hash: string | null;
+  country: string | null;
+  fingerprint_hash: string | null;
+  /** JSON array of RFC 8176 amr values. */
+  auth_methods: string;
+  authenticated_at: number | string;
+  /** Context proofs presented (unverified until the ZK issue lands). */
+  proofs: number;
+  created_at: number | string;
+  expires_at: number | string;
+  revoked_at: number | string | null;
+}
+
+/** A nonce a session proof used, refused again until `expires_at`. */
+export interface VaultSessionNoncesTable {
+  vault_id: string;
+  nonce: string;
+  expires_at: number | string;
+}
+
+/** A member device (`vdv_…`): the hash of its fingerprint. */
+export interface VaultDevicesTable {
+  id: string;
+  project_id: string;
+  subject: string;
+  fingerprint_hash: string;
+  label: string | null;
+  created_at: number | string;
+}
+
+/** One access decision on a member route (`vac_…`) and its ledger entry. */
+export interface VaultAccessLogTable {
+  id: string;
+  project_id: string;
+  vault_id: string;
+  subject: string;
+  action: string;
+  item_id: string | null;
+  outcome: string;
+  score: number;
+  ledger_seq: number | string;
+  entry: string;
+  at: number | string;
+}
+
+// --- vault recovery (modules/vaults/recovery-*, approvals-*): sealed shares only; times are epoch ms ---
+
+/** A vault's recovery setup (`vrs_…`, client generated: the shares' AAD binds it); one per vault. */
+export interface VaultRecoverySetupsTable {
+  vault_id: string;
+  id: string;
+  project_id: string;
+  /** How many guardians must release their share (2..guardians). */
+  threshold: number;
+  /** The owner subject whose session configured it. */
+  created_by: string;
+  created_at: number | string;
+}
+
+/** A guardian of a setup: its public keys and its Shamir share sealed to them (an X-Wing envelope). */
+export interface VaultRecoveryGuardiansTable {
+  setup_id: string;
+  subject: string;
+  /** The guardian's place in the setup's list (the order the owner sent). */
+  position: number;
+  key_id: string;
+  /** MemberPublicKeys (JSON). */
+  public_keys: string;
+  sealed_share: Uint8Array;
+}
+
+/** A recovery request (`vrr_…`): pending → ready → completed | canceled | expired. */
+export interface VaultRecoveryRequestsTable {
+  id: string;
+  project_id: string;
+  vault_id: string;
+  setup_id: string;
+  threshold: number;
+  /** The requester's X-Wing public key (base64url) guardians re-seal their shares to. */
+  ephemeral_key: string;
+  status: string;
+  /** The vault id while pending or ready, null afterwards: unique, so one open request per vault. */
+  open_vault_id: string | null;
+  created_at: number | string;
+  expires_at: number | string;
+  ended_at: number | string | null;
+}
+
+/** A guardian's approval of a recovery request, with its share re-sealed to the requester. */
+export interface VaultRecoveryApprovalsTable {
+  request_id: string;
+  guardian: string;
+  /** An envelope to the request's ephemeral key; null once the request ended. */
+  resealed_share: Uint8Array | null;
+  /** The guardian's HybridSignature (JSON). */
+  signature: string;
+  created_at: number | string;
+}
+
+/** A guardian access approval (`vap_…`) for one subject and action on a vault. */
+export interface VaultAccessApprovalsTable {
+  id: string;
+  project_id: string;
+  vault_id: string;
+  /** The recovery setup whose guardians may approve. */
+  setup_id: string;
+  subject: string;
+  action: string;
+  threshold: number;
+  created_at: number | string;
+  /** Until when guardians may approve. */
+  expires_at: number | string;
+  /** When the threshold was reached; the access is allowed for 10 minutes from then. */
+  approved_at: number | string | null;
+}
+
+/** One guardian's signed approval of an access approval. */
+export interface VaultAccessApprovalVotesTable {
+  approval_id: string;
+  guardian: string;
+  /** HybridSignature (JSON). */
+  signature: string;
+  created_at: number | string;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   projects: ProjectsTable;
@@ -868,4 +1081,23 @@ export interface Database {
   connectors: ConnectorsTable;
   connector_runs: ConnectorRunsTable;
   connector_usage: ConnectorUsageTable;
+  // vaults (modules/vaults)
+  vaults: VaultsTable;
+  vault_manifests: VaultManifestsTable;
+  vault_keys: VaultKeysTable;
+  vault_members: VaultMembersTable;
+  vault_items: VaultItemsTable;
+  vault_item_versions: VaultItemVersionsTable;
+  vault_sealed_keys: VaultSealedKeysTable;
+  vault_sessions: VaultSessionsTable;
+  vault_session_nonces: VaultSessionNoncesTable;
+  vault_devices: VaultDevicesTable;
+  vault_access_log: VaultAccessLogTable;
+  // vault recovery and guardian access approvals (modules/vaults/recovery-*, approvals-*)
+  vault_recovery_setups: VaultRecoverySetupsTable;
+  vault_recovery_guardians: VaultRecoveryGuardiansTable;
+  vault_recovery_requests: VaultRecoveryRequestsTable;
+  vault_recovery_approvals: VaultRecoveryApprovalsTable;
+  vault_access_approvals: VaultAccessApprovalsTable;
+  vault_access_approval_votes: VaultAccessApprovalVotesTable;
 }

@@ -87,7 +87,23 @@ export type AuditEventType =
   | 'webhook_endpoint.created'
   | 'webhook_endpoint.updated'
   | 'webhook_endpoint.deleted'
-  | 'webhook_endpoint.secret_rotated';
+  | 'webhook_endpoint.secret_rotated'
+  // Vaults (modules/vaults); item reads and writes are access-log entries instead.
+  | 'vault.created'
+  | 'vault.shredded'
+  | 'vault.template_updated'
+  | 'vault.members_changed'
+  | 'vault_session.created'
+  | 'vault_session.stepped_up'
+  | 'vault_device.registered'
+  | 'vault_device.deleted'
+  // Guardian recovery and guardian access approvals (modules/vaults/recovery-*, approvals-*).
+  | 'vault.recovery_configured'
+  | 'vault.recovery_requested'
+  | 'vault.recovery_approved'
+  | 'vault.recovery_completed'
+  | 'vault.recovery_canceled'
+  | 'vault.access_approved';
 
 /**
  * What an audit entry may hold: ids, roles, scopes, hashes and times. Never personal data (a member's

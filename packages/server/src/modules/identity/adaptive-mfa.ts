@@ -1,6 +1,6 @@
+import { distanceKm, type Location, locate } from '../../http/geo.js';
 import type { IdentitySignInsTable } from '../../store/schema.js';
 import { assessRisk, type RiskAssessment, type RiskSignals, type RiskWeights } from '../policy/risk.js';
-import { distanceKm, type Location, locate } from './geo.js';
 import type { SignInHistory } from './sign-in-history.js';
 
 /** A sign-in that has proved its password, as adaptive MFA sees it. */

@@ -1,8 +1,8 @@
+import type { Location } from '../../http/geo.js';
 import { Problem } from '../../http/problem.js';
 import type { AuditEvent } from '../audit/service.js';
 import { DEFAULT_RISK_WEIGHTS, type RiskReason, type RiskWeights } from '../policy/risk.js';
 import type { AdaptiveMfa, SignInContext } from './adaptive-mfa.js';
-import type { Location } from './geo.js';
 import { DEFAULT_RISK_THRESHOLD, type RiskPolicyValue } from './schemas.js';
 
 /** What adaptive MFA decided about a sign-in that passed its first factor. */

@@ -1,9 +1,9 @@
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { hkdfSha256 } from '@personachain/crypto';
 import type { Kysely } from 'kysely';
+import type { Location } from '../../http/geo.js';
 import { newId } from '../../ids.js';
 import type { Database, IdentitySignInsTable } from '../../store/schema.js';
-import type { Location } from './geo.js';
 
 /** How many of a user's sign-ins adaptive MFA compares a new one with. */
 export const HISTORY_LENGTH = 50;

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
-import type { BlobStoreConfig } from '../../config.js';
+import type { BlobStore } from '../../store/blob-store.js';
 import type { Database } from '../../store/schema.js';
 import type { AuditService } from '../audit/service.js';
 import type { ConnectorService } from '../connectors/service.js';
@@ -8,7 +8,6 @@ import type { Oid4vciService } from '../oid4vci/service.js';
 import type { Principal } from '../policy/model.js';
 import type { TenancyService } from '../tenancy/service.js';
 import type { WebhookService } from '../webhooks/service.js';
-import { openBlobStore } from './blob-store.js';
 import { CircuitBreakers } from './circuit-breaker.js';
 import { Decisions } from './decisions.js';
 import { KycInbox } from './inbox.js';
@@ -29,7 +28,8 @@ export interface KycModuleDeps {
   singleProcess: boolean;
   masterKey: Uint8Array;
   publicUrl: string;
-  blobStore: BlobStoreConfig;
+  /** Where sealed uploads live; the app owns it (opens and closes it). */
+  blobs: BlobStore;
   outboundTrustedHosts: readonly string[];
   /** The SSRF-guarded fetch every provider call goes through. */
   fetch: typeof globalThis.fetch;
@@ -74,7 +74,7 @@ export function createKycModule(deps: KycModuleDeps) {
     sleep: (ms) => sleep(ms),
     random: Math.random,
   });
-  const blobs = openBlobStore(deps.blobStore);
+  const { blobs } = deps;
   const data = new SessionData(deps.masterKey);
   const transitions = new Transitions(deps.audit, deps.webhooks, now);
   const decisions = new Decisions(settings, transitions, data, deps.connectors, deps.offers, now);
@@ -137,7 +137,6 @@ export function createKycModule(deps: KycModuleDeps) {
     worker,
     async close() {
       await worker.close();
-      await blobs.close();
     },
   };
 }

@@ -1,5 +1,5 @@
 import { openDetached } from '@personachain/crypto';
-import type { BlobStore } from './blob-store.js';
+import type { BlobStore } from '../../store/blob-store.js';
 import type { Decision, Decisions } from './decisions.js';
 import { documentAad } from './documents.js';
 import type { Orchestrator } from './orchestrator.js';

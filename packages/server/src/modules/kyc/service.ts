@@ -9,10 +9,10 @@ import {
 import { decodeCursor, type Page, toPage } from '../../http/pagination.js';
 import { invalidField, Problem } from '../../http/problem.js';
 import { newId } from '../../ids.js';
+import type { BlobStore } from '../../store/blob-store.js';
 import type { AuditService } from '../audit/service.js';
 import type { Principal } from '../policy/model.js';
 import type { TenancyService } from '../tenancy/service.js';
-import type { BlobStore } from './blob-store.js';
 import type { Decisions } from './decisions.js';
 import { CONTENT_TYPES, MAX_DOCUMENT_BYTES, MAX_FIELDS_BYTES, requiredDocuments } from './documents.js';
 import type { KycProcessor } from './processing.js';

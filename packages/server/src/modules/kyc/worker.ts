@@ -1,4 +1,4 @@
-import type { BlobStore } from './blob-store.js';
+import type { BlobStore } from '../../store/blob-store.js';
 import type { KycInbox } from './inbox.js';
 import type { Orchestrator } from './orchestrator.js';
 import type { KycProcessor, ProcessingLog } from './processing.js';

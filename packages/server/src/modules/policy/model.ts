@@ -48,6 +48,10 @@ export const SCOPES = [
   'connectors:run',
   'webhooks:read',
   'webhooks:write',
+  'vaults:read',
+  'vaults:write',
+  'vaults:admin',
+  'policy:simulate',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 

@@ -13,7 +13,7 @@ import {
   S3BlobStore,
   type S3BlobStoreConfig,
   s3ClientFor,
-} from '../src/modules/kyc/blob-store.js';
+} from '../src/store/blob-store.js';
 
 const KEY = 'prj_0192/vrf_0193/vdc_0194';
 const BAD_KEYS = [

@@ -12,7 +12,7 @@ import {
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import type { BlobStoreConfig } from '../../config.js';
+import type { BlobStoreConfig } from '../config.js';
 
 export interface BlobStore {
   /** Stores the bytes under the key, replacing what was there; readers see the old or the new bytes whole. */
