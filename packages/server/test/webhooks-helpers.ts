@@ -227,6 +227,19 @@ export class WebhookApi {
     return id;
   }
 
+  /** Enqueues events of one type in one transaction: all are queued before the worker delivers any. */
+  async enqueueTogether(tenant: Tenant, type: string, datas: Record<string, unknown>[]): Promise<string[]> {
+    const ids = await this.server.db.transaction().execute(async (trx) => {
+      const queued: string[] = [];
+      for (const data of datas) {
+        queued.push(await this.server.webhooks.enqueue(trx, { projectId: tenant.projectId, type, data }));
+      }
+      return queued;
+    });
+    this.server.webhooks.notify();
+    return ids;
+  }
+
   async messages(tenant: Tenant, endpointId: string, query = ''): Promise<any> {
     const path = `${this.hooks(tenant)}/${endpointId}/messages${query}`;
     return (await this.server.json('GET', path, { key: tenant.keys.auditor })).body;
