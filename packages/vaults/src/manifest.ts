@@ -261,12 +261,14 @@ function keysFor(keys: (keyId: string) => MemberPublicKeys | undefined, keyId: s
 
 /**
  * Checks `next` as the successor of `previous`, or as the genesis manifest when `previous` is null.
- * `keys` looks public keys up by key id; they must hash to the id. Throws VaultIntegrityError.
+ * `keys` looks public keys up by key id; they must hash to the id. `previousHash` is manifestHash(previous)
+ * for callers that keep it (hashing a large manifest again is the costly part). Throws VaultIntegrityError.
  */
 export async function verifyManifestTransition(
   previous: SignedManifest | null,
   next: SignedManifest,
   keys: (keyId: string) => MemberPublicKeys | undefined,
+  previousHash: string | null = previous && manifestHash(previous),
 ): Promise<void> {
   if (previous === null) {
     const owner = next.members[0];
@@ -289,7 +291,7 @@ export async function verifyManifestTransition(
     if (next.vaultId !== previous.vaultId) {
       throw new VaultIntegrityError('broken-chain', 'the manifest belongs to another vault');
     }
-    if (next.sequence !== previous.sequence + 1 || next.previous !== manifestHash(previous)) {
+    if (next.sequence !== previous.sequence + 1 || next.previous !== previousHash) {
       throw new VaultIntegrityError(
         'broken-chain',
         `manifest ${next.sequence} does not follow manifest ${previous.sequence}`,

@@ -18179,17 +18179,16 @@ export interface paths {
                 detail: string;
               }[];
               access?: {
-                /** @description The access-log entry recording the decision. */
-                id: string;
                 /** @enum {unknown} */
                 outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
                 score: number;
-                /** @description Every point of the score explained. */
+                /** @description Every signal looked at, with its points: they add up to the score. */
                 contributions: {
                   signal: string;
                   points: number;
                   detail: string;
                 }[];
+                /** @description strict, permissive, neutral, watchdog: always in this order. */
                 votes: {
                   /** @enum {unknown} */
                   evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
@@ -18203,8 +18202,10 @@ export interface paths {
                   watchdogVeto: boolean;
                   explanation: string;
                 };
-                /** @description base64url SHA-256 of the normalized trust template. */
+                /** @description b64u SHA-256 of the normalized template’s canonical JSON. */
                 templateHash: string;
+                /** @description The access-log entry recording the decision. */
+                id: string;
                 /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
                 approvalId?: string;
               };
@@ -18400,17 +18401,16 @@ export interface paths {
                 detail: string;
               }[];
               access?: {
-                /** @description The access-log entry recording the decision. */
-                id: string;
                 /** @enum {unknown} */
                 outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
                 score: number;
-                /** @description Every point of the score explained. */
+                /** @description Every signal looked at, with its points: they add up to the score. */
                 contributions: {
                   signal: string;
                   points: number;
                   detail: string;
                 }[];
+                /** @description strict, permissive, neutral, watchdog: always in this order. */
                 votes: {
                   /** @enum {unknown} */
                   evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
@@ -18424,8 +18424,10 @@ export interface paths {
                   watchdogVeto: boolean;
                   explanation: string;
                 };
-                /** @description base64url SHA-256 of the normalized trust template. */
+                /** @description b64u SHA-256 of the normalized template’s canonical JSON. */
                 templateHash: string;
+                /** @description The access-log entry recording the decision. */
+                id: string;
                 /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
                 approvalId?: string;
               };
@@ -19179,17 +19181,16 @@ export interface paths {
                 detail: string;
               }[];
               access?: {
-                /** @description The access-log entry recording the decision. */
-                id: string;
                 /** @enum {unknown} */
                 outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
                 score: number;
-                /** @description Every point of the score explained. */
+                /** @description Every signal looked at, with its points: they add up to the score. */
                 contributions: {
                   signal: string;
                   points: number;
                   detail: string;
                 }[];
+                /** @description strict, permissive, neutral, watchdog: always in this order. */
                 votes: {
                   /** @enum {unknown} */
                   evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
@@ -19203,8 +19204,10 @@ export interface paths {
                   watchdogVeto: boolean;
                   explanation: string;
                 };
-                /** @description base64url SHA-256 of the normalized trust template. */
+                /** @description b64u SHA-256 of the normalized template’s canonical JSON. */
                 templateHash: string;
+                /** @description The access-log entry recording the decision. */
+                id: string;
                 /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
                 approvalId?: string;
               };
@@ -19335,17 +19338,16 @@ export interface paths {
                 detail: string;
               }[];
               access?: {
-                /** @description The access-log entry recording the decision. */
-                id: string;
                 /** @enum {unknown} */
                 outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
                 score: number;
-                /** @description Every point of the score explained. */
+                /** @description Every signal looked at, with its points: they add up to the score. */
                 contributions: {
                   signal: string;
                   points: number;
                   detail: string;
                 }[];
+                /** @description strict, permissive, neutral, watchdog: always in this order. */
                 votes: {
                   /** @enum {unknown} */
                   evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
@@ -19359,8 +19361,10 @@ export interface paths {
                   watchdogVeto: boolean;
                   explanation: string;
                 };
-                /** @description base64url SHA-256 of the normalized trust template. */
+                /** @description b64u SHA-256 of the normalized template’s canonical JSON. */
                 templateHash: string;
+                /** @description The access-log entry recording the decision. */
+                id: string;
                 /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
                 approvalId?: string;
               };
@@ -19464,17 +19468,16 @@ export interface paths {
                 detail: string;
               }[];
               access?: {
-                /** @description The access-log entry recording the decision. */
-                id: string;
                 /** @enum {unknown} */
                 outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
                 score: number;
-                /** @description Every point of the score explained. */
+                /** @description Every signal looked at, with its points: they add up to the score. */
                 contributions: {
                   signal: string;
                   points: number;
                   detail: string;
                 }[];
+                /** @description strict, permissive, neutral, watchdog: always in this order. */
                 votes: {
                   /** @enum {unknown} */
                   evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
@@ -19488,8 +19491,10 @@ export interface paths {
                   watchdogVeto: boolean;
                   explanation: string;
                 };
-                /** @description base64url SHA-256 of the normalized trust template. */
+                /** @description b64u SHA-256 of the normalized template’s canonical JSON. */
                 templateHash: string;
+                /** @description The access-log entry recording the decision. */
+                id: string;
                 /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
                 approvalId?: string;
               };
@@ -19959,17 +19964,16 @@ export interface paths {
               sequence: number;
               manifestHash: string;
               access: {
-                /** @description The access-log entry recording the decision. */
-                id: string;
                 /** @enum {unknown} */
                 outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
                 score: number;
-                /** @description Every point of the score explained. */
+                /** @description Every signal looked at, with its points: they add up to the score. */
                 contributions: {
                   signal: string;
                   points: number;
                   detail: string;
                 }[];
+                /** @description strict, permissive, neutral, watchdog: always in this order. */
                 votes: {
                   /** @enum {unknown} */
                   evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
@@ -19983,8 +19987,10 @@ export interface paths {
                   watchdogVeto: boolean;
                   explanation: string;
                 };
-                /** @description base64url SHA-256 of the normalized trust template. */
+                /** @description b64u SHA-256 of the normalized template’s canonical JSON. */
                 templateHash: string;
+                /** @description The access-log entry recording the decision. */
+                id: string;
                 /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
                 approvalId?: string;
               };
@@ -20013,17 +20019,16 @@ export interface paths {
                 detail: string;
               }[];
               access?: {
-                /** @description The access-log entry recording the decision. */
-                id: string;
                 /** @enum {unknown} */
                 outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
                 score: number;
-                /** @description Every point of the score explained. */
+                /** @description Every signal looked at, with its points: they add up to the score. */
                 contributions: {
                   signal: string;
                   points: number;
                   detail: string;
                 }[];
+                /** @description strict, permissive, neutral, watchdog: always in this order. */
                 votes: {
                   /** @enum {unknown} */
                   evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
@@ -20037,8 +20042,10 @@ export interface paths {
                   watchdogVeto: boolean;
                   explanation: string;
                 };
-                /** @description base64url SHA-256 of the normalized trust template. */
+                /** @description b64u SHA-256 of the normalized template’s canonical JSON. */
                 templateHash: string;
+                /** @description The access-log entry recording the decision. */
+                id: string;
                 /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
                 approvalId?: string;
               };
@@ -20136,17 +20143,16 @@ export interface paths {
                 hash: string;
               };
               access: {
-                /** @description The access-log entry recording the decision. */
-                id: string;
                 /** @enum {unknown} */
                 outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
                 score: number;
-                /** @description Every point of the score explained. */
+                /** @description Every signal looked at, with its points: they add up to the score. */
                 contributions: {
                   signal: string;
                   points: number;
                   detail: string;
                 }[];
+                /** @description strict, permissive, neutral, watchdog: always in this order. */
                 votes: {
                   /** @enum {unknown} */
                   evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
@@ -20160,8 +20166,10 @@ export interface paths {
                   watchdogVeto: boolean;
                   explanation: string;
                 };
-                /** @description base64url SHA-256 of the normalized trust template. */
+                /** @description b64u SHA-256 of the normalized template’s canonical JSON. */
                 templateHash: string;
+                /** @description The access-log entry recording the decision. */
+                id: string;
                 /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
                 approvalId?: string;
               };
@@ -20190,17 +20198,16 @@ export interface paths {
                 detail: string;
               }[];
               access?: {
-                /** @description The access-log entry recording the decision. */
-                id: string;
                 /** @enum {unknown} */
                 outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
                 score: number;
-                /** @description Every point of the score explained. */
+                /** @description Every signal looked at, with its points: they add up to the score. */
                 contributions: {
                   signal: string;
                   points: number;
                   detail: string;
                 }[];
+                /** @description strict, permissive, neutral, watchdog: always in this order. */
                 votes: {
                   /** @enum {unknown} */
                   evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
@@ -20214,8 +20221,10 @@ export interface paths {
                   watchdogVeto: boolean;
                   explanation: string;
                 };
-                /** @description base64url SHA-256 of the normalized trust template. */
+                /** @description b64u SHA-256 of the normalized template’s canonical JSON. */
                 templateHash: string;
+                /** @description The access-log entry recording the decision. */
+                id: string;
                 /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
                 approvalId?: string;
               };
@@ -20315,17 +20324,16 @@ export interface paths {
                 hash: string;
               };
               access: {
-                /** @description The access-log entry recording the decision. */
-                id: string;
                 /** @enum {unknown} */
                 outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
                 score: number;
-                /** @description Every point of the score explained. */
+                /** @description Every signal looked at, with its points: they add up to the score. */
                 contributions: {
                   signal: string;
                   points: number;
                   detail: string;
                 }[];
+                /** @description strict, permissive, neutral, watchdog: always in this order. */
                 votes: {
                   /** @enum {unknown} */
                   evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
@@ -20339,8 +20347,10 @@ export interface paths {
                   watchdogVeto: boolean;
                   explanation: string;
                 };
-                /** @description base64url SHA-256 of the normalized trust template. */
+                /** @description b64u SHA-256 of the normalized template’s canonical JSON. */
                 templateHash: string;
+                /** @description The access-log entry recording the decision. */
+                id: string;
                 /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
                 approvalId?: string;
               };
@@ -20369,17 +20379,16 @@ export interface paths {
                 detail: string;
               }[];
               access?: {
-                /** @description The access-log entry recording the decision. */
-                id: string;
                 /** @enum {unknown} */
                 outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
                 score: number;
-                /** @description Every point of the score explained. */
+                /** @description Every signal looked at, with its points: they add up to the score. */
                 contributions: {
                   signal: string;
                   points: number;
                   detail: string;
                 }[];
+                /** @description strict, permissive, neutral, watchdog: always in this order. */
                 votes: {
                   /** @enum {unknown} */
                   evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
@@ -20393,8 +20402,10 @@ export interface paths {
                   watchdogVeto: boolean;
                   explanation: string;
                 };
-                /** @description base64url SHA-256 of the normalized trust template. */
+                /** @description b64u SHA-256 of the normalized template’s canonical JSON. */
                 templateHash: string;
+                /** @description The access-log entry recording the decision. */
+                id: string;
                 /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
                 approvalId?: string;
               };
@@ -20490,17 +20501,16 @@ export interface paths {
               }[];
               nextCursor: string | null;
               access: {
-                /** @description The access-log entry recording the decision. */
-                id: string;
                 /** @enum {unknown} */
                 outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
                 score: number;
-                /** @description Every point of the score explained. */
+                /** @description Every signal looked at, with its points: they add up to the score. */
                 contributions: {
                   signal: string;
                   points: number;
                   detail: string;
                 }[];
+                /** @description strict, permissive, neutral, watchdog: always in this order. */
                 votes: {
                   /** @enum {unknown} */
                   evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
@@ -20514,8 +20524,10 @@ export interface paths {
                   watchdogVeto: boolean;
                   explanation: string;
                 };
-                /** @description base64url SHA-256 of the normalized trust template. */
+                /** @description b64u SHA-256 of the normalized template’s canonical JSON. */
                 templateHash: string;
+                /** @description The access-log entry recording the decision. */
+                id: string;
                 /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
                 approvalId?: string;
               };
@@ -20544,17 +20556,16 @@ export interface paths {
                 detail: string;
               }[];
               access?: {
-                /** @description The access-log entry recording the decision. */
-                id: string;
                 /** @enum {unknown} */
                 outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
                 score: number;
-                /** @description Every point of the score explained. */
+                /** @description Every signal looked at, with its points: they add up to the score. */
                 contributions: {
                   signal: string;
                   points: number;
                   detail: string;
                 }[];
+                /** @description strict, permissive, neutral, watchdog: always in this order. */
                 votes: {
                   /** @enum {unknown} */
                   evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
@@ -20568,8 +20579,10 @@ export interface paths {
                   watchdogVeto: boolean;
                   explanation: string;
                 };
-                /** @description base64url SHA-256 of the normalized trust template. */
+                /** @description b64u SHA-256 of the normalized template’s canonical JSON. */
                 templateHash: string;
+                /** @description The access-log entry recording the decision. */
+                id: string;
                 /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
                 approvalId?: string;
               };
@@ -20670,17 +20683,16 @@ export interface paths {
                 hash: string;
               };
               access: {
-                /** @description The access-log entry recording the decision. */
-                id: string;
                 /** @enum {unknown} */
                 outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
                 score: number;
-                /** @description Every point of the score explained. */
+                /** @description Every signal looked at, with its points: they add up to the score. */
                 contributions: {
                   signal: string;
                   points: number;
                   detail: string;
                 }[];
+                /** @description strict, permissive, neutral, watchdog: always in this order. */
                 votes: {
                   /** @enum {unknown} */
                   evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
@@ -20694,8 +20706,10 @@ export interface paths {
                   watchdogVeto: boolean;
                   explanation: string;
                 };
-                /** @description base64url SHA-256 of the normalized trust template. */
+                /** @description b64u SHA-256 of the normalized template’s canonical JSON. */
                 templateHash: string;
+                /** @description The access-log entry recording the decision. */
+                id: string;
                 /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
                 approvalId?: string;
               };
@@ -20724,17 +20738,16 @@ export interface paths {
                 detail: string;
               }[];
               access?: {
-                /** @description The access-log entry recording the decision. */
-                id: string;
                 /** @enum {unknown} */
                 outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
                 score: number;
-                /** @description Every point of the score explained. */
+                /** @description Every signal looked at, with its points: they add up to the score. */
                 contributions: {
                   signal: string;
                   points: number;
                   detail: string;
                 }[];
+                /** @description strict, permissive, neutral, watchdog: always in this order. */
                 votes: {
                   /** @enum {unknown} */
                   evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
@@ -20748,8 +20761,10 @@ export interface paths {
                   watchdogVeto: boolean;
                   explanation: string;
                 };
-                /** @description base64url SHA-256 of the normalized trust template. */
+                /** @description b64u SHA-256 of the normalized template’s canonical JSON. */
                 templateHash: string;
+                /** @description The access-log entry recording the decision. */
+                id: string;
                 /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
                 approvalId?: string;
               };
@@ -20900,17 +20915,16 @@ export interface paths {
                 detail: string;
               }[];
               access?: {
-                /** @description The access-log entry recording the decision. */
-                id: string;
                 /** @enum {unknown} */
                 outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
                 score: number;
-                /** @description Every point of the score explained. */
+                /** @description Every signal looked at, with its points: they add up to the score. */
                 contributions: {
                   signal: string;
                   points: number;
                   detail: string;
                 }[];
+                /** @description strict, permissive, neutral, watchdog: always in this order. */
                 votes: {
                   /** @enum {unknown} */
                   evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
@@ -20924,8 +20938,10 @@ export interface paths {
                   watchdogVeto: boolean;
                   explanation: string;
                 };
-                /** @description base64url SHA-256 of the normalized trust template. */
+                /** @description b64u SHA-256 of the normalized template’s canonical JSON. */
                 templateHash: string;
+                /** @description The access-log entry recording the decision. */
+                id: string;
                 /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
                 approvalId?: string;
               };
@@ -21094,17 +21110,16 @@ export interface paths {
                 detail: string;
               }[];
               access?: {
-                /** @description The access-log entry recording the decision. */
-                id: string;
                 /** @enum {unknown} */
                 outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
                 score: number;
-                /** @description Every point of the score explained. */
+                /** @description Every signal looked at, with its points: they add up to the score. */
                 contributions: {
                   signal: string;
                   points: number;
                   detail: string;
                 }[];
+                /** @description strict, permissive, neutral, watchdog: always in this order. */
                 votes: {
                   /** @enum {unknown} */
                   evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
@@ -21118,8 +21133,10 @@ export interface paths {
                   watchdogVeto: boolean;
                   explanation: string;
                 };
-                /** @description base64url SHA-256 of the normalized trust template. */
+                /** @description b64u SHA-256 of the normalized template’s canonical JSON. */
                 templateHash: string;
+                /** @description The access-log entry recording the decision. */
+                id: string;
                 /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
                 approvalId?: string;
               };
@@ -21244,17 +21261,16 @@ export interface paths {
                 detail: string;
               }[];
               access?: {
-                /** @description The access-log entry recording the decision. */
-                id: string;
                 /** @enum {unknown} */
                 outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
                 score: number;
-                /** @description Every point of the score explained. */
+                /** @description Every signal looked at, with its points: they add up to the score. */
                 contributions: {
                   signal: string;
                   points: number;
                   detail: string;
                 }[];
+                /** @description strict, permissive, neutral, watchdog: always in this order. */
                 votes: {
                   /** @enum {unknown} */
                   evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
@@ -21268,8 +21284,10 @@ export interface paths {
                   watchdogVeto: boolean;
                   explanation: string;
                 };
-                /** @description base64url SHA-256 of the normalized trust template. */
+                /** @description b64u SHA-256 of the normalized template’s canonical JSON. */
                 templateHash: string;
+                /** @description The access-log entry recording the decision. */
+                id: string;
                 /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
                 approvalId?: string;
               };
@@ -21611,17 +21629,16 @@ export interface paths {
                 detail: string;
               }[];
               access?: {
-                /** @description The access-log entry recording the decision. */
-                id: string;
                 /** @enum {unknown} */
                 outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
                 score: number;
-                /** @description Every point of the score explained. */
+                /** @description Every signal looked at, with its points: they add up to the score. */
                 contributions: {
                   signal: string;
                   points: number;
                   detail: string;
                 }[];
+                /** @description strict, permissive, neutral, watchdog: always in this order. */
                 votes: {
                   /** @enum {unknown} */
                   evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
@@ -21635,8 +21652,10 @@ export interface paths {
                   watchdogVeto: boolean;
                   explanation: string;
                 };
-                /** @description base64url SHA-256 of the normalized trust template. */
+                /** @description b64u SHA-256 of the normalized template’s canonical JSON. */
                 templateHash: string;
+                /** @description The access-log entry recording the decision. */
+                id: string;
                 /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
                 approvalId?: string;
               };
@@ -21976,17 +21995,16 @@ export interface paths {
                 detail: string;
               }[];
               access?: {
-                /** @description The access-log entry recording the decision. */
-                id: string;
                 /** @enum {unknown} */
                 outcome: 'allow' | 'deny' | 'step_up_required' | 'guardian_approval_required';
                 score: number;
-                /** @description Every point of the score explained. */
+                /** @description Every signal looked at, with its points: they add up to the score. */
                 contributions: {
                   signal: string;
                   points: number;
                   detail: string;
                 }[];
+                /** @description strict, permissive, neutral, watchdog: always in this order. */
                 votes: {
                   /** @enum {unknown} */
                   evaluator: 'strict' | 'permissive' | 'neutral' | 'watchdog';
@@ -22000,8 +22018,10 @@ export interface paths {
                   watchdogVeto: boolean;
                   explanation: string;
                 };
-                /** @description base64url SHA-256 of the normalized trust template. */
+                /** @description b64u SHA-256 of the normalized template’s canonical JSON. */
                 templateHash: string;
+                /** @description The access-log entry recording the decision. */
+                id: string;
                 /** @description With guardian_approval_required: the approval to ask the guardians for, then to send as Persona-Vault-Approval. On an access an approval let through: that approval. */
                 approvalId?: string;
               };

@@ -9,30 +9,9 @@ import {
 } from '@personachain/ledger';
 import { VaultIntegrityError } from '@personachain/vaults';
 import { base64 } from '@scure/base';
+import type { AccessLogEntry, AccessLogPage } from './routes.js';
 
-/** One access decision on a member route, as the server lists it. */
-export interface AccessLogEntry {
-  id: string;
-  at: string;
-  subject: string;
-  action: string;
-  itemId: string | null;
-  /** allow, deny, step_up_required or guardian_approval_required. */
-  outcome: string;
-  score: number;
-  /** The exact ledger entry (UTF-8 JSON); its leaf hash is what the proof proves. */
-  entry: string;
-  /** Null until the ledger has integrated the entry (normally within milliseconds). */
-  ledgerIndex: number | null;
-  proof?: { size: number; hashes: string[] };
-}
-
-export interface AccessLogPage {
-  data: AccessLogEntry[];
-  nextCursor: string | null;
-  /** With proofs: the signed checkpoint they lead to. */
-  checkpoint?: string;
-}
+export type { AccessLogEntry, AccessLogPage };
 
 export interface VerifiedAccessLogEntry extends AccessLogEntry {
   /** The entry is in the ledger under the verified checkpoint; false while it is not integrated yet. */

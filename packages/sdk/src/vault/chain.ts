@@ -246,7 +246,7 @@ export class TrustedChain {
         this.checkSeen(next.sequence, hash);
         continue;
       }
-      await verifyManifestTransition(previous.manifest, next, lookup);
+      await verifyManifestTransition(previous.manifest, next, lookup, previous.hash);
       if (this.current !== previous) {
         // The client's own commit moved the chain while the signature was being checked.
         this.checkSeen(next.sequence, hash);

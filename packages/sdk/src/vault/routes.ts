@@ -1,7 +1,6 @@
 import { type PersonaApi, unwrap } from '../client.js';
 import type { paths } from '../generated/api.js';
 import { PersonaApiError } from '../problem.js';
-import type { AccessLogPage } from './access-log.js';
 import type { ManifestPage } from './chain.js';
 import { vaultApiError } from './errors.js';
 import type { SessionAnswer, SessionAuthentication, SessionRequest } from './session.js';
@@ -29,6 +28,10 @@ export type ItemsAnswer = Ok<VaultPath<'/items'>, 'get', 200>;
 export type ItemSummary = ItemsAnswer['data'][number];
 export type VersionsAnswer = Ok<VaultPath<'/items/{itemId}/versions'>, 'get', 200>;
 export type VersionSummary = VersionsAnswer['data'][number];
+/** A page of the access log; with proofs, each entry's inclusion proof and the checkpoint they lead to. */
+export type AccessLogPage = Ok<VaultPath<'/access-log'>, 'get', 200>;
+/** One access decision on a member route; `entry` is the exact ledger entry its proof proves. */
+export type AccessLogEntry = AccessLogPage['data'][number];
 
 /** How a member request authenticates besides the API key: its session, and a guardian approval if any. */
 export interface MemberAuth {

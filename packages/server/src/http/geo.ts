@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 
 /** Where an address is, as far as the bundled GeoLite data knows: a country and an approximate point. */
 export interface Location {
@@ -11,6 +11,23 @@ export interface Location {
 
 type GeoIp = typeof import('geoip-lite');
 
+/**
+ * Addresses no geolocation database places: unspecified, loopback, private, link-local, carrier-grade NAT,
+ * unique local. Answered without a lookup, so they never load the ~110 MB GeoLite data.
+ */
+const UNLOCATABLE = new BlockList();
+UNLOCATABLE.addSubnet('0.0.0.0', 8, 'ipv4');
+UNLOCATABLE.addSubnet('10.0.0.0', 8, 'ipv4');
+UNLOCATABLE.addSubnet('100.64.0.0', 10, 'ipv4');
+UNLOCATABLE.addSubnet('127.0.0.0', 8, 'ipv4');
+UNLOCATABLE.addSubnet('169.254.0.0', 16, 'ipv4');
+UNLOCATABLE.addSubnet('172.16.0.0', 12, 'ipv4');
+UNLOCATABLE.addSubnet('192.168.0.0', 16, 'ipv4');
+UNLOCATABLE.addAddress('::', 'ipv6');
+UNLOCATABLE.addAddress('::1', 'ipv6');
+UNLOCATABLE.addSubnet('fc00::', 7, 'ipv6');
+UNLOCATABLE.addSubnet('fe80::', 10, 'ipv6');
+
 let geoip: Promise<GeoIp> | undefined;
 
 /**
@@ -19,7 +36,8 @@ let geoip: Promise<GeoIp> | undefined;
  * only projects using adaptive MFA cause. Lookups are local: no address ever leaves the server.
  */
 export async function locate(ip: string): Promise<Location | null> {
-  if (!isIP(ip)) return null;
+  const family = isIP(ip);
+  if (family === 0 || UNLOCATABLE.check(ip, family === 4 ? 'ipv4' : 'ipv6')) return null;
   geoip ??= import('geoip-lite').then((module) => (module.default ?? module) as GeoIp);
   const found = (await geoip).lookup(ip);
   if (!found?.country) return null;

@@ -127,6 +127,9 @@ function openSqlite(path: string): Store {
     // audited act must not survive a power cut without its audit entry, or the reverse).
     connection.pragma('synchronous = FULL');
     connection.pragma('foreign_keys = ON');
+    // Deleted rows are overwritten with zeros, not left in free pages: destroying sealed keys (vault and
+    // verification crypto-shredding, expired secrets) must leave nothing of them in the file.
+    connection.pragma('secure_delete = ON');
     connection.exec('BEGIN IMMEDIATE; COMMIT;');
   } catch (error) {
     connection.close();

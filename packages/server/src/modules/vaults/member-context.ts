@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import { hkdfSha256 } from '@personachain/crypto';
 import { locate } from '../../http/geo.js';
 import { invalidField } from '../../http/problem.js';
@@ -25,23 +25,6 @@ export interface MemberContext {
 /** Clocks drift: an authentication this far in the future still counts as now. */
 const CLOCK_SKEW_MS = 60_000;
 
-/**
- * Addresses no geolocation database places: loopback, private, link-local, carrier-grade NAT, unique
- * local. Looking them up would load the ~110 MB GeoLite data for nothing.
- */
-const UNLOCATABLE = new BlockList();
-UNLOCATABLE.addSubnet('0.0.0.0', 8, 'ipv4');
-UNLOCATABLE.addSubnet('10.0.0.0', 8, 'ipv4');
-UNLOCATABLE.addSubnet('100.64.0.0', 10, 'ipv4');
-UNLOCATABLE.addSubnet('127.0.0.0', 8, 'ipv4');
-UNLOCATABLE.addSubnet('169.254.0.0', 16, 'ipv4');
-UNLOCATABLE.addSubnet('172.16.0.0', 12, 'ipv4');
-UNLOCATABLE.addSubnet('192.168.0.0', 16, 'ipv4');
-UNLOCATABLE.addAddress('::', 'ipv6');
-UNLOCATABLE.addAddress('::1', 'ipv6');
-UNLOCATABLE.addSubnet('fc00::', 7, 'ipv6');
-UNLOCATABLE.addSubnet('fe80::', 10, 'ipv6');
-
 const encoder = new TextEncoder();
 
 /**
@@ -60,14 +43,12 @@ export class MemberContexts {
 
   async derive(projectId: string, input: SessionContextInput, requestIp: string): Promise<MemberContext> {
     const ip = input.ip ?? requestIp;
-    const family = isIP(ip);
-    if (family === 0) throw invalidField('The session context', '#/context/ip', 'is not an IP address');
+    if (isIP(ip) === 0) throw invalidField('The session context', '#/context/ip', 'is not an IP address');
     const { methods, authenticatedAt } = this.authentication(
       input.authentication,
       '#/context/authentication',
     );
-    const type = family === 4 ? 'ipv4' : 'ipv6';
-    const country = UNLOCATABLE.check(ip, type) ? null : ((await locate(ip))?.country ?? null);
+    const country = (await locate(ip))?.country ?? null;
     return {
       ipHash: this.ipHash(projectId, ip),
       country,

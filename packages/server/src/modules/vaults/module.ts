@@ -84,7 +84,14 @@ export function createVaultsModule(deps: VaultsModuleDeps) {
   const devices = new VaultDevices(repo, deps.tenancy, deps.audit, sessions, now);
   // Guardian recovery acts through the vaults service (the owner's session) and plugs its guardian link
   // into it: access approvals, and destroying recovery shares when a vault is shredded.
-  const recovery = new VaultRecovery({ db: deps.db, tenancy: deps.tenancy, audit: deps.audit, vaults, now });
+  const recovery = new VaultRecovery({
+    db: deps.db,
+    tenancy: deps.tenancy,
+    audit: deps.audit,
+    vaults,
+    states,
+    now,
+  });
   vaults.useGuardians(recovery);
   const sweep = setInterval(() => {
     recent.sweep(now().getTime());

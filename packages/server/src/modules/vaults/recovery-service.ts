@@ -26,6 +26,7 @@ import {
 } from './recovery-repo.js';
 import { type RecoveryVault, RecoveryVaults } from './recovery-vault.js';
 import type { MemberHeaders, VaultService } from './service.js';
+import type { VaultStates } from './state.js';
 
 /** A recovery request expires this long after it was made (contract §2.4). */
 export const RECOVERY_REQUEST_TTL_MS = 24 * 3600_000;
@@ -65,6 +66,8 @@ export interface VaultRecoveryDeps {
    * `Persona-Vault-Session` token and decides the access (logged), or throws the refusal.
    */
   vaults: Pick<VaultService, 'memberAccess'>;
+  /** The vaults service's vault states (cached where the process owns the database). */
+  states: VaultStates;
   now?: () => Date;
 }
 
@@ -87,7 +90,7 @@ export class VaultRecovery implements GuardianLink {
   constructor(private readonly deps: VaultRecoveryDeps) {
     this.now = deps.now ?? (() => new Date());
     this.repo = new RecoveryRepo(deps.db);
-    this.vaults = new RecoveryVaults(deps.db, deps.tenancy);
+    this.vaults = new RecoveryVaults(deps.states, deps.tenancy);
     this.approvals = new AccessApprovals(deps.db, this.vaults, deps.audit, this.now);
   }
 

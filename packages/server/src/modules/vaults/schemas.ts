@@ -1,7 +1,11 @@
 import { VAULT_LIMITS } from '@personachain/vaults';
 import { Type } from 'typebox';
 import { ProblemSchema } from '../../http/openapi.js';
-import { EVALUATORS, TrustTemplateInputSchema, TrustTemplateSchema } from '../policy/access/index.js';
+import {
+  AccessDecisionSchema,
+  TrustTemplateInputSchema,
+  TrustTemplateSchema,
+} from '../policy/access/index.js';
 import { Name, ProjectId } from '../tenancy/schemas.js';
 import { MAX_CIPHERTEXT_BYTES, MAX_SEALED_KEY_BYTES } from './commit-plan.js';
 
@@ -110,30 +114,13 @@ export const SignedManifest = Type.Object(
 
 const ManifestRef = Type.Object({ sequence: Type.Integer({ minimum: 0 }), hash: Type.String() });
 
+/** The policy's decision as a vault route answers it: with its access-log entry and any guardian approval. */
 export const AccessDecision = Type.Object({
+  ...AccessDecisionSchema.properties,
   id: Type.String({
     pattern: '^vac_[0-9a-f]{32}$',
     description: 'The access-log entry recording the decision.',
   }),
-  outcome: Type.Enum(['allow', 'deny', 'step_up_required', 'guardian_approval_required'] as const),
-  score: Type.Integer({ minimum: 0, maximum: 100 }),
-  contributions: Type.Array(
-    Type.Object({ signal: Type.String(), points: Type.Integer(), detail: Type.String() }),
-    { description: 'Every point of the score explained.' },
-  ),
-  votes: Type.Array(
-    Type.Object({
-      evaluator: Type.Enum(EVALUATORS),
-      vote: Type.Enum(['allow', 'deny', 'abstain'] as const),
-      reasons: Type.Array(Type.String()),
-    }),
-  ),
-  rule: Type.Object({
-    kind: Type.Enum(['majority', 'unanimous', 'any'] as const),
-    watchdogVeto: Type.Boolean(),
-    explanation: Type.String(),
-  }),
-  templateHash: Type.String({ description: 'base64url SHA-256 of the normalized trust template.' }),
   approvalId: Type.Optional(
     Type.String({
       description:

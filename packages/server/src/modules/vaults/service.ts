@@ -248,7 +248,6 @@ export class VaultService {
     const access = await this.gate.decide(ask(vault, session, 'delete', null, headers));
     if (!access.allowed) throw await this.gate.refuse(access, vault);
     const at = this.now().getTime();
-    await this.scrubber.prepare();
     const blobKeys = await this.repo.transaction(async (repo) => {
       if (!(await repo.markShredded(vault.id, at))) throw shredded(vault.id);
       const destroyed = await repo.destroyContents(vault.id);
@@ -339,7 +338,6 @@ export class VaultService {
     const at = this.now().getTime();
     // Deletes and removed members destroy data keys (and deletes ciphertext): nothing of them may remain.
     const destroys = plan.deletes.length + plan.removed.length > 0;
-    if (destroys) await this.scrubber.prepare();
     const stored = await this.contents.store(vault, plan.writes);
     let destroyedBlobs: string[] = [];
     try {
@@ -413,8 +411,11 @@ export class VaultService {
   private async verifyTransition(vault: VaultState, next: SignedManifest): Promise<void> {
     const signerKeys = await this.keys.get(vault.id, next.signer.keyId);
     try {
-      await verifyManifestTransition(vault.manifest, next, (keyId) =>
-        keyId === next.signer.keyId ? signerKeys : undefined,
+      await verifyManifestTransition(
+        vault.manifest,
+        next,
+        (keyId) => (keyId === next.signer.keyId ? signerKeys : undefined),
+        vault.manifestHash,
       );
     } catch (error) {
       throw integrityProblem(error);
