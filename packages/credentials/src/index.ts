@@ -1,4 +1,5 @@
 export * from './contexts/index.js';
+export * from './cose/index.js';
 export * from './data-integrity/index.js';
 export * from './dids/index.js';
 export * from './errors.js';

@@ -29,6 +29,7 @@ const ISSUER = 'https://example.issuer/vc-jose-cose';
 describe.each([
   ['P-256', 'ES256'],
   ['P-384', 'ES384'],
+  ['P-521', 'ES512'],
   ['Ed25519', 'EdDSA'],
 ] as const)('VC-JOSE-COSE with %s (%s)', (algorithm, alg) => {
   it.each([

@@ -5,6 +5,7 @@ import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import {
   encodePublicKeyMultibase,
+  exportJwk,
   type KeyAlgorithm,
   keyAgreement,
   signatureScheme,
@@ -94,6 +95,59 @@ describe('did:key vectors (did:key spec v0.7, did-key test suite)', () => {
       expect(result.didDocument).toBeNull();
     });
   }
+});
+
+// w3c-ccg/did-method-key test-vectors/nist-curves.json @1d340287: P-521 did:keys and their public JWKs.
+const p521Vectors = [
+  {
+    did: 'did:key:z2J9gaYxrKVpdoG9A4gRnmpnRCcxU6agDtFVVBVdn1JedouoZN7SzcyREXXzWgt3gGiwpoHq7K68X4m32D8HgzG8wv3sY5j7',
+    x: 'ASUHPMyichQ0QbHZ9ofNx_l4y7luncn5feKLo3OpJ2nSbZoC7mffolj5uy7s6KSKXFmnNWxGJ42IOrjZ47qqwqyS',
+    y: 'AW9ziIC4ZQQVSNmLlp59yYKrjRY0_VqO-GOIYQ9tYpPraBKUloEId6cI_vynCzlZWZtWpgOM3HPhYEgawQ703RjC',
+  },
+  {
+    did: 'did:key:z2J9gcGdb2nEyMDmzQYv2QZQcM1vXktvy1Pw4MduSWxGabLZ9XESSWLQgbuPhwnXN7zP7HpTzWqrMTzaY5zWe6hpzJ2jnw4f',
+    x: 'AQgyFy6EwH3_u_KXPw8aTXTY7WSVytmbuJeFpq4U6LipxtSmBJe_jjRzms9qubnwm_fGoHMQlvQ1vzS2YLusR2V0',
+    y: 'Ab06MCcgoG7dM2I-VppdLV1k3lDoeHMvyYqHVfP05Ep2O7Zu0Qwd6IVzfZi9K0KMDud22wdnGUpUtFukZo0EeO15',
+  },
+];
+
+describe('did:key P-521 (multicodec p521-pub 0x1202)', () => {
+  for (const vector of p521Vectors) {
+    it(`${vector.did.slice(0, 24)}… decodes to the published key and resolves to a Multikey document`, async () => {
+      const { algorithm, publicKey, multibase } = decodeDidKey(vector.did);
+      expect(algorithm).toBe('P-521');
+      expect(publicKey).toHaveLength(67);
+      expect(createDidKey('P-521', publicKey)).toBe(vector.did);
+      expect(exportJwk('P-521', publicKey)).toEqual({ kty: 'EC', crv: 'P-521', x: vector.x, y: vector.y });
+      const { didDocument } = await createDidResolver().resolve(vector.did);
+      const vmId = `${vector.did}#${multibase}`;
+      expect(didDocument?.verificationMethod).toEqual([
+        { id: vmId, type: 'Multikey', controller: vector.did, publicKeyMultibase: multibase },
+      ]);
+      expect(didDocument?.assertionMethod).toEqual([vmId]);
+      expect(didDocument?.keyAgreement).toBeUndefined();
+    });
+  }
+
+  it('a generated P-521 key round-trips through its did:key', async () => {
+    const { publicKey } = await signatureScheme('P-521').generateKeyPair();
+    const did = createDidKey('P-521', publicKey);
+    expect(did.startsWith('did:key:z2J9')).toBe(true);
+    expect(decodeDidKey(did)).toMatchObject({ algorithm: 'P-521', publicKey });
+  });
+
+  it('66 or 68 bytes → invalidPublicKeyLength; 67 bytes that are no point → invalidPublicKey', () => {
+    const withHeader = (key: Uint8Array) =>
+      `did:key:z${base58.encode(Uint8Array.from([0x82, 0x24, ...key]))}`;
+    const { publicKey } = decodeDidKey(p521Vectors[0]?.did as string);
+    expect(didKeyError(withHeader(publicKey.slice(0, 66)))).toBe('invalidPublicKeyLength');
+    expect(didKeyError(withHeader(Uint8Array.from([...publicKey, 0])))).toBe('invalidPublicKeyLength');
+    expect(didKeyError(withHeader(Uint8Array.from([0x04, ...publicKey.slice(1)])))).toBe('invalidPublicKey');
+    // x = 2^521 − 1 is not below the field prime p = 2^521 − 1.
+    expect(didKeyError(withHeader(Uint8Array.from([0x02, 0x01, ...new Uint8Array(65).fill(0xff)])))).toBe(
+      'invalidPublicKey',
+    );
+  });
 });
 
 describe('did:key malformed values', () => {

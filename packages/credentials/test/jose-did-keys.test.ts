@@ -1,6 +1,7 @@
 import { encodePublicKeyMultibase, signatureScheme } from '@personachain/crypto';
 import { describe, expect, it } from 'vitest';
-import type { DidResolutionResult } from '../src/dids/resolver.js';
+import { createDidKey } from '../src/dids/did-key.js';
+import { createDidResolver, type DidResolutionResult } from '../src/dids/resolver.js';
 import { CredentialError } from '../src/errors.js';
 import { assertionKeyResolver, didKeyResolver } from '../src/jose/did-keys.js';
 
@@ -39,6 +40,16 @@ describe('JWS keys from DID documents', () => {
     expect(error).toBeInstanceOf(CredentialError);
     expect((error as CredentialError).code).toBe('unauthorized-verification-method');
     expect((error as CredentialError).message).toContain('"authentication"');
+  });
+
+  it('converts a P-521 did:key Multikey to the ES512 JWK (crv P-521, 66-byte coordinates)', async () => {
+    const { publicKey } = await signatureScheme('P-521').generateKeyPair();
+    const did = createDidKey('P-521', publicKey);
+    const resolveKey = assertionKeyResolver((value) => createDidResolver().resolve(value));
+    const jwk = await resolveKey(`#${did.slice('did:key:'.length)}`, did);
+    expect(jwk).toMatchObject({ kty: 'EC', crv: 'P-521' });
+    expect(Buffer.from(jwk?.x as string, 'base64url')).toHaveLength(66);
+    expect(Buffer.from(jwk?.y as string, 'base64url')).toHaveLength(66);
   });
 
   it('refuses a key of another DID', async () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import {
   exportJwk,
+  importJwk,
   LocalKeyStore,
   MemoryKeyRepository,
   randomBytes,
@@ -45,6 +46,7 @@ const algorithms = [
   ['Ed25519', 'EdDSA'],
   ['P-256', 'ES256'],
   ['P-384', 'ES384'],
+  ['P-521', 'ES512'],
 ] as const;
 
 async function issuerKey(algorithm: SignatureAlgorithm, kid = `${ISSUER}#key-1`) {
@@ -130,6 +132,85 @@ describe('vc+jwt round trips', () => {
   });
 });
 
+// w3c/vc-jose-cose-test-suite tests/input/cid-p521.json @54b42f14: the suite's ES512 issuer key.
+const suiteP521 = {
+  id: 'https://example.issuer/6c427e8392ab4057b93356fbb9022ecb#key-3',
+  publicKeyJwk: {
+    alg: 'ES512',
+    crv: 'P-521',
+    kid: 'KQsihxP-LTeTZO2ETEfduP153UBIiFRhI8nSklMSmm0',
+    kty: 'EC',
+    x: 'Ac8mt4TvYd3TOrYtTk_YTQ5QQMpl58OnrU7uRxQEUoOO_6QnRBM0Xan8KQI_0dPKzcKBak0ZSEXcc5SNFUBHYfbP',
+    y: 'ADP_cowssurHA7uMHy4IODl247oQjCxZWFX7Gtr3cFmfVIwEyKGegrJh9ooZy5FsvFVbYwAmLKVfGZs7O15RBsO-',
+  },
+  d: 'ABLav_lS-i3hVtEiYGNHwl7xdAu93Qc0O1httqelzCTs8uEmiSjkoKX6tCKwz--beZSL5a8qtdoC4mazTMtvsS4h',
+};
+
+describe('vc+jwt ES512 (P-521)', () => {
+  async function suiteSigner() {
+    const { secretKey } = await importJwk({ ...suiteP521.publicKeyJwk, d: suiteP521.d });
+    const scheme = signatureScheme('P-521');
+    return createJwsSigner({
+      kid: suiteP521.id,
+      algorithm: 'P-521',
+      sign: (message) => scheme.sign(secretKey as Uint8Array, message),
+    });
+  }
+
+  it('signs with the test suite’s P-521 key; the suite’s public JWK (alg ES512) verifies it here and in jose', async () => {
+    const signer = await suiteSigner();
+    expect(signer.alg).toBe('ES512');
+    const jws = await issueVcJwt({ credential, signer });
+    expect(base64url.decode(jws.split('.')[2] as string)).toHaveLength(132);
+    const publicJwk = suiteP521.publicKeyJwk as JWK;
+    const verified = await verifyVcJwt(jws, { resolveKey: resolverFor({ [suiteP521.id]: publicJwk }), now });
+    expect(verified.credential).toEqual(credential);
+    await expect(
+      jwtVerify(jws, await importJWK(publicJwk, 'ES512'), { typ: 'vc+jwt', algorithms: ['ES512'] }),
+    ).resolves.toBeDefined();
+  });
+
+  it('verifies an ES512 vc+jwt signed by jose', async () => {
+    const jws = await joseSign(
+      { ...suiteP521.publicKeyJwk, d: suiteP521.d } as JWK,
+      { alg: 'ES512', typ: 'vc+jwt', cty: 'vc', kid: suiteP521.id },
+      credential,
+    );
+    const verified = await verifyVcJwt(jws, {
+      resolveKey: resolverFor({ [suiteP521.id]: suiteP521.publicKeyJwk as JWK }),
+      now,
+    });
+    expect(verified.issuer).toBe(ISSUER);
+  });
+
+  it('rejects an ES512 JWS under a P-384 key, a key marked ES384, and a DER or truncated signature', async () => {
+    const signer = await suiteSigner();
+    const jws = await issueVcJwt({ credential, signer });
+    const p384 = await issuerKey('P-384');
+    expect(await failure(verifyVcJwt(jws, { resolveKey: async () => p384.publicJwk, now }))).toBe(
+      'invalid-key',
+    );
+    const markedEs384 = { ...suiteP521.publicKeyJwk, alg: 'ES384' } as JWK;
+    expect(await failure(verifyVcJwt(jws, { resolveKey: async () => markedEs384, now }))).toBe('invalid-key');
+    const [header, payload, signature] = jws.split('.') as [string, string, string];
+    const truncated = base64url.encode(base64url.decode(signature).subarray(0, 96));
+    expect(
+      await failure(
+        verifyVcJwt(`${header}.${payload}.${truncated}`, {
+          resolveKey: async () => suiteP521.publicKeyJwk as JWK,
+          now,
+        }),
+      ),
+    ).toBe('invalid-signature');
+    const derSigner = createJwsSigner({
+      kid: suiteP521.id,
+      algorithm: 'P-521',
+      sign: async () => new Uint8Array(139),
+    });
+    expect(await failure(issueVcJwt({ credential, signer: derSigner }))).toBe('invalid-signature');
+  });
+});
+
 describe('vc+jwt rejections', () => {
   it('rejects a tampered payload and a tampered signature', async () => {
     const key = await issuerKey('Ed25519');
@@ -152,6 +233,25 @@ describe('vc+jwt rejections', () => {
         verifyVcJwt(`${header}.${jws.split('.')[1]}.${base64url.encode(sig)}`, { resolveKey, now }),
       ),
     ).toBe('invalid-signature');
+  });
+
+  it('EdDSA: refuses a signature segment that is not strict base64url or not 64 bytes, and a bad JWK', async () => {
+    const key = await issuerKey('Ed25519');
+    const resolveKey = resolverFor({ [key.kid]: key.publicJwk });
+    const jws = await issueVcJwt({ credential, signer: key.signer });
+    expect(await failure(verifyVcJwt(`${jws.slice(0, -2)}!${jws.slice(-1)}`, { resolveKey, now }))).toBe(
+      'invalid-signature',
+    );
+    expect(await failure(verifyVcJwt(`${jws}AAAA`, { resolveKey, now }))).toBe('invalid-signature');
+    const badKeys: JWK[] = [
+      { ...key.publicJwk, x: (key.publicJwk.x as string).slice(0, 40) },
+      { ...key.publicJwk, crv: 'X25519' },
+      { ...key.publicJwk, alg: 'ES256' },
+      key.privateJwk,
+    ];
+    for (const jwk of badKeys) {
+      expect(await failure(verifyVcJwt(jws, { resolveKey: async () => jwk, now }))).toBe('invalid-key');
+    }
   });
 
   it('rejects a signature by another key, and an unknown key', async () => {

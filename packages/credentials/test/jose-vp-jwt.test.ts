@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { importJwk, signatureScheme } from '@personachain/crypto';
 import { base64url, decodeProtectedHeader, type JWK } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { issueVcJwt, issueVpJwt, type ResolveKey, verifyVpJwt } from '../src/jose/index.js';
+import { createJwsSigner, issueVcJwt, issueVpJwt, type ResolveKey, verifyVpJwt } from '../src/jose/index.js';
 import { failure, key } from './jose-helpers.js';
 
 const ISSUER = 'did:example:issuer';
@@ -108,6 +109,64 @@ describe('vp+jwt', () => {
   });
 });
 
+// w3c/vc-jose-cose-test-suite tests/input/vm-p521.json @a3d73213: the holder key of test 4 (ES512).
+const suiteP521 = {
+  id: 'https://example.issuer/vc-jose-cose#key-3',
+  controller: 'https://example.issuer/vc-jose-cose',
+  publicKeyJwk: {
+    alg: 'ES512',
+    crv: 'P-521',
+    kid: 'KQsihxP-LTeTZO2ETEfduP153UBIiFRhI8nSklMSmm0',
+    kty: 'EC',
+    x: 'Ac8mt4TvYd3TOrYtTk_YTQ5QQMpl58OnrU7uRxQEUoOO_6QnRBM0Xan8KQI_0dPKzcKBak0ZSEXcc5SNFUBHYfbP',
+    y: 'ADP_cowssurHA7uMHy4IODl247oQjCxZWFX7Gtr3cFmfVIwEyKGegrJh9ooZy5FsvFVbYwAmLKVfGZs7O15RBsO-',
+  },
+  d: 'ABLav_lS-i3hVtEiYGNHwl7xdAu93Qc0O1httqelzCTs8uEmiSjkoKX6tCKwz--beZSL5a8qtdoC4mazTMtvsS4h',
+};
+
+describe('vp+jwt with a P-521 holder (test 4: JWT Complex Presentation Issuance, vm-p521.json)', () => {
+  it('signs ES512 with the suite’s key over several credentials; it verifies, and not under another key', async () => {
+    const { issuer, vcJwt } = await setup();
+    const { secretKey } = await importJwk({ ...suiteP521.publicKeyJwk, d: suiteP521.d });
+    const scheme = signatureScheme('P-521');
+    const signer = createJwsSigner({
+      kid: suiteP521.id,
+      algorithm: 'P-521',
+      sign: (message) => scheme.sign(secretKey as Uint8Array, message),
+    });
+    const second = await issueVcJwt({
+      credential: { ...credential, credentialSubject: { id: suiteP521.controller, name: 'Bob' } },
+      signer: issuer.signer,
+    });
+    const presentation = {
+      '@context': ['https://www.w3.org/ns/credentials/v2'],
+      type: ['VerifiablePresentation'],
+      holder: suiteP521.controller,
+      verifiableCredential: [vcJwt, second].map((jwt) => ({
+        '@context': 'https://www.w3.org/ns/credentials/v2',
+        type: 'EnvelopedVerifiableCredential',
+        id: `data:application/vc+jwt,${jwt}`,
+      })),
+    };
+    const vpJwt = await issueVpJwt({ presentation, signer, issuedAt: now / 1000 });
+    expect(decodeProtectedHeader(vpJwt)).toMatchObject({ alg: 'ES512', typ: 'vp+jwt', kid: suiteP521.id });
+    const keys: Record<string, JWK> = {
+      [issuer.signer.kid]: issuer.jwk,
+      [suiteP521.id]: suiteP521.publicKeyJwk as JWK,
+    };
+    const verified = await verifyVpJwt(vpJwt, {
+      resolveKey: async (kid) => (kid === undefined ? undefined : keys[kid]),
+      now,
+    });
+    expect(verified.holder).toBe(suiteP521.controller);
+    expect(verified.credentials).toHaveLength(2);
+    const stranger = await key('P-521', suiteP521.id);
+    const wrongKey: ResolveKey = async (kid) =>
+      kid === suiteP521.id ? stranger.jwk : kid === undefined ? undefined : keys[kid];
+    expect(await failure(verifyVpJwt(vpJwt, { resolveKey: wrongKey, now }))).toBe('invalid-signature');
+  });
+});
+
 describe('W3C vc-jose-cose-test-suite presentations', () => {
   const suite = JSON.parse(
     readFileSync(new URL('./vectors/jose-vc-jose-cose-test-suite.json', import.meta.url), 'utf8'),
@@ -134,10 +193,11 @@ describe('W3C vc-jose-cose-test-suite presentations', () => {
     expect(seen).toEqual(['application/vc+sd-jwt', 'application/vc+cose;base64']);
   });
 
-  it('refuses enveloped media types it cannot verify when no hook is given', async () => {
+  it('without a hook verifies vc+sd-jwt and vc+cose itself: the suite vc+cose is refused', async () => {
+    // Its base64 is line-wrapped, and under it is the test-29 token (a thumbprint kid without iss, §4.3).
     expect(
       await failure(verifyVpJwt(suite.tokens['presentation-jose-multiple'], { resolveKey, now: multipleAt })),
-    ).toBe('invalid-media-type');
+    ).toBe('malformed');
   });
 
   it('rejects presentation-jose-bad-credential (an enveloped id that is no data: URL)', async () => {

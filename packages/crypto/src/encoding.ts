@@ -18,6 +18,8 @@ export function toBase64Url(bytes: Uint8Array): string {
 /** Decodes unpadded base64url; throws a TypeError on any character outside the alphabet. */
 export function fromBase64Url(text: string): Uint8Array {
   if (!BASE64URL.test(text) || text.length % 4 === 1) throw new TypeError('invalid base64url');
+  // A copy: small Buffers share a pooled slab, which must not leak into the caller's ArrayBuffer.
+  if (nodeBuffer) return new Uint8Array(nodeBuffer.from(text, 'base64url'));
   const padded = text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4);
   const binary = atob(padded);
   const bytes = new Uint8Array(binary.length);

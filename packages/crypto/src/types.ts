@@ -15,6 +15,7 @@ export type SignatureAlgorithm =
   | 'Ed25519'
   | 'P-256'
   | 'P-384'
+  | 'P-521'
   | 'secp256k1'
   | 'BLS12-381-G2'
   | 'ML-DSA-44'

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { sodium } from '../src/backends/sodium.js';
 import { CryptoError, signatureScheme, toHex } from '../src/index.js';
+import { opensslEd25519, sodiumEd25519 } from '../src/signatures/ed25519.js';
 import { backends, flipBit, hex } from './helpers.js';
 
 // RFC 8032 §7.1, TEST 1–3 (empty, 1-octet and 2-octet messages).
@@ -110,5 +112,49 @@ describe('signatureScheme', () => {
     expect(() => signatureScheme('RSA-2048' as never)).toThrow(
       expect.objectContaining({ name: 'CryptoError', code: 'unsupported-algorithm' }),
     );
+  });
+});
+
+describe('native Ed25519 implementations', () => {
+  const crypto = process.getBuiltinModule('node:crypto');
+  const libsodium = sodium();
+  // sodium-native ships prebuilt binaries for every platform CI runs on; a failed load would silently
+  // fall back to the slower OpenSSL path, so it is asserted here.
+  it('loads libsodium, and the native backend uses it', () => {
+    expect(libsodium).toBeDefined();
+  });
+
+  const implementations = [
+    ['libsodium', () => sodiumEd25519(libsodium as NonNullable<typeof libsodium>, crypto)],
+    ['OpenSSL', () => opensslEd25519(crypto)],
+  ] as const;
+
+  it.each(implementations)('%s reproduces RFC 8032 TEST 1–3 and refuses tampering', async (_, make) => {
+    const scheme = make();
+    for (const vector of rfc8032) {
+      const secretKey = hex(vector.secretKey);
+      expect(toHex(await scheme.publicKeyFromSecretKey(secretKey))).toBe(vector.publicKey);
+      expect(toHex(await scheme.sign(secretKey, hex(vector.message)))).toBe(vector.signature);
+      const sign = await scheme.signerFor(secretKey);
+      expect(toHex(await sign(hex(vector.message)))).toBe(vector.signature);
+      const signature = hex(vector.signature);
+      expect(await scheme.verify(hex(vector.publicKey), hex(vector.message), signature)).toBe(true);
+      expect(await scheme.verify(hex(vector.publicKey), hex(vector.message), flipBit(signature, 2))).toBe(
+        false,
+      );
+    }
+  });
+
+  it('both refuse the identity key with an identity R and S = 0, which would verify any message', async () => {
+    const identity = new Uint8Array(32);
+    identity[0] = 1;
+    const forged = new Uint8Array(64);
+    forged[0] = 1;
+    for (const [, make] of implementations) {
+      const verdict = await make()
+        .verify(identity, new TextEncoder().encode('anything'), forged)
+        .catch((error: unknown) => error);
+      expect(verdict === false || verdict instanceof CryptoError).toBe(true);
+    }
   });
 });

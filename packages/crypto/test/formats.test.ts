@@ -29,6 +29,7 @@ const prefixes: Array<[KeyAlgorithm, string]> = [
   ['X25519', 'z6LS'],
   ['P-256', 'zDn'],
   ['P-384', 'z82'],
+  ['P-521', 'z2J9'],
   ['secp256k1', 'zQ3s'],
   ['BLS12-381-G2', 'zUC'], // zUC6 when the key's first byte is 0x80, else zUC7
 ];
@@ -49,6 +50,7 @@ describe('Multikey', () => {
     'X25519',
     'P-256',
     'P-384',
+    'P-521',
     'secp256k1',
     'BLS12-381-G2',
     'ML-DSA-44',
@@ -88,12 +90,17 @@ describe('Multikey', () => {
   });
 
   it('decodes published did:key / Multikey values', () => {
-    // did:key spec examples (Ed25519, P-256, P-384, secp256k1), as used by Digital Bazaar's test suites.
+    // did:key spec examples (Ed25519, P-256, P-384, secp256k1), as used by Digital Bazaar's test suites, and
+    // the P-521 one of w3c-ccg/did-method-key test-vectors/nist-curves.json.
     const published: Array<[string, KeyAlgorithm]> = [
       ['z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK', 'Ed25519'],
       ['zDnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169', 'P-256'],
       ['z82Lm1MpAkeJcix9K8TMiLd5NMAhnwkjjCBeWHXyu3U4oT2MVJJKXkcVBgjGhnLBn2Kaau9', 'P-384'],
       ['zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme', 'secp256k1'],
+      [
+        'z2J9gaYxrKVpdoG9A4gRnmpnRCcxU6agDtFVVBVdn1JedouoZN7SzcyREXXzWgt3gGiwpoHq7K68X4m32D8HgzG8wv3sY5j7',
+        'P-521',
+      ],
     ];
     for (const [multibase, algorithm] of published) {
       const decoded = decodePublicKeyMultibase(multibase);
@@ -191,6 +198,7 @@ describe('JWK', () => {
     'X25519',
     'P-256',
     'P-384',
+    'P-521',
     'secp256k1',
     'ML-DSA-44',
     'ML-DSA-65',
@@ -204,6 +212,44 @@ describe('JWK', () => {
     expect(publicJwk.d ?? publicJwk.priv).toBeUndefined();
     expect(await importJwk(publicJwk)).toEqual({ algorithm, publicKey });
     expect(jwkThumbprint(publicJwk)).toBe(jwkThumbprint(jwk));
+  });
+
+  // w3c-ccg/did-method-key test-vectors/nist-curves.json: a P-521 key pair as JWK and its did:key.
+  const p521Vector = {
+    multibase:
+      'z2J9gaYxrKVpdoG9A4gRnmpnRCcxU6agDtFVVBVdn1JedouoZN7SzcyREXXzWgt3gGiwpoHq7K68X4m32D8HgzG8wv3sY5j7',
+    jwk: {
+      kty: 'EC',
+      crv: 'P-521',
+      x: 'ASUHPMyichQ0QbHZ9ofNx_l4y7luncn5feKLo3OpJ2nSbZoC7mffolj5uy7s6KSKXFmnNWxGJ42IOrjZ47qqwqyS',
+      y: 'AW9ziIC4ZQQVSNmLlp59yYKrjRY0_VqO-GOIYQ9tYpPraBKUloEId6cI_vynCzlZWZtWpgOM3HPhYEgawQ703RjC',
+      d: 'AHwRaNaGs0jkj_pT6PK2aHep7dJK-yxyoL2bIfVRAceq1baxoiFDo3W14c8E2YZn1k5S53r4a11flhQdaB5guJ_X',
+    } as Jwk,
+  };
+
+  it('reads the published P-521 JWK, whose public key is the published did:key Multikey', async () => {
+    const imported = await importJwk(p521Vector.jwk);
+    expect(imported.algorithm).toBe('P-521');
+    expect(imported.secretKey).toHaveLength(66);
+    expect(encodePublicKeyMultibase('P-521', imported.publicKey)).toBe(p521Vector.multibase);
+    expect(exportJwk('P-521', imported.publicKey, imported.secretKey)).toEqual(p521Vector.jwk);
+    const { d: _d, ...publicJwk } = p521Vector.jwk;
+    expect(exportJwk('P-521', decodePublicKeyMultibase(p521Vector.multibase).publicKey)).toEqual(publicJwk);
+  });
+
+  it('refuses P-521 coordinates and scalars that are not 66 bytes (RFC 7518 §6.2.1.2, §6.2.2.1)', async () => {
+    const { x, y, d } = p521Vector.jwk as { x: string; y: string; d: string };
+    const shortened = (member: string) =>
+      Buffer.from(Buffer.from(member, 'base64url').subarray(1)).toString('base64url');
+    await expect(importJwk({ ...p521Vector.jwk, x: shortened(x) })).rejects.toMatchObject({
+      code: 'invalid-key',
+    });
+    await expect(importJwk({ ...p521Vector.jwk, y: shortened(y) })).rejects.toMatchObject({
+      code: 'invalid-key',
+    });
+    await expect(importJwk({ ...p521Vector.jwk, d: shortened(d) })).rejects.toMatchObject({
+      code: 'invalid-key',
+    });
   });
 
   it('writes ML-DSA keys as AKP with the seed as priv, the form Node 24 reads', async () => {
@@ -238,7 +284,7 @@ describe('JWK', () => {
     await expect(importJwk({ kty: 'EC', crv: 'P-256', x: jwk.x })).rejects.toMatchObject({
       code: 'invalid-key',
     });
-    await expect(importJwk({ kty: 'EC', crv: 'P-521', x: jwk.x, y: jwk.y })).rejects.toMatchObject({
+    await expect(importJwk({ kty: 'EC', crv: 'P-192', x: jwk.x, y: jwk.y })).rejects.toMatchObject({
       code: 'unsupported-algorithm',
     });
     await expect(importJwk({ kty: 'RSA' } as unknown as Jwk)).rejects.toMatchObject({

@@ -49,6 +49,18 @@ describe('LocalKeyStore', () => {
     expect(await keys.getPublicKey(key.id)).toEqual(key.publicKey);
   });
 
+  it('keeps P-521 keys: sign returns a 132-byte ES512 signature the noble backend verifies', async () => {
+    const keys = store();
+    const key = await keys.createKey({ algorithm: 'P-521', purpose: 'vc-jwt' });
+    expect(key.publicKey).toHaveLength(67);
+    const message = utf8('credential');
+    const signature = await keys.sign(key.id, message);
+    expect(signature).toHaveLength(132);
+    const noble = signatureScheme('P-521', 'noble');
+    expect(await noble.verify(key.publicKey, message, signature)).toBe(true);
+    expect(await noble.verify(key.publicKey, message, flipBit(signature, 70))).toBe(false);
+  });
+
   it('never stores the secret key in the clear', async () => {
     const repository = new MemoryKeyRepository();
     const keys = store(repository);

@@ -3,7 +3,8 @@ import { type SignatureAlgorithm, signatureAlgorithms, signatureScheme, toHex } 
 import { backends, flipBit, hex, utf8 } from './helpers.js';
 import vectors from './vectors/post-quantum.json' with { type: 'json' };
 
-// RFC 6979 A.2.5 (P-256, SHA-256) and A.2.6 (P-384, SHA-384), message "sample"; secp256k1: the widely
+// RFC 6979 A.2.5 (P-256, SHA-256), A.2.6 (P-384, SHA-384) and A.2.7 (P-521, SHA-512), message "sample"
+// (the RFC prints P-521 values in 131 hex digits; here left-padded to 66 bytes); secp256k1: the widely
 // published RFC 6979 vector for secret key 1 and "Satoshi Nakamoto" (low-S form).
 const ecdsaVectors = [
   {
@@ -25,6 +26,17 @@ const ecdsaVectors = [
     message: 'sample',
     signature:
       '94edbb92a5ecb8aad4736e56c691916b3f88140666ce9fa73d64c4ea95ad133c81a648152e44acf96e36dd1e80fabe4699ef4aeb15f178cea1fe40db2603138f130e740a19624526203b6351d0a3a94fa329c145786e679e7b82c71a38628ac8',
+  },
+  {
+    algorithm: 'P-521',
+    secretKey:
+      '00fad06daa62ba3b25d2fb40133da757205de67f5bb0018fee8c86e1b68c7e75caa896eb32f1f47c70855836a6d16fcc1466f6d8fbec67db89ec0c08b0e996b83538',
+    // Uy = 0493…cf5 is odd, hence the 0x03 prefix.
+    publicKey:
+      '0301894550d0785932e00eaa23b694f213f8c3121f86dc97a04e5a7167db4e5bcd371123d46e45db6b5d5370a7f20fb633155d38ffa16d2bd761dcac474b9a2f5023a4',
+    message: 'sample',
+    signature:
+      '00c328fafcbd79dd77850370c46325d987cb525569fb63c5d3bc53950e6d4c5f174e25a1ee9017b5d450606add152b534931d7d4e8455cc91f9b15bf05ec36e377fa00617cce7cf5064806c467f678d3b4080d6f1cc50af26ca209417308281b68af282623eaa63e5b5c0723d8b8c37ff0777b1a20f8ccb1dccc43997f1ee0e44da4a67a',
   },
   {
     algorithm: 'secp256k1',
@@ -69,6 +81,43 @@ describe.each(ecdsaVectors)('$algorithm published vector', (vector) => {
         ),
       ).toBe(true);
     }
+  });
+});
+
+describe('P-521', () => {
+  it('signs 132-byte P1363 signatures over SHA-512 that node:crypto verifies as ES512 would', async () => {
+    const crypto = globalThis.process.getBuiltinModule('node:crypto');
+    for (const backend of backends) {
+      const scheme = signatureScheme('P-521', backend);
+      const pair = await scheme.generateKeyPair();
+      expect(pair.publicKey).toHaveLength(67);
+      expect(pair.secretKey).toHaveLength(66);
+      const signature = await scheme.sign(pair.secretKey, utf8('es512'));
+      expect(signature).toHaveLength(132);
+      const key = crypto.createPublicKey({
+        key: Buffer.from(pair.publicKey),
+        format: 'raw-public',
+        asymmetricKeyType: 'ec',
+        namedCurve: 'P-521',
+      } as unknown as import('node:crypto').PublicKeyInput);
+      const verifyWith = (hash: string) =>
+        crypto.verify(hash, utf8('es512'), { key, dsaEncoding: 'ieee-p1363' }, signature);
+      expect(verifyWith('sha512')).toBe(true);
+      expect(verifyWith('sha384')).toBe(false);
+    }
+  });
+
+  it('refuses a P-384-length signature and a P-384 key', async () => {
+    const p521 = signatureScheme('P-521');
+    const p384 = await signatureScheme('P-384').generateKeyPair();
+    const pair = await p521.generateKeyPair();
+    const signature = await p521.sign(pair.secretKey, utf8('m'));
+    await expect(p521.verify(pair.publicKey, utf8('m'), signature.slice(0, 96))).rejects.toMatchObject({
+      code: 'invalid-signature',
+    });
+    await expect(p521.verify(p384.publicKey, utf8('m'), signature)).rejects.toMatchObject({
+      code: 'invalid-key',
+    });
   });
 });
 
@@ -172,24 +221,29 @@ describe.each(fast)('%s contract', (algorithm: SignatureAlgorithm) => {
   });
 });
 
-describe.each(['P-256', 'P-384', 'secp256k1', 'BLS12-381-G2'] as const)('%s key validation', (algorithm) => {
-  it.each(backends)('rejects points off the curve and out-of-range scalars on %s', async (backend) => {
-    const scheme = signatureScheme(algorithm, backend);
-    const pair = await scheme.generateKeyPair();
-    const signature = await scheme.sign(pair.secretKey, utf8('x'));
-    // A compressed-point prefix byte other than 02/03 (or, for BLS, a bad flag byte) is never a point.
-    const garbage = new Uint8Array(pair.publicKey.length).fill(0xff);
-    await expect(scheme.verify(garbage, utf8('x'), signature)).rejects.toMatchObject({ code: 'invalid-key' });
-    await expect(scheme.sign(new Uint8Array(pair.secretKey.length), utf8('x'))).rejects.toMatchObject({
-      code: 'invalid-key',
+describe.each(['P-256', 'P-384', 'P-521', 'secp256k1', 'BLS12-381-G2'] as const)(
+  '%s key validation',
+  (algorithm) => {
+    it.each(backends)('rejects points off the curve and out-of-range scalars on %s', async (backend) => {
+      const scheme = signatureScheme(algorithm, backend);
+      const pair = await scheme.generateKeyPair();
+      const signature = await scheme.sign(pair.secretKey, utf8('x'));
+      // A compressed-point prefix byte other than 02/03 (or, for BLS, a bad flag byte) is never a point.
+      const garbage = new Uint8Array(pair.publicKey.length).fill(0xff);
+      await expect(scheme.verify(garbage, utf8('x'), signature)).rejects.toMatchObject({
+        code: 'invalid-key',
+      });
+      await expect(scheme.sign(new Uint8Array(pair.secretKey.length), utf8('x'))).rejects.toMatchObject({
+        code: 'invalid-key',
+      });
+      await expect(
+        scheme.sign(new Uint8Array(pair.secretKey.length).fill(0xff), utf8('x')),
+      ).rejects.toMatchObject({
+        code: 'invalid-key',
+      });
     });
-    await expect(
-      scheme.sign(new Uint8Array(pair.secretKey.length).fill(0xff), utf8('x')),
-    ).rejects.toMatchObject({
-      code: 'invalid-key',
-    });
-  });
-});
+  },
+);
 
 describe('BLS12-381-G2', () => {
   it('refuses the identity point as a public key (it would accept forged signatures)', async () => {

@@ -296,6 +296,52 @@ describe.each(engines)('issuers and the VC-API on %s', (engine) => {
       },
     );
 
+    it('P-521 did:key issuer (ES512): a vc+jwt verifies, a tampered one does not; no Data Integrity suite takes P-521', async () => {
+      const created = await createIssuer(a, {
+        name: 'P-521',
+        didMethod: 'did:key',
+        suites: ['vc+jwt'],
+        keyTypes: ['P-521'],
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      const issuer = created.body;
+      expect(issuer.did).toMatch(/^did:key:z2J9/);
+      expect(issuer.verificationMethods).toEqual([
+        { id: `${issuer.did}#${issuer.did.slice(8)}`, keyType: 'P-521' },
+      ]);
+      const issued = await issue(issuer.id, { credential: credential() });
+      expect(issued.status, JSON.stringify(issued.body)).toBe(201);
+      const envelope = issued.body.verifiableCredential;
+      const [h, p, s] = envelope.id.slice('data:application/vc+jwt,'.length).split('.');
+      expect(JSON.parse(Buffer.from(h, 'base64url').toString('utf8'))).toMatchObject({
+        alg: 'ES512',
+        typ: 'vc+jwt',
+        kid: issuer.verificationMethods[0].id,
+      });
+      expect(Buffer.from(s, 'base64url')).toHaveLength(132);
+      const verified = await verify({ verifiableCredential: envelope });
+      expect(verified.status, JSON.stringify(verified.body)).toBe(200);
+      expect(verified.body.verified).toBe(true);
+
+      const payload = JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
+      payload.credentialSubject.name = 'Mallory';
+      const forged = `${h}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${s}`;
+      const tampered = await verify({
+        verifiableCredential: { ...envelope, id: `data:application/vc+jwt,${forged}` },
+      });
+      expect(tampered.status).toBe(400);
+      expect(tampered.body.errors.map((e: any) => e.code)).toContain('invalid-signature');
+
+      const refused = await createIssuer(a, {
+        name: 'x',
+        didMethod: 'did:key',
+        suites: ['ecdsa-rdfc-2019'],
+        keyTypes: ['P-521'],
+      });
+      expect(refused.status).toBe(400);
+      expect(refused.body.errors.map((e: any) => e.pointer)).toContain('#/suites/0');
+    });
+
     it("uses the issuer's first suite by default", async () => {
       const jwt = await issue(issuers.jwt.id, { credential: credential() });
       expect(jwt.body.verifiableCredential.type).toBe('EnvelopedVerifiableCredential');

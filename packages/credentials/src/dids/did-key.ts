@@ -22,11 +22,17 @@ import { parseDid } from './syntax.js';
  * expanded into a DID document by the spec's Document Creation Algorithm.
  */
 
-/** The key types did:key documents are produced for, with the spec's public key lengths. */
+/**
+ * The key types did:key documents are produced for, with the spec's public key lengths. P-521 is not in the
+ * v0.7 key-length table; it follows the multicodec table (p521-pub 0x1202, a compressed point: 67 bytes) as
+ * the other NIST curves do, which is also the form of the P-521 DIDs in w3c-ccg/did-method-key's
+ * test-vectors/nist-curves.json (`did:key:z2J9…`).
+ */
 const DID_KEY_TYPES = new Map<number, { algorithm: KeyAlgorithm; length: number }>([
   [0xed, { algorithm: 'Ed25519', length: 32 }],
   [0x1200, { algorithm: 'P-256', length: 33 }],
   [0x1201, { algorithm: 'P-384', length: 49 }],
+  [0x1202, { algorithm: 'P-521', length: 67 }],
   [0xe7, { algorithm: 'secp256k1', length: 33 }],
   [0xeb, { algorithm: 'BLS12-381-G2', length: 96 }],
 ]);
@@ -65,7 +71,7 @@ export interface DidKeyOptions {
   enableEncryptionKeyDerivation?: boolean;
 }
 
-/** The did:key DID of a public key (Ed25519, P-256, P-384, secp256k1 or BLS12-381-G2). */
+/** The did:key DID of a public key (Ed25519, P-256, P-384, P-521, secp256k1 or BLS12-381-G2). */
 export function createDidKey(algorithm: KeyAlgorithm, publicKey: Uint8Array): string {
   if (!DID_KEY_ALGORITHMS.includes(algorithm)) {
     throw new DidError('unsupportedPublicKeyType', `did:key is not supported for ${algorithm} keys here`);

@@ -19,7 +19,7 @@ export interface CreateJwsSignerInput {
   sign: (message: Uint8Array) => Promise<Uint8Array>;
 }
 
-/** A JWS signer from a raw signing function; the algorithm must be Ed25519, P-256 or P-384. */
+/** A JWS signer from a raw signing function; the algorithm must be Ed25519, P-256, P-384 or P-521. */
 export function createJwsSigner({ kid, algorithm, sign }: CreateJwsSignerInput): JwsSigner {
   const alg = joseAlgorithmFor(algorithm);
   if (alg === undefined) {

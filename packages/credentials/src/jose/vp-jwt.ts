@@ -1,77 +1,31 @@
-import { CredentialError } from '../errors.js';
 import { decodeCompactJws, type JsonObject, signCompactJws, verifyCompactJwsSignature } from './compact.js';
 import { checkPresentation } from './document.js';
-import { checkKeyHints, type ResolveKey, resolveKeyOrFail } from './key-resolution.js';
+import { checkKeyHints, resolveKeyOrFail } from './key-resolution.js';
 import { checkMediaType } from './media-type.js';
-import type { JwsSigner } from './signer.js';
-import { checkValidity, type ValidityOptions, validityWindow } from './validity.js';
-import { parseEnvelopedId, type VerifiedVcJwt, verifyVcJwt } from './vc-jwt.js';
+import {
+  checkChallenge,
+  type ExpectedChallenge,
+  envelopedCredentials,
+  type PresentationClaimsInput,
+  presentationPayload,
+  type VerifyEnvelopesOptions,
+  verifyEnvelopes,
+} from './presentation-envelopes.js';
+import { checkValidity } from './validity.js';
 
 export const VP_JWT_MEDIA_TYPE = 'application/vp+jwt';
 
-export interface IssueVpJwtInput {
-  /** A VCDM 2.0 presentation whose credentials are EnvelopedVerifiableCredentials. */
-  presentation: JsonObject;
-  /** The holder's signer. */
-  signer: JwsSigner;
-  /** The verifier's challenge, carried as the `nonce` claim. */
-  nonce?: string;
-  /** The verifier (domain), carried as the `aud` claim. */
-  audience?: string;
-  /** `iat` in seconds; defaults to now. */
-  issuedAt?: number;
-  /** `exp` in seconds, if the presentation should expire. */
-  expiresAt?: number;
-}
-
-function envelopedCredentials(presentation: JsonObject, code: string): JsonObject[] {
-  const value = presentation.verifiableCredential;
-  if (value === undefined) return [];
-  const list = Array.isArray(value) ? value : [value];
-  // VC-JOSE-COSE §3.1.2: credentials in a JOSE-secured presentation are secured, and enveloped.
-  for (const entry of list) {
-    const types = typeof entry === 'object' && entry !== null ? (entry as JsonObject).type : undefined;
-    const typeList = Array.isArray(types) ? types : [types];
-    if (!typeList.includes('EnvelopedVerifiableCredential')) {
-      throw new CredentialError(code, 'credentials in a vp+jwt must be EnvelopedVerifiableCredentials');
-    }
-    parseEnvelopedId((entry as JsonObject).id);
-  }
-  return list as JsonObject[];
-}
+/** The presentation, the holder's signer, and the `iat`/`exp`/`nonce`/`aud` claims to add. */
+export type IssueVpJwtInput = PresentationClaimsInput;
 
 /** Secures a VCDM 2.0 presentation as `application/vp+jwt`, signed by the holder. */
 export async function issueVpJwt(input: IssueVpJwtInput): Promise<string> {
-  const payload: JsonObject = {
-    ...input.presentation,
-    iat: input.issuedAt ?? Math.floor(Date.now() / 1000),
-    ...(input.expiresAt === undefined ? {} : { exp: input.expiresAt }),
-    ...(input.nonce === undefined ? {} : { nonce: input.nonce }),
-    ...(input.audience === undefined ? {} : { aud: input.audience }),
-  };
-  const holder = checkPresentation(payload);
-  envelopedCredentials(payload, 'invalid-presentation');
-  checkKeyHints({ kid: input.signer.kid }, payload, holder);
-  validityWindow(payload);
+  const payload = presentationPayload(input, 'vp+jwt');
   return signCompactJws({ typ: 'vp+jwt', cty: 'vp' }, payload, input.signer);
 }
 
-/** Verifies one enveloped credential given its media type and data; returns the credential. */
-export type VerifyEnvelopedCredential = (mediaType: string, data: string) => Promise<JsonObject>;
-
-export interface VerifyVpJwtOptions extends ValidityOptions {
-  /** Resolves the holder's key (for the VP) and the issuers' keys (for enveloped vc+jwt credentials). */
-  resolveKey: ResolveKey;
-  /** The challenge the verifier issued: the VP's `nonce` must equal it. */
-  nonce?: string;
-  /** The verifier's identifier (domain): the VP's `aud` must contain it. */
-  audience?: string;
-  /**
-   * Verifies enveloped credentials of other media types (vc+sd-jwt, vc+cose). Without it only
-   * `application/vc+jwt` credentials are accepted, verified with verifyVcJwt.
-   */
-  verifyEnvelopedCredential?: VerifyEnvelopedCredential;
-}
+/** Resolves the holder's key (for the VP) and the issuers' keys (for the enveloped credentials). */
+export interface VerifyVpJwtOptions extends VerifyEnvelopesOptions, ExpectedChallenge {}
 
 export interface VerifiedVpJwt {
   presentation: JsonObject;
@@ -79,37 +33,6 @@ export interface VerifiedVpJwt {
   holder: string | undefined;
   /** The verified credentials, in the presentation's order. */
   credentials: JsonObject[];
-}
-
-function checkChallenge(payload: JsonObject, options: VerifyVpJwtOptions): void {
-  if (options.nonce !== undefined && payload.nonce !== options.nonce) {
-    throw new CredentialError('nonce-mismatch', 'the presentation nonce does not match the challenge');
-  }
-  if (options.audience !== undefined) {
-    const aud = payload.aud;
-    const audiences = Array.isArray(aud) ? aud : [aud];
-    if (!audiences.includes(options.audience)) {
-      throw new CredentialError(
-        'audience-mismatch',
-        'the presentation is not addressed to this verifier (aud)',
-      );
-    }
-  }
-}
-
-async function verifyEnveloped(entry: JsonObject, options: VerifyVpJwtOptions): Promise<JsonObject> {
-  const { mediaType, data } = parseEnvelopedId(entry.id);
-  if (mediaType === 'application/vc+jwt') {
-    const verified: VerifiedVcJwt = await verifyVcJwt(data, options);
-    return verified.credential;
-  }
-  if (options.verifyEnvelopedCredential === undefined) {
-    throw new CredentialError(
-      'invalid-media-type',
-      `enveloped credentials of type ${mediaType} are not supported`,
-    );
-  }
-  return options.verifyEnvelopedCredential(mediaType, data);
 }
 
 export interface VerifiedVpJwtHolder {
@@ -131,7 +54,7 @@ export async function verifyVpJwtHolder(
   const { header, payload } = decodeCompactJws(jws);
   checkMediaType(header, 'vp+jwt', 'vp');
   const holder = checkPresentation(payload, 'malformed');
-  const envelopes = envelopedCredentials(payload, 'malformed');
+  const envelopes = envelopedCredentials(payload, 'malformed', 'vp+jwt');
   checkKeyHints(header, payload, holder);
   const jwk = await resolveKeyOrFail(options.resolveKey, header.kid, holder ?? payload.iss);
   await verifyCompactJwsSignature(jws as string, jwk, header.alg);
@@ -147,7 +70,5 @@ export async function verifyVpJwtHolder(
  */
 export async function verifyVpJwt(jws: unknown, options: VerifyVpJwtOptions): Promise<VerifiedVpJwt> {
   const { presentation, header, holder, envelopes } = await verifyVpJwtHolder(jws, options);
-  const credentials: JsonObject[] = [];
-  for (const entry of envelopes) credentials.push(await verifyEnveloped(entry, options));
-  return { presentation, header, holder, credentials };
+  return { presentation, header, holder, credentials: await verifyEnvelopes(envelopes, options) };
 }

@@ -5,7 +5,7 @@ import { sha256Hasher } from './digest.js';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-function decodeDisclosure(disclosure: string): unknown[] {
+export function decodeDisclosure(disclosure: string): unknown[] {
   let value: unknown;
   try {
     value = JSON.parse(decoder.decode(base64url.decode(disclosure)));

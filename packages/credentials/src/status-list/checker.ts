@@ -3,10 +3,16 @@ import { verifyCredential } from '../data-integrity/verify.js';
 import { CredentialError } from '../errors.js';
 import { statusListError } from './errors.js';
 import { STATUS_LIST_MIN_LENGTH, StatusList } from './list.js';
+import { parseStatusMessages } from './status-message.js';
 
 type JsonObject = Record<string, unknown>;
 
-/** The status of one `BitstringStatusListEntry`: `status` true means set (revoked, suspended, …). */
+/**
+ * The status of one `BitstringStatusListEntry` (the result of §3.2's validate algorithm): `status` true
+ * means set (revoked, suspended, …: the value is not 0), `value` the entry's `statusSize` bits, and
+ * `message` what the value means by the entry's `statusMessage` (for a `message` purpose without one,
+ * "set" or "unset", §2.1).
+ */
 export interface StatusEntryResult {
   /** JSON Pointer of the entry in the credential: `/credentialStatus` or `/credentialStatus/<i>`. */
   path: string;
@@ -14,6 +20,9 @@ export interface StatusEntryResult {
   statusListCredential: string;
   statusListIndex: number;
   status: boolean;
+  statusSize: number;
+  value: number;
+  message?: string;
 }
 
 /** An entry that could not be checked, with the reason (`StatusListErrorCode`). */
@@ -28,7 +37,7 @@ export interface StatusCheckerOptions {
   loadStatusListCredential: (url: string) => Promise<unknown>;
   /** Verifies the status-list credentials' Data Integrity proofs (contexts, DIDs). */
   documentLoader: DocumentLoader;
-  /** Fewer entries than this is a `status-list-length-error`. Default 131,072 (§3.2). */
+  /** Fewer entries (bits ÷ the entry's `statusSize`) is a `status-list-length-error`. Default 131,072 (§3.2). */
   minimumLength?: number;
 }
 
@@ -37,9 +46,13 @@ export type StatusChecker = (
   options?: { now?: Date },
 ) => Promise<Array<StatusEntryResult | StatusEntryFailure>>;
 
+/** The messages of a single-bit value without `statusMessage` (§2.1). */
+const UNSET_SET = ['unset', 'set'];
+
 /** A verified status-list credential, kept while the loader returns the same object. */
 interface VerifiedList {
-  list: StatusList;
+  /** The bits, one per entry until an entry's `statusSize` says otherwise. */
+  bits: StatusList;
   issuer: unknown;
   purposes: string[];
   notBefore: number;
@@ -50,8 +63,8 @@ interface VerifiedList {
  * Checks the `BitstringStatusListEntry` entries of a credential (Bitstring Status List v1.0 §3.2): each
  * list credential is loaded, its proofs verified (the issuer's key, `assertionMethod`), its validity period
  * checked, its issuer must be the credential's, its purposes must include the entry's, it must hold at
- * least `minimumLength` entries and the index. Entries of other types are not this checker's and are
- * skipped. Never throws for bad input: failures come back per entry.
+ * least `minimumLength` entries of the entry's `statusSize` bits and the index. Entries of other types are
+ * not this checker's and are skipped. Never throws for bad input: failures come back per entry.
  *
  * A verified list is cached per loaded object (a loader that caches answers the same object while its copy
  * is fresh), so a cached list costs no second verification; its validity period is still checked each time.
@@ -63,7 +76,7 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusChecke
   const verifiedList = (document: JsonObject, now: Date): Promise<VerifiedList> => {
     let pending = verified.get(document);
     if (pending === undefined) {
-      pending = verifyList(document, documentLoader, now, minimumLength);
+      pending = verifyList(document, documentLoader, now);
       verified.set(document, pending);
       // Only successes stay: a failure may depend on the time (not yet valid) or pass on another load.
       pending.catch(() => verified.delete(document));
@@ -78,7 +91,7 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusChecke
       entriesOf(credential).map(async ({ entry, path }) => {
         const purpose = typeof entry.statusPurpose === 'string' ? entry.statusPurpose : undefined;
         try {
-          const { url, index } = parseEntry(entry);
+          const { url, index, statusSize, messages } = parseEntry(entry);
           const document = await load(loadStatusListCredential, url);
           const list = await verifiedList(document, now);
           const time = now.getTime();
@@ -100,18 +113,30 @@ export function createStatusChecker(options: StatusCheckerOptions): StatusChecke
               `The status list "${url}" is for ${list.purposes.join(', ')}, not "${purpose}".`,
             );
           }
-          if (index >= list.list.length) {
+          const entries = list.bits.withStatusSize(statusSize);
+          if (entries.length < minimumLength) {
             throw statusListError(
-              'range-error',
-              `statusListIndex ${index} is outside the status list "${url}" (${list.list.length} entries).`,
+              'status-list-length-error',
+              `The status list "${url}" has ${entries.length} entries of ${statusSize} bit(s), fewer than the ${minimumLength} herd privacy needs.`,
             );
           }
+          if (index >= entries.length) {
+            throw statusListError(
+              'range-error',
+              `statusListIndex ${index} is outside the status list "${url}" (${entries.length} entries).`,
+            );
+          }
+          const value = entries.getValue(index);
+          const message = messages?.get(value) ?? (purpose === 'message' ? UNSET_SET[value] : undefined);
           return {
             path,
             purpose: purpose as string,
             statusListCredential: url,
             statusListIndex: index,
-            status: list.list.get(index),
+            status: value !== 0,
+            statusSize,
+            value,
+            ...(message === undefined ? {} : { message }),
           };
         } catch (error) {
           if (!(error instanceof CredentialError)) throw error;
@@ -134,13 +159,18 @@ function entriesOf(credential: JsonObject): Array<{ entry: JsonObject; path: str
   );
 }
 
-/** The MUSTs of §2.1 for an entry; single-bit entries only (§1.3 allows that). */
-function parseEntry(entry: JsonObject): { url: string; index: number } {
+/** The MUSTs of §2.1 for an entry, with the messages of its values when it has `statusMessage`. */
+function parseEntry(entry: JsonObject): {
+  url: string;
+  index: number;
+  statusSize: number;
+  messages?: Map<number, string>;
+} {
   const bad = (message: string) => statusListError('malformed-value-error', message);
   if (typeof entry.statusPurpose !== 'string' || entry.statusPurpose === '') {
     throw bad('"statusPurpose" must be a non-empty string.');
   }
-  const { statusListIndex, statusListCredential, statusSize } = entry;
+  const { statusListIndex, statusListCredential, statusMessage, statusReference } = entry;
   if (typeof statusListIndex !== 'string' || !/^[0-9]+$/.test(statusListIndex)) {
     throw bad('"statusListIndex" must be a non-negative integer written in base 10, as a string.');
   }
@@ -150,19 +180,30 @@ function parseEntry(entry: JsonObject): { url: string; index: number } {
   if (entry.id !== undefined && entry.id === statusListCredential) {
     throw bad('The entry\'s "id" must not be the status list\'s URL.');
   }
-  if (statusSize !== undefined) {
-    if (!Number.isSafeInteger(statusSize) || (statusSize as number) < 1) {
-      throw bad('"statusSize" must be an integer greater than zero.');
-    }
-    if (statusSize !== 1) {
-      throw statusListError('unsupported-status-size', 'Only single-bit status entries are supported.');
-    }
+  const statusSize = entry.statusSize ?? 1;
+  if (!Number.isSafeInteger(statusSize) || (statusSize as number) < 1) {
+    throw bad('"statusSize" must be an integer greater than zero.');
+  }
+  let messages: Map<number, string> | undefined;
+  if ((statusSize as number) > 1 || statusMessage !== undefined) {
+    const parsed = parseStatusMessages(statusSize as number, statusMessage);
+    if ('problem' in parsed) throw bad(parsed.problem);
+    messages = parsed.messages;
+  }
+  const references = statusReference === undefined ? [] : [statusReference].flat();
+  if (references.some((reference) => typeof reference !== 'string' || !URL.canParse(reference))) {
+    throw bad('"statusReference" must be a URL or an array of URLs.');
   }
   const index = Number(statusListIndex);
-  if (!Number.isSafeInteger(index)) {
+  if (!Number.isSafeInteger(index * (statusSize as number))) {
     throw statusListError('range-error', `statusListIndex ${statusListIndex} is outside any status list.`);
   }
-  return { url: statusListCredential, index };
+  return {
+    url: statusListCredential,
+    index,
+    statusSize: statusSize as number,
+    ...(messages === undefined ? {} : { messages }),
+  };
 }
 
 async function load(loader: (url: string) => Promise<unknown>, url: string): Promise<JsonObject> {
@@ -189,7 +230,6 @@ async function verifyList(
   document: JsonObject,
   documentLoader: DocumentLoader,
   now: Date,
-  minimumLength: number,
 ): Promise<VerifiedList> {
   const result = await verifyCredential({ credential: document, documentLoader, now });
   if (!result.verified) {
@@ -221,14 +261,8 @@ async function verifyList(
       'credentialSubject.statusPurpose must be one or more strings.',
     );
   }
-  const list = await StatusList.decode(subject.encodedList);
-  if (list.length < minimumLength) {
-    throw statusListError(
-      'status-list-length-error',
-      `The status list has ${list.length} entries, fewer than the ${minimumLength} herd privacy needs.`,
-    );
-  }
-  return { list, issuer: document.issuer, purposes: purposes as string[], ...validityWindow(document) };
+  const bits = await StatusList.decode(subject.encodedList);
+  return { bits, issuer: document.issuer, purposes: purposes as string[], ...validityWindow(document) };
 }
 
 /** From the list credential's validity period (VC 2.0 and 1.1) and its proofs' `expires`. */

@@ -5,16 +5,14 @@ import { CredentialError } from '../errors.js';
  * Data Model 2.0 it relies on: the list could not be retrieved (`STATUS_RETRIEVAL_ERROR`), the list
  * credential did not verify or does not fit the entry (`STATUS_VERIFICATION_ERROR`), the list is shorter
  * than the minimum (`STATUS_LIST_LENGTH_ERROR`), the index is outside it (`RANGE_ERROR`), a value breaks a
- * MUST of the data model (`MALFORMED_VALUE_ERROR`); and `unsupported-status-size` for entries of more than
- * one bit, which conforming processors may decline (§1.3).
+ * MUST of the data model (`MALFORMED_VALUE_ERROR`).
  */
 export type StatusListErrorCode =
   | 'status-retrieval-error'
   | 'status-verification-error'
   | 'status-list-length-error'
   | 'range-error'
-  | 'malformed-value-error'
-  | 'unsupported-status-size';
+  | 'malformed-value-error';
 
 const SPEC_NAMES: Record<StatusListErrorCode, string> = {
   'status-retrieval-error': 'STATUS_RETRIEVAL_ERROR',
@@ -22,7 +20,6 @@ const SPEC_NAMES: Record<StatusListErrorCode, string> = {
   'status-list-length-error': 'STATUS_LIST_LENGTH_ERROR',
   'range-error': 'RANGE_ERROR',
   'malformed-value-error': 'MALFORMED_VALUE_ERROR',
-  'unsupported-status-size': 'MALFORMED_VALUE_ERROR',
 };
 
 /** A `CredentialError` with a status-list code; `details.specError` names the specification's error. */

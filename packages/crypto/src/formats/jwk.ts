@@ -1,4 +1,4 @@
-import { p256, p384 } from '@noble/curves/nist.js';
+import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { keyAgreement } from '../agreement/index.js';
@@ -12,7 +12,7 @@ import { validatePublicKey, validateSecretKey } from './validate.js';
 
 /**
  * JSON Web Keys: OKP (RFC 8037) for Ed25519/X25519, EC (RFC 7518 §6.2; secp256k1 per RFC 8812) for
- * P-256/P-384/secp256k1, AKP for ML-DSA (RFC 9964, formerly draft-ietf-cose-dilithium: `pub` is the
+ * P-256/P-384/P-521/secp256k1, AKP for ML-DSA (RFC 9964, formerly draft-ietf-cose-dilithium: `pub` is the
  * encoded public key, `priv` the 32-byte seed — the form Node 24 exports too), RSA (RFC 7518 §6.3) for
  * RSA-3072 keys, whose public exponent is always 65537 (`e` "AQAB").
  * BLS12-381, SLH-DSA, ML-KEM and Falcon keys have no settled JWK form here: `unsupported-algorithm`.
@@ -34,13 +34,19 @@ type JwkAlgorithm =
   | 'X25519'
   | 'P-256'
   | 'P-384'
+  | 'P-521'
   | 'secp256k1'
   | 'ML-DSA-44'
   | 'ML-DSA-65'
   | 'ML-DSA-87'
   | 'RSA-3072';
 
-const ecCurves = { 'P-256': p256, 'P-384': p384, secp256k1 } as const;
+const ecCurves = { 'P-256': p256, 'P-384': p384, 'P-521': p521, secp256k1 } as const;
+/**
+ * Coordinate size in bytes: RFC 7518 §6.2.1.2 wants `x`/`y` at the curve's full size (66 for P-521, whose
+ * leading bits are zero), never shortened.
+ */
+const ecCoordinateBytes = { 'P-256': 32, 'P-384': 48, 'P-521': 66, secp256k1: 32 } as const;
 const okpCurves = ['Ed25519', 'X25519'] as const;
 const akpAlgorithms = ['ML-DSA-44', 'ML-DSA-65', 'ML-DSA-87'] as const;
 
@@ -161,7 +167,7 @@ export async function importJwk(
   if (isEc(algorithm)) {
     const x = member(jwk, 'x');
     const y = member(jwk, 'y');
-    const size = algorithm === 'P-384' ? 48 : 32;
+    const size = ecCoordinateBytes[algorithm];
     if (x.length !== size || y.length !== size)
       throw new CryptoError('invalid-key', `${algorithm} x/y must be ${size} bytes`);
     const uncompressed = new Uint8Array(1 + 2 * size);

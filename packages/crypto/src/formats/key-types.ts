@@ -1,5 +1,5 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { p256, p384 } from '@noble/curves/nist.js';
+import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { isValidBlsG2PublicKey, isValidBlsSecretKey } from '../signatures/bls12-381.js';
 import {
@@ -40,9 +40,11 @@ const ecdsa = (
 /**
  * Raw key sizes and multicodec codes. Codes checked against multiformats/multicodec table.csv: ed25519-pub
  * 0xed, x25519-pub 0xec, secp256k1-pub 0xe7, bls12_381-g2-pub 0xeb, p256-pub 0x1200, p384-pub 0x1201,
- * mlkem-768-pub 0x120c, mlkem-1024-pub 0x120d, mldsa-44/65/87-pub 0x1210–0x1212, slhdsa-sha2-128s-pub
- * 0x1220; ed25519-priv 0x1300, secp256k1-priv 0x1301, x25519-priv 0x1302, p256-priv 0x1306, p384-priv
- * 0x1307, bls12_381-g2-priv 0x130a, mldsa-44/65/87-priv-seed 0x131a–0x131c, slhdsa-sha2-128s-priv 0x131d.
+ * p521-pub 0x1202, mlkem-768-pub 0x120c, mlkem-1024-pub 0x120d, mldsa-44/65/87-pub 0x1210–0x1212,
+ * slhdsa-sha2-128s-pub 0x1220; ed25519-priv 0x1300, secp256k1-priv 0x1301, x25519-priv 0x1302, p256-priv
+ * 0x1306, p384-priv 0x1307, p521-priv 0x1308, bls12_381-g2-priv 0x130a, mldsa-44/65/87-priv-seed
+ * 0x131a–0x131c, slhdsa-sha2-128s-priv 0x131d. The NIST curves' public keys are compressed points (the
+ * table says so): 33, 49 and 67 bytes.
  * ML-KEM secret keys have no seed code (mlkem-*-priv is the expanded key) and Falcon has no codes at all.
  * RSA-3072 gets none either: its raw forms are ours (signatures/rsa.ts), not multicodec's DER, and no DID
  * method here needs an RSA Multikey, so Multikey encoding refuses it with `unsupported-algorithm`.
@@ -58,6 +60,7 @@ export const keyTypes: Record<KeyAlgorithm, KeyType> = {
   X25519: { publicKeyLength: 32, secretKeyLength: 32, publicCodec: 0xec, secretCodec: 0x1302 },
   'P-256': ecdsa(p256, 32, 0x1200, 0x1306),
   'P-384': ecdsa(p384, 48, 0x1201, 0x1307),
+  'P-521': ecdsa(p521, 66, 0x1202, 0x1308),
   secp256k1: ecdsa(secp256k1, 32, 0xe7, 0x1301),
   'BLS12-381-G2': {
     publicKeyLength: 96,

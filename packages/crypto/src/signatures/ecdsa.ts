@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { ECDSA } from '@noble/curves/abstract/weierstrass.js';
-import { p256, p384 } from '@noble/curves/nist.js';
+import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bufferOf, bytesOf, lazyNative } from '../backends/node-crypto.js';
 import type { SignatureScheme } from '../types.js';
@@ -9,15 +9,16 @@ import { defineScheme } from './define.js';
 /**
  * ECDSA with the raw formats Multikey and JOSE use: the secret key is the big-endian scalar, the public key
  * the compressed SEC1 point, the signature IEEE P1363 `r || s`; the message is hashed with SHA-256
- * (P-256, secp256k1) or SHA-384 (P-384). Verification accepts high-S signatures on every curve (OpenSSL
+ * (P-256, secp256k1), SHA-384 (P-384) or SHA-512 (P-521, as JOSE ES512 pairs them: RFC 7518 §3.4). P-521
+ * scalars and coordinates are 66 bytes (521 bits rounded up), so its signature is 132 bytes. Verification accepts high-S signatures on every curve (OpenSSL
  * produces them); secp256k1 signing always returns low-S, on both backends, as Bitcoin/Ethereum expect.
  */
-type EcdsaAlgorithm = 'P-256' | 'P-384' | 'secp256k1';
+type EcdsaAlgorithm = 'P-256' | 'P-384' | 'P-521' | 'secp256k1';
 
 interface Curve {
   noble: ECDSA;
   nodeCurve: string;
-  hash: 'sha256' | 'sha384';
+  hash: 'sha256' | 'sha384' | 'sha512';
   scalarLength: number;
   lowS: boolean;
 }
@@ -25,6 +26,7 @@ interface Curve {
 const curves: Record<EcdsaAlgorithm, Curve> = {
   'P-256': { noble: p256, nodeCurve: 'P-256', hash: 'sha256', scalarLength: 32, lowS: false },
   'P-384': { noble: p384, nodeCurve: 'P-384', hash: 'sha384', scalarLength: 48, lowS: false },
+  'P-521': { noble: p521, nodeCurve: 'P-521', hash: 'sha512', scalarLength: 66, lowS: false },
   secp256k1: { noble: secp256k1, nodeCurve: 'secp256k1', hash: 'sha256', scalarLength: 32, lowS: true },
 };
 
@@ -58,6 +60,7 @@ function nobleEcdsa(algorithm: EcdsaAlgorithm): SignatureScheme {
 
 export const nobleP256 = nobleEcdsa('P-256');
 export const nobleP384 = nobleEcdsa('P-384');
+export const nobleP521 = nobleEcdsa('P-521');
 export const nobleSecp256k1 = nobleEcdsa('secp256k1');
 
 function nativeEcdsa(algorithm: EcdsaAlgorithm) {
@@ -124,4 +127,5 @@ function nativeEcdsa(algorithm: EcdsaAlgorithm) {
 
 export const nativeP256 = nativeEcdsa('P-256');
 export const nativeP384 = nativeEcdsa('P-384');
+export const nativeP521 = nativeEcdsa('P-521');
 export const nativeSecp256k1 = nativeEcdsa('secp256k1');

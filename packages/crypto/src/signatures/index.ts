@@ -1,7 +1,16 @@
 import { type Implementations, selectBackend } from '../backends/select.js';
 import type { Backend, SignatureAlgorithm, SignatureScheme } from '../types.js';
 import { nobleBls12381G2 } from './bls12-381.js';
-import { nativeP256, nativeP384, nativeSecp256k1, nobleP256, nobleP384, nobleSecp256k1 } from './ecdsa.js';
+import {
+  nativeP256,
+  nativeP384,
+  nativeP521,
+  nativeSecp256k1,
+  nobleP256,
+  nobleP384,
+  nobleP521,
+  nobleSecp256k1,
+} from './ecdsa.js';
 import { nativeEd25519, nobleEd25519 } from './ed25519.js';
 import {
   nativeMlDsa44,
@@ -20,6 +29,7 @@ const schemes: Record<SignatureAlgorithm, Implementations<SignatureScheme>> = {
   Ed25519: { noble: nobleEd25519, native: nativeEd25519 },
   'P-256': { noble: nobleP256, native: nativeP256 },
   'P-384': { noble: nobleP384, native: nativeP384 },
+  'P-521': { noble: nobleP521, native: nativeP521 },
   secp256k1: { noble: nobleSecp256k1, native: nativeSecp256k1 },
   'BLS12-381-G2': { noble: nobleBls12381G2 },
   'ML-DSA-44': { noble: nobleMlDsa44, native: nativeMlDsa44 },

@@ -4488,8 +4488,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -4538,8 +4544,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -4634,8 +4646,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -4684,8 +4702,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -4783,8 +4807,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -4833,8 +4863,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -4923,8 +4959,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -4973,8 +5015,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -5092,8 +5140,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -5142,8 +5196,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -5239,8 +5299,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -5289,8 +5355,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -5381,8 +5453,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -5431,8 +5509,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -5529,8 +5613,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -5579,8 +5669,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -5655,8 +5751,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -5705,8 +5807,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -7795,13 +7903,15 @@ export interface paths {
                   | 'ecdsa-sd-2023'
                   | 'bbs-2023'
                   | 'vc+jwt'
+                  | 'vc+sd-jwt'
+                  | 'vc+cose'
                 )[];
                 /** @description Status purposes every issued credential gets an entry for (empty: none). */
                 statusPurposes: ('revocation' | 'suspension')[];
                 verificationMethods: {
                   id: string;
                   /** @enum {unknown} */
-                  keyType: 'Ed25519' | 'P-256' | 'P-384' | 'BLS12-381-G2';
+                  keyType: 'Ed25519' | 'P-256' | 'P-384' | 'P-521' | 'BLS12-381-G2';
                 }[];
                 /** @description Its VC-API issue endpoint. */
                 issueUrl: string;
@@ -7893,9 +8003,11 @@ export interface paths {
               | 'ecdsa-sd-2023'
               | 'bbs-2023'
               | 'vc+jwt'
+              | 'vc+sd-jwt'
+              | 'vc+cose'
             )[];
-            /** @description One KeyStore key per type. Default: what the suites need (Ed25519 for eddsa-*, P-256 for ecdsa-rdfc-2019 and ecdsa-sd-2023, BLS12-381-G2 for bbs-2023, Ed25519 for vc+jwt unless another key serves it). ecdsa-rdfc-2019 also signs with P-384, vc+jwt with Ed25519, P-256 or P-384. A did:key issuer has exactly one. */
-            keyTypes?: ('Ed25519' | 'P-256' | 'P-384' | 'BLS12-381-G2')[];
+            /** @description One KeyStore key per type. Default: what the suites need (Ed25519 for eddsa-*, P-256 for ecdsa-rdfc-2019 and ecdsa-sd-2023, BLS12-381-G2 for bbs-2023, Ed25519 for vc+jwt unless another key serves it). ecdsa-rdfc-2019 also signs with P-384, vc+jwt with Ed25519, P-256, P-384 or P-521 (ES512). A did:key issuer has exactly one. */
+            keyTypes?: ('Ed25519' | 'P-256' | 'P-384' | 'P-521' | 'BLS12-381-G2')[];
             /** @description Bitstring Status List: every credential issued without its own `credentialStatus` gets an entry per purpose. The lists are signed with the first Data Integrity suite, which must be one without selective disclosure (eddsa-rdfc-2022, eddsa-jcs-2022, ecdsa-rdfc-2019): verifiers cannot check an ecdsa-sd-2023 or bbs-2023 base proof on a list. */
             statusPurposes?: ('revocation' | 'suspension')[];
           };
@@ -7925,13 +8037,15 @@ export interface paths {
                 | 'ecdsa-sd-2023'
                 | 'bbs-2023'
                 | 'vc+jwt'
+                | 'vc+sd-jwt'
+                | 'vc+cose'
               )[];
               /** @description Status purposes every issued credential gets an entry for (empty: none). */
               statusPurposes: ('revocation' | 'suspension')[];
               verificationMethods: {
                 id: string;
                 /** @enum {unknown} */
-                keyType: 'Ed25519' | 'P-256' | 'P-384' | 'BLS12-381-G2';
+                keyType: 'Ed25519' | 'P-256' | 'P-384' | 'P-521' | 'BLS12-381-G2';
               }[];
               /** @description Its VC-API issue endpoint. */
               issueUrl: string;
@@ -8041,13 +8155,15 @@ export interface paths {
                 | 'ecdsa-sd-2023'
                 | 'bbs-2023'
                 | 'vc+jwt'
+                | 'vc+sd-jwt'
+                | 'vc+cose'
               )[];
               /** @description Status purposes every issued credential gets an entry for (empty: none). */
               statusPurposes: ('revocation' | 'suspension')[];
               verificationMethods: {
                 id: string;
                 /** @enum {unknown} */
-                keyType: 'Ed25519' | 'P-256' | 'P-384' | 'BLS12-381-G2';
+                keyType: 'Ed25519' | 'P-256' | 'P-384' | 'P-521' | 'BLS12-381-G2';
               }[];
               /** @description Its VC-API issue endpoint. */
               issueUrl: string;
@@ -8154,10 +8270,10 @@ export interface paths {
                 | 'ecdsa-sd-2023'
                 | 'bbs-2023';
               /**
-               * @description Secure with VC-JOSE-COSE instead (the issuer must have `vc+jwt`).
-               * @enum {string}
+               * @description Secure with VC-JOSE-COSE instead, as an EnvelopedVerifiableCredential: the issuer must have the suite of that name (`vc+jwt`, `vc+sd-jwt`, `vc+cose`).
+               * @enum {unknown}
                */
-              format?: 'application/vc+jwt';
+              format?: 'application/vc+jwt' | 'application/vc+sd-jwt' | 'application/vc+cose';
               /**
                * Format: date-time
                * @description The proof's `created`.
@@ -8172,6 +8288,8 @@ export interface paths {
               };
               /** @description ecdsa-sd-2023 and bbs-2023: JSON Pointers (RFC 6901) to what every derived credential must disclose, e.g. `["/issuer"]`; each must select a value of the credential. The other suites disclose the whole credential, so every pointer is satisfied and they ignore them. */
               mandatoryPointers?: string[];
+              /** @description application/vc+sd-jwt only: JSON Pointers (RFC 6901) to the claims issued as selectively disclosable, e.g. `["/credentialSubject/birthDate"]` (the VC-API name for selectively disclosed pointers). `@context`, `type`, `issuer`, the validity and status properties stay always disclosed (VC-JOSE-COSE §3.2.1). */
+              selectivePointers?: string[];
             };
           };
         };
@@ -8184,7 +8302,7 @@ export interface paths {
           };
           content: {
             'application/json': {
-              /** @description The secured credential: with a Data Integrity `proof`, or for vc+jwt an `EnvelopedVerifiableCredential` whose `id` is `data:application/vc+jwt,<JWS>`. */
+              /** @description The secured credential: with a Data Integrity `proof`, or for VC-JOSE-COSE an `EnvelopedVerifiableCredential` whose `id` is `data:application/vc+jwt,<JWS>`, `data:application/vc+sd-jwt,<SD-JWT>` or `data:application/vc+cose;base64,<COSE_Sign1>`. */
               verifiableCredential: unknown;
             };
           };
@@ -8233,8 +8351,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -8283,8 +8407,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -8320,7 +8450,7 @@ export interface paths {
       requestBody: {
         content: {
           'application/json': {
-            /** @description A Data Integrity secured credential, or an EnvelopedVerifiableCredential (vc+jwt). */
+            /** @description A Data Integrity secured credential, or an EnvelopedVerifiableCredential (vc+jwt, vc+sd-jwt, vc+cose). */
             verifiableCredential: unknown;
             options?: {
               /** @description Checks to run; every one of them always runs. */
@@ -8362,8 +8492,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -8412,8 +8548,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -8462,8 +8604,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -8499,7 +8647,7 @@ export interface paths {
       requestBody: {
         content: {
           'application/json': {
-            /** @description A presentation: with a Data Integrity proof, without a proof (only when no `challenge` or `domain` is expected), or an EnvelopedVerifiablePresentation (`data:application/vp+jwt,<JWS>`). Its credentials may be Data Integrity secured or EnvelopedVerifiableCredentials (vc+jwt). */
+            /** @description A presentation: with a Data Integrity proof, without a proof (only when no `challenge` or `domain` is expected), or an EnvelopedVerifiablePresentation (`data:application/vp+jwt,<JWS>`, `data:application/vp+sd-jwt,<SD-JWT>`, `data:application/vp+cose;base64,<COSE_Sign1>`). Its credentials may be Data Integrity secured or EnvelopedVerifiableCredentials (vc+jwt, vc+sd-jwt, vc+cose). */
             verifiablePresentation: unknown;
             options: {
               /** @description The proof's expected `challenge` (a vp+jwt's `nonce`). When given, the presentation must be signed with it; without it, nothing stops a replayed presentation. */
@@ -8588,8 +8736,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -8638,8 +8792,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -8743,8 +8903,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -8793,8 +8959,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -8830,7 +9002,7 @@ export interface paths {
       requestBody: {
         content: {
           'application/json': {
-            /** @description A presentation (VC Data Model 2.0; 1.1 accepted for Data Integrity). `holder` is set to the holder's DID when absent and must equal it when present. For vp+jwt its credentials must be EnvelopedVerifiableCredentials. */
+            /** @description A presentation (VC Data Model 2.0; 1.1 accepted for Data Integrity). `holder` is set to the holder's DID when absent and must equal it when present. For a VC-JOSE-COSE format its credentials must be EnvelopedVerifiableCredentials. */
             presentation: {
               [key: string]: unknown;
             };
@@ -8848,10 +9020,10 @@ export interface paths {
                */
               cryptosuite?: 'eddsa-rdfc-2022' | 'eddsa-jcs-2022' | 'ecdsa-rdfc-2019';
               /**
-               * @description Secure with VC-JOSE-COSE instead: an EnvelopedVerifiablePresentation.
-               * @enum {string}
+               * @description Secure with VC-JOSE-COSE instead: an EnvelopedVerifiablePresentation (vp+jwt, vp+sd-jwt, or vp+cose as base64).
+               * @enum {unknown}
                */
-              format?: 'application/vp+jwt';
+              format?: 'application/vp+jwt' | 'application/vp+sd-jwt' | 'application/vp+cose';
               /**
                * Format: date-time
                * @description Data Integrity: the proof's `created`.
@@ -8869,7 +9041,7 @@ export interface paths {
           };
           content: {
             'application/json': {
-              /** @description The signed presentation: with a Data Integrity `authentication` proof, or for vp+jwt an `EnvelopedVerifiablePresentation` whose `id` is `data:application/vp+jwt,<JWS>`. */
+              /** @description The signed presentation: with a Data Integrity `authentication` proof, or for a VC-JOSE-COSE format an `EnvelopedVerifiablePresentation` whose `id` is `data:application/vp+jwt,<JWS>`, `data:application/vp+sd-jwt,<SD-JWT>` or `data:application/vp+cose;base64,<COSE_Sign1>`. */
               verifiablePresentation: unknown;
             };
           };
@@ -8918,8 +9090,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -8968,8 +9146,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -12644,8 +12828,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -12694,8 +12884,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -12756,10 +12952,10 @@ export interface paths {
                 | 'ecdsa-sd-2023'
                 | 'bbs-2023';
               /**
-               * @description Secure with VC-JOSE-COSE instead (the issuer must have `vc+jwt`).
-               * @enum {string}
+               * @description Secure with VC-JOSE-COSE instead, as an EnvelopedVerifiableCredential: the issuer must have the suite of that name (`vc+jwt`, `vc+sd-jwt`, `vc+cose`).
+               * @enum {unknown}
                */
-              format?: 'application/vc+jwt';
+              format?: 'application/vc+jwt' | 'application/vc+sd-jwt' | 'application/vc+cose';
               /**
                * Format: date-time
                * @description The proof's `created`.
@@ -12774,6 +12970,8 @@ export interface paths {
               };
               /** @description ecdsa-sd-2023 and bbs-2023: JSON Pointers (RFC 6901) to what every derived credential must disclose, e.g. `["/issuer"]`; each must select a value of the credential. The other suites disclose the whole credential, so every pointer is satisfied and they ignore them. */
               mandatoryPointers?: string[];
+              /** @description application/vc+sd-jwt only: JSON Pointers (RFC 6901) to the claims issued as selectively disclosable, e.g. `["/credentialSubject/birthDate"]` (the VC-API name for selectively disclosed pointers). `@context`, `type`, `issuer`, the validity and status properties stay always disclosed (VC-JOSE-COSE §3.2.1). */
+              selectivePointers?: string[];
             };
           };
         };
@@ -12840,8 +13038,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -12890,8 +13094,14 @@ export interface paths {
                 statusPurpose: string;
                 statusListCredential: string;
                 statusListIndex: string;
-                /** @description true: set (revoked, suspended). */
+                /** @description true: set, i.e. the value is not 0 (revoked, suspended). */
                 status: boolean;
+                /** @description Bits of the entry (its `statusSize`, 1 if absent). */
+                statusSize: number;
+                /** @description The value of those bits in the status list. */
+                statusValue: number;
+                /** @description The message the entry's `statusMessage` gives that value (multi-bit entries always have one; "set"/"unset" for a single-bit `message` entry without one). */
+                statusMessage?: string;
               }[];
             };
           };
@@ -14956,10 +15166,10 @@ export interface paths {
                 | 'ecdsa-sd-2023'
                 | 'bbs-2023';
               /**
-               * @description Secure with VC-JOSE-COSE instead (the issuer must have `vc+jwt`).
-               * @enum {string}
+               * @description Secure with VC-JOSE-COSE instead, as an EnvelopedVerifiableCredential: the issuer must have the suite of that name (`vc+jwt`, `vc+sd-jwt`, `vc+cose`).
+               * @enum {unknown}
                */
-              format?: 'application/vc+jwt';
+              format?: 'application/vc+jwt' | 'application/vc+sd-jwt' | 'application/vc+cose';
               /**
                * Format: date-time
                * @description The proof's `created`.
@@ -14974,6 +15184,8 @@ export interface paths {
               };
               /** @description ecdsa-sd-2023 and bbs-2023: JSON Pointers (RFC 6901) to what every derived credential must disclose, e.g. `["/issuer"]`; each must select a value of the credential. The other suites disclose the whole credential, so every pointer is satisfied and they ignore them. */
               mandatoryPointers?: string[];
+              /** @description application/vc+sd-jwt only: JSON Pointers (RFC 6901) to the claims issued as selectively disclosable, e.g. `["/credentialSubject/birthDate"]` (the VC-API name for selectively disclosed pointers). `@context`, `type`, `issuer`, the validity and status properties stay always disclosed (VC-JOSE-COSE §3.2.1). */
+              selectivePointers?: string[];
             };
           };
         };

@@ -2,9 +2,16 @@ import {
   assertionKeyResolver,
   CredentialError,
   DID_LD_JSON,
+  parseVcCoseDataUrl,
+  type ResolveKey,
+  type ValidityOptions,
+  VC_COSE_DATA_URL,
+  VC_SD_JWT_DATA_URL,
   type VerificationResult,
   verifyCredential,
+  verifyVcCose,
   verifyVcJwt,
+  verifyVcSdJwt,
 } from '@personachain/credentials';
 import { holderDocumentLoader, holderResolver, type OfflineOptions } from './loader.js';
 
@@ -17,19 +24,23 @@ export type { VerificationResult } from '@personachain/credentials';
 
 const VC_JWT_DATA_URL = 'data:application/vc+jwt,';
 
+/** Verifies one VC-JOSE-COSE secured credential with the issuer's keys; throws a CredentialError. */
+type VerifySecured = (options: ValidityOptions & { resolveKey: ResolveKey }) => Promise<unknown>;
+
 /**
  * Verifies a credential without the server: a Data Integrity credential (every suite of
- * `@personachain/credentials`), or a VC-JWT — as the `EnvelopedVerifiableCredential` the API issues or as the
- * compact JWS. Keys come from the issuer's DID (did:key locally, did:web through `fetch`) and must be listed
- * under `assertionMethod`. Never throws for a bad credential: the reasons are in `errors`.
+ * `@personachain/credentials`), or a VC-JOSE-COSE one — vc+jwt, vc+sd-jwt or vc+cose as the
+ * `EnvelopedVerifiableCredential` the API issues, or a vc+jwt / vc+sd-jwt as its compact string. Keys come from
+ * the issuer's DID (did:key locally, did:web through `fetch`) and must be listed under `assertionMethod`. Never
+ * throws for a bad credential: the reasons are in `errors`.
  */
 export async function verifyCredentialOffline(
   credential: unknown,
   options: VerifyOfflineOptions = {},
 ): Promise<VerificationResult> {
   const resolver = holderResolver(options);
-  const jws = vcJwtOf(credential);
-  if (jws === undefined) {
+  const secured = securedOf(credential);
+  if (secured === undefined) {
     return verifyCredential({
       credential,
       documentLoader: holderDocumentLoader(resolver),
@@ -38,7 +49,7 @@ export async function verifyCredentialOffline(
   }
   const checks: VerificationResult['checks'] = ['data-model', 'proof', 'validity-period'];
   try {
-    await verifyVcJwt(jws, {
+    await secured({
       resolveKey: assertionKeyResolver((did) => resolver.resolve(did, { accept: DID_LD_JSON })),
       ...(options.now === undefined ? {} : { now: options.now.getTime() }),
     });
@@ -50,12 +61,26 @@ export async function verifyCredentialOffline(
   }
 }
 
-/** The JWS of a VC-JWT (enveloped or compact), undefined for anything else. */
-function vcJwtOf(credential: unknown): string | undefined {
-  if (typeof credential === 'string') return credential;
+/**
+ * The verifier of a VC-JOSE-COSE credential: an enveloped one by its data: URL's media type, a compact string as
+ * an SD-JWT when it has a `~`, else a JWS. Undefined for anything else (a Data Integrity credential).
+ */
+function securedOf(credential: unknown): VerifySecured | undefined {
+  if (typeof credential === 'string') {
+    return credential.includes('~')
+      ? (options) => verifyVcSdJwt(credential, options)
+      : (options) => verifyVcJwt(credential, options);
+  }
   if (typeof credential !== 'object' || credential === null) return undefined;
   const { id } = credential as Record<string, unknown>;
-  return typeof id === 'string' && id.startsWith(VC_JWT_DATA_URL)
-    ? id.slice(VC_JWT_DATA_URL.length)
-    : undefined;
+  if (typeof id !== 'string') return undefined;
+  if (id.startsWith(VC_JWT_DATA_URL))
+    return (options) => verifyVcJwt(id.slice(VC_JWT_DATA_URL.length), options);
+  if (id.startsWith(VC_SD_JWT_DATA_URL)) {
+    return (options) => verifyVcSdJwt(id.slice(VC_SD_JWT_DATA_URL.length), options);
+  }
+  if (id.toLowerCase().startsWith(VC_COSE_DATA_URL)) {
+    return async (options) => verifyVcCose(parseVcCoseDataUrl(id), options);
+  }
+  return undefined;
 }

@@ -3,9 +3,14 @@ import {
   createKeyStoreSigner,
   type DocumentLoader,
   deriveCredential,
+  issueVpCose,
   issueVpJwt,
+  issueVpSdJwt,
+  type JwsSigner,
   keyStoreJwsSigner,
   signPresentation,
+  VP_SD_JWT_DATA_URL,
+  vpCoseDataUrl,
 } from '@personachain/credentials';
 import type { KeyStore } from '@personachain/crypto';
 import { Problem } from '../../http/problem.js';
@@ -16,9 +21,17 @@ import type { TenancyService } from '../tenancy/service.js';
 import type { JsonObject } from './json.js';
 import { VP_JWT_DATA_URL } from './presentation-verification.js';
 import { badOption, rejected } from './rejection.js';
-import { PRESENTATION_SUITES } from './schemas.js';
+import { type PRESENTATION_FORMATS, PRESENTATION_SUITES } from './schemas.js';
 
 export type PresentationSuite = (typeof PRESENTATION_SUITES)[number];
+/** The VC-JOSE-COSE media types a holder secures presentations with (`options.format`). */
+export type PresentationFormat = (typeof PRESENTATION_FORMATS)[number];
+type EnvelopingSuite = 'vp+jwt' | 'vp+sd-jwt' | 'vp+cose';
+const FORMAT_SUITES: Record<PresentationFormat, EnvelopingSuite> = {
+  'application/vp+jwt': 'vp+jwt',
+  'application/vp+sd-jwt': 'vp+sd-jwt',
+  'application/vp+cose': 'vp+cose',
+};
 
 export interface DeriveOptions {
   selectivePointers?: string[] | undefined;
@@ -29,12 +42,12 @@ export interface ProveOptions {
   challenge: string;
   domain?: string | undefined;
   cryptosuite?: PresentationSuite | undefined;
-  format?: 'application/vp+jwt' | undefined;
+  format?: PresentationFormat | undefined;
   created?: string | undefined;
 }
 
 /** How a presentation is signed: a Data Integrity suite, or VC-JOSE-COSE; with which of the holder's keys. */
-export type Securing = { suite: PresentationSuite | 'vp+jwt'; key: IssuerKey };
+export type Securing = { suite: PresentationSuite | EnvelopingSuite; key: IssuerKey };
 
 /**
  * The VC-API holder side: deriving selective disclosures from base-proof credentials, and signing
@@ -113,8 +126,8 @@ export class HolderService {
 
 /**
  * Signs a presentation (its `holder` already set) with a KeyStore key: a Data Integrity proof with
- * proofPurpose `authentication`, or a vp+jwt (challenge as `nonce`, domain as `aud`) as an
- * EnvelopedVerifiablePresentation. Shared by project DIDs (HolderService) and users' custodial DIDs.
+ * proofPurpose `authentication`, or a vp+jwt, vp+sd-jwt or vp+cose (challenge as `nonce`, domain as `aud`) as
+ * an EnvelopedVerifiablePresentation. Shared by project DIDs (HolderService) and users' custodial DIDs.
  */
 export async function signHeldPresentation(
   keys: KeyStore,
@@ -123,17 +136,12 @@ export async function signHeldPresentation(
   { suite, key }: Securing,
   options: Omit<ProveOptions, 'holder' | 'cryptosuite' | 'format'>,
 ): Promise<JsonObject> {
-  if (suite === 'vp+jwt') {
-    const jws = await issueVpJwt({
-      presentation,
-      signer: await keyStoreJwsSigner(keys, key.keyId, key.verificationMethod),
-      nonce: options.challenge,
-      ...(options.domain === undefined ? {} : { audience: options.domain }),
-    });
+  if (suite === 'vp+jwt' || suite === 'vp+sd-jwt' || suite === 'vp+cose') {
+    const signer = await keyStoreJwsSigner(keys, key.keyId, key.verificationMethod);
     return {
       '@context': CREDENTIALS_V2_CONTEXT,
       type: 'EnvelopedVerifiablePresentation',
-      id: `${VP_JWT_DATA_URL}${jws}`,
+      id: await envelopedPresentationId(suite, presentation, signer, options),
     };
   }
   return signPresentation({
@@ -151,18 +159,42 @@ export async function signHeldPresentation(
   });
 }
 
+/** The secured presentation as a data: URL: the challenge as its `nonce`, the domain as its `aud`. */
+async function envelopedPresentationId(
+  suite: EnvelopingSuite,
+  presentation: JsonObject,
+  signer: JwsSigner,
+  options: Omit<ProveOptions, 'holder' | 'cryptosuite' | 'format'>,
+): Promise<string> {
+  const input = {
+    presentation,
+    signer,
+    nonce: options.challenge,
+    ...(options.domain === undefined ? {} : { audience: options.domain }),
+  };
+  switch (suite) {
+    case 'vp+jwt':
+      return `${VP_JWT_DATA_URL}${await issueVpJwt(input)}`;
+    case 'vp+sd-jwt':
+      return `${VP_SD_JWT_DATA_URL}${await issueVpSdJwt(input)}`;
+    case 'vp+cose':
+      return vpCoseDataUrl(await issueVpCose(input));
+  }
+}
+
 /**
- * The securing asked for, which the holder must have (a Data Integrity suite among its suites; vp+jwt with
- * any key that signs JWS), or the holder's first suite that signs presentations.
+ * The securing asked for, which the holder must have (a Data Integrity suite among its suites; a VC-JOSE-COSE
+ * format with any key that signs JWS), or the holder's first suite that signs presentations.
  */
 function chooseSecuring(holder: IssuerRecord, options: ProveOptions): Securing {
   if (options.cryptosuite !== undefined && options.format !== undefined) {
     throw badOption('#/options/format', 'cannot be combined with options.cryptosuite');
   }
-  if (options.format === 'application/vp+jwt') {
+  if (options.format !== undefined) {
     const key = keyForSuite(holder.keys, 'vc+jwt');
-    if (!key) throw badOption('#/options/format', 'needs a holder with an Ed25519, P-256 or P-384 key');
-    return { suite: 'vp+jwt', key };
+    if (!key)
+      throw badOption('#/options/format', 'needs a holder with an Ed25519, P-256, P-384 or P-521 key');
+    return { suite: FORMAT_SUITES[options.format], key };
   }
   if (options.cryptosuite !== undefined && !holder.suites.includes(options.cryptosuite)) {
     throw badOption(

@@ -1,15 +1,20 @@
 import {
   CredentialError,
   type DocumentLoader,
+  parseVpCoseDataUrl,
   type ResolveKey,
   type VerificationResult,
+  VP_COSE_DATA_URL,
+  VP_SD_JWT_DATA_URL,
   validateEnvelope,
   verifyPresentation,
+  verifyVpCoseHolder,
   verifyVpJwtHolder,
+  verifyVpSdJwtHolder,
 } from '@personachain/credentials';
 import { asArray, hasType, isObject, type JsonObject } from './json.js';
 
-/** Why a presentation did not verify: the library's codes, `holder-mismatch` and the vp+jwt ones. */
+/** Why a presentation did not verify: the library's codes, `holder-mismatch` and the VC-JOSE-COSE ones. */
 export interface Reason {
   code: string;
   message: string;
@@ -32,7 +37,7 @@ export interface PresentationOutcome {
 
 export interface PresentationVerifierOptions {
   documentLoader: DocumentLoader;
-  /** The key of a vp+jwt's holder: a verification method its DID lists under `authentication`. */
+  /** The key of a VC-JOSE-COSE presentation's holder: a verification method its DID lists under `authentication`. */
   resolveKey: ResolveKey;
   /** A credential's verification with its status: Data Integrity or an EnvelopedVerifiableCredential. */
   checkCredential(credential: unknown): Promise<VerificationResult>;
@@ -42,7 +47,28 @@ export interface PresentationVerifierOptions {
 
 /** The prefix of an EnvelopedVerifiablePresentation's id: its vp+jwt follows. */
 export const VP_JWT_DATA_URL = 'data:application/vp+jwt,';
-/** A vp+jwt's nonce and aud carry the challenge and domain: their failures under the Data Integrity names. */
+/** The VC-JOSE-COSE presentations verified here, by data: URL prefix: the holder's part of each verifier. */
+const ENVELOPED_PRESENTATIONS: readonly {
+  prefix: string;
+  verifyHolder(
+    id: string,
+    options: Parameters<typeof verifyVpJwtHolder>[1],
+  ): Promise<{ envelopes: JsonObject[] }>;
+}[] = [
+  {
+    prefix: VP_JWT_DATA_URL,
+    verifyHolder: (id, options) => verifyVpJwtHolder(id.slice(VP_JWT_DATA_URL.length), options),
+  },
+  {
+    prefix: VP_SD_JWT_DATA_URL,
+    verifyHolder: (id, options) => verifyVpSdJwtHolder(id.slice(VP_SD_JWT_DATA_URL.length), options),
+  },
+  {
+    prefix: VP_COSE_DATA_URL,
+    verifyHolder: (id, options) => verifyVpCoseHolder(parseVpCoseDataUrl(id), options),
+  },
+];
+/** The presentation's nonce and aud carry the challenge and domain: their failures under the Data Integrity names. */
 const JOSE_REASONS: Record<string, string> = {
   'nonce-mismatch': 'challenge-mismatch',
   'audience-mismatch': 'domain-mismatch',
@@ -50,15 +76,15 @@ const JOSE_REASONS: Record<string, string> = {
 
 /**
  * Verifies presentations: Data Integrity signed ones, unsigned ones when the verifier expects no challenge or
- * domain, and vp+jwt (EnvelopedVerifiablePresentation). Embedded credentials may be Data Integrity secured or
- * enveloped vc+jwt; each is verified with its status, and any that fails fails the presentation.
+ * domain, and vp+jwt, vp+sd-jwt or vp+cose (EnvelopedVerifiablePresentation). Embedded credentials may be Data
+ * Integrity secured or enveloped (vc+jwt, vc+sd-jwt, vc+cose); each is verified with its status, and any that fails fails the presentation.
  */
 export class PresentationVerifier {
   constructor(private readonly options: PresentationVerifierOptions) {}
 
   verify(presentation: unknown, expected: ExpectedProof): Promise<PresentationOutcome> {
     return hasType(presentation, 'EnvelopedVerifiablePresentation')
-      ? this.verifyVpJwt(presentation, expected)
+      ? this.verifyEnveloped(presentation, expected)
       : this.verifyDataIntegrity(presentation, expected);
   }
 
@@ -92,7 +118,7 @@ export class PresentationVerifier {
     return outcome(result.checks, own, credentialResults, Array.isArray(verifiableCredential));
   }
 
-  private async verifyVpJwt(
+  private async verifyEnveloped(
     envelope: JsonObject,
     { challenge, domain }: ExpectedProof,
   ): Promise<PresentationOutcome> {
@@ -107,13 +133,18 @@ export class PresentationVerifier {
       return outcome(checks, reasons, [], true);
     }
     const { id } = envelope;
-    if (typeof id !== 'string' || !id.startsWith(VP_JWT_DATA_URL)) {
-      const message = `An enveloped presentation's id must be a "${VP_JWT_DATA_URL}<JWS>" URL.`;
+    const format =
+      typeof id === 'string'
+        ? ENVELOPED_PRESENTATIONS.find(({ prefix }) => id.startsWith(prefix))
+        : undefined;
+    if (typeof id !== 'string' || format === undefined) {
+      const prefixes = ENVELOPED_PRESENTATIONS.map(({ prefix }) => `"${prefix}"`).join(', ');
+      const message = `An enveloped presentation's id must be a data: URL starting with one of ${prefixes}.`;
       return outcome(checks, [{ code: 'invalid-presentation', message, path: '/id' }], [], true);
     }
     let envelopes: JsonObject[];
     try {
-      ({ envelopes } = await verifyVpJwtHolder(id.slice(VP_JWT_DATA_URL.length), {
+      ({ envelopes } = await format.verifyHolder(id, {
         resolveKey: this.options.resolveKey,
         ...(challenge === undefined ? {} : { nonce: challenge }),
         ...(domain === undefined ? {} : { audience: domain }),

@@ -34,8 +34,10 @@ export const IssueRequest = Type.Object(
             Type.Enum(DATA_INTEGRITY_SUITES, { description: "A Data Integrity suite among the issuer's." }),
           ),
           format: Type.Optional(
-            Type.Literal('application/vc+jwt', {
-              description: 'Secure with VC-JOSE-COSE instead (the issuer must have `vc+jwt`).',
+            Type.Enum(['application/vc+jwt', 'application/vc+sd-jwt', 'application/vc+cose'], {
+              description:
+                'Secure with VC-JOSE-COSE instead, as an EnvelopedVerifiableCredential: the issuer must have ' +
+                'the suite of that name (`vc+jwt`, `vc+sd-jwt`, `vc+cose`).',
             }),
           ),
           created: Type.Optional(Type.String({ format: 'date-time', description: "The proof's `created`." })),
@@ -62,6 +64,16 @@ export const IssueRequest = Type.Object(
                 'disclose the whole credential, so every pointer is satisfied and they ignore them.',
             }),
           ),
+          selectivePointers: Type.Optional(
+            Type.Array(Type.String({ pattern: '^(/([^~/]|~[01])*)*$', maxLength: 1024 }), {
+              maxItems: 256,
+              description:
+                'application/vc+sd-jwt only: JSON Pointers (RFC 6901) to the claims issued as selectively ' +
+                'disclosable, e.g. `["/credentialSubject/birthDate"]` (the VC-API name for selectively ' +
+                'disclosed pointers). `@context`, `type`, `issuer`, the validity and status properties stay ' +
+                'always disclosed (VC-JOSE-COSE §3.2.1).',
+            }),
+          ),
         },
         {
           additionalProperties: false,
@@ -76,8 +88,9 @@ export const IssueRequest = Type.Object(
 export const IssueResponse = Type.Object({
   verifiableCredential: Type.Unknown({
     description:
-      'The secured credential: with a Data Integrity `proof`, or for vc+jwt an ' +
-      '`EnvelopedVerifiableCredential` whose `id` is `data:application/vc+jwt,<JWS>`.',
+      'The secured credential: with a Data Integrity `proof`, or for VC-JOSE-COSE an ' +
+      '`EnvelopedVerifiableCredential` whose `id` is `data:application/vc+jwt,<JWS>`, ' +
+      '`data:application/vc+sd-jwt,<SD-JWT>` or `data:application/vc+cose;base64,<COSE_Sign1>`.',
   }),
 });
 
@@ -94,7 +107,8 @@ const challenge = (description: string) => Type.String({ minLength: 1, maxLength
 export const VerifyCredentialRequest = Type.Object(
   {
     verifiableCredential: Type.Unknown({
-      description: 'A Data Integrity secured credential, or an EnvelopedVerifiableCredential (vc+jwt).',
+      description:
+        'A Data Integrity secured credential, or an EnvelopedVerifiableCredential (vc+jwt, vc+sd-jwt, vc+cose).',
     }),
     options: Type.Optional(
       Type.Object(
@@ -124,8 +138,10 @@ export const VerifyPresentationRequest = Type.Object(
     verifiablePresentation: Type.Unknown({
       description:
         'A presentation: with a Data Integrity proof, without a proof (only when no `challenge` or ' +
-        '`domain` is expected), or an EnvelopedVerifiablePresentation (`data:application/vp+jwt,<JWS>`). ' +
-        'Its credentials may be Data Integrity secured or EnvelopedVerifiableCredentials (vc+jwt).',
+        '`domain` is expected), or an EnvelopedVerifiablePresentation (`data:application/vp+jwt,<JWS>`, ' +
+        '`data:application/vp+sd-jwt,<SD-JWT>`, `data:application/vp+cose;base64,<COSE_Sign1>`). ' +
+        'Its credentials may be Data Integrity secured or EnvelopedVerifiableCredentials (vc+jwt, vc+sd-jwt, ' +
+        'vc+cose).',
     }),
     options: Type.Object(
       {
@@ -187,6 +203,11 @@ export const DeriveResponse = Type.Object({
 
 /** Data Integrity suites that sign presentations (the selective-disclosure suites secure credentials only). */
 export const PRESENTATION_SUITES = ['eddsa-rdfc-2022', 'eddsa-jcs-2022', 'ecdsa-rdfc-2019'] as const;
+export const PRESENTATION_FORMATS = [
+  'application/vp+jwt',
+  'application/vp+sd-jwt',
+  'application/vp+cose',
+] as const;
 
 export const ProveRequest = Type.Object(
   {
@@ -196,7 +217,7 @@ export const ProveRequest = Type.Object(
         additionalProperties: true,
         description:
           "A presentation (VC Data Model 2.0; 1.1 accepted for Data Integrity). `holder` is set to the holder's " +
-          'DID when absent and must equal it when present. For vp+jwt its credentials must be ' +
+          'DID when absent and must equal it when present. For a VC-JOSE-COSE format its credentials must be ' +
           'EnvelopedVerifiableCredentials.',
       },
     ),
@@ -211,8 +232,10 @@ export const ProveRequest = Type.Object(
           Type.Enum(PRESENTATION_SUITES, { description: "A Data Integrity suite among the holder's." }),
         ),
         format: Type.Optional(
-          Type.Literal('application/vp+jwt', {
-            description: 'Secure with VC-JOSE-COSE instead: an EnvelopedVerifiablePresentation.',
+          Type.Enum(PRESENTATION_FORMATS, {
+            description:
+              'Secure with VC-JOSE-COSE instead: an EnvelopedVerifiablePresentation (vp+jwt, vp+sd-jwt, or ' +
+              'vp+cose as base64).',
           }),
         ),
         created: Type.Optional(
@@ -233,8 +256,9 @@ export const ProveRequest = Type.Object(
 export const ProveResponse = Type.Object({
   verifiablePresentation: Type.Unknown({
     description:
-      'The signed presentation: with a Data Integrity `authentication` proof, or for vp+jwt an ' +
-      '`EnvelopedVerifiablePresentation` whose `id` is `data:application/vp+jwt,<JWS>`.',
+      'The signed presentation: with a Data Integrity `authentication` proof, or for a VC-JOSE-COSE format an ' +
+      '`EnvelopedVerifiablePresentation` whose `id` is `data:application/vp+jwt,<JWS>`, ' +
+      '`data:application/vp+sd-jwt,<SD-JWT>` or `data:application/vp+cose;base64,<COSE_Sign1>`.',
   }),
 });
 
@@ -257,7 +281,19 @@ export const CredentialStatusResults = Type.Array(
     statusPurpose: Type.String(),
     statusListCredential: Type.String(),
     statusListIndex: Type.String(),
-    status: Type.Boolean({ description: 'true: set (revoked, suspended).' }),
+    status: Type.Boolean({ description: 'true: set, i.e. the value is not 0 (revoked, suspended).' }),
+    statusSize: Type.Integer({
+      minimum: 1,
+      description: 'Bits of the entry (its `statusSize`, 1 if absent).',
+    }),
+    statusValue: Type.Integer({ minimum: 0, description: 'The value of those bits in the status list.' }),
+    statusMessage: Type.Optional(
+      Type.String({
+        description:
+          "The message the entry's `statusMessage` gives that value (multi-bit entries always have one; " +
+          '"set"/"unset" for a single-bit `message` entry without one).',
+      }),
+    ),
   }),
 );
 

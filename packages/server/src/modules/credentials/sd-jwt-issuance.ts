@@ -18,7 +18,7 @@ export interface SdJwtVcContent {
   expiresAt: number;
 }
 
-/** The issuer's key that signs JWS (Ed25519, P-256 or P-384), if it has one. */
+/** The issuer's key that signs JWS (Ed25519, P-256, P-384 or P-521), if it has one. */
 export function sdJwtKey(issuer: IssuerRecord): IssuerKey | undefined {
   return keyForSuite(issuer.keys, 'vc+jwt');
 }

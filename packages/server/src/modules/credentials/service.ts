@@ -1,14 +1,12 @@
 import {
   addStatusEntries,
   assertionKeyResolver,
-  CREDENTIALS_V2_CONTEXT,
   CredentialError,
   createStatusChecker,
   DID_LD_JSON,
   type DocumentLoader,
   didKeyResolver,
   type IssueCredentialOptions,
-  issueVcJwt,
   keyStoreJwsSigner,
   type ResolveKey,
   type StatusChecker,
@@ -17,16 +15,17 @@ import {
   validateCredential,
   validateEnvelope,
   verifyCredential,
-  verifyVcJwt,
 } from '@personachain/credentials';
 import type { KeyStore } from '@personachain/crypto';
 import { Problem } from '../../http/problem.js';
 import type { AuditService } from '../audit/service.js';
 import type { DidService } from '../dids/service.js';
 import {
+  type EnvelopingSuite,
   type IssuerKey,
   type IssuerRecord,
   type IssuersService,
+  isEnvelopingSuite,
   isSelectiveDisclosureSuite,
   keyForSuite,
   NO_STATUS_LIST_SUITE,
@@ -40,6 +39,7 @@ import type { TenancyService } from '../tenancy/service.js';
 import type { ProofExpectations } from './credential-thread-protocol.js';
 import type { CredentialThreads } from './credential-threads.js';
 import { platformDocumentLoader } from './document-loader.js';
+import { ENVELOPE_DATA_URLS, envelopeCredential, openEnvelope } from './enveloped-credentials.js';
 import { asArray, hasType, type JsonObject } from './json.js';
 import { issueWithKeyStore, type KeyStoreIssuance } from './keystore-issuance.js';
 import {
@@ -53,19 +53,35 @@ import { issueSdJwtWithKeyStore, type SdJwtVcContent, sdJwtKey } from './sd-jwt-
 
 export interface IssueOptions {
   cryptosuite?: (typeof DATA_INTEGRITY_SUITES)[number];
-  format?: 'application/vc+jwt';
+  format?: EnvelopeFormat;
   created?: string;
   credentialStatus?: { type: 'BitstringStatusListEntry'; statusPurpose: StatusPurpose };
   mandatoryPointers?: string[];
+  selectivePointers?: string[];
 }
 
-/** The status of a Bitstring Status List entry of a verified credential (VC-API verify answer). */
+/** The VC-JOSE-COSE media types `options.format` names, and the issuer suite of each. */
+const FORMAT_SUITES = {
+  'application/vc+jwt': 'vc+jwt',
+  'application/vc+sd-jwt': 'vc+sd-jwt',
+  'application/vc+cose': 'vc+cose',
+} as const satisfies Record<string, EnvelopingSuite>;
+export type EnvelopeFormat = keyof typeof FORMAT_SUITES;
+
+/**
+ * The status of a Bitstring Status List entry of a verified credential (VC-API verify answer): `status`
+ * whether it is set (value ≠ 0), the value of its `statusSize` bits, and the message the entry's
+ * `statusMessage` gives that value (multi-bit entries always have one).
+ */
 export interface CredentialStatusResult {
   path: string;
   statusPurpose: string;
   statusListCredential: string;
   statusListIndex: string;
   status: boolean;
+  statusSize: number;
+  statusValue: number;
+  statusMessage?: string;
 }
 
 /** A verification with the status of the credential's entries. */
@@ -73,8 +89,6 @@ type CheckedResult = VerificationResult & { credentialStatus?: CredentialStatusR
 
 /** Attempts at issuing with status entries when concurrent issuances keep taking the chosen indexes. */
 const ALLOCATION_ATTEMPTS = 5;
-
-const VC_JWT_DATA_URL = 'data:application/vc+jwt,';
 
 /**
  * The VC-API: issuing with a project's issuers (keys stay in the KeyStore) and verifying credentials and
@@ -171,7 +185,7 @@ export class CredentialsService {
     const purposes = statusPurposes(issuer, options, credential);
     const secure = (document: JsonObject) =>
       this.secure(document, suite, key, options).catch((error: unknown) => {
-        throw rejected(error, 'credential-rejected', '#/credential');
+        throw rejected(error, 'credential-rejected', '#/credential', options.selectivePointers);
       });
     const event = (verifiableCredential: JsonObject) => {
       const id = credential.id;
@@ -222,7 +236,7 @@ export class CredentialsService {
     key: IssuerKey,
     options: IssueOptions,
   ): Promise<JsonObject> {
-    if (suite === 'vc+jwt') return this.issueVcJwt(credential, key);
+    if (isEnvelopingSuite(suite)) return this.issueEnveloped(credential, suite, key, options);
     const issuance: KeyStoreIssuance = {
       credential,
       suite,
@@ -264,8 +278,9 @@ export class CredentialsService {
 
   /**
    * Adds the `status` check when the credential (its data model being sound) has Bitstring Status List
-   * entries: a set revocation or suspension bit fails it (`revoked`, `suspended`), as does an entry that
-   * cannot be checked (the status-list codes). Entries of other types are not checked.
+   * entries: a set revocation or suspension entry (any value but 0) fails it (`revoked`, `suspended`), as
+   * does an entry that cannot be checked (the status-list codes); other purposes (`message`, `refresh`, …)
+   * are reported with their value and message. Entries of other types are not checked.
    */
   private async withStatus(result: VerificationResult, credential: unknown): Promise<CheckedResult> {
     if (result.errors.some((error) => error.code === 'invalid-credential')) return result;
@@ -285,6 +300,9 @@ export class CredentialsService {
         statusListCredential: entry.statusListCredential,
         statusListIndex: String(entry.statusListIndex),
         status: entry.status,
+        statusSize: entry.statusSize,
+        statusValue: entry.value,
+        ...(entry.message === undefined ? {} : { statusMessage: entry.message }),
       });
       const reason = entry.status ? STATUS_REASONS[entry.purpose] : undefined;
       if (reason) errors.push({ ...reason, path: entry.path } as VerificationResult['errors'][number]);
@@ -355,9 +373,15 @@ export class CredentialsService {
 
   /**
    * VC-JOSE-COSE: the same data-model checks as Data Integrity and only bundled contexts (nothing is
-   * fetched, so an unknown context is refused here too), then the JWS as an EnvelopedVerifiableCredential.
+   * fetched, so an unknown context is refused here too), then secured in the suite's media type as an
+   * EnvelopedVerifiableCredential.
    */
-  private async issueVcJwt(credential: JsonObject, key: IssuerKey): Promise<JsonObject> {
+  private async issueEnveloped(
+    credential: JsonObject,
+    suite: EnvelopingSuite,
+    key: IssuerKey,
+    options: IssueOptions,
+  ): Promise<JsonObject> {
     const violations = validateCredential(credential);
     if (violations.length > 0) {
       throw new CredentialError('invalid-credential', `Invalid credential: ${summary(violations)}`, {
@@ -368,22 +392,17 @@ export class CredentialsService {
       if (typeof context === 'string') await this.documentLoader(context);
     }
     const signer = await keyStoreJwsSigner(this.keys, key.keyId, key.verificationMethod);
-    const jws = await issueVcJwt({ credential, signer });
-    return {
-      '@context': CREDENTIALS_V2_CONTEXT,
-      type: 'EnvelopedVerifiableCredential',
-      id: `${VC_JWT_DATA_URL}${jws}`,
-    };
+    return envelopeCredential({ credential, suite, signer, selectivePointers: options.selectivePointers });
   }
 
-  /** The verification and, when the JWS verified, its credential (whose status is checked next). */
+  /** The verification and, when the envelope verified, its credential (whose status is checked next). */
   private async verifyEnveloped(
     envelope: JsonObject,
     expected: ProofExpectations,
   ): Promise<{ result: VerificationResult; payload?: unknown }> {
     const checks: VerificationResult['checks'] = ['data-model', 'proof', 'validity-period'];
     if (expected.challenge !== undefined || expected.domain !== undefined) {
-      const message = 'A vc+jwt carries no challenge or domain: verify it without them.';
+      const message = 'An enveloped credential carries no challenge or domain: verify it without them.';
       const code = expected.challenge !== undefined ? 'challenge-mismatch' : 'domain-mismatch';
       return { result: { verified: false, checks, errors: [{ code, message }] } };
     }
@@ -397,17 +416,15 @@ export class CredentialsService {
       return { result: { verified: false, checks, errors } };
     }
     const id = envelope.id;
-    if (typeof id !== 'string' || !id.startsWith(VC_JWT_DATA_URL)) {
-      const message = `An enveloped credential's id must be a "${VC_JWT_DATA_URL}<JWS>" URL.`;
-      return {
-        result: { verified: false, checks, errors: [{ code: 'invalid-credential', message, path: '/id' }] },
-      };
-    }
     try {
-      const { credential } = await verifyVcJwt(id.slice(VC_JWT_DATA_URL.length), {
-        resolveKey: this.resolveKey,
-      });
-      return { result: { verified: true, checks, errors: [] }, payload: credential };
+      const opened = typeof id === 'string' ? await openEnvelope(id, this.resolveKey) : undefined;
+      if (opened === undefined) {
+        const message = `An enveloped credential's id must be a data: URL starting with ${ENVELOPE_DATA_URLS.join(', ')}.`;
+        return {
+          result: { verified: false, checks, errors: [{ code: 'invalid-credential', message, path: '/id' }] },
+        };
+      }
+      return { result: { verified: true, checks, errors: [] }, payload: opened };
     } catch (error) {
       if (!(error instanceof CredentialError)) throw error;
       // The JOSE codes (malformed, invalid-signature, expired, …) are reasons of their own.
@@ -416,7 +433,7 @@ export class CredentialsService {
     }
   }
 
-  /** The public JWK of a vc+jwt's `kid`, from the issuer's DID document (locally for our own issuers). */
+  /** The public JWK of an enveloped credential's `kid`, from the issuer's DID document (locally for our own issuers). */
   private readonly resolveKey: ResolveKey = assertionKeyResolver((did) =>
     this.dids.resolve(did, DID_LD_JSON),
   );
@@ -452,7 +469,7 @@ function statusPurposes(
  * mandatory pointers (the library checks each selects a value). The other suites disclose everything, so
  * any pointer is satisfied and they ignore them.
  */
-function proofOptions(suite: Exclude<Suite, 'vc+jwt'>, options: IssueOptions): IssueCredentialOptions {
+function proofOptions(suite: Exclude<Suite, EnvelopingSuite>, options: IssueOptions): IssueCredentialOptions {
   const { created, mandatoryPointers } = options;
   return {
     ...(created === undefined ? {} : { created }),
@@ -465,7 +482,11 @@ function chooseSuite(issuer: IssuerRecord, options: IssueOptions): Suite {
   if (options.cryptosuite !== undefined && options.format !== undefined) {
     throw badOption('#/options/format', 'cannot be combined with options.cryptosuite');
   }
-  const wanted: Suite | undefined = options.format === 'application/vc+jwt' ? 'vc+jwt' : options.cryptosuite;
+  if (options.selectivePointers !== undefined && options.format !== 'application/vc+sd-jwt') {
+    throw badOption('#/options/selectivePointers', 'only applies to options.format application/vc+sd-jwt');
+  }
+  const wanted: Suite | undefined =
+    options.format === undefined ? options.cryptosuite : FORMAT_SUITES[options.format];
   if (wanted === undefined) return issuer.suites[0] as Suite;
   if (!issuer.suites.includes(wanted)) {
     const pointer = options.format === undefined ? '#/options/cryptosuite' : '#/options/format';

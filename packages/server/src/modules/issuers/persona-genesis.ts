@@ -14,6 +14,7 @@ const FRAGMENTS: Record<KeyType, string> = {
   Ed25519: 'ed25519',
   'P-256': 'p256',
   'P-384': 'p384',
+  'P-521': 'p521',
   'BLS12-381-G2': 'bls12381g2',
 };
 

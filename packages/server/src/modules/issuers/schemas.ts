@@ -5,7 +5,7 @@ export const IssuerId = Type.String({ pattern: '^iss_[0-9a-f]{32}$', description
 
 /**
  * Securing mechanisms: the Data Integrity cryptosuites (ecdsa-sd-2023 and bbs-2023 with selective
- * disclosure) and VC-JOSE-COSE (`vc+jwt`).
+ * disclosure) and VC-JOSE-COSE (`vc+jwt`, `vc+sd-jwt`, `vc+cose`).
  */
 export const SUITES = [
   'eddsa-rdfc-2022',
@@ -14,8 +14,10 @@ export const SUITES = [
   'ecdsa-sd-2023',
   'bbs-2023',
   'vc+jwt',
+  'vc+sd-jwt',
+  'vc+cose',
 ] as const;
-export const KEY_TYPES = ['Ed25519', 'P-256', 'P-384', 'BLS12-381-G2'] as const;
+export const KEY_TYPES = ['Ed25519', 'P-256', 'P-384', 'P-521', 'BLS12-381-G2'] as const;
 export const DID_METHODS = ['did:key', 'did:web', 'did:persona'] as const;
 /** Bitstring Status List purposes an issuer can publish lists for. */
 export const STATUS_PURPOSES = ['revocation', 'suspension'] as const;
@@ -43,8 +45,8 @@ export const CreateIssuer = Type.Object(
         description:
           'One KeyStore key per type. Default: what the suites need (Ed25519 for eddsa-*, P-256 for ' +
           'ecdsa-rdfc-2019 and ecdsa-sd-2023, BLS12-381-G2 for bbs-2023, Ed25519 for vc+jwt unless another ' +
-          'key serves it). ecdsa-rdfc-2019 also signs with P-384, vc+jwt with Ed25519, P-256 or P-384. A ' +
-          'did:key issuer has exactly one.',
+          'key serves it). ecdsa-rdfc-2019 also signs with P-384, vc+jwt with Ed25519, P-256, P-384 or ' +
+          'P-521 (ES512). A did:key issuer has exactly one.',
       }),
     ),
     statusPurposes: Type.Optional(

@@ -71,8 +71,9 @@ export interface HostedDids {
 export type PersonaDids = Pick<PersonaService, 'create'>;
 
 /**
- * Key types each suite signs with, the default first; `vc+jwt` signs with EdDSA, ES256 or ES384 (JOSE has
- * no BBS). ecdsa-sd-2023 is P-256 only: its library requires 64-byte base signatures.
+ * Key types each suite signs with, the default first; `vc+jwt` signs with EdDSA, ES256, ES384 or ES512 (JOSE
+ * has no BBS; Data Integrity's ecdsa-rdfc-2019 is P-256/P-384 only by its spec). ecdsa-sd-2023 is P-256
+ * only: its library requires 64-byte base signatures.
  */
 const SUITE_KEY_TYPES: Record<Suite, readonly KeyType[]> = {
   'eddsa-rdfc-2022': ['Ed25519'],
@@ -80,8 +81,17 @@ const SUITE_KEY_TYPES: Record<Suite, readonly KeyType[]> = {
   'ecdsa-rdfc-2019': ['P-256', 'P-384'],
   'ecdsa-sd-2023': ['P-256'],
   'bbs-2023': ['BLS12-381-G2'],
-  'vc+jwt': ['Ed25519', 'P-256', 'P-384'],
+  'vc+jwt': ['Ed25519', 'P-256', 'P-384', 'P-521'],
+  'vc+sd-jwt': ['Ed25519', 'P-256', 'P-384', 'P-521'],
+  'vc+cose': ['Ed25519', 'P-256', 'P-384', 'P-521'],
 };
+
+/** The VC-JOSE-COSE suites: they envelope the credential (JWS, SD-JWT, COSE_Sign1) instead of adding a proof. */
+export type EnvelopingSuite = 'vc+jwt' | 'vc+sd-jwt' | 'vc+cose';
+
+export function isEnvelopingSuite(suite: Suite): suite is EnvelopingSuite {
+  return suite === 'vc+jwt' || suite === 'vc+sd-jwt' || suite === 'vc+cose';
+}
 
 /** Suites whose proofs are base proofs: only the holder's derived credentials verify. */
 export function isSelectiveDisclosureSuite(suite: Suite): suite is 'ecdsa-sd-2023' | 'bbs-2023' {
@@ -98,8 +108,8 @@ export function keyForSuite(keys: readonly IssuerKey[], suite: Suite): IssuerKey
  * signs them. Undefined when that is none, or a selective-disclosure suite: a base proof on a list could
  * not be checked by verifiers, who get the list as published, not derived by a holder.
  */
-export function statusListSuite(suites: readonly Suite[]): Suite | undefined {
-  const first = suites.find((suite) => suite !== 'vc+jwt');
+export function statusListSuite(suites: readonly Suite[]): Exclude<Suite, EnvelopingSuite> | undefined {
+  const first = suites.find((suite): suite is Exclude<Suite, EnvelopingSuite> => !isEnvelopingSuite(suite));
   return first === undefined || isSelectiveDisclosureSuite(first) ? undefined : first;
 }
 
@@ -437,13 +447,13 @@ function checkKeyTypes(
   return keyTypes;
 }
 
-/** Each Data Integrity suite's default key type; vc+jwt uses one of those if it can, else Ed25519. */
+/** Each Data Integrity suite's default key type; the VC-JOSE-COSE suites use one of those if they can, else Ed25519. */
 function defaultKeyTypes(suites: Suite[]): KeyType[] {
   const types = new Set<KeyType>();
   for (const suite of suites) {
-    if (suite !== 'vc+jwt') types.add(SUITE_KEY_TYPES[suite][0] as KeyType);
+    if (!isEnvelopingSuite(suite)) types.add(SUITE_KEY_TYPES[suite][0] as KeyType);
   }
-  if (suites.includes('vc+jwt') && !SUITE_KEY_TYPES['vc+jwt'].some((type) => types.has(type))) {
+  if (suites.some(isEnvelopingSuite) && !SUITE_KEY_TYPES['vc+jwt'].some((type) => types.has(type))) {
     types.add('Ed25519');
   }
   return [...types];

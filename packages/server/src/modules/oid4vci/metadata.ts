@@ -95,7 +95,7 @@ export function issuerMetadata(
             format,
             vct: urls.vct(projectId, credentialType),
             cryptographic_binding_methods_supported: ['jwk', ...dids],
-            credential_signing_alg_values_supported: ['EdDSA', 'ES256', 'ES384'],
+            credential_signing_alg_values_supported: ['EdDSA', 'ES256', 'ES384', 'ES512'],
             proof_types_supported: proofTypes,
             credential_metadata: credentialMetadata,
           };

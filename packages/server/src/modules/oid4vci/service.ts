@@ -585,7 +585,7 @@ function redeemable(offer: OfferRow | undefined, now: number): offer is OfferRow
 
 /**
  * The configurations an issuer can serve for a credential type: ldp_vc with bbs-2023, dc+sd-jwt with a JWS
- * key. Every issuer key type is one or the other (BLS12-381 G2; Ed25519, P-256, P-384), so there is always one.
+ * key. Every issuer key type is one or the other (BLS12-381 G2; Ed25519, P-256, P-384, P-521), so there is always one.
  */
 function offeredConfigurations(issuer: IssuerRecord, credentialType: string): Configuration[] {
   const formats: OfferedFormat[] = [];

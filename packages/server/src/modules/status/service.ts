@@ -18,7 +18,6 @@ import {
   type IssuersService,
   keyForSuite,
   type StatusPurpose,
-  type Suite,
   statusListSuite,
 } from '../issuers/service.js';
 import type { Principal } from '../policy/model.js';
@@ -317,7 +316,7 @@ export class StatusService {
     set: number[],
     createdAt: string,
   ): Promise<string> {
-    const suite = statusListSuite(issuer.suites) as Exclude<Suite, 'vc+jwt'> | undefined;
+    const suite = statusListSuite(issuer.suites);
     if (suite === undefined)
       throw new Error(`issuer ${issuer.id} has no suite to sign its status lists with`);
     const key = keyForSuite(issuer.keys, suite) as IssuerKey;
