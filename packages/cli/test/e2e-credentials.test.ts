@@ -54,7 +54,7 @@ beforeAll(async () => {
   issuers.ed = await client.issuers.create(projectId, {
     name: 'Ed',
     didMethod: 'did:key',
-    suites: ['eddsa-rdfc-2022', 'vc+jwt'],
+    suites: ['eddsa-rdfc-2022', 'vc+jwt', 'vc+cose'],
   });
   issuers.web = await client.issuers.create(projectId, {
     name: 'Web',
@@ -198,6 +198,22 @@ describe('persona vc issue and verify', CLI_TESTS, () => {
       await file('jwt.json', envelope),
     ]);
     expect(jwtVerified.code).toBe(0);
+
+    const cose = await persona([
+      'vc',
+      'issue',
+      '--issuer',
+      issuers.ed.id,
+      '--file',
+      input,
+      '--suite',
+      'vc+cose',
+    ]);
+    expect(cose.code).toBe(0);
+    const coseEnvelope = JSON.parse(cose.stdout);
+    expect(coseEnvelope.id).toMatch(/^data:application\/vc\+cose;base64,/);
+    const coseFile = await file('cose.json', coseEnvelope);
+    expect((await persona(['vc', 'verify', '--project', projectId, '--file', coseFile])).code).toBe(0);
 
     const webInput = await file('credential-web.json', credentialOf(issuers.web));
     const webVc = await persona(['vc', 'issue', '--issuer', issuers.web.id, '--file', webInput]);

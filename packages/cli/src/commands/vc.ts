@@ -35,7 +35,7 @@ export function registerVcCommands(program: Command): void {
     .requiredOption('--file <path>', 'the credential to issue (VC Data Model 2.0 JSON)')
     .option(
       '--suite <suite>',
-      "one of the issuer's suites, e.g. eddsa-rdfc-2022, or vc+jwt (default: the issuer's first)",
+      "one of the issuer's suites, e.g. eddsa-rdfc-2022, vc+jwt, vc+sd-jwt or vc+cose (default: the issuer's first)",
     )
     .addOption(urlOption())
     .action(async (options: IssueCommandOptions) => {
@@ -158,10 +158,19 @@ function statusChange(
   return { credentialStatus: entry as ChangeStatusRequest['credentialStatus'], status };
 }
 
-/** `--suite`: a Data Integrity cryptosuite, or `vc+jwt` for VC-JOSE-COSE; the server checks it is the issuer's. */
+/** The VC-JOSE-COSE suites and the media type `options.format` names for each. */
+const ENVELOPE_FORMATS = {
+  'vc+jwt': 'application/vc+jwt',
+  'vc+sd-jwt': 'application/vc+sd-jwt',
+  'vc+cose': 'application/vc+cose',
+} as const satisfies Record<string, NonNullable<IssueOptions['format']>>;
+
+/** `--suite`: a Data Integrity cryptosuite or a VC-JOSE-COSE suite; the server checks it is the issuer's. */
 function issueOptions(suite: string | undefined): IssueOptions | undefined {
   if (suite === undefined) return undefined;
-  if (suite === 'vc+jwt') return { format: 'application/vc+jwt' };
+  if (Object.hasOwn(ENVELOPE_FORMATS, suite)) {
+    return { format: ENVELOPE_FORMATS[suite as keyof typeof ENVELOPE_FORMATS] };
+  }
   return { cryptosuite: suite as NonNullable<IssueOptions['cryptosuite']> };
 }
 
