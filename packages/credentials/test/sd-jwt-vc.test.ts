@@ -8,6 +8,7 @@ import {
 } from '@personachain/crypto';
 import { base64url, decodeProtectedHeader, type JWK } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { signCompactJws } from '../src/jose/compact.js';
 import { keyStoreJwsSigner, type ResolveKey } from '../src/jose/index.js';
 import { issueSdJwtVc, presentSdJwtVc, verifySdJwtVc } from '../src/sd-jwt/index.js';
 import { failure, key } from './jose-helpers.js';
@@ -134,6 +135,22 @@ describe('SD-JWT VC issue / present / verify', () => {
     expect(
       await failure(verifySdJwtVc([`${h}.${forgedPayload}.${s}`, ''].join('~'), { resolveKey, now })),
     ).toBe('invalid-signature');
+  });
+
+  it('refuses a disclosure that would overwrite a claim the issuer signed in the clear', async () => {
+    const issuer = await key('P-256', `${ISSUER}#key-1`);
+    const resolveKey: ResolveKey = async () => issuer.jwk;
+    const clash = base64url.encode(JSON.stringify(['c2FsdA', 'given_name', 'Eve']));
+    const digest = base64url.encode(
+      new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(clash))),
+    );
+    const jwt = await signCompactJws(
+      { typ: 'dc+sd-jwt' },
+      { ...claims, _sd: [digest], _sd_alg: 'sha-256' },
+      issuer.signer,
+    );
+    expect(await failure(verifySdJwtVc(`${jwt}~${clash}~`, { resolveKey, now }))).toBe('invalid-disclosure');
+    expect((await verifySdJwtVc(`${jwt}~`, { resolveKey, now })).claims.given_name).toBe('Erika');
   });
 
   it('checks the KB-JWT: nonce, audience, presence, signer and age', async () => {

@@ -34,7 +34,7 @@ export function assertPointers(
         },
       );
     }
-    if (!resolves(document, pointer)) {
+    if (pointerPath(document, pointer) === undefined) {
       throw new CredentialError(
         'invalid-pointer',
         `The ${what} "${pointer}" selects nothing in the credential.`,
@@ -46,20 +46,24 @@ export function assertPointers(
   }
 }
 
-function resolves(document: JsonObject, pointer: string): boolean {
+/** The keys and array indexes a JSON pointer walks through `document`, or undefined if it selects nothing. */
+export function pointerPath(document: JsonObject, pointer: string): (string | number)[] | undefined {
+  const path: (string | number)[] = [];
   let value: unknown = document;
   for (const token of pointer.split('/').slice(1)) {
     const key = token.replaceAll('~1', '/').replaceAll('~0', '~');
     if (Array.isArray(value)) {
-      if (!ARRAY_INDEX.test(key) || Number(key) >= value.length) return false;
+      if (!ARRAY_INDEX.test(key) || Number(key) >= value.length) return undefined;
+      path.push(Number(key));
       value = value[Number(key)];
     } else if (isObject(value) && Object.hasOwn(value, key)) {
+      path.push(key);
       value = value[key];
     } else {
-      return false;
+      return undefined;
     }
   }
-  return true;
+  return path;
 }
 
 // The CBOR tag prefixes of the proof values (vc-di-ecdsa and vc-di-bbs "serialize/parse … proof value"):

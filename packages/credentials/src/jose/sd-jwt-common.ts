@@ -1,13 +1,12 @@
 import { SDJwtInstance } from '@sd-jwt/core';
-import { base64url } from 'jose';
-import { assertPointers } from '../data-integrity/selective-disclosure.js';
+import { assertPointers, pointerPath } from '../data-integrity/selective-disclosure.js';
 import { CredentialError } from '../errors.js';
 import { type ClaimPath, disclosureFrame } from '../sd-jwt/claim-paths.js';
 import { saltGenerator, sha256Hasher } from '../sd-jwt/digest.js';
-import { checkDisclosuresReferenced } from '../sd-jwt/disclosures.js';
+import { checkDisclosures } from '../sd-jwt/disclosures.js';
+import { librarySigner } from '../sd-jwt/key-binding.js';
 import { type DecodedJws, decodeCompactJws, type JsonObject } from './compact.js';
 import { checkMediaType } from './media-type.js';
-import { checkDisclosureStructure } from './sd-jwt-structure.js';
 import type { JwsSigner } from './signer.js';
 
 /*
@@ -15,14 +14,8 @@ import type { JwsSigner } from './signer.js';
  * SD-JWT payload (RFC 9901), with a disclosure per disclosable pointer, signed through a JwsSigner.
  */
 
-const encoder = new TextEncoder();
-
 /** The library's disclosure frame type for a VCDM payload (claim-paths builds it for SD-JWT VC payloads). */
 type DisclosureFrame = Parameters<SDJwtInstance<JsonObject>['issue']>[1];
-
-export function librarySigner(signer: JwsSigner) {
-  return async (data: string) => base64url.encode(await signer.sign(encoder.encode(data)));
-}
 
 /** A library failure as a CredentialError; ours pass through. */
 export function libraryError(cause: unknown): CredentialError {
@@ -43,14 +36,7 @@ export function claimPaths(
 ): ClaimPath[] {
   assertPointers(document, pointers, what);
   return pointers.map((pointer) => {
-    const path: (string | number)[] = [];
-    let node: unknown = document;
-    for (const token of pointer.split('/').slice(1)) {
-      const key = token.replaceAll('~1', '/').replaceAll('~0', '~');
-      const step = Array.isArray(node) ? Number(key) : key;
-      path.push(step);
-      node = (node as Record<string | number, unknown>)[step];
-    }
+    const path = pointerPath(document, pointer) as (string | number)[];
     if (path.length === 0 || (path.length === 1 && alwaysDisclosed.has(String(path[0])))) {
       throw new CredentialError(
         'invalid-pointer',
@@ -118,8 +104,7 @@ export async function openSdJwt(sdJwt: unknown, typ: string, cty: string): Promi
       `_sd_alg ${JSON.stringify(payload._sd_alg)} is not supported`,
     );
   }
-  await checkDisclosuresReferenced(payload, disclosures);
-  await checkDisclosureStructure(payload, disclosures);
+  await checkDisclosures(payload, disclosures);
   let claims: JsonObject;
   try {
     claims = (await new SDJwtInstance({ hasher: sha256Hasher }).getClaims(sdJwt)) as JsonObject;

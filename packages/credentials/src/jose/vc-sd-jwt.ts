@@ -3,11 +3,18 @@ import { base64url, type JWK } from 'jose';
 import { CredentialError } from '../errors.js';
 import { presentationFrame } from '../sd-jwt/claim-paths.js';
 import { sha256Hasher } from '../sd-jwt/digest.js';
+import {
+  checkKeyBindingClaims,
+  type HolderKeyBinding,
+  holderKey,
+  type KeyBindingRequirement,
+  keyBindingOptions,
+} from '../sd-jwt/key-binding.js';
 import { decodeCompactJws, type JsonObject, verifyCompactJwsSignature } from './compact.js';
 import { checkCredential } from './document.js';
 import { checkKeyHints, type ResolveKey, resolveKeyOrFail } from './key-resolution.js';
 import { checkMediaType } from './media-type.js';
-import { claimPaths, issueSdJwt, libraryError, librarySigner, openSdJwt } from './sd-jwt-common.js';
+import { claimPaths, issueSdJwt, libraryError, openSdJwt } from './sd-jwt-common.js';
 import type { JwsSigner } from './signer.js';
 import { checkValidity, type ValidityOptions, validityWindow } from './validity.js';
 import type { JwtClaims } from './vc-jwt.js';
@@ -72,16 +79,13 @@ export interface PresentVcSdJwtInput {
   /** JSON pointers into the full credential: the disclosures to keep. Every other one is left out. */
   disclose: readonly string[];
   /** Appends a KB-JWT signed with the `cnf` key, bound to the verifier's nonce and audience. */
-  keyBinding?: { signer: JwsSigner; nonce: string; audience: string; issuedAt?: number };
+  keyBinding?: HolderKeyBinding;
 }
 
 /** The holder's selection: the issuer JWT, the disclosures the pointers need, and optionally a KB-JWT. */
 export async function presentVcSdJwt(input: PresentVcSdJwtInput): Promise<string> {
-  const kb = input.keyBinding;
-  const sdjwt = new SDJwtInstance({
-    hasher: sha256Hasher,
-    ...(kb === undefined ? {} : { kbSigner: librarySigner(kb.signer), kbSignAlg: kb.signer.alg }),
-  });
+  const kb = keyBindingOptions(input.keyBinding);
+  const sdjwt = new SDJwtInstance({ hasher: sha256Hasher, ...kb.instance });
   let claims: JsonObject;
   try {
     claims = (await sdjwt.getClaims(input.sdJwt)) as JsonObject;
@@ -89,13 +93,8 @@ export async function presentVcSdJwt(input: PresentVcSdJwtInput): Promise<string
     throw libraryError(cause);
   }
   const frame = presentationFrame(claimPaths(claims, input.disclose, 'disclosed pointer', ALWAYS_DISCLOSED));
-  const iat = kb?.issuedAt ?? Math.floor(Date.now() / 1000);
   try {
-    return await sdjwt.present(
-      input.sdJwt,
-      frame,
-      kb === undefined ? {} : { kb: { payload: { iat, aud: kb.audience, nonce: kb.nonce } } },
-    );
+    return await sdjwt.present(input.sdJwt, frame, kb.present);
   } catch (cause) {
     throw libraryError(cause);
   }
@@ -104,7 +103,7 @@ export async function presentVcSdJwt(input: PresentVcSdJwtInput): Promise<string
 export interface VerifyVcSdJwtOptions extends ValidityOptions {
   resolveKey: ResolveKey;
   /** Requires a KB-JWT signed by the `cnf.jwk` key for this nonce and audience, at most `maxAgeSeconds` (300) old. */
-  keyBinding?: { nonce: string; audience: string; maxAgeSeconds?: number };
+  keyBinding?: KeyBindingRequirement;
 }
 
 export interface VerifiedVcSdJwt {
@@ -119,36 +118,21 @@ async function verifyKeyBinding(
   kbJwt: string,
   presented: string,
   credential: JsonObject,
-  required: NonNullable<VerifyVcSdJwtOptions['keyBinding']>,
+  required: KeyBindingRequirement,
   options: ValidityOptions,
 ): Promise<JsonObject> {
   if (kbJwt.length === 0) throw new CredentialError('key-binding-required', 'a KB-JWT is required');
-  const cnf = credential.cnf;
-  const jwk = typeof cnf === 'object' && cnf !== null ? (cnf as JsonObject).jwk : undefined;
-  if (typeof jwk !== 'object' || jwk === null) {
-    throw new CredentialError(
-      'key-binding-invalid',
-      'the credential has no cnf.jwk to check the KB-JWT against',
-    );
-  }
   const { header, payload } = decodeCompactJws(kbJwt);
   checkMediaType(header, 'kb+jwt', 'kb+jwt');
-  await verifyCompactJwsSignature(kbJwt, jwk as JWK, header.alg);
+  await verifyCompactJwsSignature(kbJwt, holderKey(credential), header.alg);
   // RFC 9901 §4.3.1: sd_hash covers the presentation up to and including the last `~`.
   const sdHash = base64url.encode(await sha256Hasher(presented, 'sha-256'));
   if (payload.sd_hash !== sdHash)
     throw new CredentialError('key-binding-invalid', 'the KB-JWT sd_hash does not match');
   if (payload.nonce !== required.nonce)
     throw new CredentialError('nonce-mismatch', 'the KB-JWT nonce does not match');
-  if (payload.aud !== required.audience) {
-    throw new CredentialError('audience-mismatch', 'the KB-JWT is not addressed to this verifier (aud)');
-  }
-  const now = (options.now === undefined ? Date.now() : Number(options.now)) / 1000;
-  const skew = options.clockSkewSeconds ?? 0;
-  const iat = payload.iat;
-  if (typeof iat !== 'number' || iat - skew > now || now - iat > (required.maxAgeSeconds ?? 300) + skew) {
-    throw new CredentialError('key-binding-invalid', 'the KB-JWT iat is missing, in the future or too old');
-  }
+  const now = options.now === undefined ? Date.now() : Number(options.now);
+  checkKeyBindingClaims({ payload }, required, now, options.clockSkewSeconds ?? 0);
   return payload;
 }
 

@@ -37,38 +37,87 @@ function collectDigests(value: unknown, into: string[]): void {
   }
 }
 
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function invalid(message: string): CredentialError {
+  return new CredentialError('invalid-disclosure', message);
+}
+
 /**
- * RFC 9901 §7.1 checks `@sd-jwt` leaves out: every Disclosure must be referenced by a digest in the
- * issuer-signed payload (directly or through another Disclosure), and no digest may appear twice.
- * Without this, a holder could append a Disclosure of their own making and have it ignored silently,
- * or two Disclosures for one digest.
+ * Walks the payload through the disclosures it references: a digest under `_sd` must refer to an object
+ * property disclosure (`[salt, name, value]`) and one in an array (`{"...": digest}`) to an array element
+ * disclosure (`[salt, value]`); `_sd` is an array of strings; a disclosed name is neither `_sd` nor `...` and
+ * does not already exist at its level (the library would silently overwrite it).
  */
-export async function checkDisclosuresReferenced(
-  payload: JsonObject,
-  disclosures: readonly string[],
-): Promise<void> {
-  const referenced: string[] = [];
-  collectDigests(payload, referenced);
-  const digests: string[] = [];
-  for (const disclosure of disclosures) {
-    if (disclosure.length === 0) throw new CredentialError('invalid-disclosure', 'an empty disclosure');
-    const decoded = decodeDisclosure(disclosure);
-    collectDigests(decoded[decoded.length - 1], referenced);
-    digests.push(base64url.encode(await sha256Hasher(disclosure, 'sha-256')));
+function checkStructure(node: unknown, byDigest: ReadonlyMap<string, unknown[]>): void {
+  if (Array.isArray(node)) {
+    for (const element of node) {
+      const keys = isObject(element) ? Object.keys(element) : [];
+      if (keys.length !== 1 || keys[0] !== '...') {
+        checkStructure(element, byDigest);
+        continue;
+      }
+      const digest = (element as JsonObject)['...'];
+      if (typeof digest !== 'string') throw invalid('an array element digest ("...") must be a string');
+      const disclosure = byDigest.get(digest);
+      if (disclosure === undefined) continue;
+      if (disclosure.length !== 2)
+        throw invalid('an array element digest refers to an object property disclosure');
+      checkStructure(disclosure[1], byDigest);
+    }
+    return;
   }
-  const referencedSet = new Set(referenced);
-  if (referencedSet.size !== referenced.length) {
-    throw new CredentialError('invalid-disclosure', 'a digest appears more than once in the SD-JWT');
-  }
-  if (new Set(digests).size !== digests.length) {
-    throw new CredentialError('invalid-disclosure', 'a disclosure is repeated');
-  }
-  for (const digest of digests) {
-    if (!referencedSet.has(digest)) {
-      throw new CredentialError(
-        'invalid-disclosure',
-        'a disclosure is not referenced by the issuer-signed JWT',
-      );
+  if (!isObject(node)) return;
+  const digests = node._sd;
+  const names = new Set(Object.keys(node));
+  if (digests !== undefined) {
+    if (!Array.isArray(digests) || !digests.every((digest) => typeof digest === 'string')) {
+      throw invalid('_sd must be an array of digest strings');
+    }
+    for (const digest of digests) {
+      const disclosure = byDigest.get(digest);
+      if (disclosure === undefined) continue;
+      if (disclosure.length !== 3) throw invalid('an _sd digest refers to an array element disclosure');
+      const [, name, value] = disclosure;
+      if (typeof name !== 'string' || name === '_sd' || name === '...') {
+        throw invalid(`a disclosure cannot name the claim ${JSON.stringify(name)}`);
+      }
+      if (names.has(name)) throw invalid(`the disclosed claim "${name}" already exists at its level`);
+      names.add(name);
+      checkStructure(value, byDigest);
     }
   }
+  for (const [key, value] of Object.entries(node)) {
+    if (key !== '_sd') checkStructure(value, byDigest);
+  }
+}
+
+/**
+ * RFC 9901 §7.1 checks `@sd-jwt` leaves out, for every SD-JWT this package verifies (SD-JWT VC, and
+ * VC-JOSE-COSE vc+sd-jwt / vp+sd-jwt): every Disclosure must be referenced by a digest in the issuer-signed
+ * payload (directly or through another Disclosure), no digest may appear twice, and each Disclosure must fit
+ * the place of its digest (checkStructure). Without this, a holder could append a Disclosure of their own
+ * making and have it ignored silently, send two for one digest, or overwrite a signed claim.
+ */
+export async function checkDisclosures(payload: JsonObject, disclosures: readonly string[]): Promise<void> {
+  const referenced: string[] = [];
+  collectDigests(payload, referenced);
+  const byDigest = new Map<string, unknown[]>();
+  for (const disclosure of disclosures) {
+    if (disclosure.length === 0) throw invalid('an empty disclosure');
+    const decoded = decodeDisclosure(disclosure);
+    collectDigests(decoded[decoded.length - 1], referenced);
+    const digest = base64url.encode(await sha256Hasher(disclosure, 'sha-256'));
+    if (byDigest.has(digest)) throw invalid('a disclosure is repeated');
+    byDigest.set(digest, decoded);
+  }
+  const referencedSet = new Set(referenced);
+  if (referencedSet.size !== referenced.length)
+    throw invalid('a digest appears more than once in the SD-JWT');
+  for (const digest of byDigest.keys()) {
+    if (!referencedSet.has(digest)) throw invalid('a disclosure is not referenced by the issuer-signed JWT');
+  }
+  checkStructure(payload, byDigest);
 }

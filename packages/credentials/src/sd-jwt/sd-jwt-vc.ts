@@ -1,5 +1,5 @@
 import { SDJwtVcInstance, type SdJwtVcPayload } from '@sd-jwt/sd-jwt-vc';
-import { base64url, type JWK } from 'jose';
+import type { JWK } from 'jose';
 import { CredentialError } from '../errors.js';
 import { decodeCompactJws, type JsonObject, verifyCompactJwsSignature } from '../jose/compact.js';
 import type { ResolveKey } from '../jose/key-resolution.js';
@@ -7,17 +7,19 @@ import { resolveKeyOrFail } from '../jose/key-resolution.js';
 import type { JwsSigner } from '../jose/signer.js';
 import { type ClaimPath, disclosureFrame, presentationFrame } from './claim-paths.js';
 import { saltGenerator, sha256Hasher } from './digest.js';
-import { checkDisclosuresReferenced } from './disclosures.js';
+import { checkDisclosures } from './disclosures.js';
+import {
+  checkKeyBindingClaims,
+  type HolderKeyBinding,
+  holderKey,
+  type KeyBindingRequirement,
+  keyBindingOptions,
+  librarySigner,
+} from './key-binding.js';
 
 export const SD_JWT_VC_MEDIA_TYPE = 'application/dc+sd-jwt';
 /** `typ` of SD-JWT VCs; `vc+sd-jwt` is what drafts before -06 used and is still accepted on verification. */
 const SD_JWT_VC_TYPES = ['dc+sd-jwt', 'vc+sd-jwt'];
-
-const encoder = new TextEncoder();
-
-function librarySigner(signer: JwsSigner) {
-  return async (data: string) => base64url.encode(await signer.sign(encoder.encode(data)));
-}
 
 export interface IssueSdJwtVcInput {
   /** The claims: must include `vct`; `iss` names the issuer (the key resolver gets it). */
@@ -69,30 +71,15 @@ export interface PresentSdJwtVcInput {
   /** The disclosable claims to reveal, as paths; every other disclosure is left out. */
   disclose: readonly ClaimPath[];
   /** Appends a KB-JWT signed with the holder key (`cnf`), bound to the verifier's nonce and audience. */
-  keyBinding?: { signer: JwsSigner; nonce: string; audience: string; issuedAt?: number };
+  keyBinding?: HolderKeyBinding;
 }
 
 /** The holder's presentation: the issuer JWT, the chosen disclosures, and optionally a KB-JWT. */
 export async function presentSdJwtVc(input: PresentSdJwtVcInput): Promise<string> {
-  const kb = input.keyBinding;
-  const sdjwt = new SDJwtVcInstance({
-    hasher: sha256Hasher,
-    ...(kb === undefined ? {} : { kbSigner: librarySigner(kb.signer), kbSignAlg: kb.signer.alg }),
-  });
+  const kb = keyBindingOptions(input.keyBinding);
+  const sdjwt = new SDJwtVcInstance({ hasher: sha256Hasher, ...kb.instance });
   try {
-    return await sdjwt.present(input.sdJwt, presentationFrame(input.disclose), {
-      ...(kb === undefined
-        ? {}
-        : {
-            kb: {
-              payload: {
-                iat: kb.issuedAt ?? Math.floor(Date.now() / 1000),
-                aud: kb.audience,
-                nonce: kb.nonce,
-              },
-            },
-          }),
-    });
+    return await sdjwt.present(input.sdJwt, presentationFrame(input.disclose), kb.present);
   } catch (cause) {
     throw libraryError(cause);
   }
@@ -107,7 +94,7 @@ export interface VerifySdJwtVcOptions {
    * Requires a KB-JWT signed by the `cnf` key, for this nonce and audience, made at most
    * `maxAgeSeconds` (default 300) ago.
    */
-  keyBinding?: { nonce: string; audience: string; maxAgeSeconds?: number };
+  keyBinding?: KeyBindingRequirement;
   /**
    * Fetches a Token Status List JWT (`status.status_list.uri`). Without it, a credential that carries
    * a status reference fails with `status-unavailable`: this module never goes to the network itself.
@@ -138,34 +125,6 @@ function libraryError(cause: unknown): CredentialError {
   const message = cause instanceof Error ? cause.message : String(cause);
   const code = libraryMessages.find(([pattern]) => pattern.test(message))?.[1] ?? 'malformed';
   return new CredentialError(code, `SD-JWT VC rejected: ${message}`, { cause });
-}
-
-function holderKey(payload: JsonObject): JWK {
-  const cnf = payload.cnf;
-  const jwk = typeof cnf === 'object' && cnf !== null ? (cnf as JsonObject).jwk : undefined;
-  if (typeof jwk !== 'object' || jwk === null) {
-    throw new CredentialError('key-binding-invalid', 'the SD-JWT has no cnf.jwk to check the KB-JWT against');
-  }
-  return jwk as JWK;
-}
-
-function checkKeyBindingClaims(
-  kb: { payload: JsonObject },
-  required: NonNullable<VerifySdJwtVcOptions['keyBinding']>,
-  now: number,
-  skewSeconds: number,
-): void {
-  if (kb.payload.aud !== required.audience) {
-    throw new CredentialError('audience-mismatch', 'the KB-JWT is not addressed to this verifier (aud)');
-  }
-  const iat = kb.payload.iat;
-  const nowSeconds = now / 1000;
-  if (typeof iat !== 'number' || iat - skewSeconds > nowSeconds) {
-    throw new CredentialError('key-binding-invalid', 'the KB-JWT iat is missing or in the future');
-  }
-  if (nowSeconds - iat > (required.maxAgeSeconds ?? 300) + skewSeconds) {
-    throw new CredentialError('key-binding-invalid', 'the KB-JWT is too old');
-  }
 }
 
 /**
@@ -208,7 +167,7 @@ export async function verifySdJwtVc(
       `_sd_alg ${JSON.stringify(payload._sd_alg)} is not supported`,
     );
   }
-  await checkDisclosuresReferenced(payload, parts.slice(1, -1));
+  await checkDisclosures(payload, parts.slice(1, -1));
   const issuerKey = await resolveKeyOrFail(options.resolveKey, header.kid, payload.iss);
   const now = options.now === undefined ? Date.now() : Number(options.now);
   const skewSeconds = options.clockSkewSeconds ?? 0;
