@@ -2,11 +2,17 @@ import { createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
 import { chmod, copyFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildPersonaUpdate, type RotationKey, type RotationKeySigner } from '@personachain/credentials';
+import {
+  buildPersonaUpdate,
+  DID_KEY_ALGORITHMS,
+  type RotationKey,
+  type RotationKeySigner,
+} from '@personachain/credentials';
 import { decodePublicKeyMultibase, type SignatureAlgorithm, signatureScheme } from '@personachain/crypto';
 import { createPersonaClient, type PersonaClient } from '@personachain/sdk';
 import { loadConfig, type RunningServer, startServer } from '@personachain/server';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DID_KEY_GENERATED_ALGORITHMS } from '../src/commands/did-key.js';
 import { Keyring } from '../src/keyring/keyring.js';
 import { verifiedState } from '../src/persona/history.js';
 import { assertBuilt, runCli } from './run-cli.js';
@@ -178,6 +184,64 @@ describe.concurrent('persona did with a local keyring', { timeout: 60_000 }, () 
     });
   });
 
+  describe('persona did key create', () => {
+    it('creates a P-521 did:key (z2J9…) in the keyring that the server resolves to that key', async () => {
+      const keyring = await newKeyring('did-key-p521');
+      const created = await personaJson([
+        'did',
+        'key',
+        'create',
+        '--algorithm',
+        'P-521',
+        '--keyring',
+        keyring,
+      ]);
+      const multikey = created.publicKeyMultibase as string;
+      expect(created).toEqual({
+        did: `did:key:${multikey}`,
+        algorithm: 'P-521',
+        publicKeyMultibase: expect.stringMatching(/^z2J9/),
+        keyring,
+      });
+      expect(decodePublicKeyMultibase(multikey).algorithm).toBe('P-521');
+
+      const shown = await persona(['did', 'resolve', created.did as string]);
+      expect(shown.code).toBe(0);
+      const did = created.did as string;
+      const document = JSON.parse(shown.stdout);
+      expect(document.id).toBe(did);
+      expect(document.verificationMethod).toEqual([
+        { id: `${did}#${multikey}`, type: 'Multikey', controller: did, publicKeyMultibase: multikey },
+      ]);
+      expect(document.assertionMethod).toEqual([`${did}#${multikey}`]);
+
+      // The secret key is in the keyring: what it signs verifies under the resolved key.
+      const message = new TextEncoder().encode('P-521 did:key');
+      const signature = await (await Keyring.open(keyring, { create: false })).signer(multikey)(message);
+      const { publicKey } = decodePublicKeyMultibase(document.verificationMethod[0].publicKeyMultibase);
+      expect(await signatureScheme('P-521').verify(publicKey, message, signature)).toBe(true);
+    });
+
+    it('offers every key type of the library’s did:key and refuses others', async () => {
+      expect(DID_KEY_GENERATED_ALGORITHMS).toEqual(DID_KEY_ALGORITHMS);
+      const keyring = join(dir, 'keyrings', 'did-key-never-made.json');
+      const unknown = await persona([
+        'did',
+        'key',
+        'create',
+        '--algorithm',
+        'RSA-3072',
+        '--keyring',
+        keyring,
+      ]);
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toContain(
+        'Allowed choices are Ed25519, P-256, P-384, P-521, secp256k1, BLS12-381-G2',
+      );
+      await expect(stat(keyring)).rejects.toThrow(/ENOENT/);
+    });
+  });
+
   describe('persona did update, rotate and deactivate', () => {
     it('adds and removes verification methods and services, then deactivates for good', async () => {
       const keyring = await newKeyring('update');
@@ -328,10 +392,20 @@ describe.concurrent('persona did with a local keyring', { timeout: 60_000 }, () 
       const [holder, recoverer, g1, g2, g3] = await Promise.all(
         ['holder', 'recoverer', 'guardian-1', 'guardian-2', 'guardian-3'].map(newKeyring),
       );
+      // Guardian 2 (who signs both requests) holds a P-521 did:key: a guardian may have any key type.
       const guardians = await Promise.all(
         [g1, g2, g3].map(
-          async (keyring) =>
-            (await personaJson(['did', 'key', 'create', '--keyring', keyring as string])).did as string,
+          async (keyring, index) =>
+            (
+              await personaJson([
+                'did',
+                'key',
+                'create',
+                ...(index === 1 ? ['--algorithm', 'P-521'] : []),
+                '--keyring',
+                keyring as string,
+              ])
+            ).did as string,
         ),
       );
       const { did } = await personaJson([

@@ -27,6 +27,11 @@ describe('did:persona option values', () => {
       algorithm: 'ML-DSA-65',
       relationships: ['authentication', 'capabilityInvocation'],
     });
+    expect(parseKeySpec('id=p521,algorithm=P-521,relationships=assertionMethod')).toEqual({
+      id: 'p521',
+      algorithm: 'P-521',
+      relationships: ['assertionMethod'],
+    });
     expect(parseKeySpec('id=ext,publicKey=z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK')).toMatchObject({
       id: 'ext',
       publicKeyMultibase: 'z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK',

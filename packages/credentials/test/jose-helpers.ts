@@ -23,3 +23,19 @@ export async function failure(promise: Promise<unknown>): Promise<string> {
   expect(error).toBeInstanceOf(CredentialError);
   return (error as CredentialError).code;
 }
+
+/** A presentation by `holder` carrying `vcJwt` as its one EnvelopedVerifiableCredential. */
+export function presentationOf(holder: string, vcJwt: string) {
+  return {
+    '@context': ['https://www.w3.org/ns/credentials/v2'],
+    type: ['VerifiablePresentation'],
+    holder,
+    verifiableCredential: [
+      {
+        '@context': ['https://www.w3.org/ns/credentials/v2'],
+        type: ['EnvelopedVerifiableCredential'],
+        id: `data:application/vc+jwt,${vcJwt}`,
+      },
+    ],
+  };
+}

@@ -3,7 +3,7 @@ import { importJwk, signatureScheme } from '@personachain/crypto';
 import { base64url, decodeProtectedHeader, type JWK } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { createJwsSigner, issueVcJwt, issueVpJwt, type ResolveKey, verifyVpJwt } from '../src/jose/index.js';
-import { failure, key } from './jose-helpers.js';
+import { failure, key, presentationOf } from './jose-helpers.js';
 
 const ISSUER = 'did:example:issuer';
 const HOLDER = 'did:example:holder';
@@ -22,18 +22,8 @@ async function setup() {
   const keys: Record<string, JWK> = { [issuer.signer.kid]: issuer.jwk, [holder.signer.kid]: holder.jwk };
   const resolveKey: ResolveKey = async (kid) => (kid === undefined ? undefined : keys[kid]);
   const vcJwt = await issueVcJwt({ credential, signer: issuer.signer });
-  const presentation = {
-    '@context': ['https://www.w3.org/ns/credentials/v2'],
-    type: ['VerifiablePresentation'],
-    holder: HOLDER,
-    verifiableCredential: [
-      {
-        '@context': ['https://www.w3.org/ns/credentials/v2'],
-        type: ['EnvelopedVerifiableCredential'],
-        id: `data:application/vc+jwt,${vcJwt}`,
-      },
-    ],
-  };
+  const presentation = presentationOf(HOLDER, vcJwt);
+
   return { issuer, holder, resolveKey, vcJwt, presentation };
 }
 

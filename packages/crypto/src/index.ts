@@ -32,7 +32,8 @@ export {
   splitSecret,
   splitSecretToRecipients,
 } from './shamir.js';
-export { signatureAlgorithms, signatureScheme } from './signatures/index.js';
+export { inPlaceVerifier, signatureAlgorithms, signatureScheme } from './signatures/index.js';
+export { VerificationThreads, type VerificationThreadsOptions } from './signatures/verification-threads.js';
 export type {
   Backend,
   Encapsulation,
@@ -43,4 +44,5 @@ export type {
   KeyPair,
   SignatureAlgorithm,
   SignatureScheme,
+  SignatureVerifier,
 } from './types.js';

@@ -50,6 +50,19 @@ export interface SignatureScheme {
   verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean>;
 }
 
+/**
+ * Verifies signatures of any scheme: `signatureScheme(algorithm).verify` in place, or elsewhere (worker
+ * threads: VerificationThreads) with the same results and errors.
+ */
+export interface SignatureVerifier {
+  verify(
+    algorithm: SignatureAlgorithm,
+    publicKey: Uint8Array,
+    message: Uint8Array,
+    signature: Uint8Array,
+  ): Promise<boolean>;
+}
+
 export type KeyAgreementAlgorithm = 'X25519' | 'P-256' | 'P-384';
 
 /** Static Diffie-Hellman: both sides derive the same shared secret from their secret key and the peer's public key. */

@@ -1,5 +1,6 @@
 import cors from '@fastify/cors';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { VerificationThreads } from '@personachain/crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type Config, defaultLedgerOrigin } from './config.js';
 import { LastUsedTracker, registerAuthentication } from './http/auth.js';
@@ -313,7 +314,18 @@ export async function buildApp(
     config.credentialThreads > 0
       ? new CredentialThreads(config.credentialThreads, platformDidUrlResolver(dids), keys)
       : undefined;
-  const credentials = new CredentialsService(issuers, tenancy, dids, keys, audit, status, threads);
+  const signatureThreads =
+    config.signatureThreads > 0 ? new VerificationThreads({ threads: config.signatureThreads }) : undefined;
+  const credentials = new CredentialsService(
+    issuers,
+    tenancy,
+    dids,
+    keys,
+    audit,
+    status,
+    threads,
+    signatureThreads,
+  );
   const connectorEvaluator = new ExpressionEvaluator({
     onRestart: (why) => app.log.warn(`connectors: ${why}`),
   });
@@ -541,6 +553,7 @@ export async function buildApp(
     await oidc.close();
     await publisher?.close();
     await threads?.close();
+    await signatureThreads?.close();
     await connectorEvaluator.close();
     await ledger.close().catch((error) => app.log.error({ err: error }, 'ledger: could not flush on close'));
     await store.close();

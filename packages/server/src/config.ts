@@ -56,6 +56,8 @@ export interface Config {
   blobStore: BlobStoreConfig;
   /** Worker threads issuing and verifying Data Integrity credentials; 0 does it on the main thread. */
   credentialThreads: number;
+  /** Worker threads checking VC-JOSE-COSE signatures in batches; 0 checks them on the main thread. */
+  signatureThreads: number;
   /** Witnesses asked to cosign checkpoints; none: the latest signed checkpoint is served as is. */
   ledgerWitnesses: LedgerWitness[];
   /** How many witnesses must cosign a checkpoint before it is published (1..witnesses). */
@@ -115,6 +117,7 @@ export const CONFIG_VARIABLES = [
   'PERSONA_OUTBOUND_TRUSTED_HOSTS',
   'PERSONA_BLOB_STORE',
   'PERSONA_CREDENTIAL_THREADS',
+  'PERSONA_SIGNATURE_THREADS',
   'PERSONA_SMTP_URL',
   'PERSONA_SMTP_FROM',
 ] as const;
@@ -190,6 +193,9 @@ export function loadConfig(env: Env = process.env): Config {
       0,
       64,
     ),
+    // One thread checks ~13,000 Ed25519 signatures per second with libsodium: more than one main thread can
+    // hand it (bench/credentials.mjs).
+    signatureThreads: integer('PERSONA_SIGNATURE_THREADS', get('PERSONA_SIGNATURE_THREADS'), 1, 0, 64),
     ledgerWitnesses: witnesses,
     ledgerWitnessQuorum: witnessQuorum(get('PERSONA_LEDGER_WITNESS_QUORUM'), witnesses.length),
     smtp: smtp(get('PERSONA_SMTP_URL'), get('PERSONA_SMTP_FROM')),

@@ -14,6 +14,8 @@ describe('configuration', () => {
     expect(config.publicUrl).toBe('http://127.0.0.1:8080');
     expect(config.tls).toBeNull();
     expect(config.redisUrl).toBeNull();
+    expect(config.signatureThreads).toBe(1);
+    expect(loadConfig({ PERSONA_SIGNATURE_THREADS: '0' }).signatureThreads).toBe(0);
   });
 
   it.each([
@@ -30,6 +32,7 @@ describe('configuration', () => {
     [{ PERSONA_CORS_ORIGINS: 'https://a.example/path' }, 'PERSONA_CORS_ORIGINS'],
     [{ PERSONA_TRUST_PROXY: 'maybe' }, 'PERSONA_TRUST_PROXY'],
     [{ PERSONA_SERVER_TIMING: 'maybe' }, 'PERSONA_SERVER_TIMING'],
+    [{ PERSONA_SIGNATURE_THREADS: '65' }, 'PERSONA_SIGNATURE_THREADS'],
   ])('rejects %o naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(variable);

@@ -7,8 +7,15 @@ import {
   createJwsSigner,
   createPresentation,
   createRawKeySigner,
+  didKeyResolver,
   issueVpJwt,
+  issueVpSdJwt,
+  parseVpCoseDataUrl,
   signPresentation,
+  VP_SD_JWT_DATA_URL,
+  verifyVpCoseHolder,
+  verifyVpJwtHolder,
+  verifyVpSdJwtHolder,
 } from '@personachain/credentials';
 import { encodePublicKeyMultibase, signatureScheme } from '@personachain/crypto';
 import * as client from 'openid-client';
@@ -33,6 +40,25 @@ const EXAMPLES = 'https://www.w3.org/ns/credentials/examples/v2';
 
 /** The relying party's callback: never contacted, the browser stops at it. */
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
+
+/** The holder's part of the library verifier of each VC-JOSE-COSE presentation format, by data: URL. */
+const HOLDER_VERIFIERS = {
+  'application/vp+jwt': {
+    prefix: 'data:application/vp+jwt,',
+    verify: (id: string, options: Parameters<typeof verifyVpJwtHolder>[1]) =>
+      verifyVpJwtHolder(id.slice('data:application/vp+jwt,'.length), options),
+  },
+  'application/vp+sd-jwt': {
+    prefix: VP_SD_JWT_DATA_URL,
+    verify: (id: string, options: Parameters<typeof verifyVpJwtHolder>[1]) =>
+      verifyVpSdJwtHolder(id.slice(VP_SD_JWT_DATA_URL.length), options),
+  },
+  'application/vp+cose': {
+    prefix: 'data:application/vp+cose;base64,',
+    verify: (id: string, options: Parameters<typeof verifyVpJwtHolder>[1]) =>
+      verifyVpCoseHolder(parseVpCoseDataUrl(id), options),
+  },
+} as const;
 
 /** A self-custodied wallet: an Ed25519 did:key whose secret key only the test holds. */
 async function selfCustodied() {
@@ -71,6 +97,8 @@ describe.each(ENGINES)('end users’ DIDs and wallets on %s', (engine) => {
   let a: Tenant;
   let b: Tenant;
   let issuer: { id: string; did: string };
+  /** Issues VC-JOSE-COSE credentials (vc+sd-jwt, vc+cose): what enveloped presentations carry. */
+  let enveloping: { id: string; did: string };
   let publicUrl: string;
 
   const signIn = async (tenant: Tenant) => {
@@ -113,6 +141,29 @@ describe.each(ENGINES)('end users’ DIDs and wallets on %s', (engine) => {
     expect(issued.status, JSON.stringify(issued.body)).toBe(201);
     return issued.body.verifiableCredential as Record<string, unknown>;
   };
+  /** An EnvelopedVerifiableCredential about `subject`, secured as `format` by the enveloping issuer. */
+  const issueEnveloped = async (subject: string, format: 'application/vc+sd-jwt' | 'application/vc+cose') => {
+    const issued = await server.json('POST', `/v1/issuers/${enveloping.id}/credentials/issue`, {
+      key: a.keys.developer,
+      body: {
+        credential: {
+          '@context': [V2, EXAMPLES],
+          id: `urn:uuid:${randomUUID()}`,
+          type: ['VerifiableCredential', 'ExampleDegreeCredential'],
+          issuer: enveloping.did,
+          credentialSubject: { id: subject, name: 'Alice Example', degree: 'BSc' },
+        },
+        options: { format },
+      },
+    });
+    expect(issued.status, JSON.stringify(issued.body)).toBe(201);
+    return issued.body.verifiableCredential as Record<string, unknown>;
+  };
+  const verifyPresentation = (verifiablePresentation: unknown, options: Record<string, unknown>) =>
+    server.json('POST', `/v1/projects/${a.projectId}/verifier/presentations/verify`, {
+      key: a.keys.viewer,
+      body: { verifiablePresentation, options },
+    });
 
   beforeAll(async () => {
     const port = await freePort();
@@ -126,6 +177,12 @@ describe.each(ENGINES)('end users’ DIDs and wallets on %s', (engine) => {
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     issuer = created.body;
+    const registry = await server.json('POST', `/v1/projects/${a.projectId}/issuers`, {
+      key: a.keys.developer,
+      body: { name: 'Registry', didMethod: 'did:key', suites: ['vc+sd-jwt', 'vc+cose'] },
+    });
+    expect(registry.status, JSON.stringify(registry.body)).toBe(201);
+    enveloping = registry.body;
   });
   afterAll(() => server.close());
 
@@ -167,6 +224,32 @@ describe.each(ENGINES)('end users’ DIDs and wallets on %s', (engine) => {
       const linked = await account('POST', '/dids', user.token, { presentation });
       expect(linked.status, JSON.stringify(linked.body)).toBe(201);
       expect(linked.body.did).toBe(wallet.did);
+    });
+
+    it('takes no other VC-JOSE-COSE envelope than vp+jwt for DID Auth, and leaves the challenge open', async () => {
+      const user = await signIn(a);
+      const wallet = await selfCustodied();
+      const { challenge: c, domain } = await challenge(user.token);
+      const sdJwt = await issueVpSdJwt({
+        presentation: createPresentation({ holder: wallet.did }),
+        signer: wallet.jwsSigner,
+        nonce: c,
+        audience: domain,
+      });
+      const refused = await account('POST', '/dids', user.token, {
+        presentation: {
+          '@context': V2,
+          type: 'EnvelopedVerifiablePresentation',
+          id: `${VP_SD_JWT_DATA_URL}${sdJwt}`,
+        },
+      });
+      expect(refused.status).toBe(400);
+      expect(refused.body.errors.map((e: any) => e.pointer)).toEqual(['#/presentation/id']);
+      // Refused before the challenge was looked up: it still answers a supported presentation.
+      const linked = await account('POST', '/dids', user.token, {
+        presentation: await didAuth(wallet.did, c, domain, wallet),
+      });
+      expect(linked.status, JSON.stringify(linked.body)).toBe(201);
     });
 
     it('links a did:persona whose authentication key signed', async () => {
@@ -322,6 +405,87 @@ describe.each(ENGINES)('end users’ DIDs and wallets on %s', (engine) => {
       });
       expect(after.status).toBe(404);
       expect(await keyStatuses(user.id)).toEqual(['retired']);
+    });
+
+    it.each(Object.keys(HOLDER_VERIFIERS) as (keyof typeof HOLDER_VERIFIERS)[])(
+      'signs %s as the custodial DID; the verifier checks it with the challenge and domain',
+      async (format) => {
+        const user = await signIn(a);
+        const created = await account('POST', '/dids', user.token, { method: 'did:key' });
+        expect(created.status, JSON.stringify(created.body)).toBe(201);
+        const did = created.body.did as string;
+        const credentials = [
+          await issueEnveloped(did, 'application/vc+sd-jwt'),
+          await issueEnveloped(did, 'application/vc+cose'),
+        ];
+        const options = { challenge: 'rp-nonce-1', domain: 'https://rp.example', format };
+        const signed = await account('POST', '/presentations', user.token, {
+          presentation: createPresentation({ verifiableCredential: credentials }),
+          options,
+        });
+        expect(signed.status, JSON.stringify(signed.body)).toBe(200);
+        const vp = signed.body.verifiablePresentation;
+        // What the VC-API holder answers for the format: only the envelope, its data: URL the presentation.
+        expect(Object.keys(vp).sort()).toEqual(['@context', 'id', 'type']);
+        expect(vp).toMatchObject({ '@context': V2, type: 'EnvelopedVerifiablePresentation' });
+        const { prefix, verify } = HOLDER_VERIFIERS[format];
+        expect(vp.id.startsWith(prefix)).toBe(true);
+
+        const verified = await verifyPresentation(vp, {
+          challenge: 'rp-nonce-1',
+          domain: 'https://rp.example',
+        });
+        expect(verified.status, JSON.stringify(verified.body)).toBe(200);
+        expect(verified.body).toMatchObject({
+          verified: true,
+          credentialResults: [{ verified: true }, { verified: true }],
+        });
+        const replayed = await verifyPresentation(vp, {
+          challenge: 'rp-nonce-2',
+          domain: 'https://rp.example',
+        });
+        expect(replayed.status).toBe(400);
+        expect(replayed.body.errors.map((e: any) => e.code)).toContain('challenge-mismatch');
+        const elsewhere = await verifyPresentation(vp, {
+          challenge: 'rp-nonce-1',
+          domain: 'https://evil.example',
+        });
+        expect(elsewhere.status).toBe(400);
+        expect(elsewhere.body.errors.map((e: any) => e.code)).toContain('domain-mismatch');
+
+        // The library verifier: the user's DID is the holder, its authentication key signed, nonce and aud bound.
+        const resolver = createDidResolver();
+        const resolveKey = didKeyResolver((d) => resolver.resolve(d), 'authentication');
+        const held = await verify(vp.id, { resolveKey, nonce: 'rp-nonce-1', audience: 'https://rp.example' });
+        expect(held.holder).toBe(did);
+        expect(held.envelopes).toHaveLength(2);
+        await expect(verify(vp.id, { resolveKey, nonce: 'another-nonce' })).rejects.toMatchObject({
+          code: 'nonce-mismatch',
+        });
+      },
+    );
+
+    it('refuses a VC-JOSE-COSE format over a Data Integrity credential, and a format with a cryptosuite', async () => {
+      const user = await signIn(a);
+      const created = await account('POST', '/dids', user.token, { method: 'did:key' });
+      const vc = await issue(created.body.did);
+      const notEnveloped = await account('POST', '/presentations', user.token, {
+        presentation: createPresentation({ verifiableCredential: [vc] }),
+        options: { challenge: 'n', format: 'application/vp+cose' },
+      });
+      expect(notEnveloped.status).toBe(400);
+      expect(notEnveloped.body.code).toBe('invalid-presentation');
+      const both = await account('POST', '/presentations', user.token, {
+        presentation: createPresentation(),
+        options: { challenge: 'n', format: 'application/vp+sd-jwt', cryptosuite: 'eddsa-rdfc-2022' },
+      });
+      expect(both.status).toBe(400);
+      expect(both.body.errors.map((e: any) => e.pointer)).toEqual(['#/options/format']);
+      const unknown = await account('POST', '/presentations', user.token, {
+        presentation: createPresentation(),
+        options: { challenge: 'n', format: 'application/vp+mystery' },
+      });
+      expect(unknown.status).toBe(400);
     });
 
     it('caps the DIDs of one account', async () => {

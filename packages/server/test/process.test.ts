@@ -132,8 +132,11 @@ describe.skipIf(!existsSync(MAIN))('the server process (needs `tsc -b`)', () => 
     await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
   });
 
-  it('refuses to start on bad configuration, naming the variable, with exit code 2', async () => {
-    const child = spawn(process.execPath, [MAIN], {
+  /** Starts the server with a port that is not a number; resolves with its exit code and what it printed. */
+  async function startWithBadPort(
+    nodeOptions: string[] = [],
+  ): Promise<{ code: number | null; stderr: string }> {
+    const child = spawn(process.execPath, [...nodeOptions, MAIN], {
       env: { PATH: process.env.PATH, PERSONA_PORT: 'eighty', PERSONA_DATA_DIR: dataDir },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -141,7 +144,34 @@ describe.skipIf(!existsSync(MAIN))('the server process (needs `tsc -b`)', () => 
     child.stderr?.on('data', (chunk) => {
       stderr += chunk;
     });
-    expect(await exited(child)).toBe(2);
+    return { code: await exited(child), stderr };
+  }
+
+  it('refuses to start on bad configuration, naming the variable, with exit code 2', async () => {
+    const { code, stderr } = await startWithBadPort();
+    expect(code).toBe(2);
     expect(stderr).toContain('PERSONA_PORT must be an integer');
+  });
+
+  it('refuses bad configuration before it loads the server modules', async () => {
+    // Loading the server (every module: crypto, JSON-LD, the Cedar wasm, ...) takes seconds on a busy
+    // machine; a bad setting must be reported without it. The hook prints every module the process resolves.
+    const hook = `import { registerHooks } from 'node:module';
+registerHooks({
+  resolve(specifier, context, next) {
+    const resolved = next(specifier, context);
+    process.stderr.write('loaded ' + resolved.url + '\\n');
+    return resolved;
+  },
+});`;
+    const { code, stderr } = await startWithBadPort([
+      '--import',
+      `data:text/javascript,${encodeURIComponent(hook)}`,
+    ]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('PERSONA_PORT must be an integer');
+    const loaded = stderr.split('\n').filter((line) => line.startsWith('loaded '));
+    expect(loaded).toContain(`loaded ${new URL('../dist/config.js', import.meta.url).href}`);
+    expect(loaded).not.toContain(`loaded ${new URL('../dist/server.js', import.meta.url).href}`);
   });
 });

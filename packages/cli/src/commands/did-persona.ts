@@ -65,7 +65,7 @@ interface RotateOptions extends SubmitOptions, GuardianOptions {
 const SPEC_HELP = `
 Key <spec> (--key, --add-key): a fragment such as key-1 (a new Ed25519 key, generated in the keyring, for
 authentication and assertionMethod), or id=<fragment>[,algorithm=<type>|,publicKey=<multikey>][,relationships=<r>+<r>…]
-  algorithm      Ed25519 (default), P-256, P-384, secp256k1, ML-DSA-44 or ML-DSA-65, generated in the keyring
+  algorithm      Ed25519 (default), P-256, P-384, P-521, secp256k1, ML-DSA-44 or ML-DSA-65, generated in the keyring
   publicKey      a key held elsewhere, listed as it is
   relationships  authentication, assertionMethod, keyAgreement, capabilityInvocation, capabilityDelegation
 Service <spec> (--service, --add-service): id=<fragment>,type=<type>,endpoint=<absolute URI>`;

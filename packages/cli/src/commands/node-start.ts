@@ -9,8 +9,9 @@ export function registerNodeStartCommand(node: Command): void {
       'run an ephemeral-store node (configured by REPRAM_* and PERSONA_NODE_* environment variables)',
     )
     .action(async () => {
-      // Imported here so that other commands do not pay for loading the node.
-      const { loadNodeConfig, NodeConfigError, runNode } = await import('@personachain/node');
+      // The node (libp2p and all) is imported here, so that other commands do not pay for loading it, and
+      // only once the configuration is valid, so that a bad setting is reported at once.
+      const { loadNodeConfig, NodeConfigError } = await import('@personachain/node/config');
       let config: ReturnType<typeof loadNodeConfig>;
       try {
         config = loadNodeConfig();
@@ -18,6 +19,7 @@ export function registerNodeStartCommand(node: Command): void {
         if (error instanceof NodeConfigError) throw usageError(error.message);
         throw error;
       }
+      const { runNode } = await import('@personachain/node');
       const handle = await runNode(config, {
         onError: (message, error) => {
           const cause = error instanceof Error ? `: ${error.message}` : '';

@@ -24,13 +24,19 @@ export function registerServerCommands(program: Command): void {
     });
 }
 
-/** The server is imported only by the commands that run it, so API commands start fast. */
+/**
+ * The server is imported only by the commands that run it, so API commands start fast, and only once the
+ * configuration is valid: it loads every module (seconds on a busy machine), and a bad setting is reported
+ * at once.
+ */
 async function loadServer() {
-  const server = await import('@personachain/server');
+  const { ConfigError, loadConfig } = await import('@personachain/server/config');
+  let config: ReturnType<typeof loadConfig>;
   try {
-    return { server, config: server.loadConfig() };
+    config = loadConfig();
   } catch (error) {
-    if (error instanceof server.ConfigError) throw usageError(error.message);
+    if (error instanceof ConfigError) throw usageError(error.message);
     throw error;
   }
+  return { server: await import('@personachain/server'), config };
 }

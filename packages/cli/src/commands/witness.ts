@@ -29,16 +29,22 @@ export function registerWitnessCommand(program: Command): void {
     .option('--print-key', 'print the cosigner verifier key (generating the key file if needed) and exit')
     .addHelpText('after', VARIABLES)
     .action(async (options: { printKey?: boolean }) => {
-      const server = await import('@personachain/server');
+      // The server package is imported only once the configuration is valid: it loads every module of the
+      // server (seconds on a busy machine), and a bad setting is reported at once.
+      const { ConfigError } = await import('@personachain/server/config');
+      const { loadWitnessConfig, loadWitnessKeyConfig } = await import('@personachain/server/witness/config');
       try {
         if (options.printKey) {
-          const key = await server.witnessVerifierKey(server.loadWitnessKeyConfig());
-          process.stdout.write(`${key}\n`);
+          const config = loadWitnessKeyConfig();
+          const { witnessVerifierKey } = await import('@personachain/server');
+          process.stdout.write(`${await witnessVerifierKey(config)}\n`);
         } else {
-          await server.runWitness(server.loadWitnessConfig());
+          const config = loadWitnessConfig();
+          const { runWitness } = await import('@personachain/server');
+          await runWitness(config);
         }
       } catch (error) {
-        if (error instanceof server.ConfigError) throw usageError(error.message);
+        if (error instanceof ConfigError) throw usageError(error.message);
         throw error;
       }
     });

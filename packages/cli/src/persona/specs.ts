@@ -14,6 +14,7 @@ export const GENERATED_KEY_ALGORITHMS = [
   'Ed25519',
   'P-256',
   'P-384',
+  'P-521',
   'secp256k1',
   'ML-DSA-44',
   'ML-DSA-65',

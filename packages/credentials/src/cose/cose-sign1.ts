@@ -1,7 +1,8 @@
-import { importJwk, type Jwk, signatureScheme } from '@personachain/crypto';
 import { decode, encode } from 'cborg';
 import type { JWK } from 'jose';
 import { CredentialError } from '../errors.js';
+import { joseAlgorithms } from '../jose/algorithms.js';
+import { checkSignature, type SignatureCheckOptions } from '../jose/signature-check.js';
 import type { JwsSigner } from '../jose/signer.js';
 
 /*
@@ -24,11 +25,11 @@ const COSE_SIGN1_TAG_HEAD = 0xd2;
  * -19 (RFC 9864). ECDSA signatures are raw `r‖s` as in JOSE (RFC 9053 §2.1), the key's curve fixed by alg.
  */
 const algorithms = {
-  '-7': { name: 'ES256', keyAlgorithm: 'P-256', signatureLength: 64 },
-  '-35': { name: 'ES384', keyAlgorithm: 'P-384', signatureLength: 96 },
-  '-36': { name: 'ES512', keyAlgorithm: 'P-521', signatureLength: 132 },
-  '-8': { name: 'EdDSA', keyAlgorithm: 'Ed25519', signatureLength: 64 },
-  '-19': { name: 'Ed25519', keyAlgorithm: 'Ed25519', signatureLength: 64 },
+  '-7': joseAlgorithms.ES256,
+  '-35': joseAlgorithms.ES384,
+  '-36': joseAlgorithms.ES512,
+  '-8': joseAlgorithms.EdDSA,
+  '-19': joseAlgorithms.Ed25519,
 } as const;
 type CoseAlgorithmId = keyof typeof algorithms;
 
@@ -160,37 +161,12 @@ export function keyId(decoded: DecodedCoseSign1): string | undefined {
 }
 
 /** Checks the signature with the resolved public JWK, whose key type must be the one `alg` names. */
-export async function verifyCoseSign1Signature(decoded: DecodedCoseSign1, jwk: JWK): Promise<void> {
+export async function verifyCoseSign1Signature(
+  decoded: DecodedCoseSign1,
+  jwk: JWK,
+  options: SignatureCheckOptions = {},
+): Promise<void> {
   const algorithm = algorithms[String(decoded.alg) as CoseAlgorithmId];
-  if (
-    typeof jwk.alg === 'string' &&
-    jwk.alg !== algorithm.name &&
-    !(jwk.alg === 'EdDSA' && algorithm.name === 'Ed25519')
-  ) {
-    throw new CredentialError(
-      'invalid-key',
-      `the key is for ${jwk.alg}, the COSE_Sign1 uses ${algorithm.name}`,
-    );
-  }
-  if (jwk.d !== undefined) throw new CredentialError('invalid-key', 'a verification key must be public');
-  let publicKey: Uint8Array;
-  try {
-    const imported = await importJwk(jwk as Jwk);
-    if (imported.algorithm !== algorithm.keyAlgorithm) throw new TypeError(`a ${imported.algorithm} key`);
-    publicKey = imported.publicKey;
-  } catch (cause) {
-    throw new CredentialError('invalid-key', `the resolved key cannot verify ${algorithm.name}`, { cause });
-  }
-  if (decoded.signature.length !== algorithm.signatureLength) {
-    throw new CredentialError(
-      'invalid-signature',
-      `a ${algorithm.name} signature is ${algorithm.signatureLength} bytes`,
-    );
-  }
-  const valid = await signatureScheme(algorithm.keyAlgorithm).verify(
-    publicKey,
-    sigStructure(decoded.protectedBytes, decoded.payload),
-    decoded.signature,
-  );
-  if (!valid) throw new CredentialError('invalid-signature', 'the COSE_Sign1 signature does not verify');
+  const message = sigStructure(decoded.protectedBytes, decoded.payload);
+  await checkSignature(jwk, algorithm, message, decoded.signature, 'COSE_Sign1', options);
 }

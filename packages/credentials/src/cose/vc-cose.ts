@@ -2,6 +2,7 @@ import { base64 } from '@scure/base';
 import type { JsonObject } from '../jose/compact.js';
 import { checkCredential } from '../jose/document.js';
 import { checkKeyHints, type ResolveKey, resolveKeyOrFail } from '../jose/key-resolution.js';
+import type { SignatureCheckOptions } from '../jose/signature-check.js';
 import type { JwsSigner } from '../jose/signer.js';
 import { checkValidity, type ValidityOptions, validityWindow } from '../jose/validity.js';
 import { checkCoseMediaType, cwtClaims, decodeJsonPayload, parseBase64DataUrl } from './cose-json.js';
@@ -43,7 +44,7 @@ export async function issueVcCose({ credential, signer }: IssueVcCoseInput): Pro
   return signCoseSign1(header, encoder.encode(JSON.stringify(credential)), signer);
 }
 
-export interface VerifyVcCoseOptions extends ValidityOptions {
+export interface VerifyVcCoseOptions extends ValidityOptions, SignatureCheckOptions {
   resolveKey: ResolveKey;
 }
 
@@ -70,7 +71,7 @@ export async function verifyVcCose(bytes: Uint8Array, options: VerifyVcCoseOptio
   const claims = cwtClaims(decoded.protectedHeader);
   checkKeyHints({ kid, iss: claims.iss }, credential, issuer);
   const jwk = await resolveKeyOrFail(options.resolveKey, kid, issuer);
-  await verifyCoseSign1Signature(decoded, jwk);
+  await verifyCoseSign1Signature(decoded, jwk, options);
   checkValidity(credential, options);
   checkValidity({ exp: claims.exp, nbf: claims.nbf }, options);
   return { credential, issuer, kid };

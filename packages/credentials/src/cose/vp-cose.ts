@@ -90,7 +90,7 @@ export async function verifyVpCoseHolder(
   const claims = cwtClaims(decoded.protectedHeader);
   checkKeyHints({ kid, iss: claims.iss }, presentation, holder);
   const jwk = await resolveKeyOrFail(options.resolveKey, kid, holder ?? claims.iss ?? presentation.iss);
-  await verifyCoseSign1Signature(decoded, jwk);
+  await verifyCoseSign1Signature(decoded, jwk, options);
   checkChallenge(presentation, options);
   checkValidity({ exp: claims.exp, nbf: claims.nbf }, options);
   return { presentation, holder, kid, envelopes };

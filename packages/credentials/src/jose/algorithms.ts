@@ -18,15 +18,22 @@ const signingAlgorithms = {
 } as const satisfies Partial<Record<SignatureAlgorithm, JoseSigningAlgorithm>>;
 
 /**
- * Raw signature length per alg: ECDSA in JOSE is P1363 `r‖s` (RFC 7518 §3.4), never DER; ES512 is P-521
- * with SHA-512, each of r and s 66 bytes.
+ * What a signature algorithm needs, as JOSE and COSE name it: the key type that verifies it and its raw
+ * length. ECDSA in JOSE is P1363 `r‖s` (RFC 7518 §3.4), never DER; ES512 is P-521 with SHA-512, each of r
+ * and s 66 bytes.
  */
-export const joseSignatureLength: Record<JoseVerificationAlgorithm, number> = {
-  EdDSA: 64,
-  Ed25519: 64,
-  ES256: 64,
-  ES384: 96,
-  ES512: 132,
+export interface SignatureAlgorithmUse {
+  name: string;
+  keyAlgorithm: SignatureAlgorithm;
+  signatureLength: number;
+}
+
+export const joseAlgorithms: Record<JoseVerificationAlgorithm, SignatureAlgorithmUse> = {
+  EdDSA: { name: 'EdDSA', keyAlgorithm: 'Ed25519', signatureLength: 64 },
+  Ed25519: { name: 'Ed25519', keyAlgorithm: 'Ed25519', signatureLength: 64 },
+  ES256: { name: 'ES256', keyAlgorithm: 'P-256', signatureLength: 64 },
+  ES384: { name: 'ES384', keyAlgorithm: 'P-384', signatureLength: 96 },
+  ES512: { name: 'ES512', keyAlgorithm: 'P-521', signatureLength: 132 },
 };
 
 export function joseAlgorithmFor(algorithm: SignatureAlgorithm): JoseSigningAlgorithm | undefined {

@@ -3,6 +3,7 @@ import { CredentialError } from '../errors.js';
 import type { JsonObject } from './compact.js';
 import { checkPresentation } from './document.js';
 import { checkKeyHints, type ResolveKey } from './key-resolution.js';
+import type { SignatureCheckOptions } from './signature-check.js';
 import type { JwsSigner } from './signer.js';
 import { type ValidityOptions, validityWindow } from './validity.js';
 import { parseEnvelopedId, verifyVcJwt } from './vc-jwt.js';
@@ -96,7 +97,7 @@ export function presentationPayload(input: PresentationClaimsInput, mediaType: s
 /** Verifies one enveloped credential given its media type and data; returns the credential. */
 export type VerifyEnvelopedCredential = (mediaType: string, data: string) => Promise<JsonObject>;
 
-export interface VerifyEnvelopesOptions extends ValidityOptions {
+export interface VerifyEnvelopesOptions extends ValidityOptions, SignatureCheckOptions {
   /** Resolves the issuers' keys. */
   resolveKey: ResolveKey;
   /**

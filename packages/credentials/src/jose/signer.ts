@@ -1,6 +1,6 @@
 import type { KeyStore, SignatureAlgorithm } from '@personachain/crypto';
 import { CredentialError } from '../errors.js';
-import { type JoseSigningAlgorithm, joseAlgorithmFor, joseSignatureLength } from './algorithms.js';
+import { type JoseSigningAlgorithm, joseAlgorithmFor, joseAlgorithms } from './algorithms.js';
 
 /**
  * Signs JWS signing inputs without holding a private key: `sign` is whatever produces the raw
@@ -32,10 +32,10 @@ export function createJwsSigner({ kid, algorithm, sign }: CreateJwsSignerInput):
     async sign(signingInput) {
       const signature = await sign(signingInput);
       // A DER-encoded ECDSA signature would produce a JWS nobody can verify: catch it here.
-      if (signature.length !== joseSignatureLength[alg]) {
+      if (signature.length !== joseAlgorithms[alg].signatureLength) {
         throw new CredentialError(
           'invalid-signature',
-          `${alg} signature must be ${joseSignatureLength[alg]} bytes, got ${signature.length}`,
+          `${alg} signature must be ${joseAlgorithms[alg].signatureLength} bytes, got ${signature.length}`,
         );
       }
       return signature;

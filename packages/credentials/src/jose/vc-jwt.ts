@@ -3,6 +3,7 @@ import { decodeCompactJws, type JsonObject, signCompactJws, verifyCompactJwsSign
 import { checkCredential } from './document.js';
 import { checkKeyHints, type ResolveKey, resolveKeyOrFail } from './key-resolution.js';
 import { checkMediaType } from './media-type.js';
+import type { SignatureCheckOptions } from './signature-check.js';
 import type { JwsSigner } from './signer.js';
 import { checkValidity, type ValidityOptions, validityWindow } from './validity.js';
 
@@ -37,7 +38,7 @@ export async function issueVcJwt({ credential, signer, claims = {} }: IssueVcJwt
   return signCompactJws({ typ: 'vc+jwt', cty: 'vc' }, payload, signer);
 }
 
-export interface VerifyVcJwtOptions extends ValidityOptions {
+export interface VerifyVcJwtOptions extends ValidityOptions, SignatureCheckOptions {
   resolveKey: ResolveKey;
 }
 
@@ -59,7 +60,7 @@ export async function verifyVcJwt(jws: unknown, options: VerifyVcJwtOptions): Pr
   const issuer = checkCredential(payload, 'malformed');
   checkKeyHints(header, payload, issuer);
   const jwk = await resolveKeyOrFail(options.resolveKey, header.kid, issuer);
-  await verifyCompactJwsSignature(jws as string, jwk, header.alg);
+  await verifyCompactJwsSignature(jws as string, jwk, header.alg, options);
   checkValidity(payload, options);
   return { credential: payload, header, issuer };
 }

@@ -15,6 +15,7 @@ import { checkCredential } from './document.js';
 import { checkKeyHints, type ResolveKey, resolveKeyOrFail } from './key-resolution.js';
 import { checkMediaType } from './media-type.js';
 import { claimPaths, issueSdJwt, libraryError, openSdJwt } from './sd-jwt-common.js';
+import type { SignatureCheckOptions } from './signature-check.js';
 import type { JwsSigner } from './signer.js';
 import { checkValidity, type ValidityOptions, validityWindow } from './validity.js';
 import type { JwtClaims } from './vc-jwt.js';
@@ -100,7 +101,7 @@ export async function presentVcSdJwt(input: PresentVcSdJwtInput): Promise<string
   }
 }
 
-export interface VerifyVcSdJwtOptions extends ValidityOptions {
+export interface VerifyVcSdJwtOptions extends ValidityOptions, SignatureCheckOptions {
   resolveKey: ResolveKey;
   /** Requires a KB-JWT signed by the `cnf.jwk` key for this nonce and audience, at most `maxAgeSeconds` (300) old. */
   keyBinding?: KeyBindingRequirement;
@@ -119,12 +120,12 @@ async function verifyKeyBinding(
   presented: string,
   credential: JsonObject,
   required: KeyBindingRequirement,
-  options: ValidityOptions,
+  options: ValidityOptions & SignatureCheckOptions,
 ): Promise<JsonObject> {
   if (kbJwt.length === 0) throw new CredentialError('key-binding-required', 'a KB-JWT is required');
   const { header, payload } = decodeCompactJws(kbJwt);
   checkMediaType(header, 'kb+jwt', 'kb+jwt');
-  await verifyCompactJwsSignature(kbJwt, holderKey(credential), header.alg);
+  await verifyCompactJwsSignature(kbJwt, holderKey(credential), header.alg, options);
   // RFC 9901 §4.3.1: sd_hash covers the presentation up to and including the last `~`.
   const sdHash = base64url.encode(await sha256Hasher(presented, 'sha-256'));
   if (payload.sd_hash !== sdHash)
@@ -147,7 +148,7 @@ export async function verifyVcSdJwt(sdJwt: unknown, options: VerifyVcSdJwtOption
   const issuer = checkCredential(credential, 'malformed');
   checkKeyHints(header, credential, issuer);
   const jwk = await resolveKeyOrFail(options.resolveKey, header.kid, issuer);
-  await verifyCompactJwsSignature(jwt, jwk, header.alg);
+  await verifyCompactJwsSignature(jwt, jwk, header.alg, options);
   checkValidity(credential, options);
   if (options.keyBinding === undefined) return { credential, header, issuer };
   const presented = `${parts.slice(0, -1).join('~')}~`;

@@ -57,7 +57,7 @@ export async function verifyVpJwtHolder(
   const envelopes = envelopedCredentials(payload, 'malformed', 'vp+jwt');
   checkKeyHints(header, payload, holder);
   const jwk = await resolveKeyOrFail(options.resolveKey, header.kid, holder ?? payload.iss);
-  await verifyCompactJwsSignature(jws as string, jwk, header.alg);
+  await verifyCompactJwsSignature(jws as string, jwk, header.alg, options);
   checkChallenge(payload, options);
   checkValidity(payload, options);
   return { presentation: payload, header, holder, envelopes };

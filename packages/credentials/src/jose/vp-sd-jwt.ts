@@ -54,7 +54,7 @@ export async function verifyVpSdJwtHolder(
   const envelopes = envelopedCredentials(presentation, 'malformed', 'vp+sd-jwt');
   checkKeyHints(header, presentation, holder);
   const jwk = await resolveKeyOrFail(options.resolveKey, header.kid, holder ?? presentation.iss);
-  await verifyCompactJwsSignature(jwt, jwk, header.alg);
+  await verifyCompactJwsSignature(jwt, jwk, header.alg, options);
   checkChallenge(presentation, options);
   checkValidity(presentation, options);
   return { presentation, header, holder, envelopes };

@@ -4,6 +4,7 @@ import { CredentialError } from '../errors.js';
 import { decodeCompactJws, type JsonObject, verifyCompactJwsSignature } from '../jose/compact.js';
 import type { ResolveKey } from '../jose/key-resolution.js';
 import { resolveKeyOrFail } from '../jose/key-resolution.js';
+import type { SignatureCheckOptions } from '../jose/signature-check.js';
 import type { JwsSigner } from '../jose/signer.js';
 import { type ClaimPath, disclosureFrame, presentationFrame } from './claim-paths.js';
 import { saltGenerator, sha256Hasher } from './digest.js';
@@ -85,7 +86,7 @@ export async function presentSdJwtVc(input: PresentSdJwtVcInput): Promise<string
   }
 }
 
-export interface VerifySdJwtVcOptions {
+export interface VerifySdJwtVcOptions extends SignatureCheckOptions {
   /** Resolves the issuer's key from the header `kid` and the `iss` claim. */
   resolveKey: ResolveKey;
   now?: Date | number;
@@ -175,13 +176,13 @@ export async function verifySdJwtVc(
   const sdjwt = new SDJwtVcInstance({
     hasher: sha256Hasher,
     verifier: async (data, signature) => {
-      await verifyCompactJwsSignature(`${data}.${signature}`, issuerKey, header.alg);
+      await verifyCompactJwsSignature(`${data}.${signature}`, issuerKey, header.alg, options);
       return true;
     },
     kbVerifier: async (data, signature, sdJwtPayload) => {
       const kbJws = `${data}.${signature}`;
       const { header: kbHeader } = decodeCompactJws(kbJws);
-      await verifyCompactJwsSignature(kbJws, holderKey(sdJwtPayload as JsonObject), kbHeader.alg);
+      await verifyCompactJwsSignature(kbJws, holderKey(sdJwtPayload as JsonObject), kbHeader.alg, options);
       return true;
     },
     statusListFetcher:

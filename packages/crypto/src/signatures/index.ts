@@ -1,5 +1,5 @@
 import { type Implementations, selectBackend } from '../backends/select.js';
-import type { Backend, SignatureAlgorithm, SignatureScheme } from '../types.js';
+import type { Backend, SignatureAlgorithm, SignatureScheme, SignatureVerifier } from '../types.js';
 import { nobleBls12381G2 } from './bls12-381.js';
 import {
   nativeP256,
@@ -50,3 +50,9 @@ export const signatureAlgorithms = Object.keys(schemes) as SignatureAlgorithm[];
 export function signatureScheme(algorithm: SignatureAlgorithm, backend: Backend = 'native'): SignatureScheme {
   return selectBackend(schemes, 'signature algorithm', algorithm, backend);
 }
+
+/** Verification on the calling thread with the native schemes: the default where no verifier is given. */
+export const inPlaceVerifier: SignatureVerifier = {
+  verify: (algorithm, publicKey, message, signature) =>
+    signatureScheme(algorithm).verify(publicKey, message, signature),
+};

@@ -5057,16 +5057,16 @@ export interface paths {
       requestBody: {
         content: {
           'application/json': {
-            /** @description A presentation; `holder` is set to the signing DID when absent and must equal it when present. */
+            /** @description A presentation; `holder` is set to the signing DID when absent and must equal it when present. For a VC-JOSE-COSE format its credentials must be EnvelopedVerifiableCredentials. */
             presentation: {
               [key: string]: unknown;
             };
             options: {
               /** @description Which custodial DID signs; default the first. */
               holder?: string;
-              /** @description The verifier's challenge (a vp+jwt's `nonce`). */
+              /** @description The verifier's challenge (the proof's `challenge`; a vp+jwt/vp+sd-jwt/vp+cose `nonce`). */
               challenge: string;
-              /** @description The verifier's domain (a vp+jwt's `aud`). */
+              /** @description The verifier's domain (the proof's `domain`; a VC-JOSE-COSE `aud`). */
               domain?: string;
               /**
                * @description Default eddsa-rdfc-2022.
@@ -5074,10 +5074,10 @@ export interface paths {
                */
               cryptosuite?: 'eddsa-rdfc-2022' | 'eddsa-jcs-2022';
               /**
-               * @description Secure as vp+jwt instead.
-               * @enum {string}
+               * @description Secure with VC-JOSE-COSE instead, as the VC-API holder does: an EnvelopedVerifiablePresentation (vp+jwt, vp+sd-jwt, or vp+cose as base64) signed by the custodial Ed25519 key.
+               * @enum {unknown}
                */
-              format?: 'application/vp+jwt';
+              format?: 'application/vp+jwt' | 'application/vp+sd-jwt' | 'application/vp+cose';
               /** Format: date-time */
               created?: string;
             };
@@ -5092,6 +5092,7 @@ export interface paths {
           };
           content: {
             'application/json': {
+              /** @description The signed presentation: with a Data Integrity `authentication` proof, or for a VC-JOSE-COSE format an `EnvelopedVerifiablePresentation` whose `id` is `data:application/vp+jwt,<JWS>`, `data:application/vp+sd-jwt,<SD-JWT>` or `data:application/vp+cose;base64,<COSE_Sign1>`. */
               verifiablePresentation: unknown;
             };
           };

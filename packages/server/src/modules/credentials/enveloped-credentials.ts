@@ -13,6 +13,7 @@ import {
   verifyVcJwt,
   verifyVcSdJwt,
 } from '@personachain/credentials';
+import type { SignatureVerifier } from '@personachain/crypto';
 import type { EnvelopingSuite } from '../issuers/service.js';
 import type { JsonObject } from './json.js';
 
@@ -62,15 +63,20 @@ export async function envelopeCredential(input: EnvelopeInput): Promise<JsonObje
  * disclosures it carries). Undefined for a data: URL of another media type; a CredentialError when the
  * secured credential does not verify.
  */
-export async function openEnvelope(id: string, resolveKey: ResolveKey): Promise<JsonObject | undefined> {
+export async function openEnvelope(
+  id: string,
+  resolveKey: ResolveKey,
+  signatureVerifier?: SignatureVerifier,
+): Promise<JsonObject | undefined> {
+  const options = { resolveKey, signatureVerifier };
   if (id.startsWith(VC_JWT_DATA_URL)) {
-    return (await verifyVcJwt(id.slice(VC_JWT_DATA_URL.length), { resolveKey })).credential;
+    return (await verifyVcJwt(id.slice(VC_JWT_DATA_URL.length), options)).credential;
   }
   if (id.startsWith(VC_SD_JWT_DATA_URL)) {
-    return (await verifyVcSdJwt(id.slice(VC_SD_JWT_DATA_URL.length), { resolveKey })).credential;
+    return (await verifyVcSdJwt(id.slice(VC_SD_JWT_DATA_URL.length), options)).credential;
   }
   if (id.startsWith(VC_COSE_DATA_URL)) {
-    return (await verifyVcCose(parseVcCoseDataUrl(id), { resolveKey })).credential;
+    return (await verifyVcCose(parseVcCoseDataUrl(id), options)).credential;
   }
   return undefined;
 }

@@ -33,6 +33,11 @@ const FORMAT_SUITES: Record<PresentationFormat, EnvelopingSuite> = {
   'application/vp+cose': 'vp+cose',
 };
 
+/** The signHeldPresentation suite of an `options.format`: project holders and users' custodial DIDs alike. */
+export function formatSuite(format: PresentationFormat): EnvelopingSuite {
+  return FORMAT_SUITES[format];
+}
+
 export interface DeriveOptions {
   selectivePointers?: string[] | undefined;
 }
@@ -194,7 +199,7 @@ function chooseSecuring(holder: IssuerRecord, options: ProveOptions): Securing {
     const key = keyForSuite(holder.keys, 'vc+jwt');
     if (!key)
       throw badOption('#/options/format', 'needs a holder with an Ed25519, P-256, P-384 or P-521 key');
-    return { suite: FORMAT_SUITES[options.format], key };
+    return { suite: formatSuite(options.format), key };
   }
   if (options.cryptosuite !== undefined && !holder.suites.includes(options.cryptosuite)) {
     throw badOption(

@@ -12,6 +12,7 @@ import {
   verifyVpJwtHolder,
   verifyVpSdJwtHolder,
 } from '@personachain/credentials';
+import type { SignatureVerifier } from '@personachain/crypto';
 import { asArray, hasType, isObject, type JsonObject } from './json.js';
 
 /** Why a presentation did not verify: the library's codes, `holder-mismatch` and the VC-JOSE-COSE ones. */
@@ -39,6 +40,8 @@ export interface PresentationVerifierOptions {
   documentLoader: DocumentLoader;
   /** The key of a VC-JOSE-COSE presentation's holder: a verification method its DID lists under `authentication`. */
   resolveKey: ResolveKey;
+  /** Checks the holders' signatures (VerificationThreads); without it, on this thread. */
+  signatureVerifier?: SignatureVerifier | undefined;
   /** A credential's verification with its status: Data Integrity or an EnvelopedVerifiableCredential. */
   checkCredential(credential: unknown): Promise<VerificationResult>;
   /** Adds its status to a Data Integrity credential the presentation verification already verified. */
@@ -146,6 +149,7 @@ export class PresentationVerifier {
     try {
       ({ envelopes } = await format.verifyHolder(id, {
         resolveKey: this.options.resolveKey,
+        signatureVerifier: this.options.signatureVerifier,
         ...(challenge === undefined ? {} : { nonce: challenge }),
         ...(domain === undefined ? {} : { audience: domain }),
       }));

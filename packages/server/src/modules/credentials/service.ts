@@ -16,7 +16,7 @@ import {
   validateEnvelope,
   verifyCredential,
 } from '@personachain/credentials';
-import type { KeyStore } from '@personachain/crypto';
+import type { KeyStore, SignatureVerifier } from '@personachain/crypto';
 import { Problem } from '../../http/problem.js';
 import type { AuditService } from '../audit/service.js';
 import type { DidService } from '../dids/service.js';
@@ -109,6 +109,8 @@ export class CredentialsService {
     private readonly status: StatusService,
     /** Issues and verifies Data Integrity credentials on worker threads; without it, on this thread. */
     private readonly threads?: CredentialThreads,
+    /** Checks VC-JOSE-COSE signatures (VerificationThreads); without it, on this thread. */
+    private readonly signatureVerifier?: SignatureVerifier,
   ) {
     this.documentLoader = platformDocumentLoader(dids);
     this.checkStatus = createStatusChecker({
@@ -118,6 +120,7 @@ export class CredentialsService {
     this.presentations = new PresentationVerifier({
       documentLoader: this.documentLoader,
       resolveKey: didKeyResolver((did) => dids.resolve(did, DID_LD_JSON), 'authentication'),
+      signatureVerifier,
       checkCredential: (credential) => this.checkCredential(credential),
       withStatus: (result, credential) => this.withStatus(result, credential),
     });
@@ -417,7 +420,8 @@ export class CredentialsService {
     }
     const id = envelope.id;
     try {
-      const opened = typeof id === 'string' ? await openEnvelope(id, this.resolveKey) : undefined;
+      const opened =
+        typeof id === 'string' ? await openEnvelope(id, this.resolveKey, this.signatureVerifier) : undefined;
       if (opened === undefined) {
         const message = `An enveloped credential's id must be a data: URL starting with ${ENVELOPE_DATA_URLS.join(', ')}.`;
         return {

@@ -1,5 +1,10 @@
 import { Type } from 'typebox';
-import { CredentialProblemResponses, IssueRequest } from '../credentials/schemas.js';
+import {
+  CredentialProblemResponses,
+  IssueRequest,
+  PRESENTATION_FORMATS,
+  ProveResponse,
+} from '../credentials/schemas.js';
 import { UserId } from '../identity/schemas.js';
 import { IssuerId } from '../issuers/schemas.js';
 import { ProjectId } from '../tenancy/schemas.js';
@@ -86,7 +91,8 @@ export const UserPresentationRequest = Type.Object(
       {
         additionalProperties: true,
         description:
-          'A presentation; `holder` is set to the signing DID when absent and must equal it when present.',
+          'A presentation; `holder` is set to the signing DID when absent and must equal it when present. ' +
+          'For a VC-JOSE-COSE format its credentials must be EnvelopedVerifiableCredentials.',
       },
     ),
     options: Type.Object(
@@ -94,13 +100,19 @@ export const UserPresentationRequest = Type.Object(
         holder: Type.Optional(
           Type.String({ maxLength: 2048, description: 'Which custodial DID signs; default the first.' }),
         ),
-        challenge: Nonce("The verifier's challenge (a vp+jwt's `nonce`)."),
-        domain: Type.Optional(Nonce("The verifier's domain (a vp+jwt's `aud`).")),
+        challenge: Nonce(
+          "The verifier's challenge (the proof's `challenge`; a vp+jwt/vp+sd-jwt/vp+cose `nonce`).",
+        ),
+        domain: Type.Optional(Nonce("The verifier's domain (the proof's `domain`; a VC-JOSE-COSE `aud`).")),
         cryptosuite: Type.Optional(
           Type.Enum(['eddsa-rdfc-2022', 'eddsa-jcs-2022'], { description: 'Default eddsa-rdfc-2022.' }),
         ),
         format: Type.Optional(
-          Type.Literal('application/vp+jwt', { description: 'Secure as vp+jwt instead.' }),
+          Type.Enum(PRESENTATION_FORMATS, {
+            description:
+              'Secure with VC-JOSE-COSE instead, as the VC-API holder does: an EnvelopedVerifiablePresentation ' +
+              '(vp+jwt, vp+sd-jwt, or vp+cose as base64) signed by the custodial Ed25519 key.',
+          }),
         ),
         created: Type.Optional(Timestamp),
       },
@@ -110,7 +122,8 @@ export const UserPresentationRequest = Type.Object(
   { additionalProperties: false },
 );
 
-export const SignedPresentation = Type.Object({ verifiablePresentation: Type.Unknown() });
+/** The same answer as the VC-API holder's (`ProveResponse`), with status 200. */
+export const SignedPresentation = ProveResponse;
 
 export const StoreCredential = Type.Object(
   {

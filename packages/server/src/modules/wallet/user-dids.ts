@@ -5,7 +5,13 @@ import { v7 as uuidv7 } from 'uuid';
 import { Problem } from '../../http/problem.js';
 import type { UserDidsTable } from '../../store/schema.js';
 import type { AuditEvent, AuditService } from '../audit/service.js';
-import { type PresentationSuite, signHeldPresentation, withHolder } from '../credentials/holder.js';
+import {
+  formatSuite,
+  type PresentationFormat,
+  type PresentationSuite,
+  signHeldPresentation,
+  withHolder,
+} from '../credentials/holder.js';
 import type { JsonObject } from '../credentials/json.js';
 import { rejected } from '../credentials/rejection.js';
 import type { CredentialsService } from '../credentials/service.js';
@@ -40,7 +46,8 @@ export interface UserPresentationOptions {
   challenge: string;
   domain?: string | undefined;
   cryptosuite?: Exclude<PresentationSuite, 'ecdsa-rdfc-2019'> | undefined;
-  format?: 'application/vp+jwt' | undefined;
+  /** VC-JOSE-COSE instead of Data Integrity: an EnvelopedVerifiablePresentation, as the VC-API holder answers. */
+  format?: PresentationFormat | undefined;
   created?: string | undefined;
 }
 
@@ -191,7 +198,7 @@ export class UserDids {
       verificationMethod: `${row.did}#${row.did.slice('did:key:'.length)}`,
     };
     const suite =
-      options.format === 'application/vp+jwt' ? 'vp+jwt' : (options.cryptosuite ?? 'eddsa-rdfc-2022');
+      options.format === undefined ? (options.cryptosuite ?? 'eddsa-rdfc-2022') : formatSuite(options.format);
     const held = withHolder(presentation as JsonObject, row.did);
     let signed: JsonObject;
     try {
