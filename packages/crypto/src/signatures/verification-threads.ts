@@ -85,14 +85,14 @@ export class VerificationThreads implements SignatureVerifier {
     signature: Uint8Array,
   ): Promise<boolean> {
     if (this.#closed) return Promise.reject(new Error('the verification threads are closed'));
-    for (const [name, bytes] of [
-      ['public key', publicKey],
-      ['message', message],
-      ['signature', signature],
-    ] as const) {
-      if (!(bytes instanceof Uint8Array)) {
-        return Promise.reject(new CryptoError('malformed-input', `the ${name} must be a Uint8Array`));
-      }
+    if (
+      !(publicKey instanceof Uint8Array && message instanceof Uint8Array && signature instanceof Uint8Array)
+    ) {
+      const error = new CryptoError(
+        'malformed-input',
+        'the public key, message and signature must be Uint8Arrays',
+      );
+      return Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
       this.#queue.push({ algorithm, publicKey, message, signature, resolve, reject });
