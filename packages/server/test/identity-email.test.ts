@@ -272,7 +272,8 @@ describe.each(ENGINES)('email codes and magic links (%s)', (engine) => {
 
     const [notice] = await smtp.mailTo(owner.email);
     expect(notice?.subject).toBe('Someone tried to register with your address');
-    expect(notice?.raw).not.toMatch(/\b\d{8}\b/);
+    expect(notice?.text).toContain('Someone tried to create an account');
+    expect(notice?.text).not.toMatch(/\b\d{8}\b/);
     const [confirmation] = await smtp.mailTo(fresh);
     const { code } = codeAndLink(confirmation as never);
     const confirm = (email: string, value: string, password = 'another-lantern-field-77') =>

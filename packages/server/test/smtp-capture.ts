@@ -6,6 +6,8 @@ export interface CapturedMail {
   to: string[];
   raw: string;
   subject: string;
+  /** What the reader sees: the raw text without the headers, MIME boundaries and part headers. */
+  text: string;
 }
 
 /** Undoes quoted-printable soft line breaks and escapes (enough for the ASCII bodies we send). */
@@ -13,6 +15,18 @@ function decodeQuotedPrintable(text: string): string {
   return text
     .replace(/=\r?\n/g, '')
     .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+}
+
+/**
+ * The message's content lines. Headers, boundaries and part headers carry generated ids (Message-ID, the
+ * MIME boundary) in which any run of digits may appear, so assertions about what a message says use this.
+ */
+function contentOf(raw: string): string {
+  const lines = raw.split(/\r?\n/);
+  const body = lines.slice(lines.indexOf('') + 1);
+  return body
+    .filter((line) => !line.startsWith('--') && !/^(Content-[A-Za-z-]+|MIME-Version):/i.test(line))
+    .join('\n');
 }
 
 /**
@@ -35,6 +49,7 @@ export class SmtpCapture {
           to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
           raw,
           subject: /^Subject: (.*)$/m.exec(raw)?.[1]?.trim() ?? '',
+          text: contentOf(raw),
         });
         for (const wake of this.waiters.splice(0)) wake();
         callback();
