@@ -2,6 +2,7 @@ import { checkCount, LedgerError } from './errors.js';
 import { EMPTY_ROOT, HASH_SIZE } from './hash.js';
 import {
   foldRange,
+  inheritSubtreeHashes,
   locate,
   perfectRoot,
   rangeNodes,
@@ -53,6 +54,8 @@ export async function appendLeafHashes(
     for (let t = 0; t * TILE_WIDTH < rowCount; t++) {
       const width = Math.min(TILE_WIDTH, rowCount - t * TILE_WIDTH);
       const data = row.slice(t * TILE_WIDTH * HASH_SIZE, (t * TILE_WIDTH + width) * HASH_SIZE);
+      // The old partial tile grew into this one: what was hashed of it need not be hashed again.
+      if (t === 0 && prefix.length > 0) inheritSubtreeHashes(prefix, data);
       const tile = { level, index: firstTile + t, width };
       changed.push({ tile, data });
       lastTiles.set(tileKey(level, tile.index), data);

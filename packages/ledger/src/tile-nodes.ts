@@ -70,29 +70,43 @@ export const tileKey = (level: number, index: number): string => `${level}/${ind
 const subtreeMemo = new WeakMap<Uint8Array, Map<number, Uint8Array>>();
 const memoKey = (offset: number, count: number): number => offset * (TILE_WIDTH + 1) + count;
 
-/** Hash of a complete subtree of `count` (a power of two) consecutive hashes starting at `offset`. */
+/** The smallest subtree whose hash is memoized: recomputing a smaller one (at most 3 hashes) is cheaper. */
+const MEMO_MIN_COUNT = 8;
+
+/**
+ * Hash of a complete subtree of `count` (a power of two) consecutive hashes starting at `offset`. Every
+ * subtree of 8 hashes or more computed on the way is memoized, so a tile that grew (see
+ * inheritSubtreeHashes) costs only the hashes its new part adds.
+ */
 export function perfectRoot(data: Uint8Array, offset: number, count: number): Uint8Array {
   const start = offset * HASH_SIZE;
   if (count === 1) return data.slice(start, start + HASH_SIZE);
+  if (count === 2) return hashAdjacent(data, start);
+  const half = count / 2;
+  if (count < MEMO_MIN_COUNT) {
+    return hashChildren(perfectRoot(data, offset, half), perfectRoot(data, offset + half, half));
+  }
   let memo = subtreeMemo.get(data);
   const key = memoKey(offset, count);
   const known = memo?.get(key);
   if (known) return known;
-  let layer: Uint8Array[] = [];
-  for (let i = 0; i < count; i += 2) layer.push(hashAdjacent(data, start + i * HASH_SIZE));
-  while (layer.length > 1) {
-    const next: Uint8Array[] = [];
-    for (let i = 0; i < layer.length; i += 2)
-      next.push(hashChildren(layer[i] as Uint8Array, layer[i + 1] as Uint8Array));
-    layer = next;
-  }
-  const root = layer[0] as Uint8Array;
+  const root = hashChildren(perfectRoot(data, offset, half), perfectRoot(data, offset + half, half));
   if (!memo) {
     memo = new Map();
     subtreeMemo.set(data, memo);
   }
   memo.set(key, root);
   return root;
+}
+
+/**
+ * Lets `tile` use the subtree hashes memoized for `prefix`, the same tile when it was narrower (a tile's
+ * first hashes never change, so each subtree of the prefix is one of the tile). Only for a `tile` whose
+ * leading bytes are `prefix`'s.
+ */
+export function inheritSubtreeHashes(prefix: Uint8Array, tile: Uint8Array): void {
+  const memo = subtreeMemo.get(prefix);
+  if (memo && !subtreeMemo.has(tile)) subtreeMemo.set(tile, new Map(memo));
 }
 
 /**

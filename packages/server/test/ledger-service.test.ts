@@ -14,6 +14,7 @@ import {
 } from '@personachain/ledger';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openKeyStore } from '../src/modules/keys/service.js';
+import type { RecordWriter } from '../src/modules/ledger/sequencer.js';
 import { CHECKPOINT_KEY_PURPOSE, LedgerService } from '../src/modules/ledger/service.js';
 import { migrate, openStore, type Store } from '../src/store/database.js';
 import { freshPgSchema, PG_URL, skipReason } from './helpers.js';
@@ -142,6 +143,156 @@ function suite(engine: 'sqlite' | 'postgres') {
     const checkpoint = await verifiedCheckpoint(ledger);
     expect(checkpoint.size).toBe(1);
     expect(Buffer.from(checkpoint.root)).toEqual(Buffer.from(rootOf([hashLeaf(kept)])));
+  });
+
+  it('writes recorded rows in the transaction that appends their entries, knowing each index', async () => {
+    const calls: Array<Array<{ row: string; index: number }>> = [];
+    const writer: RecordWriter<string> = {
+      async write(db, rows) {
+        calls.push([...rows]);
+        // An audit trail's rows: they hold the entry's index, and no queue sequence number.
+        const values = rows.map(({ row, index }) => ({
+          id: `aud_${row}`,
+          org_id: null,
+          project_id: null,
+          type: 'test.recorded',
+          ledger_seq: null,
+          ledger_index: index,
+          entry: `entry ${row}`,
+          created_at: '2026-11-21T00:00:00.000Z',
+        }));
+        await db.insertInto('audit_events').values(values).execute();
+      },
+    };
+    await ledger.append(new TextEncoder().encode('plain'));
+    const rows = ['a', 'b', 'c', 'd'];
+    const made: string[] = [];
+    const indexes = await Promise.all(
+      rows.map((row) =>
+        ledger.appendRecorded({
+          writer,
+          make: () => {
+            made.push(row);
+            return { entry: new TextEncoder().encode(`entry ${row}`), row };
+          },
+        }),
+      ),
+    );
+    // Each made once, in the order of the log.
+    expect(made).toEqual(rows);
+    // One call for the batch, rows in index order, each with its entry's index.
+    expect(calls).toEqual([rows.map((row, i) => ({ row, index: 1 + i }))]);
+    expect(indexes).toEqual([1, 2, 3, 4]);
+    const bundle = decodeEntryBundle((await ledger.tile('tile/entries/000.p/5'))?.body as Uint8Array);
+    expect(bundle.map((entry) => new TextDecoder().decode(entry))).toEqual([
+      'plain',
+      ...rows.map((row) => `entry ${row}`),
+    ]);
+    const written = await store.db
+      .selectFrom('audit_events')
+      .select(['id', 'ledger_index'])
+      .orderBy('id')
+      .execute();
+    expect(written.map((row) => [row.id, Number(row.ledger_index)])).toEqual(
+      rows.map((row, i) => [`aud_${row}`, 1 + i]),
+    );
+    expect(await ledger.indexesOfRows([...written.map((row) => ({ ...row, ledger_seq: null }))])).toEqual([
+      1, 2, 3, 4,
+    ]);
+  });
+
+  it('fails a whole batch whose rows cannot be written: no entry, no row; later batches are sound', async () => {
+    const failing: RecordWriter<string> = {
+      async write() {
+        throw new Error('the row was refused');
+      },
+    };
+    const kept: Uint8Array[] = [];
+    // The failed batch would have made 249 + 1 entries; the next makes as many, of other entries, so a
+    // tile kept from the failed one would have the very width asked for next.
+    for (const [i, size] of [3, 1, 249, 250, 7, 300, 2].entries()) {
+      const chunk = Array.from({ length: size }, (_, n) => new TextEncoder().encode(`batch ${i} entry ${n}`));
+      const appended = Promise.all(chunk.map((entry) => ledger.append(entry)));
+      if (i === 2) {
+        // Joins the batch of the appends above, and takes them down with it.
+        const refused = ledger.appendRecorded({
+          writer: failing,
+          make: () => ({ entry: new TextEncoder().encode('refused'), row: 'x' }),
+        });
+        await expect(refused).rejects.toThrow('the row was refused');
+        await expect(appended).rejects.toThrow('the row was refused');
+        continue;
+      }
+      await appended;
+      kept.push(...chunk);
+      // The root after every batch is the log's: the kept right-edge tiles never carry a failed batch.
+      const checkpoint = await verifiedCheckpoint(ledger);
+      expect(checkpoint.size).toBe(kept.length);
+      expect(Buffer.from(checkpoint.root)).toEqual(Buffer.from(rootOf(kept.map(hashLeaf))));
+    }
+  });
+
+  it('refuses alone an entry that cannot be made, or is too large; the rest of its batch is appended', async () => {
+    const writer: RecordWriter<string> = { write: async () => {} };
+    const outcomes = await Promise.allSettled([
+      ledger.append(new TextEncoder().encode('before')),
+      ledger.appendRecorded({
+        writer,
+        make: () => {
+          throw new Error('no entry today');
+        },
+      }),
+      ledger.appendRecorded({ writer, make: () => ({ entry: new Uint8Array(65_536), row: 'big' }) }),
+      ledger.appendRecorded({
+        writer,
+        make: () => ({ entry: new TextEncoder().encode('after'), row: 'ok' }),
+      }),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'rejected',
+      'fulfilled',
+    ]);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ message: 'no entry today' });
+    expect((outcomes[2] as PromiseRejectedResult).reason).toMatchObject({ status: 413 });
+    expect(outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []))).toEqual([
+      { index: 0 },
+      1,
+    ]);
+    const bundle = decodeEntryBundle((await ledger.tile('tile/entries/000.p/2'))?.body as Uint8Array);
+    expect(bundle.map((entry) => new TextDecoder().decode(entry))).toEqual(['before', 'after']);
+  });
+
+  it('a failed batch leaves no tile behind, even when another writer then grows the log to its size', async () => {
+    // Two writers on one database, as two server replicas are on PostgreSQL.
+    const other = await openLedger(store);
+    try {
+      const failing: RecordWriter<string> = {
+        async write() {
+          throw new Error('the row was refused');
+        },
+      };
+      const entry = (text: string) => new TextEncoder().encode(text);
+      const kept = [entry('first')];
+      await ledger.append(kept[0] as Uint8Array);
+      await expect(
+        Promise.all([
+          ledger.append(entry('lost')),
+          ledger.appendRecorded({ writer: failing, make: () => ({ entry: entry('refused'), row: 'x' }) }),
+        ]),
+      ).rejects.toThrow('the row was refused');
+      // The other writer makes the log the size the failed batch would have made, with other entries.
+      const theirs = [entry('theirs 1'), entry('theirs 2')];
+      await Promise.all(theirs.map((e) => other.append(e)));
+      kept.push(...theirs, entry('last'));
+      await ledger.append(kept[3] as Uint8Array);
+      const checkpoint = await verifiedCheckpoint(ledger);
+      expect(checkpoint.size).toBe(4);
+      expect(Buffer.from(checkpoint.root)).toEqual(Buffer.from(rootOf(kept.map(hashLeaf))));
+    } finally {
+      await other.close();
+    }
   });
 
   it('refuses an entry too large for a tlog-tiles entry bundle', async () => {

@@ -164,6 +164,72 @@ describe.each(Object.keys(engines))('store on %s', (engine) => {
     expect(await migrate(fresh.store)).toEqual(Object.keys(migrations));
   });
 
+  it('0029 keeps audit and access-log rows and their queued entries, and lets new rows skip the queue', async () => {
+    fresh = await (engines[engine] as () => Promise<Fresh>)();
+    const before = Object.fromEntries(Object.entries(migrations).filter(([name]) => name < '0029'));
+    await migrate(fresh.store, before);
+    const db = fresh.store.db;
+    await sql`insert into audit_events (id, org_id, project_id, type, ledger_seq, entry, created_at)
+      values ('aud_old', 'org_1', 'prj_1', 'project.created', 7, '{"v":1}', '2026-01-01')`.execute(db);
+    await sql`insert into vault_access_log
+      (id, project_id, vault_id, subject, action, item_id, outcome, score, ledger_seq, entry, at)
+      values ('vac_old', 'prj_1', 'vlt_1', 'sub', 'read', null, 'allow', 90, 8, '{"v":1}', 1)`.execute(db);
+
+    expect(await migrate(fresh.store)).toEqual(['0029_recorded_ledger_index']);
+    expect(await db.selectFrom('audit_events').selectAll().execute()).toEqual([
+      {
+        id: 'aud_old',
+        org_id: 'org_1',
+        project_id: 'prj_1',
+        type: 'project.created',
+        ledger_seq: expect.anything(),
+        ledger_index: null,
+        entry: '{"v":1}',
+        created_at: '2026-01-01',
+      },
+    ]);
+    const [oldAudit] = await db.selectFrom('audit_events').select('ledger_seq').execute();
+    const [oldAccess] = await db.selectFrom('vault_access_log').select(['ledger_seq', 'score']).execute();
+    expect([Number(oldAudit?.ledger_seq), Number(oldAccess?.ledger_seq), oldAccess?.score]).toEqual([
+      7, 8, 90,
+    ]);
+
+    // A row written with its ledger entry has an index and no queue sequence number.
+    await db
+      .insertInto('audit_events')
+      .values({
+        id: 'aud_new',
+        org_id: null,
+        project_id: 'prj_1',
+        type: 'credential.issued',
+        ledger_seq: null,
+        ledger_index: 3,
+        entry: '{"v":1}',
+        created_at: '2026-01-02',
+      })
+      .execute();
+    const listed = await db
+      .selectFrom('audit_events')
+      .select('id')
+      .where('project_id', '=', 'prj_1')
+      .orderBy('id')
+      .execute();
+    expect(listed.map((row) => row.id)).toEqual(['aud_new', 'aud_old']);
+    // The listing indexes survive the rebuild.
+    const indexes =
+      engine === 'sqlite'
+        ? await sql<{ name: string }>`select name from sqlite_master where type = 'index'
+            and name in ('audit_events_project', 'vault_access_log_vault')`.execute(db)
+        : await sql<{
+            name: string;
+          }>`select indexname as name from pg_indexes where schemaname = current_schema()
+            and indexname in ('audit_events_project', 'vault_access_log_vault')`.execute(db);
+    expect(indexes.rows.map((row) => row.name).sort()).toEqual([
+      'audit_events_project',
+      'vault_access_log_vault',
+    ]);
+  });
+
   it('enforces uniqueness and foreign keys the app relies on', async () => {
     fresh = await (engines[engine] as () => Promise<Fresh>)();
     await migrate(fresh.store);

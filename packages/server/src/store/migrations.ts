@@ -1341,4 +1341,46 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0029_recorded_ledger_index': {
+    async up(db: Kysely<unknown>) {
+      // Rows written in the very transaction that appends their ledger entry (LedgerService.appendRecorded)
+      // hold the entry's index and were never queued: ledger_seq becomes optional, ledger_index is new.
+      for (const table of ['audit_events', 'vault_access_log']) {
+        await db.schema.alterTable(table).addColumn('ledger_index', 'bigint').execute();
+        if (db.getExecutor().adapter instanceof PostgresAdapter) {
+          await db.schema
+            .alterTable(table)
+            .alterColumn('ledger_seq', (column) => column.dropNotNull())
+            .execute();
+        } else {
+          await dropNotNullOnSqlite(db, table, 'ledger_seq');
+        }
+      }
+    },
+  },
 };
+
+/**
+ * SQLite cannot change a column's constraints: the table is rebuilt from its own definition without
+ * `not null` on `column`, its rows copied, and its indexes created again (inside the migration's
+ * transaction, so a failure leaves the table as it was).
+ */
+async function dropNotNullOnSqlite(db: Kysely<unknown>, table: string, column: string): Promise<void> {
+  const { rows } = await sql<{ type: string; sql: string | null }>`
+    select type, sql from sqlite_master where tbl_name = ${table}`.execute(db);
+  const definition = rows.find((row) => row.type === 'table')?.sql ?? '';
+  const constrained = `"${column}" bigint not null`;
+  if (!definition.includes(constrained)) {
+    throw new Error(`${table}.${column} is not defined as ${constrained}: ${definition}`);
+  }
+  const rebuilt = `${table}_rebuilt`;
+  await sql
+    .raw(definition.replace(`"${table}"`, `"${rebuilt}"`).replace(constrained, `"${column}" bigint`))
+    .execute(db);
+  await sql`insert into ${sql.table(rebuilt)} select * from ${sql.table(table)}`.execute(db);
+  await db.schema.dropTable(table).execute();
+  await db.schema.alterTable(rebuilt).renameTo(table).execute();
+  for (const index of rows.filter((row) => row.type === 'index' && row.sql !== null)) {
+    await sql.raw(index.sql as string).execute(db);
+  }
+}

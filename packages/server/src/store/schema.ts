@@ -119,7 +119,10 @@ export interface AuditEventsTable {
   org_id: string | null;
   project_id: string | null;
   type: string;
-  ledger_seq: number | string;
+  /** The queued entry (`record` in an act's transaction); null for a row appended with its entry. */
+  ledger_seq: number | string | null;
+  /** The entry's index, for a row appended with its entry (`recordAlone`); else via ledger_sequence. */
+  ledger_index: number | string | null;
   entry: string;
   created_at: string;
 }
@@ -936,7 +939,9 @@ export interface VaultAccessLogTable {
   item_id: string | null;
   outcome: string;
   score: number;
-  ledger_seq: number | string;
+  /** As in audit_events: the queued entry, or null and the entry's index in `ledger_index`. */
+  ledger_seq: number | string | null;
+  ledger_index: number | string | null;
   entry: string;
   at: number | string;
 }

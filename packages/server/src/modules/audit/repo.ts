@@ -9,6 +9,16 @@ export class AuditRepo {
     await this.db.insertInto('audit_events').values(row).execute();
   }
 
+  async insertMany(rows: readonly AuditEventsTable[]): Promise<void> {
+    // Chunked: SQLite and PostgreSQL both cap the parameters of one statement (8 columns each here).
+    for (let start = 0; start < rows.length; start += 1000) {
+      await this.db
+        .insertInto('audit_events')
+        .values(rows.slice(start, start + 1000))
+        .execute();
+    }
+  }
+
   /** The organization a project belongs to; null once the project is gone. */
   async orgOfProject(projectId: string): Promise<string | null> {
     const row = await this.db

@@ -1,14 +1,11 @@
 import type { Kysely } from 'kysely';
 import { decodeCursor, type Page, toPage } from '../../http/pagination.js';
 import { newId } from '../../ids.js';
-import type { Database } from '../../store/schema.js';
+import type { AuditEventsTable, Database } from '../../store/schema.js';
 import type { SessionStatus } from '../kyc/state-machine.js';
+import type { RecordWriter } from '../ledger/sequencer.js';
 import type { LedgerService } from '../ledger/service.js';
-import { GroupCommit } from './group-commit.js';
 import { AuditRepo } from './repo.js';
-
-/** Most acts recorded alone that share one transaction. */
-const MAX_GROUP = 256;
 
 /** Security-relevant acts. Names are `<resource>.<verb>`; later capabilities add theirs. */
 export type AuditEventType =
@@ -132,13 +129,24 @@ export interface AuditEntry extends AuditEvent {
   ledgerIndex: number | null;
 }
 
+const encoder = new TextEncoder();
+
+/** The organization an entry names. End users act without knowing it (they sign in to a project). */
+async function orgOf(repo: AuditRepo, event: AuditEvent): Promise<string | null> {
+  return event.orgId ?? (event.projectId ? await repo.orgOfProject(event.projectId) : null);
+}
+
 /**
  * The audit trail: each act is a row and a ledger entry, written in the act's own transaction, so an act
  * without its audit entry cannot commit.
  */
 export class AuditService {
   private readonly repo: AuditRepo;
-  private readonly alone: GroupCommit<AuditEvent>;
+  /** Writes the rows of `recordAlone` in the ledger's transaction, one statement per batch. */
+  private readonly rowWriter: RecordWriter<AuditEventsTable> = {
+    write: (db, rows) =>
+      new AuditRepo(db).insertMany(rows.map(({ row, index }) => ({ ...row, ledger_index: index }))),
+  };
 
   constructor(
     db: Kysely<Database>,
@@ -146,21 +154,42 @@ export class AuditService {
     private readonly now: () => Date = () => new Date(),
   ) {
     this.repo = new AuditRepo(db);
-    this.alone = new GroupCommit(async (events) => {
-      await this.repo.db.transaction().execute(async (trx) => {
-        for (const event of events) await this.record(trx, event);
-      });
-      this.committed();
-    }, MAX_GROUP);
   }
 
   /** Records an act inside the caller's transaction `trx`; call `committed()` once it commits. */
   async record(trx: Kysely<Database>, event: AuditEvent): Promise<void> {
     const repo = new AuditRepo(trx);
+    const row = this.rowOf(event, await orgOf(repo, event));
+    const seq = await this.ledger.enqueue(trx, encoder.encode(row.entry));
+    await repo.insert({ ...row, ledger_seq: seq });
+  }
+
+  /**
+   * Records an act that writes nothing else (issuing a credential): its row is written in the
+   * transaction that appends its entry to the ledger, which concurrent ones share. Once this resolves the
+   * entry is committed and in the log, and if it throws the act must fail.
+   */
+  async recordAlone(event: AuditEvent): Promise<void> {
+    const orgId = await orgOf(this.repo, event);
+    await this.ledger.appendRecorded({
+      writer: this.rowWriter,
+      // Made in the ledger's transaction: ids then grow in commit order, as a client paging by cursor needs.
+      make: () => {
+        const row = this.rowOf(event, orgId);
+        return { entry: encoder.encode(row.entry), row };
+      },
+    });
+  }
+
+  /** Tells the ledger that recorded entries were committed, so it integrates them now. */
+  committed(): void {
+    this.ledger.notifyQueued();
+  }
+
+  /** The event's row, with its ledger entry and without its place in the log. */
+  private rowOf(event: AuditEvent, orgId: string | null): AuditEventsTable {
     const id = newId('aud');
     const at = this.now().toISOString();
-    // End users act without knowing the organization (they sign in to a project); the entry names it anyway.
-    const orgId = event.orgId ?? (event.projectId ? await repo.orgOfProject(event.projectId) : null);
     const entry = JSON.stringify({
       v: 1,
       id,
@@ -172,29 +201,16 @@ export class AuditService {
       subject: event.subject,
       details: event.details ?? {},
     });
-    const seq = await this.ledger.enqueue(trx, new TextEncoder().encode(entry));
-    await repo.insert({
+    return {
       id,
       org_id: orgId,
       project_id: event.projectId,
       type: event.type,
-      ledger_seq: seq,
+      ledger_seq: null,
+      ledger_index: null,
       entry,
       created_at: at,
-    });
-  }
-
-  /**
-   * Records an act that writes nothing else (issuing a credential): concurrent ones share a transaction.
-   * Once this resolves the entry is committed, and if it throws the act must fail.
-   */
-  recordAlone(event: AuditEvent): Promise<void> {
-    return this.alone.add(event);
-  }
-
-  /** Tells the ledger that recorded entries were committed, so it integrates them now. */
-  committed(): void {
-    this.ledger.notifyQueued();
+    };
   }
 
   async listForProject(
@@ -203,8 +219,8 @@ export class AuditService {
   ): Promise<Page<AuditEntry>> {
     const after = decodeCursor(page.cursor, /^aud_[0-9a-f]{32}$/);
     const rows = await this.repo.listForProject(projectId, { after, limit: page.limit + 1 });
-    const indexes = await this.ledger.indexesOf(rows.map((row) => Number(row.ledger_seq)));
-    const entries = rows.map((row): AuditEntry => {
+    const indexes = await this.ledger.indexesOfRows(rows);
+    const entries = rows.map((row, i): AuditEntry => {
       const parsed = JSON.parse(row.entry) as { actor: string; subject: string; details: AuditDetails };
       return {
         id: row.id,
@@ -216,7 +232,7 @@ export class AuditService {
         details: parsed.details,
         createdAt: row.created_at,
         entry: row.entry,
-        ledgerIndex: indexes.get(Number(row.ledger_seq)) ?? null,
+        ledgerIndex: indexes[i] ?? null,
       };
     });
     return toPage(entries, page.limit);

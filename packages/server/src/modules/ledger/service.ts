@@ -17,8 +17,14 @@ import { Problem } from '../../http/problem.js';
 import type { Store } from '../../store/database.js';
 import type { Database } from '../../store/schema.js';
 import { LedgerRepo, type LedgerState } from './repo.js';
-import { Sequencer } from './sequencer.js';
+import { type RecordedAppend, Sequencer } from './sequencer.js';
 import { TileCache } from './tile-cache.js';
+
+/** Where a row that records a ledger entry says the entry is (audit events, vault access log). */
+export interface RecordedEntryRow {
+  ledger_seq: number | string | null;
+  ledger_index: number | string | null;
+}
 
 /** The bundle format prefixes each entry with a big-endian uint16 length. */
 export const MAX_ENTRY_BYTES = 65_535;
@@ -101,7 +107,7 @@ export class LedgerService {
     let service: LedgerService | undefined;
     const sequencer = new Sequencer(repo, {
       maxBatch: options.maxBatch ?? 1024,
-      maxDelayMs: options.maxDelayMs ?? 2,
+      maxDelayMs: options.maxDelayMs ?? 0,
       signCheckpoint: sign,
       onCheckpoint: (next) => {
         service?.advance(next);
@@ -134,6 +140,22 @@ export class LedgerService {
   }
 
   /**
+   * Appends one entry with the row that records it, both made by `recorded.make` in the transaction that
+   * integrates the entry, where `recorded.writer` writes the row; resolves with the entry's index once both
+   * are durable. For acts that write nothing else: cheaper than `enqueue` in a transaction of one's own.
+   */
+  appendRecorded<Row>(recorded: RecordedAppend<Row>): Promise<number> {
+    return this.sequencer.append({
+      writer: recorded.writer,
+      make: () => {
+        const made = recorded.make();
+        checkEntry(made.entry);
+        return made;
+      },
+    });
+  }
+
+  /**
    * Queues an entry inside the caller's transaction, so the entry commits or rolls back with the act it
    * records. Call `notifyQueued` after the commit; the returned sequence number maps to the entry's index
    * once integrated (`indexesOf`).
@@ -149,6 +171,21 @@ export class LedgerService {
 
   indexesOf(seqs: readonly number[]): Promise<Map<number, number>> {
     return this.repo.indexesOf(seqs);
+  }
+
+  /**
+   * The ledger index of each row that records an entry: its own (`ledger_index`, written with its entry
+   * by `appendRecorded`), or that of its queued entry (`ledger_seq`) once integrated; null before.
+   */
+  async indexesOfRows(rows: readonly RecordedEntryRow[]): Promise<Array<number | null>> {
+    const queued = rows.flatMap((row) =>
+      row.ledger_index === null && row.ledger_seq !== null ? [Number(row.ledger_seq)] : [],
+    );
+    const indexes = await this.repo.indexesOf(queued);
+    return rows.map((row) => {
+      if (row.ledger_index !== null) return Number(row.ledger_index);
+      return row.ledger_seq === null ? null : (indexes.get(Number(row.ledger_seq)) ?? null);
+    });
   }
 
   /** The latest signed state. Cached when this process is the database's only writer. */

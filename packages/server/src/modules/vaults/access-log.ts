@@ -1,13 +1,11 @@
 import type { Kysely } from 'kysely';
 import { decodeCursor, type Page, toPage } from '../../http/pagination.js';
 import type { Database } from '../../store/schema.js';
-import { GroupCommit } from '../audit/group-commit.js';
+import type { RecordWriter } from '../ledger/sequencer.js';
 import type { LedgerService } from '../ledger/service.js';
 import type { AccessDecision, VaultAction } from '../policy/access/index.js';
 import { type AccessLogRow, VaultsRepo } from './repo.js';
 
-/** Most access-log entries one group commit writes. */
-const MAX_GROUP = 256;
 const ENTRY_ID = /^vac_[0-9a-f]{32}$/;
 const encoder = new TextEncoder();
 
@@ -97,47 +95,37 @@ export interface AccessLogEntry {
 
 /**
  * The vault access log: one row and one ledger entry per access decision on a member route. Reads are
- * group-committed (many decisions, one transaction and one fsync); commits write theirs inside their own
- * transaction, so a write and its log entry commit together or not at all.
+ * written with their ledger entry, in the ledger's transaction that many decisions share (one fsync for
+ * them all); commits write theirs inside their own transaction, so a write and its log entry commit
+ * together or not at all.
  */
 export class AccessLog {
   private readonly repo: VaultsRepo;
-  private readonly alone: GroupCommit<AccessRecord>;
+  private readonly rowWriter: RecordWriter<AccessLogRow> = {
+    write: (db, rows) =>
+      new VaultsRepo(db).insertAccessLogs(rows.map(({ row, index }) => ({ ...row, ledger_index: index }))),
+  };
 
   constructor(
     db: Kysely<Database>,
     private readonly ledger: LedgerService,
   ) {
     this.repo = new VaultsRepo(db);
-    this.alone = new GroupCommit(async (records) => {
-      await this.repo.db.transaction().execute(async (trx) => {
-        for (const record of records) await this.recordIn(trx, record);
-      });
-      this.ledger.notifyQueued();
-    }, MAX_GROUP);
   }
 
-  /** Writes the record with other decisions of the moment; resolves once it is committed. */
-  record(record: AccessRecord): Promise<void> {
-    return this.alone.add(record);
+  /** Writes the record with other decisions of the moment; resolves once it is committed and in the log. */
+  async record(record: AccessRecord): Promise<void> {
+    const row = rowOf(record, null);
+    await this.ledger.appendRecorded({
+      writer: this.rowWriter,
+      make: () => ({ entry: encoder.encode(record.entry), row }),
+    });
   }
 
   /** Writes the record inside the caller's transaction; call `committed()` once that commits. */
   async recordIn(trx: Kysely<Database>, record: AccessRecord): Promise<void> {
     const seq = await this.ledger.enqueue(trx, encoder.encode(record.entry));
-    await new VaultsRepo(trx).insertAccessLog({
-      id: record.id,
-      project_id: record.projectId,
-      vault_id: record.vaultId,
-      subject: record.subject,
-      action: record.action,
-      item_id: record.itemId,
-      outcome: record.outcome,
-      score: record.score,
-      ledger_seq: seq,
-      entry: record.entry,
-      at: record.at,
-    });
+    await new VaultsRepo(trx).insertAccessLog(rowOf(record, seq));
   }
 
   committed(): void {
@@ -151,8 +139,8 @@ export class AccessLog {
   ): Promise<Page<AccessLogEntry>> {
     const after = decodeCursor(page.cursor, ENTRY_ID);
     const rows = await this.repo.listAccessLog(vaultId, { after, limit: page.limit + 1 });
-    const indexes = await this.ledger.indexesOf(rows.map((row) => Number(row.ledger_seq)));
-    const entries = rows.map((row: AccessLogRow) => ({
+    const indexes = await this.ledger.indexesOfRows(rows);
+    const entries = rows.map((row: AccessLogRow, i) => ({
       id: row.id,
       at: new Date(Number(row.at)).toISOString(),
       subject: row.subject,
@@ -161,8 +149,26 @@ export class AccessLog {
       outcome: row.outcome,
       score: row.score,
       entry: row.entry,
-      ledgerIndex: indexes.get(Number(row.ledger_seq)) ?? null,
+      ledgerIndex: indexes[i] ?? null,
     }));
     return toPage(entries, page.limit);
   }
+}
+
+/** The row of `record`; `seq` is its queued ledger entry, null when the row is written with its entry. */
+function rowOf(record: AccessRecord, seq: number | null): AccessLogRow {
+  return {
+    id: record.id,
+    project_id: record.projectId,
+    vault_id: record.vaultId,
+    subject: record.subject,
+    action: record.action,
+    item_id: record.itemId,
+    outcome: record.outcome,
+    score: record.score,
+    ledger_seq: seq,
+    ledger_index: null,
+    entry: record.entry,
+    at: record.at,
+  };
 }

@@ -521,6 +521,16 @@ export class VaultsRepo {
     await this.db.insertInto('vault_access_log').values(row).execute();
   }
 
+  async insertAccessLogs(rows: readonly AccessLogRow[]): Promise<void> {
+    // Chunked: SQLite and PostgreSQL both cap the parameters of one statement (12 columns each here).
+    for (let start = 0; start < rows.length; start += 1000) {
+      await this.db
+        .insertInto('vault_access_log')
+        .values(rows.slice(start, start + 1000))
+        .execute();
+    }
+  }
+
   listAccessLog(
     vaultId: string,
     options: { after?: string | undefined; limit: number },
