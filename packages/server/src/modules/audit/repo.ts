@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { inChunks, ROWS_PER_STATEMENT } from '../../store/chunks.js';
 import type { AuditEventsTable, Database } from '../../store/schema.js';
 
 /** The audit_events table. Only the audit service calls this. */
@@ -10,13 +11,9 @@ export class AuditRepo {
   }
 
   async insertMany(rows: readonly AuditEventsTable[]): Promise<void> {
-    // Chunked: SQLite and PostgreSQL both cap the parameters of one statement (8 columns each here).
-    for (let start = 0; start < rows.length; start += 1000) {
-      await this.db
-        .insertInto('audit_events')
-        .values(rows.slice(start, start + 1000))
-        .execute();
-    }
+    await inChunks(rows, ROWS_PER_STATEMENT, async (chunk) => {
+      await this.db.insertInto('audit_events').values(chunk).execute();
+    });
   }
 
   /** The organization a project belongs to; null once the project is gone. */

@@ -1,5 +1,6 @@
 import { innerSubtreeHashes, rememberInnerSubtreeHashes, type TileId } from '@personachain/ledger';
 import type { Kysely } from 'kysely';
+import { inChunks, ROWS_PER_STATEMENT } from '../../store/chunks.js';
 import type { Engine } from '../../store/database.js';
 import type { Database } from '../../store/schema.js';
 
@@ -158,13 +159,12 @@ export class LedgerRepo {
   }
 
   async insertEntries(firstIndex: number, entries: readonly Uint8Array[]): Promise<void> {
-    // Chunked: SQLite and PostgreSQL both cap the parameters of one statement.
-    for (let start = 0; start < entries.length; start += 1000) {
+    await inChunks(entries, ROWS_PER_STATEMENT, async (chunk, start) => {
       await this.db
         .insertInto('ledger_entries')
-        .values(entries.slice(start, start + 1000).map((data, i) => ({ idx: firstIndex + start + i, data })))
+        .values(chunk.map((data, i) => ({ idx: firstIndex + start + i, data })))
         .execute();
-    }
+    });
   }
 
   /** Entries `[from, from + count)`, in index order; fewer when the log is shorter. */
@@ -204,9 +204,7 @@ export class LedgerRepo {
 
   /** Records the index each queued entry got and removes it from the queue. */
   async markSequenced(assigned: ReadonlyArray<{ seq: number; idx: number }>): Promise<void> {
-    if (assigned.length === 0) return;
-    for (let start = 0; start < assigned.length; start += 1000) {
-      const chunk = assigned.slice(start, start + 1000);
+    await inChunks(assigned, ROWS_PER_STATEMENT, async (chunk) => {
       await this.db.insertInto('ledger_sequence').values(chunk).execute();
       await this.db
         .deleteFrom('ledger_queue')
@@ -216,7 +214,7 @@ export class LedgerRepo {
           chunk.map((entry) => entry.seq),
         )
         .execute();
-    }
+    });
   }
 
   async indexesOf(seqs: readonly number[]): Promise<Map<number, number>> {

@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { inChunks, ROWS_PER_STATEMENT } from '../../store/chunks.js';
 import type {
   Database,
   VaultAccessLogTable,
@@ -522,13 +523,9 @@ export class VaultsRepo {
   }
 
   async insertAccessLogs(rows: readonly AccessLogRow[]): Promise<void> {
-    // Chunked: SQLite and PostgreSQL both cap the parameters of one statement (12 columns each here).
-    for (let start = 0; start < rows.length; start += 1000) {
-      await this.db
-        .insertInto('vault_access_log')
-        .values(rows.slice(start, start + 1000))
-        .execute();
-    }
+    await inChunks(rows, ROWS_PER_STATEMENT, async (chunk) => {
+      await this.db.insertInto('vault_access_log').values(chunk).execute();
+    });
   }
 
   listAccessLog(
