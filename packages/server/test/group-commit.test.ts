@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GroupCommit } from '../src/modules/webhooks/group-commit.js';
+import { GroupCommit } from '../src/store/group-commit.js';
 
 describe('GroupCommit', () => {
   it('writes the items of one moment in one commit, later ones in the next', async () => {

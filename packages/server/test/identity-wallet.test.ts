@@ -8,14 +8,18 @@ import {
   createPresentation,
   createRawKeySigner,
   didKeyResolver,
+  type IssueVpJwtInput,
+  issueVpCose,
   issueVpJwt,
   issueVpSdJwt,
+  type JwsSigner,
   parseVpCoseDataUrl,
   signPresentation,
   VP_SD_JWT_DATA_URL,
   verifyVpCoseHolder,
   verifyVpJwtHolder,
   verifyVpSdJwtHolder,
+  vpCoseDataUrl,
 } from '@personachain/credentials';
 import { encodePublicKeyMultibase, signatureScheme } from '@personachain/crypto';
 import * as client from 'openid-client';
@@ -90,6 +94,27 @@ function didAuth(holder: string, challenge: string, domain: string, signedBy: Wa
     domain,
     documentLoader: signedBy.documentLoader,
   });
+}
+
+/** The EnvelopedVerifiablePresentation id of each VC-JOSE-COSE presentation a wallet may answer DID Auth with. */
+const DID_AUTH_ENVELOPES = {
+  'vp+jwt': async (input: IssueVpJwtInput) => `data:application/vp+jwt,${await issueVpJwt(input)}`,
+  'vp+sd-jwt': async (input: IssueVpJwtInput) => `${VP_SD_JWT_DATA_URL}${await issueVpSdJwt(input)}`,
+  'vp+cose': async (input: IssueVpJwtInput) => vpCoseDataUrl(await issueVpCose(input)),
+} as const;
+type DidAuthEnvelope = keyof typeof DID_AUTH_ENVELOPES;
+
+/** An enveloped DID Auth presentation: `holder` claimed, the challenge as `nonce`, the domain as `aud`. */
+async function envelopedDidAuth(
+  format: DidAuthEnvelope,
+  holder: string,
+  nonce: string,
+  audience: string,
+  signer: JwsSigner,
+) {
+  const presentation = createPresentation({ holder });
+  const id = await DID_AUTH_ENVELOPES[format]({ presentation, signer, nonce, audience });
+  return { '@context': V2, type: 'EnvelopedVerifiablePresentation', id };
 }
 
 describe.each(ENGINES)('end users’ DIDs and wallets on %s', (engine) => {
@@ -206,49 +231,130 @@ describe.each(ENGINES)('end users’ DIDs and wallets on %s', (engine) => {
       expect(admin.body.items).toEqual(listed.body.items);
     });
 
-    it('links a DID by a vp+jwt whose nonce is the challenge and aud the domain', async () => {
-      const user = await signIn(a);
-      const wallet = await selfCustodied();
-      const { challenge: c, domain } = await challenge(user.token);
-      const jws = await issueVpJwt({
-        presentation: createPresentation({ holder: wallet.did }),
-        signer: wallet.jwsSigner,
-        nonce: c,
-        audience: domain,
-      });
-      const presentation = {
-        '@context': V2,
-        type: 'EnvelopedVerifiablePresentation',
-        id: `data:application/vp+jwt,${jws}`,
-      };
-      const linked = await account('POST', '/dids', user.token, { presentation });
-      expect(linked.status, JSON.stringify(linked.body)).toBe(201);
-      expect(linked.body.did).toBe(wallet.did);
-    });
+    describe.each(Object.keys(DID_AUTH_ENVELOPES) as DidAuthEnvelope[])(
+      'by a %s EnvelopedVerifiablePresentation',
+      (format) => {
+        it('links the holder DID when the nonce is the challenge and aud the domain, once', async () => {
+          const user = await signIn(a);
+          const wallet = await selfCustodied();
+          const { challenge: c, domain } = await challenge(user.token);
+          const presentation = await envelopedDidAuth(format, wallet.did, c, domain, wallet.jwsSigner);
+          const linked = await account('POST', '/dids', user.token, { presentation });
+          expect(linked.status, JSON.stringify(linked.body)).toBe(201);
+          expect(linked.body).toMatchObject({ did: wallet.did, custody: 'self' });
+          const listed = await account('GET', '/dids', user.token);
+          expect(listed.body.items.map((d: any) => d.did)).toEqual([wallet.did]);
+          const replayed = await account('POST', '/dids', user.token, { presentation });
+          expect(replayed.status).toBe(403);
+          expect(replayed.body.code).toBe('invalid_challenge');
+        });
 
-    it('takes no other VC-JOSE-COSE envelope than vp+jwt for DID Auth, and leaves the challenge open', async () => {
+        it('refuses a nonce that is not an open challenge, and an aud that is not the domain', async () => {
+          const user = await signIn(a);
+          const wallet = await selfCustodied();
+          const { challenge: c, domain } = await challenge(user.token);
+          const wrongNonce = await account('POST', '/dids', user.token, {
+            presentation: await envelopedDidAuth(
+              format,
+              wallet.did,
+              'not-the-challenge',
+              domain,
+              wallet.jwsSigner,
+            ),
+          });
+          expect(wrongNonce.status).toBe(403);
+          expect(wrongNonce.body.code).toBe('invalid_challenge');
+
+          const wrongAud = await account('POST', '/dids', user.token, {
+            presentation: await envelopedDidAuth(
+              format,
+              wallet.did,
+              c,
+              'https://evil.example',
+              wallet.jwsSigner,
+            ),
+          });
+          expect(wrongAud.status).toBe(400);
+          expect(wrongAud.body.errors.map((e: any) => e.code)).toContain('domain-mismatch');
+          // The failed attempt spent the challenge: a good presentation answering it is refused now.
+          const reused = await account('POST', '/dids', user.token, {
+            presentation: await envelopedDidAuth(format, wallet.did, c, domain, wallet.jwsSigner),
+          });
+          expect(reused.status).toBe(403);
+          expect((await account('GET', '/dids', user.token)).body.items).toEqual([]);
+        });
+
+        it('refuses a presentation whose holder is not the DID whose key signed it', async () => {
+          const user = await signIn(a);
+          const victim = await selfCustodied();
+          const attacker = await selfCustodied();
+          const first = await challenge(user.token);
+          const byOtherDid = await account('POST', '/dids', user.token, {
+            presentation: await envelopedDidAuth(
+              format,
+              victim.did,
+              first.challenge,
+              first.domain,
+              attacker.jwsSigner,
+            ),
+          });
+          expect(byOtherDid.status).toBe(400);
+          expect(byOtherDid.body.errors.map((e: any) => e.code)).toEqual(['issuer-mismatch']);
+          // The attacker's key behind the victim's key id: the victim's key does not verify the signature.
+          const second = await challenge(user.token);
+          const underVictimKid: JwsSigner = { ...attacker.jwsSigner, kid: victim.jwsSigner.kid };
+          const underVictimKey = await account('POST', '/dids', user.token, {
+            presentation: await envelopedDidAuth(
+              format,
+              victim.did,
+              second.challenge,
+              second.domain,
+              underVictimKid,
+            ),
+          });
+          expect(underVictimKey.status).toBe(400);
+          expect(underVictimKey.body.errors.map((e: any) => e.code)).toEqual(['invalid-signature']);
+          expect((await account('GET', '/dids', user.token)).body.items).toEqual([]);
+        });
+      },
+    );
+
+    it('refuses another envelope, a malformed one or one without a plain holder before spending the challenge', async () => {
       const user = await signIn(a);
       const wallet = await selfCustodied();
       const { challenge: c, domain } = await challenge(user.token);
-      const sdJwt = await issueVpSdJwt({
+      const envelope = (id: string) => ({ '@context': V2, type: 'EnvelopedVerifiablePresentation', id });
+      const signed = await envelopedDidAuth('vp+jwt', wallet.did, c, domain, wallet.jwsSigner);
+      for (const id of [
+        `data:application/vp+ld+json,${JSON.stringify(createPresentation({ holder: wallet.did }))}`,
+        signed.id.replace('data:application/vp+jwt,', 'data:application/vp+sd-jwt,'),
+        `${VP_SD_JWT_DATA_URL}not-a-jwt~`,
+        'data:application/vp+cose;base64,AAAA',
+      ]) {
+        const refused = await account('POST', '/dids', user.token, { presentation: envelope(id) });
+        expect(refused.status, id).toBe(400);
+        expect(refused.body.errors).toEqual([
+          expect.objectContaining({
+            pointer: '#/presentation/id',
+            detail: expect.stringContaining('vp+cose'),
+          }),
+        ]);
+      }
+      // A holder only in a Disclosure is not one: DID Auth reads the issuer-signed payload's own claims.
+      const withheld = await issueVpSdJwt({
         presentation: createPresentation({ holder: wallet.did }),
         signer: wallet.jwsSigner,
         nonce: c,
         audience: domain,
+        disclosable: ['/holder'],
       });
-      const refused = await account('POST', '/dids', user.token, {
-        presentation: {
-          '@context': V2,
-          type: 'EnvelopedVerifiablePresentation',
-          id: `${VP_SD_JWT_DATA_URL}${sdJwt}`,
-        },
+      const holderless = await account('POST', '/dids', user.token, {
+        presentation: envelope(`${VP_SD_JWT_DATA_URL}${withheld}`),
       });
-      expect(refused.status).toBe(400);
-      expect(refused.body.errors.map((e: any) => e.pointer)).toEqual(['#/presentation/id']);
-      // Refused before the challenge was looked up: it still answers a supported presentation.
-      const linked = await account('POST', '/dids', user.token, {
-        presentation: await didAuth(wallet.did, c, domain, wallet),
-      });
+      expect(holderless.status).toBe(400);
+      expect(holderless.body.errors.map((e: any) => e.pointer)).toEqual(['#/presentation/holder']);
+      // Refused before the challenge was looked up: it still answers a good presentation.
+      const linked = await account('POST', '/dids', user.token, { presentation: signed });
       expect(linked.status, JSON.stringify(linked.body)).toBe(201);
     });
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type ProviderAdapter, projectAdapter } from '../src/modules/oidc/adapter.js';
 import { OidcPayloadRepo } from '../src/modules/oidc/payload-repo.js';
 import { migrate, openStore, type Store } from '../src/store/database.js';
@@ -86,6 +86,33 @@ describe.each(Object.keys(engines))('OIDC adapter on %s', (engine) => {
     expect(await tokens.find('r2')).toBeUndefined();
     expect(await tokens.find('r3')).toEqual({ grantId: 'g2' });
     expect(await adapter(PROJECT_B, 'RefreshToken').find('r1')).toEqual({ grantId: 'g1' });
+  });
+
+  it('writes consumptions, revocations and destroyed sessions that arrive together in one transaction', async () => {
+    const codes = adapter(PROJECT_A, 'AuthorizationCode');
+    const sessions = adapter(PROJECT_A, 'Session');
+    const tokens = adapter(PROJECT_A, 'RefreshToken');
+    await codes.upsert('c1', { jti: 'c1' }, 60);
+    await sessions.upsert('s1', { uid: 'u1' }, 60);
+    await tokens.upsert('r1', { grantId: 'g1' }, 60);
+    const transactions = vi.spyOn(store.db, 'transaction');
+    await Promise.all([codes.consume('c1'), sessions.destroy('s1'), tokens.revokeByGrantId('g1')]);
+    expect(transactions).toHaveBeenCalledTimes(1);
+    // Each caller went on only once its write had committed.
+    expect(typeof (await codes.find('c1'))?.consumed).toBe('number');
+    expect(await sessions.find('s1')).toBeUndefined();
+    expect(await tokens.find('r1')).toBeUndefined();
+  });
+
+  it('runs a batch of durable writes again when its transaction failed as a whole', async () => {
+    const codes = adapter(PROJECT_A, 'AuthorizationCode');
+    await codes.upsert('c1', { jti: 'c1' }, 60);
+    const transactions = vi.spyOn(store.db, 'transaction').mockImplementationOnce(() => {
+      throw new Error('deadlock detected');
+    });
+    await codes.consume('c1');
+    expect(transactions).toHaveBeenCalledTimes(2);
+    expect(typeof (await codes.find('c1'))?.consumed).toBe('number');
   });
 
   it('finds by user code and by uid', async () => {

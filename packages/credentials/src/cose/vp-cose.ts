@@ -13,6 +13,7 @@ import { checkValidity } from '../jose/validity.js';
 import type { VerifyVpJwtOptions } from '../jose/vp-jwt.js';
 import { checkCoseMediaType, cwtClaims, decodeJsonPayload, parseBase64DataUrl } from './cose-json.js';
 import {
+  type DecodedCoseSign1,
   decodeCoseSign1,
   HEADER,
   type HeaderMap,
@@ -71,6 +72,13 @@ export interface VerifiedVpCose extends Omit<VerifiedVpCoseHolder, 'envelopes'> 
   credentials: JsonObject[];
 }
 
+/** Parses a vp+cose without trusting it: a COSE_Sign1 (decodeCoseSign1) typed `vp+cose`, its JSON payload. */
+export function decodeVpCose(bytes: Uint8Array): { decoded: DecodedCoseSign1; presentation: JsonObject } {
+  const decoded = decodeCoseSign1(bytes);
+  checkCoseMediaType(decoded.protectedHeader, VP_COSE_MEDIA_TYPE, VP_MEDIA_TYPE);
+  return { decoded, presentation: decodeJsonPayload(decoded.payload) };
+}
+
 /**
  * The holder's part of verifyVpCose: COSE_Sign1 structure and typed header, the presentation checked as VCDM
  * 2.0, holder/key hints (CWT `iss`, else a verification method URL `kid` when there is a holder), the holder's
@@ -81,9 +89,7 @@ export async function verifyVpCoseHolder(
   bytes: Uint8Array,
   options: Omit<VerifyVpJwtOptions, 'verifyEnvelopedCredential'>,
 ): Promise<VerifiedVpCoseHolder> {
-  const decoded = decodeCoseSign1(bytes);
-  checkCoseMediaType(decoded.protectedHeader, VP_COSE_MEDIA_TYPE, VP_MEDIA_TYPE);
-  const presentation = decodeJsonPayload(decoded.payload);
+  const { decoded, presentation } = decodeVpCose(bytes);
   const holder = checkPresentation(presentation, 'malformed');
   const envelopes = envelopedCredentials(presentation, 'malformed', 'vp+cose');
   const kid = keyId(decoded);

@@ -6,6 +6,7 @@ export {
 } from './algorithms.js';
 export type { JsonObject } from './compact.js';
 export { assertionKeyResolver, didKeyResolver, type JwsKeyRelationship } from './did-keys.js';
+export { envelopedPresentationClaims } from './enveloped-presentation.js';
 export type { ResolveKey } from './key-resolution.js';
 export type { ExpectedChallenge, VerifyEnvelopedCredential } from './presentation-envelopes.js';
 export { type CreateJwsSignerInput, createJwsSigner, type JwsSigner, keyStoreJwsSigner } from './signer.js';

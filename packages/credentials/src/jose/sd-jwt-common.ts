@@ -74,14 +74,32 @@ export async function issueSdJwt(
   }
 }
 
-export interface OpenedSdJwt {
+export interface DecodedSdJwt extends DecodedJws {
   /** The issuer-signed JWT (its signature not yet verified). */
   jwt: string;
-  header: DecodedJws['header'];
-  /** The document rebuilt from the disclosures received (RFC 9901 §7.1): withheld claims are absent. */
-  claims: JsonObject;
   /** The `~`-separated parts: the JWT, the disclosures, the KB-JWT (empty when there is none). */
   parts: string[];
+}
+
+/**
+ * Parses an SD-JWT without trusting it: `<jwt>~<disclosures>~[<kb-jwt>]`, the issuer-signed JWT a compact JWS
+ * typed `typ`/`cty`. Its payload is as signed: the disclosures are neither checked nor applied (openSdJwt does).
+ */
+export function decodeSdJwt(sdJwt: unknown, typ: string, cty: string): DecodedSdJwt {
+  if (typeof sdJwt !== 'string') throw new CredentialError('malformed', 'an SD-JWT must be a string');
+  const parts = sdJwt.split('~');
+  const jwt = parts[0] ?? '';
+  if (parts.length < 2 || jwt.length === 0) {
+    throw new CredentialError('malformed', 'an SD-JWT is <jwt>~<disclosures>~[<kb-jwt>]');
+  }
+  const { header, payload } = decodeCompactJws(jwt);
+  checkMediaType(header, typ, cty);
+  return { jwt, header, payload, parts };
+}
+
+export interface OpenedSdJwt extends Omit<DecodedSdJwt, 'payload'> {
+  /** The document rebuilt from the disclosures received (RFC 9901 §7.1): withheld claims are absent. */
+  claims: JsonObject;
 }
 
 /**
@@ -89,15 +107,8 @@ export interface OpenedSdJwt {
  * once and in a place of its kind, then the document rebuilt. The caller checks the document, then the signature.
  */
 export async function openSdJwt(sdJwt: unknown, typ: string, cty: string): Promise<OpenedSdJwt> {
-  if (typeof sdJwt !== 'string') throw new CredentialError('malformed', 'an SD-JWT must be a string');
-  const parts = sdJwt.split('~');
-  const jwt = parts[0] ?? '';
-  if (parts.length < 2 || jwt.length === 0) {
-    throw new CredentialError('malformed', 'an SD-JWT is <jwt>~<disclosures>~[<kb-jwt>]');
-  }
+  const { jwt, header, payload, parts } = decodeSdJwt(sdJwt, typ, cty);
   const disclosures = parts.slice(1, -1);
-  const { header, payload } = decodeCompactJws(jwt);
-  checkMediaType(header, typ, cty);
   if (payload._sd_alg !== undefined && payload._sd_alg !== 'sha-256') {
     throw new CredentialError(
       'unsupported-alg',
@@ -107,7 +118,8 @@ export async function openSdJwt(sdJwt: unknown, typ: string, cty: string): Promi
   await checkDisclosures(payload, disclosures);
   let claims: JsonObject;
   try {
-    claims = (await new SDJwtInstance({ hasher: sha256Hasher }).getClaims(sdJwt)) as JsonObject;
+    // decodeSdJwt has checked it is a string.
+    claims = (await new SDJwtInstance({ hasher: sha256Hasher }).getClaims(sdJwt as string)) as JsonObject;
   } catch (cause) {
     throw libraryError(cause);
   }

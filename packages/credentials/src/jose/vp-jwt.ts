@@ -1,4 +1,10 @@
-import { decodeCompactJws, type JsonObject, signCompactJws, verifyCompactJwsSignature } from './compact.js';
+import {
+  type DecodedJws,
+  decodeCompactJws,
+  type JsonObject,
+  signCompactJws,
+  verifyCompactJwsSignature,
+} from './compact.js';
 import { checkPresentation } from './document.js';
 import { checkKeyHints, resolveKeyOrFail } from './key-resolution.js';
 import { checkMediaType } from './media-type.js';
@@ -14,6 +20,8 @@ import {
 import { checkValidity } from './validity.js';
 
 export const VP_JWT_MEDIA_TYPE = 'application/vp+jwt';
+/** A vp+jwt in a data: URL is its compact JWS as is (VC-JOSE-COSE §3.1.2). */
+export const VP_JWT_DATA_URL = `data:${VP_JWT_MEDIA_TYPE},`;
 
 /** The presentation, the holder's signer, and the `iat`/`exp`/`nonce`/`aud` claims to add. */
 export type IssueVpJwtInput = PresentationClaimsInput;
@@ -43,6 +51,13 @@ export interface VerifiedVpJwtHolder {
   envelopes: JsonObject[];
 }
 
+/** Parses a vp+jwt without trusting it: a compact JWS (decodeCompactJws) typed `vp+jwt`. */
+export function decodeVpJwt(jws: unknown): DecodedJws {
+  const decoded = decodeCompactJws(jws);
+  checkMediaType(decoded.header, 'vp+jwt', 'vp');
+  return decoded;
+}
+
 /**
  * The holder's part of verifyVpJwt: the holder's signature, nonce/aud against the challenge and domain, and
  * the window. The enveloped credentials are left to the caller, which can then report on each of them.
@@ -51,8 +66,7 @@ export async function verifyVpJwtHolder(
   jws: unknown,
   options: Omit<VerifyVpJwtOptions, 'verifyEnvelopedCredential'>,
 ): Promise<VerifiedVpJwtHolder> {
-  const { header, payload } = decodeCompactJws(jws);
-  checkMediaType(header, 'vp+jwt', 'vp');
+  const { header, payload } = decodeVpJwt(jws);
   const holder = checkPresentation(payload, 'malformed');
   const envelopes = envelopedCredentials(payload, 'malformed', 'vp+jwt');
   checkKeyHints(header, payload, holder);

@@ -4435,9 +4435,9 @@ export interface paths {
           };
           content: {
             'application/json': {
-              /** @description Single use: the DID Auth presentation’s proof `challenge` (vp+jwt `nonce`). */
+              /** @description Single use: the DID Auth presentation’s proof `challenge` (the signed `nonce` of a vp+jwt, vp+sd-jwt or vp+cose). */
               challenge: string;
-              /** @description The presentation’s proof `domain` (vp+jwt `aud`): the platform’s public origin. */
+              /** @description The presentation’s proof `domain` (the signed `aud` of a vp+jwt, vp+sd-jwt or vp+cose): the platform’s public origin. */
               domain: string;
               /** Format: date-time */
               expiresAt: string;
@@ -4732,7 +4732,7 @@ export interface paths {
         content: {
           'application/json':
             | {
-                /** @description DID Auth: a presentation whose `holder` is the DID to link, signed (proofPurpose `authentication`, or vp+jwt) by a key the DID lists under `authentication`, with the challenge and domain given by `/account/dids/challenge`. */
+                /** @description DID Auth: a presentation whose `holder` is the DID to link, signed (a Data Integrity proof with proofPurpose `authentication`, or an EnvelopedVerifiablePresentation: vp+jwt, vp+sd-jwt or vp+cose) by a key the DID lists under `authentication`, with the challenge and domain given by `/account/dids/challenge`. */
                 presentation: {
                   [key: string]: unknown;
                 };

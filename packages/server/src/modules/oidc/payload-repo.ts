@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { relaxedDurability } from '../../store/database.js';
+import { GroupCommit } from '../../store/group-commit.js';
 import { preparedQuery } from '../../store/prepared.js';
 import type { Database, OidcPayloadsTable } from '../../store/schema.js';
 
@@ -17,6 +18,11 @@ export const epochNow = (): number => Math.floor(Date.now() / 1000);
 type FindColumn = 'id' | 'user_code' | 'uid';
 type FindArgs = [projectId: string, model: string, value: string, now: number];
 type PayloadRow = Pick<OidcPayloadsTable, 'payload' | 'consumed_at'>;
+/** A write that must be on disk before its caller goes on, run in a shared transaction. */
+type DurableWrite = (db: Kysely<Database>) => Promise<unknown>;
+
+/** Durable writes per transaction at most; more wait for the next one. */
+const MAX_DURABLE_BATCH = 256;
 
 /**
  * The `oidc_payloads` table: every provider record of every project, keyed by (project, model, id).
@@ -29,8 +35,22 @@ export class OidcPayloadRepo {
   private readonly inThreeModels: (
     ...args: [projectId: string, models: string, models: string, models: string, id: string, now: number]
   ) => Promise<(PayloadRow & { model: string })[]>;
+  /**
+   * Consumptions, revocations and the end of sessions and grants must survive a power cut (replay
+   * protection, sign-out), so each waits for the disk; the ones that arrive together share one
+   * transaction and one disk sync instead of one each.
+   */
+  private readonly durable: GroupCommit<DurableWrite>;
 
   constructor(private readonly db: Kysely<Database>) {
+    const commit = async (writes: DurableWrite[]) => {
+      await db.transaction().execute(async (trx) => {
+        for (const write of writes) await write(trx);
+      });
+    };
+    // Every write is idempotent (a delete, or a consumption that keeps the first time), so a batch that
+    // failed as a whole, e.g. PostgreSQL's victim of a deadlock with another replica's batch, is run again.
+    this.durable = new GroupCommit((writes) => commit(writes).catch(() => commit(writes)), MAX_DURABLE_BATCH);
     const finder = (column: FindColumn) =>
       preparedQuery<FindArgs, PayloadRow>(
         db,
@@ -115,35 +135,42 @@ export class OidcPayloadRepo {
   }
 
   async consume(projectId: string, model: string, id: string): Promise<void> {
-    await this.db
-      .updateTable('oidc_payloads')
-      .set({ consumed_at: epochNow() })
-      .where('project_id', '=', projectId)
-      .where('model', '=', model)
-      .where('id', '=', id)
-      // The first consumption counts: a token rotated again within the grace window keeps its deadline.
-      .where('consumed_at', 'is', null)
-      .execute();
+    const consumedAt = epochNow();
+    await this.durable.add((db) =>
+      db
+        .updateTable('oidc_payloads')
+        .set({ consumed_at: consumedAt })
+        .where('project_id', '=', projectId)
+        .where('model', '=', model)
+        .where('id', '=', id)
+        // The first consumption counts: a token rotated again within the grace window keeps its deadline.
+        .where('consumed_at', 'is', null)
+        .execute(),
+    );
   }
 
   async destroy(projectId: string, model: string, id: string): Promise<void> {
-    const query = this.db
-      .deleteFrom('oidc_payloads')
-      .where('project_id', '=', projectId)
-      .where('model', '=', model)
-      .where('id', '=', id);
+    const query = (db: Kysely<Database>) =>
+      db
+        .deleteFrom('oidc_payloads')
+        .where('project_id', '=', projectId)
+        .where('model', '=', model)
+        .where('id', '=', id);
     // A finished interaction coming back after a power cut is harmless (it expires and its result is
     // spent); a session, grant or token coming back after a sign-out or revocation is not.
-    await (model === 'Interaction' ? query.modifyEnd(relaxedDurability) : query).execute();
+    if (model === 'Interaction') await query(this.db).modifyEnd(relaxedDurability).execute();
+    else await this.durable.add((db) => query(db).execute());
   }
 
   async revokeByGrantId(projectId: string, model: string, grantId: string): Promise<void> {
-    await this.db
-      .deleteFrom('oidc_payloads')
-      .where('project_id', '=', projectId)
-      .where('model', '=', model)
-      .where('grant_id', '=', grantId)
-      .execute();
+    await this.durable.add((db) =>
+      db
+        .deleteFrom('oidc_payloads')
+        .where('project_id', '=', projectId)
+        .where('model', '=', model)
+        .where('grant_id', '=', grantId)
+        .execute(),
+    );
   }
 
   async purgeExpired(): Promise<void> {

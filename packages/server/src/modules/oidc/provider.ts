@@ -11,6 +11,7 @@ import type { StandardClaims } from '../identity/service.js';
 import { ACR_MFA, ACR_VALUES } from './acr.js';
 import type { ProviderAdapter } from './adapter.js';
 import { hashClientSecret, isPlatformScope } from './clients.js';
+import { CookieSigner } from './cookie-signer.js';
 import { DPOP_ALGORITHMS } from './dpop.js';
 import { deviceConfirmPage, deviceInputPage, deviceSuccessPage } from './pages/device.js';
 import { sendPage } from './pages/koa.js';
@@ -82,7 +83,9 @@ export function createProjectProvider(options: ProjectProviderOptions): Provider
     cookies: {
       // Keys every replica derives alike from the master key; never a constant in code. A KeyObject, not
       // bytes: every cookie read and write runs an HMAC, and Node re-imports a raw key on each of them.
-      keys: [createSecretKey(derive(options.masterKey, `persona oidc cookies ${projectId}`))],
+      keys: new CookieSigner([
+        createSecretKey(derive(options.masterKey, `persona oidc cookies ${projectId}`)),
+      ]),
     },
     clientBasedCORS: () => false,
     findAccount: async (_ctx: unknown, accountId: string) => {

@@ -1,7 +1,6 @@
-import { fromBase64Url } from '@personachain/crypto';
+import { CredentialError, envelopedPresentationClaims } from '@personachain/credentials';
 import { invalidField } from '../../http/problem.js';
 import { hasType, isObject, type JsonObject } from '../credentials/json.js';
-import { VP_JWT_DATA_URL } from '../credentials/presentation-verification.js';
 
 /** DID methods a user may link by DID Auth: the ones the platform resolves. */
 export const LINKABLE_DID = /^did:(key|web|persona):[A-Za-z0-9._:%-]+(?<![:])$/;
@@ -14,16 +13,38 @@ export interface DidAuthClaims {
 
 /**
  * Reads the holder and the challenge of a DID Auth presentation: a Data Integrity one's `holder` and its
- * single proof's `challenge`, or a vp+jwt's payload `holder` and `nonce`. Nothing here is trusted yet: the
- * challenge only names which of the user's challenges to consume, and the verifier then checks both.
+ * single proof's `challenge`, or the `holder` and `nonce` of an enveloped vp+jwt, vp+sd-jwt or vp+cose's signed
+ * payload. Nothing here is trusted yet: the challenge only names which of the user's challenges to consume, and
+ * the verifier then checks both.
  */
 export function didAuthClaims(presentation: JsonObject): DidAuthClaims {
-  const signed = hasType(presentation, 'EnvelopedVerifiablePresentation')
-    ? vpJwtPayload(presentation)
-    : presentation;
-  const proof = signed === presentation ? presentation.proof : undefined;
-  const challenge = signed === presentation ? (isObject(proof) ? proof.challenge : undefined) : signed.nonce;
-  const holder = isObject(signed.holder) ? signed.holder.id : signed.holder;
+  return hasType(presentation, 'EnvelopedVerifiablePresentation')
+    ? envelopedClaims(presentation)
+    : dataIntegrityClaims(presentation);
+}
+
+function dataIntegrityClaims(presentation: JsonObject): DidAuthClaims {
+  const { proof } = presentation;
+  return {
+    holder: linkableHolder(presentation),
+    challenge: answeredChallenge(
+      isObject(proof) ? proof.challenge : undefined,
+      '#/presentation/proof/challenge',
+      'one proof, with its challenge',
+    ),
+  };
+}
+
+function envelopedClaims(envelope: JsonObject): DidAuthClaims {
+  const signed = envelopedPayload(envelope);
+  return {
+    holder: linkableHolder(signed),
+    challenge: answeredChallenge(signed.nonce, '#/presentation/id', 'its signed nonce'),
+  };
+}
+
+function linkableHolder(presentation: JsonObject): string {
+  const holder = isObject(presentation.holder) ? presentation.holder.id : presentation.holder;
   if (typeof holder !== 'string' || !LINKABLE_DID.test(holder) || holder.length > 2048) {
     throw invalidField(
       'The presentation',
@@ -31,25 +52,31 @@ export function didAuthClaims(presentation: JsonObject): DidAuthClaims {
       'must be a did:key, did:web or did:persona DID',
     );
   }
-  if (typeof challenge !== 'string') {
-    const where = signed === presentation ? '#/presentation/proof/challenge' : '#/presentation/id';
-    throw invalidField(
-      'The presentation',
-      where,
-      'must answer a challenge from /account/dids/challenge (one proof, with its challenge)',
-    );
-  }
-  return { holder, challenge };
+  return holder;
 }
 
-function vpJwtPayload(envelope: JsonObject): JsonObject {
-  const { id } = envelope;
-  const payload = typeof id === 'string' && id.startsWith(VP_JWT_DATA_URL) ? id.split('.')[1] : undefined;
-  try {
-    const parsed: unknown = JSON.parse(new TextDecoder().decode(fromBase64Url(payload ?? '')));
-    if (isObject(parsed)) return parsed;
-  } catch {
-    // Reported below, like any payload that is not a JSON object.
+function answeredChallenge(challenge: unknown, pointer: string, carrier: string): string {
+  if (typeof challenge !== 'string') {
+    throw invalidField(
+      'The presentation',
+      pointer,
+      `must answer a challenge from /account/dids/challenge (${carrier})`,
+    );
   }
-  throw invalidField('The presentation', '#/presentation/id', 'must be a data:application/vp+jwt,<JWS> URL');
+  return challenge;
+}
+
+/** The envelope's signed payload, read (not verified) from its data: URL id. */
+function envelopedPayload(envelope: JsonObject): JsonObject {
+  try {
+    return envelopedPresentationClaims(envelope.id);
+  } catch (error) {
+    if (!(error instanceof CredentialError)) throw error;
+    throw invalidField(
+      'The presentation',
+      '#/presentation/id',
+      'must be a data:application/vp+jwt,<JWS>, data:application/vp+sd-jwt,<SD-JWT> or ' +
+        `data:application/vp+cose;base64,<COSE_Sign1> URL (${error.message})`,
+    );
+  }
 }

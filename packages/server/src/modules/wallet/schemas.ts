@@ -40,10 +40,12 @@ export const HeldCredentialParams = Type.Object({
 
 export const DidChallenge = Type.Object({
   challenge: Type.String({
-    description: 'Single use: the DID Auth presentation’s proof `challenge` (vp+jwt `nonce`).',
+    description:
+      'Single use: the DID Auth presentation’s proof `challenge` (the signed `nonce` of a vp+jwt, vp+sd-jwt or vp+cose).',
   }),
   domain: Type.String({
-    description: 'The presentation’s proof `domain` (vp+jwt `aud`): the platform’s public origin.',
+    description:
+      'The presentation’s proof `domain` (the signed `aud` of a vp+jwt, vp+sd-jwt or vp+cose): the platform’s public origin.',
   }),
   expiresAt: Timestamp,
 });
@@ -56,8 +58,9 @@ export const LinkDid = Type.Union([
         {
           additionalProperties: true,
           description:
-            'DID Auth: a presentation whose `holder` is the DID to link, signed (proofPurpose `authentication`, ' +
-            'or vp+jwt) by a key the DID lists under `authentication`, with the challenge and domain given by ' +
+            'DID Auth: a presentation whose `holder` is the DID to link, signed (a Data Integrity proof with ' +
+            'proofPurpose `authentication`, or an EnvelopedVerifiablePresentation: vp+jwt, vp+sd-jwt or vp+cose) ' +
+            'by a key the DID lists under `authentication`, with the challenge and domain given by ' +
             '`/account/dids/challenge`.',
         },
       ),

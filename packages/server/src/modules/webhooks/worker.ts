@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { RateLimitConfig } from '../../config.js';
 import type { RateLimiter } from '../../http/rate-limit.js';
+import { GroupCommit } from '../../store/group-commit.js';
 import type { EndpointKeys } from './endpoint-keys.js';
-import { GroupCommit } from './group-commit.js';
 import type { DueDelivery, WebhookRepo } from './repo.js';
 import { DEFAULT_RETRY_SCHEDULE_MS, decide, HOUR, type Verdict } from './schedule.js';
 import { type AttemptResult, sendDelivery } from './sender.js';
