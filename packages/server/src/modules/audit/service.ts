@@ -131,6 +131,12 @@ export interface AuditEntry extends AuditEvent {
 
 const encoder = new TextEncoder();
 
+/** A row of an act recorded with `recordWith`, and the act's audit row. */
+interface WithAuditRow<Row> {
+  audit: AuditEventsTable;
+  companion: Row;
+}
+
 /** The organization an entry names. End users act without knowing it (they sign in to a project). */
 async function orgOf(repo: AuditRepo, event: AuditEvent): Promise<string | null> {
   return event.orgId ?? (event.projectId ? await repo.orgOfProject(event.projectId) : null);
@@ -147,6 +153,8 @@ export class AuditService {
     write: (db, rows) =>
       new AuditRepo(db).insertMany(rows.map(({ row, index }) => ({ ...row, ledger_index: index }))),
   };
+
+  private readonly companionWriters = new WeakMap<object, RecordWriter<WithAuditRow<unknown>>>();
 
   constructor(
     db: Kysely<Database>,
@@ -179,6 +187,47 @@ export class AuditService {
         return { entry: encoder.encode(row.entry), row };
       },
     });
+  }
+
+  /**
+   * Records an act whose own write is one row of another table (opening a session) as recordAlone does:
+   * `companion.row` is written by `companion.writer` in the same ledger transaction as the audit row, so
+   * the act and its entry commit together, with one disk sync for the concurrent ones. `companion.writer`
+   * should be one long-lived object per table: the rows of a batch are written in one call per writer.
+   */
+  async recordWith<Row>(
+    event: AuditEvent,
+    companion: { writer: RecordWriter<Row>; row: Row },
+  ): Promise<void> {
+    const orgId = await orgOf(this.repo, event);
+    await this.ledger.appendRecorded({
+      writer: this.withAuditRows(companion.writer),
+      make: () => {
+        const row = this.rowOf(event, orgId);
+        return { entry: encoder.encode(row.entry), row: { audit: row, companion: companion.row } };
+      },
+    });
+  }
+
+  /** The writer of `companion`'s rows and their audit rows, made once per companion writer. */
+  private withAuditRows<Row>(companion: RecordWriter<Row>): RecordWriter<WithAuditRow<Row>> {
+    let writer = this.companionWriters.get(companion) as RecordWriter<WithAuditRow<Row>> | undefined;
+    if (!writer) {
+      writer = {
+        write: async (db, rows) => {
+          await companion.write(
+            db,
+            rows.map(({ row, index }) => ({ row: row.companion, index })),
+          );
+          await this.rowWriter.write(
+            db,
+            rows.map(({ row, index }) => ({ row: row.audit, index })),
+          );
+        },
+      };
+      this.companionWriters.set(companion, writer as RecordWriter<WithAuditRow<unknown>>);
+    }
+    return writer;
   }
 
   /** Tells the ledger that recorded entries were committed, so it integrates them now. */

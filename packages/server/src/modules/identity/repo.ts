@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { inChunks, ROWS_PER_STATEMENT } from '../../store/chunks.js';
 import type {
   Database,
   IdentityMfaChallengesTable,
@@ -193,8 +194,10 @@ export class IdentityRepo {
   }
 
   // ---- sessions ----
-  async insertSession(row: IdentitySessionsTable): Promise<void> {
-    await this.db.insertInto('identity_sessions').values(row).execute();
+  async insertSessions(rows: readonly IdentitySessionsTable[]): Promise<void> {
+    await inChunks(rows, ROWS_PER_STATEMENT, async (chunk) => {
+      await this.db.insertInto('identity_sessions').values(chunk).execute();
+    });
   }
 
   findSessionByTokenHash(tokenHash: string): Promise<IdentitySessionsTable | undefined> {

@@ -2,8 +2,9 @@ import type { Kysely } from 'kysely';
 import { decodeCursor, type Page, toPage } from '../../http/pagination.js';
 import { Problem } from '../../http/problem.js';
 import { newId } from '../../ids.js';
-import type { Database, IdentityUsersTable } from '../../store/schema.js';
+import type { Database, IdentitySessionsTable, IdentityUsersTable } from '../../store/schema.js';
 import type { AuditEvent, AuditService } from '../audit/service.js';
+import type { RecordWriter } from '../ledger/sequencer.js';
 import type { Principal } from '../policy/model.js';
 import type { TenancyService } from '../tenancy/service.js';
 import { AdaptiveMfa } from './adaptive-mfa.js';
@@ -21,7 +22,7 @@ import { auditHash, normalizeIdentifier } from './identifiers.js';
 import { passwordWeakness } from './password-policy.js';
 import { type Argon2Parameters, OWASP_ARGON2, PasswordHasher } from './passwords.js';
 import { IdentityPolicies } from './policies.js';
-import type { IdentityRepo, UserFilter } from './repo.js';
+import { IdentityRepo, type UserFilter } from './repo.js';
 import { RiskGate, type RiskLogger } from './risk-gate.js';
 import {
   type CreateUserInput,
@@ -185,6 +186,10 @@ export class IdentityService {
   private readonly eraseListeners: UserEraseListener[] = [];
   private readonly passkeyRemovers: PasskeyRemover[] = [];
   private readonly claimSources: ClaimSource[] = [];
+  /** Stores the sessions sign-ins open, in the ledger's transaction with their audit rows. */
+  private readonly sessionWriter: RecordWriter<IdentitySessionsTable> = {
+    write: (db, rows) => new IdentityRepo(db).insertSessions(rows.map(({ row }) => row)),
+  };
 
   constructor(
     private readonly repo: IdentityRepo,
@@ -203,11 +208,7 @@ export class IdentityService {
     this.signInHistory = new SignInHistory(repo.db, masterKey, this.now);
     this.riskGate = new RiskGate(
       new AdaptiveMfa(this.signInHistory, this.now),
-      (event) =>
-        this.audited(
-          async () => undefined,
-          () => [event],
-        ),
+      (event) => this.audit.recordAlone(event),
       settings.logRisk,
     );
     this.authenticator = new Authenticator(
@@ -446,22 +447,21 @@ export class IdentityService {
     amr: string[],
     restricted: boolean,
   ): Promise<SignedInSession> {
-    return this.audited(
-      async (repo) => {
-        const { token, row } = await this.sessions.create(repo, projectId, userId, amr, restricted);
-        return { token, session: toSessionView(row) };
+    const { token, row } = await this.sessions.open(projectId, userId, amr, restricted);
+    // Written with its audit row in the ledger's transaction: a sign-in shares its commit and disk sync
+    // with the acts recorded at the same time, instead of a transaction and a ledger queue entry of its own.
+    await this.audit.recordWith(
+      {
+        type: 'session.created',
+        orgId: null,
+        projectId,
+        actor: userId,
+        subject: row.id,
+        details: { userId, amr, restricted },
       },
-      ({ session }) => [
-        {
-          type: 'session.created',
-          orgId: null,
-          projectId,
-          actor: userId,
-          subject: session.id,
-          details: { userId, amr, restricted },
-        },
-      ],
+      { writer: this.sessionWriter, row },
     );
+    return { token, session: toSessionView(row) };
   }
 
   /**

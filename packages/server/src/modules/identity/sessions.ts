@@ -51,15 +51,14 @@ export class Sessions {
     private readonly now: () => Date,
   ) {}
 
-  /** Creates a session in `repo`'s transaction; returns its token (shown once) and row. */
-  async create(
-    repo: IdentityRepo,
+  /** A new session's token (shown once) and row, to be stored by the caller (see `sessionWriter`). */
+  async open(
     projectId: string,
     userId: string,
     amr: string[],
     restricted: boolean,
   ): Promise<{ token: string; row: IdentitySessionsTable }> {
-    const policy = await this.policies.get(projectId, repo);
+    const policy = await this.policies.get(projectId);
     const now = this.now();
     const token = TOKEN_PREFIX + toBase64Url(randomBytes(32));
     const row: IdentitySessionsTable = {
@@ -79,7 +78,6 @@ export class Sessions {
       expires_at: new Date(now.getTime() + policy.sessions.absoluteTimeoutSeconds * 1000).toISOString(),
       created_at: now.toISOString(),
     };
-    await repo.insertSession(row);
     return { token, row };
   }
 
