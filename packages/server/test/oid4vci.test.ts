@@ -496,10 +496,11 @@ describe.each(engines)('OpenID4VCI pre-authorized issuance, on %s', (engine) => 
   });
 
   it('refuses an expired offer', async () => {
-    const created = await makeOffer({ ttlSeconds: 1, txCode: false });
+    // Expiry has second granularity: an offer of 2 s lives at least one whole second, long enough to read
+    // its code on a loaded machine, and is dead once its `expiresAt` has passed.
+    const created = await makeOffer({ ttlSeconds: 2, txCode: false });
     const code = await codeOf(created);
-    // Expiry has second granularity: past the next whole second the code is dead.
-    await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 50));
+    await new Promise((resolve) => setTimeout(resolve, Date.parse(created.expiresAt) - Date.now() + 50));
     expect(
       (await server.json('GET', new URL(created.credentialOfferUri).pathname, { key: null })).status,
     ).toBe(404);
