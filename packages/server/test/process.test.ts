@@ -86,7 +86,9 @@ describe.skipIf(!existsSync(MAIN))('the server process (needs `tsc -b`)', () => 
     expect(second.output()).not.toContain('Platform admin API key');
     second.child.kill('SIGTERM');
     expect(await exited(second.child)).toBe(0);
-  });
+    // Two cold starts of the whole server (migrations on the first): on a slow 2-core machine running the
+    // rest of the suite beside it, that took over the default 20 s.
+  }, 60_000);
 
   it('on SIGTERM, finishes the request in flight, refuses new work, and exits 0', async () => {
     const server = await startProcess(mkdtempSync(join(tmpdir(), 'persona-shutdown-')), {
