@@ -37,6 +37,7 @@ export {
   type VerifiedVpJwt,
   type VerifiedVpJwtHolder,
   type VerifyVpJwtOptions,
+  VP_JWT_DATA_URL,
   VP_JWT_MEDIA_TYPE,
   verifyVpJwt,
   verifyVpJwtHolder,

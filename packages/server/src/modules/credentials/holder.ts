@@ -9,6 +9,7 @@ import {
   type JwsSigner,
   keyStoreJwsSigner,
   signPresentation,
+  VP_JWT_DATA_URL,
   VP_SD_JWT_DATA_URL,
   vpCoseDataUrl,
 } from '@personachain/credentials';
@@ -19,7 +20,6 @@ import { type IssuerKey, type IssuerRecord, type IssuersService, keyForSuite } f
 import type { Principal } from '../policy/model.js';
 import type { TenancyService } from '../tenancy/service.js';
 import type { JsonObject } from './json.js';
-import { VP_JWT_DATA_URL } from './presentation-verification.js';
 import { badOption, rejected } from './rejection.js';
 import { type PRESENTATION_FORMATS, PRESENTATION_SUITES } from './schemas.js';
 

@@ -5,6 +5,7 @@ import {
   type ResolveKey,
   type VerificationResult,
   VP_COSE_DATA_URL,
+  VP_JWT_DATA_URL,
   VP_SD_JWT_DATA_URL,
   validateEnvelope,
   verifyPresentation,
@@ -48,8 +49,6 @@ export interface PresentationVerifierOptions {
   withStatus(result: VerificationResult, credential: unknown): Promise<VerificationResult>;
 }
 
-/** The prefix of an EnvelopedVerifiablePresentation's id: its vp+jwt follows. */
-export const VP_JWT_DATA_URL = 'data:application/vp+jwt,';
 /** The VC-JOSE-COSE presentations verified here, by data: URL prefix: the holder's part of each verifier. */
 const ENVELOPED_PRESENTATIONS: readonly {
   prefix: string;
