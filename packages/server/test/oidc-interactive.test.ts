@@ -209,6 +209,43 @@ describe.each(ENGINES)('OIDC interactive flows (%s)', (engine) => {
     expect(denied.searchParams.get('error')).toBe('access_denied');
   });
 
+  it('a first-party client goes from the sign-in form to the RP without a consent interaction; the grant is audited', async () => {
+    const user = await createUser(server, a, { email: 'first@example.test' });
+    const browser = new Browser(publicUrl);
+    const { stop, redeem } = await authorize(browser, firstParty, { scope: 'openid profile' });
+    expectPage(stop, 'Sign in');
+    const before = browser.visited.length;
+    const callback = expectRp(
+      await browser.submit(stop, { identifier: user.username, password: GOOD_PASSWORD }),
+    );
+    // The form post, then the provider's resume, which answers with the code: no second interaction.
+    expect(browser.visited.slice(before)).toEqual([
+      expect.stringMatching(/^POST \/p\/prj_\w+\/interaction\/[\w-]+\/login$/),
+      expect.stringMatching(/^GET \/p\/prj_\w+\/oidc\/auth\/[\w-]+$/),
+    ]);
+    const tokens = await redeem(callback);
+    expect(tokens.claims()).toMatchObject({ sub: user.id, preferred_username: user.username });
+
+    const consents = async () =>
+      (await auditEntries(user.id))
+        .filter((entry) => entry.type === 'oidc.consent_granted')
+        .map((entry) => JSON.parse(entry.entry).details);
+    const clientId = firstParty.clientMetadata().client_id;
+    expect(await consents()).toEqual([{ clientId, scopes: ['openid', 'profile'], firstParty: true }]);
+    // The session's grant already holds what a second authorization asks: nothing more is granted.
+    const again = await authorize(browser, firstParty, { scope: 'openid profile' });
+    await again.redeem(expectRp(again.stop));
+    expect(await consents()).toHaveLength(1);
+    // Asking for more tops the grant up, audited with only what was added; the new claims are released.
+    const wider = await authorize(browser, firstParty, { scope: 'openid profile email' });
+    const widerTokens = await wider.redeem(expectRp(wider.stop));
+    expect(widerTokens.claims()?.email).toBe('first@example.test');
+    expect(await consents()).toEqual([
+      { clientId, scopes: ['openid', 'profile'], firstParty: true },
+      { clientId, scopes: ['email'], firstParty: true },
+    ]);
+  });
+
   it('SSO: a second authorization reuses the session; prompt=login and max_age=0 show the form again', async () => {
     const user = await createUser(server, a);
     const browser = new Browser(publicUrl);

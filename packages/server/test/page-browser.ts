@@ -24,6 +24,8 @@ export class Browser {
   readonly cookies = new Map<string, string>();
   /** The client address the server is told (X-Forwarded-For), when set. */
   forwardedFor: string | undefined;
+  /** Every request made, as `METHOD path`, oldest first. */
+  readonly visited: string[] = [];
 
   constructor(private readonly origin: string) {}
 
@@ -33,6 +35,7 @@ export class Browser {
     if (this.cookies.size > 0) {
       headers.set('cookie', [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; '));
     }
+    this.visited.push(`${init.method ?? 'GET'} ${new URL(url).pathname}`);
     const response = await fetch(url, { ...init, headers, redirect: 'manual' });
     for (const cookie of response.headers.getSetCookie()) {
       const [pair = '', ...attributes] = cookie.split(';');

@@ -1,4 +1,5 @@
 import type { OidcClientsTable } from '../../store/schema.js';
+import { FIRST_PARTY_METADATA } from './first-party-grant.js';
 import { epochNow, type OidcPayload, type OidcPayloadRepo } from './payload-repo.js';
 
 /** oidc-provider's adapter contract, one instance per model. */
@@ -106,5 +107,6 @@ function clientMetadata(row: OidcClientsTable, knownScopes: ReadonlySet<string>)
     ...(row.id_token_signed_response_alg && {
       id_token_signed_response_alg: row.id_token_signed_response_alg,
     }),
+    [FIRST_PARTY_METADATA]: row.skip_consent === 1,
   };
 }

@@ -105,6 +105,8 @@ export async function interactionRoutes(app: FastifyInstance, deps: InteractionD
       const loaded = await load(request, reply, undefined);
       if (loaded.details.prompt.name === 'login') return showLogin(request, reply, loaded);
       if (loaded.details.prompt.name === 'consent') {
+        // A first-party client's grant is topped up before the prompt (first-party-grant.ts); it is asked
+        // only when the request itself demands consent (prompt=consent, a native client): approved unseen.
         if (loaded.client.skip_consent === 1) return grantConsent(request, reply, loaded);
         return sendPage(reply, consentPage(loaded.form, requestedScopes(loaded.details)));
       }

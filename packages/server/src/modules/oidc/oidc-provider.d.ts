@@ -77,6 +77,10 @@ declare module 'oidc-provider' {
     addOIDCScope(scope: string): void;
     addOIDCClaims(claims: string[]): void;
     addResourceScope(resource: string, scope: string): void;
+    /** Space-separated, granted or rejected. */
+    getOIDCScopeEncountered(): string;
+    getOIDCClaimsEncountered(): string[];
+    getResourceScopeEncountered(resource: string): string;
     save(): Promise<string>;
   }
 

@@ -13,6 +13,7 @@ import type { ProviderAdapter } from './adapter.js';
 import { hashClientSecret, isPlatformScope } from './clients.js';
 import { CookieSigner } from './cookie-signer.js';
 import { DPOP_ALGORITHMS } from './dpop.js';
+import { FIRST_PARTY_METADATA, type FirstPartyConsent, loadExistingGrant } from './first-party-grant.js';
 import { deviceConfirmPage, deviceInputPage, deviceSuccessPage } from './pages/device.js';
 import { sendPage } from './pages/koa.js';
 import { logoutPage, signedOutPage } from './pages/logout.js';
@@ -37,6 +38,8 @@ export interface ProjectProviderOptions {
   endPlatformSession: (cookieHeader: string | undefined) => Promise<{ clearCookie: string } | undefined>;
   /** Security events of this issuer, for the audit trail. */
   onEvent: (event: IssuerEvent) => void;
+  /** Audits what a first-party client was granted without a consent page; the sign-in waits for it. */
+  recordFirstPartyConsent: (consent: FirstPartyConsent) => Promise<void>;
 }
 
 export type IssuerEvent =
@@ -88,6 +91,8 @@ export function createProjectProvider(options: ProjectProviderOptions): Provider
       ]),
     },
     clientBasedCORS: () => false,
+    extraClientMetadata: { properties: [FIRST_PARTY_METADATA] },
+    loadExistingGrant: (ctx: KoaContextWithOIDC) => loadExistingGrant(ctx, options.recordFirstPartyConsent),
     findAccount: async (_ctx: unknown, accountId: string) => {
       const claims = await options.findUser(accountId);
       // The provider keeps only the claims the granted scopes name (the `claims` map below).

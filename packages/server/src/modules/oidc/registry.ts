@@ -156,6 +156,15 @@ export class ProviderRegistry {
       onEvent: (event) => {
         this.audit(projectId, event).catch(this.options.onError);
       },
+      recordFirstPartyConsent: (consent) =>
+        this.options.audit.recordAlone({
+          type: 'oidc.consent_granted',
+          orgId: null,
+          projectId,
+          actor: consent.accountId,
+          subject: consent.grantId,
+          details: { clientId: consent.clientId, scopes: consent.scopes, firstParty: true },
+        }),
     });
     provider.proxy = this.options.trustProxy;
     return provider;
