@@ -366,7 +366,7 @@ export async function buildApp(
     connectors,
     offers: oid4vci,
     issuers,
-    userExists: async (projectId, userId) => (await identity.findUser(projectId, userId)) !== null,
+    userExists: async (projectId, userId) => (await identity.findAccount(projectId, userId)) !== null,
     log: app.log,
     ...(options.kyc?.worker ? { worker: options.kyc.worker } : {}),
     ...(options.kyc?.now ? { now: options.kyc.now } : {}),

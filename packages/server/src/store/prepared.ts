@@ -19,7 +19,8 @@ export function preparedLookup<Row>(
   return async (value) => (await db.executeQuery<Row>(CompiledQuery.raw(compiled.sql, [value]))).rows[0];
 }
 
-type Value = string | number;
+/** An argument; null binds SQL NULL (it is traced as a string: give a non-null sample for numbers). */
+type Value = string | number | null;
 
 /**
  * The same for a query with several values, returning every row. `build` is compiled with a sentinel in

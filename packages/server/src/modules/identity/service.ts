@@ -72,6 +72,12 @@ export interface StandardClaims {
   did?: string;
 }
 
+/** An active user as the OIDC provider reads it. */
+export interface UserAccount {
+  accountId: string;
+  claims(): Promise<StandardClaims>;
+}
+
 /** Claims another module keeps about a user (their DID), added to the OIDC claims. */
 export type ClaimSource = (projectId: string, userId: string) => Promise<Partial<StandardClaims>>;
 
@@ -332,16 +338,32 @@ export class IdentityService {
 
   /** The user's OIDC standard claims, or null when there is no active user by that id. */
   async findUser(projectId: string, userId: string): Promise<StandardClaims | null> {
+    const account = await this.findAccount(projectId, userId);
+    return account ? account.claims() : null;
+  }
+
+  /**
+   * The active user by that id, or null: one read. The claims other modules keep (the DID) are read when
+   * `claims()` is called: the OIDC provider checks that the account still exists on every request of a
+   * session, and releases claims only into ID tokens and userinfo.
+   */
+  async findAccount(projectId: string, userId: string): Promise<UserAccount | null> {
     const row = await this.repo.getUser(projectId, userId);
     if (row?.status !== 'active') return null;
-    const claims: StandardClaims = {
+    const own: StandardClaims = {
       sub: row.id,
       ...(row.username ? { preferred_username: row.username } : {}),
       ...(row.email ? { email: row.email, email_verified: row.email_verified === 1 } : {}),
       ...(row.display_name ? { name: row.display_name } : {}),
     };
-    for (const source of this.claimSources) Object.assign(claims, await source(projectId, row.id));
-    return claims;
+    return {
+      accountId: row.id,
+      claims: async () => {
+        const claims = { ...own };
+        for (const source of this.claimSources) Object.assign(claims, await source(projectId, row.id));
+        return claims;
+      },
+    };
   }
 
   /** Registers claims another module adds to the user's (the provider releases them per scope). */

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { relaxedDurability } from '../../store/database.js';
 import { GroupCommit } from '../../store/group-commit.js';
 import { preparedQuery } from '../../store/prepared.js';
@@ -16,6 +16,16 @@ export type OidcPayload = Record<string, unknown> & {
 export const epochNow = (): number => Math.floor(Date.now() / 1000);
 
 type FindColumn = 'id' | 'user_code' | 'uid';
+type UpsertArgs = [
+  projectId: string,
+  model: string,
+  id: string,
+  payload: string,
+  grantId: string | null,
+  userCode: string | null,
+  uid: string | null,
+  expiresAt: number | null,
+];
 type FindArgs = [projectId: string, model: string, value: string, now: number];
 type PayloadRow = Pick<OidcPayloadsTable, 'payload' | 'consumed_at'>;
 /** A write that must be on disk before its caller goes on, run in a shared transaction. */
@@ -35,6 +45,9 @@ export class OidcPayloadRepo {
   private readonly inThreeModels: (
     ...args: [projectId: string, models: string, models: string, models: string, id: string, now: number]
   ) => Promise<(PayloadRow & { model: string })[]>;
+  /** The provider's writes, compiled once: a sign-in stores six records and deletes one. */
+  private readonly upsertRow: (...args: UpsertArgs) => Promise<unknown>;
+  private readonly destroyRelaxed: (projectId: string, model: string, id: string) => Promise<unknown>;
   /**
    * Consumptions, revocations and the end of sessions and grants must survive a power cut (replay
    * protection, sign-out), so each waits for the disk; the ones that arrive together share one
@@ -77,6 +90,45 @@ export class OidcPayloadRepo {
           .where('id', '=', id)
           .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])),
     );
+    this.upsertRow = preparedQuery<UpsertArgs, never>(
+      db,
+      ['project', 'model', 'id', 'payload', 'grant', 'code', 'uid', 0],
+      (projectId, model, id, payload, grantId, userCode, uid, expiresAt) =>
+        db
+          .insertInto('oidc_payloads')
+          .values({
+            project_id: projectId,
+            model,
+            id,
+            payload,
+            grant_id: grantId,
+            user_code: userCode,
+            uid,
+            expires_at: expiresAt,
+          })
+          .onConflict((oc) =>
+            oc.columns(['project_id', 'model', 'id']).doUpdateSet({
+              payload,
+              grant_id: grantId,
+              user_code: userCode,
+              uid,
+              expires_at: expiresAt,
+              consumed_at: sql<null>`null`,
+            }),
+          )
+          .modifyEnd(relaxedDurability),
+    );
+    this.destroyRelaxed = preparedQuery<[string, string, string], never>(
+      db,
+      ['project', 'model', 'id'],
+      (projectId, model, id) =>
+        db
+          .deleteFrom('oidc_payloads')
+          .where('project_id', '=', projectId)
+          .where('model', '=', model)
+          .where('id', '=', id)
+          .modifyEnd(relaxedDurability),
+    );
   }
 
   /**
@@ -84,32 +136,16 @@ export class OidcPayloadRepo {
    * latest ones, which at worst makes a user sign in again; it can never bring back a revoked one.
    */
   async upsert(projectId: string, model: string, id: string, payload: OidcPayload, expiresIn?: number) {
-    const row = {
-      project_id: projectId,
+    await this.upsertRow(
+      projectId,
       model,
       id,
-      payload: JSON.stringify(payload),
-      grant_id: payload.grantId ?? null,
-      user_code: payload.userCode ?? null,
-      uid: payload.uid ?? null,
-      expires_at: expiresIn ? epochNow() + expiresIn : null,
-      consumed_at: null,
-    };
-    await this.db
-      .insertInto('oidc_payloads')
-      .values(row)
-      .onConflict((oc) =>
-        oc.columns(['project_id', 'model', 'id']).doUpdateSet({
-          payload: row.payload,
-          grant_id: row.grant_id,
-          user_code: row.user_code,
-          uid: row.uid,
-          expires_at: row.expires_at,
-          consumed_at: null,
-        }),
-      )
-      .modifyEnd(relaxedDurability)
-      .execute();
+      JSON.stringify(payload),
+      payload.grantId ?? null,
+      payload.userCode ?? null,
+      payload.uid ?? null,
+      expiresIn ? epochNow() + expiresIn : null,
+    );
   }
 
   find(projectId: string, model: string, id: string): Promise<OidcPayload | undefined> {
@@ -150,16 +186,20 @@ export class OidcPayloadRepo {
   }
 
   async destroy(projectId: string, model: string, id: string): Promise<void> {
-    const query = (db: Kysely<Database>) =>
+    // A finished interaction coming back after a power cut is harmless (it expires and its result is
+    // spent); a session, grant or token coming back after a sign-out or revocation is not.
+    if (model === 'Interaction') {
+      await this.destroyRelaxed(projectId, model, id);
+      return;
+    }
+    await this.durable.add((db) =>
       db
         .deleteFrom('oidc_payloads')
         .where('project_id', '=', projectId)
         .where('model', '=', model)
-        .where('id', '=', id);
-    // A finished interaction coming back after a power cut is harmless (it expires and its result is
-    // spent); a session, grant or token coming back after a sign-out or revocation is not.
-    if (model === 'Interaction') await query(this.db).modifyEnd(relaxedDurability).execute();
-    else await this.durable.add((db) => query(db).execute());
+        .where('id', '=', id)
+        .execute(),
+    );
   }
 
   async revokeByGrantId(projectId: string, model: string, grantId: string): Promise<void> {

@@ -7,7 +7,7 @@ import Provider, {
   type KoaContextWithOIDC,
   type ProviderClient,
 } from 'oidc-provider';
-import type { StandardClaims } from '../identity/service.js';
+import type { UserAccount } from '../identity/service.js';
 import { ACR_MFA, ACR_VALUES } from './acr.js';
 import type { ProviderAdapter } from './adapter.js';
 import { hashClientSecret, isPlatformScope } from './clients.js';
@@ -32,8 +32,8 @@ export interface ProjectProviderOptions {
   scopes: ReadonlySet<string>;
   /** The resource servers a client registered, besides the platform API. */
   clientResources: (clientId: string) => Promise<string[]>;
-  /** The project's active user by id, as OIDC claims. */
-  findUser: (userId: string) => Promise<StandardClaims | null>;
+  /** The project's active user by id, with its OIDC claims. */
+  findAccount: (userId: string) => Promise<UserAccount | null>;
   /** Ends the platform session the browser presents (its Cookie header) when it signs out at the issuer. */
   endPlatformSession: (cookieHeader: string | undefined) => Promise<{ clearCookie: string } | undefined>;
   /** Security events of this issuer, for the audit trail. */
@@ -93,11 +93,9 @@ export function createProjectProvider(options: ProjectProviderOptions): Provider
     clientBasedCORS: () => false,
     extraClientMetadata: { properties: [FIRST_PARTY_METADATA] },
     loadExistingGrant: (ctx: KoaContextWithOIDC) => loadExistingGrant(ctx, options.recordFirstPartyConsent),
-    findAccount: async (_ctx: unknown, accountId: string) => {
-      const claims = await options.findUser(accountId);
-      // The provider keeps only the claims the granted scopes name (the `claims` map below).
-      return claims ? { accountId, claims: async () => claims } : undefined;
-    },
+    // The provider keeps only the claims the granted scopes name (the `claims` map below).
+    findAccount: async (_ctx: unknown, accountId: string) =>
+      (await options.findAccount(accountId)) ?? undefined,
     claims: {
       sid: null,
       // How and when the user signed in goes with every ID token: RPs decide on step-up from it.

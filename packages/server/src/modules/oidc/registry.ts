@@ -147,7 +147,7 @@ export class ProviderRegistry {
       scopes,
       clientResources: async (clientId) =>
         JSON.parse((await clients.findForProvider(projectId, clientId))?.resources ?? '[]') as string[],
-      findUser: (userId) => identity.findUser(projectId, userId),
+      findAccount: (userId) => identity.findAccount(projectId, userId),
       endPlatformSession: async (cookieHeader) => {
         const session = await sessionAuth.fromCookie(cookieHeader, projectId);
         if (session) await identity.signOut(session);
