@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CompiledQuery, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type ProviderAdapter, projectAdapter } from '../src/modules/oidc/adapter.js';
 import { OidcPayloadRepo } from '../src/modules/oidc/payload-repo.js';
@@ -123,6 +124,69 @@ describe.each(Object.keys(engines))('OIDC adapter on %s', (engine) => {
     });
     expect(await adapter(PROJECT_A, 'Session').findByUid('u1')).toEqual({ uid: 'u1' });
     expect(await adapter(PROJECT_B, 'Session').findByUid('u1')).toBeUndefined();
+  });
+
+  it('looks records up by grant id, user code and uid in indexes holding only the records that have one', async () => {
+    // Mostly records without the three values, as in production (interactions, grants, sessions).
+    const rows = Array.from({ length: 2_000 }, (_, i) => ({
+      project_id: i % 2 === 0 ? PROJECT_A : PROJECT_B,
+      model: ['Interaction', 'Session', 'AccessToken', 'DeviceCode'][i % 4] as string,
+      id: `r${i}`,
+      payload: '{}',
+      grant_id: i % 4 === 2 ? `g${i}` : null,
+      user_code: i % 4 === 3 ? `c${i}` : null,
+      uid: i % 4 === 1 ? `u${i}` : null,
+      expires_at: 2_000_000_000,
+      consumed_at: null,
+    }));
+    for (let start = 0; start < rows.length; start += 250) {
+      await store.db
+        .insertInto('oidc_payloads')
+        .values(rows.slice(start, start + 250))
+        .execute();
+    }
+    if (engine === 'postgres') await sql`analyze oidc_payloads`.execute(store.db);
+    for (const [model, column, value] of [
+      ['AccessToken', 'grant_id', 'g2'],
+      ['DeviceCode', 'user_code', 'c3'],
+      ['Session', 'uid', 'u1'],
+    ] as const) {
+      // The shape of the repository's lookups (payload-repo.ts) and of revocation by grant.
+      const query = store.db
+        .selectFrom('oidc_payloads')
+        .select(['payload', 'consumed_at'])
+        .where('project_id', '=', PROJECT_A)
+        .where('model', '=', model)
+        .where(column, '=', value)
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', 1)]))
+        .compile();
+      const index = `oidc_payloads_${column}`;
+      if (engine === 'postgres') {
+        const { rows: plan } = await store.db.executeQuery<{ 'QUERY PLAN': string }>(
+          CompiledQuery.raw(`explain ${query.sql}`, [...query.parameters]),
+        );
+        const text = plan.map((row) => row['QUERY PLAN']).join('\n');
+        expect(text).toContain(index);
+        expect(text).not.toContain('Seq Scan');
+      } else {
+        const { rows: plan } = await store.db.executeQuery<{ detail: string }>(
+          CompiledQuery.raw(`explain query plan ${query.sql}`, [...query.parameters]),
+        );
+        expect(plan.map((row) => row.detail)).toEqual([
+          `SEARCH oidc_payloads USING INDEX ${index} (project_id=? AND model=? AND ${column}=?)`,
+        ]);
+      }
+      // Partial: records without the value are not in it.
+      const definition =
+        engine === 'postgres'
+          ? sql<{ text: string }>`select indexdef as text from pg_indexes
+              where indexname = ${index} and schemaname = current_schema()`
+          : sql<{ text: string }>`select sql as text from sqlite_master where name = ${index}`;
+      const [indexed] = (await definition.execute(store.db)).rows;
+      expect(indexed?.text).toMatch(new RegExp(`where \\(?"?${column}"? is not null`, 'i'));
+    }
+    await adapter(PROJECT_A, 'AccessToken').revokeByGrantId('g2');
+    expect(await adapter(PROJECT_A, 'AccessToken').find('r2')).toBeUndefined();
   });
 
   it('hides expired records and purges them', async () => {
