@@ -246,6 +246,47 @@ describe.each(ENGINES)('OIDC interactive flows (%s)', (engine) => {
     ]);
   });
 
+  it('a first-party client asking for a scope of its resource server gets it without a consent interaction', async () => {
+    const billing = 'https://billing.example.test/';
+    const api = await registerWebClient(a, {
+      name: 'Acme Billing',
+      skipConsent: true,
+      scopes: ['openid', 'read:invoices'],
+      resources: [billing],
+    });
+    const user = await createUser(server, a);
+    const browser = new Browser(publicUrl);
+    const verifier = client.randomPKCECodeVerifier();
+    const url = client.buildAuthorizationUrl(api, {
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid read:invoices',
+      resource: billing,
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
+    const stop = await browser.navigate(url.href);
+    expectPage(stop, 'Sign in');
+    const callback = expectRp(
+      await browser.submit(stop, { identifier: user.username, password: GOOD_PASSWORD }),
+    );
+    expect(browser.visited.filter((visit) => visit.includes('/interaction/'))).toHaveLength(2);
+    const tokens = await client.authorizationCodeGrant(
+      api,
+      callback,
+      { pkceCodeVerifier: verifier, expectedState: client.skipStateCheck },
+      { resource: billing },
+    );
+    expect(tokens.scope?.split(' ')).toContain('read:invoices');
+    const [consent] = (await auditEntries(user.id))
+      .filter((entry) => entry.type === 'oidc.consent_granted')
+      .map((entry) => JSON.parse(entry.entry).details);
+    expect(consent).toEqual({
+      clientId: api.clientMetadata().client_id,
+      scopes: ['openid', 'read:invoices'],
+      firstParty: true,
+    });
+  });
+
   it('SSO: a second authorization reuses the session; prompt=login and max_age=0 show the form again', async () => {
     const user = await createUser(server, a);
     const browser = new Browser(publicUrl);

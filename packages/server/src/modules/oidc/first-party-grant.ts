@@ -66,27 +66,25 @@ export async function loadExistingGrant(
 
 /** Adds to `grant` what the request asks and it lacks: whether it changed, and the scopes added. */
 function addMissing(oidc: GrantContext['oidc'], grant: Grant): { changed: boolean; scopes: string[] } {
-  const added = new Set<string>();
+  const scopes = new Set<string>();
   const grantedScopes = new Set(grant.getOIDCScopeEncountered().split(' '));
   const missingScopes = [...oidc.requestParamOIDCScopes].filter((scope) => !grantedScopes.has(scope));
-  if (missingScopes.length > 0) {
-    grant.addOIDCScope(missingScopes.join(' '));
-    for (const scope of missingScopes) added.add(scope);
-  }
+  if (missingScopes.length > 0) grant.addOIDCScope(missingScopes.join(' '));
+  for (const scope of missingScopes) scopes.add(scope);
+
   const grantedClaims = new Set(grant.getOIDCClaimsEncountered());
   const missingClaims = [...oidc.requestParamClaims].filter(
     (claim) => !grantedClaims.has(claim) && !ALWAYS_RELEASED.has(claim),
   );
   if (missingClaims.length > 0) grant.addOIDCClaims(missingClaims);
-  const changed = missingClaims.length > 0;
+
   for (const [indicator, resourceServer] of Object.entries(oidc.resourceServers)) {
     const granted = new Set(grant.getResourceScopeEncountered(indicator).split(' '));
     const missing = [...oidc.requestParamScopes].filter(
       (scope) => resourceServer.scopes.has(scope) && !granted.has(scope),
     );
-    if (missing.length === 0) continue;
-    grant.addResourceScope(indicator, missing.join(' '));
-    for (const scope of missing) added.add(scope);
+    if (missing.length > 0) grant.addResourceScope(indicator, missing.join(' '));
+    for (const scope of missing) scopes.add(scope);
   }
-  return { changed: changed || added.size > 0, scopes: [...added] };
+  return { changed: scopes.size > 0 || missingClaims.length > 0, scopes: [...scopes] };
 }
