@@ -264,14 +264,14 @@ describe.each(ENGINES)('admin API of users (%s)', (engine) => {
       { ip: '192.0.2.9' },
     );
     expect(outcome).toEqual({ status: 'ok', userId: user.id, amr: ['pwd'], mfaEnrollmentRequired: false });
-    expect(await server.identity.findUser(a.projectId, user.id)).toEqual({
+    expect(await (await server.identity.findAccount(a.projectId, user.id))?.claims()).toEqual({
       sub: user.id,
       preferred_username: user.username,
       email: 'oidc@corp.example',
       email_verified: true,
       name: 'Olive',
     });
-    expect(await server.identity.findUser(b.projectId, user.id)).toBeNull();
+    expect(await server.identity.findAccount(b.projectId, user.id)).toBeNull();
   });
 
   it('rehashes a password made with other parameters at the next sign-in', async () => {

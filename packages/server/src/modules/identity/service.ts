@@ -336,12 +336,6 @@ export class IdentityService {
     );
   }
 
-  /** The user's OIDC standard claims, or null when there is no active user by that id. */
-  async findUser(projectId: string, userId: string): Promise<StandardClaims | null> {
-    const account = await this.findAccount(projectId, userId);
-    return account ? account.claims() : null;
-  }
-
   /**
    * The active user by that id, or null: one read. The claims other modules keep (the DID) are read when
    * `claims()` is called: the OIDC provider checks that the account still exists on every request of a

@@ -121,13 +121,7 @@ export class OidcPayloadRepo {
     this.destroyRelaxed = preparedQuery<[string, string, string], never>(
       db,
       ['project', 'model', 'id'],
-      (projectId, model, id) =>
-        db
-          .deleteFrom('oidc_payloads')
-          .where('project_id', '=', projectId)
-          .where('model', '=', model)
-          .where('id', '=', id)
-          .modifyEnd(relaxedDurability),
+      (projectId, model, id) => deleteRecords(db, projectId, model, 'id', id).modifyEnd(relaxedDurability),
     );
   }
 
@@ -192,25 +186,11 @@ export class OidcPayloadRepo {
       await this.destroyRelaxed(projectId, model, id);
       return;
     }
-    await this.durable.add((db) =>
-      db
-        .deleteFrom('oidc_payloads')
-        .where('project_id', '=', projectId)
-        .where('model', '=', model)
-        .where('id', '=', id)
-        .execute(),
-    );
+    await this.durable.add((db) => deleteRecords(db, projectId, model, 'id', id).execute());
   }
 
   async revokeByGrantId(projectId: string, model: string, grantId: string): Promise<void> {
-    await this.durable.add((db) =>
-      db
-        .deleteFrom('oidc_payloads')
-        .where('project_id', '=', projectId)
-        .where('model', '=', model)
-        .where('grant_id', '=', grantId)
-        .execute(),
-    );
+    await this.durable.add((db) => deleteRecords(db, projectId, model, 'grant_id', grantId).execute());
   }
 
   async purgeExpired(): Promise<void> {
@@ -226,6 +206,21 @@ export class OidcPayloadRepo {
     const [row] = await this.finders[column](projectId, model, value, epochNow());
     return row && toPayload(row);
   }
+}
+
+/** The records of one model of a project whose `column` holds `value`. */
+function deleteRecords(
+  db: Kysely<Database>,
+  projectId: string,
+  model: string,
+  column: 'id' | 'grant_id',
+  value: string,
+) {
+  return db
+    .deleteFrom('oidc_payloads')
+    .where('project_id', '=', projectId)
+    .where('model', '=', model)
+    .where(column, '=', value);
 }
 
 function toPayload(row: PayloadRow): OidcPayload {
