@@ -112,7 +112,9 @@ describe('persona node start', () => {
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
-  });
+    // Two cold starts of the CLI (each may take up to its 15 s): beside the rest of the suite on a slow
+    // VM, more than the default 20 s.
+  }, 60_000);
 
   it('refuses an invalid setting, naming the variable', async () => {
     const result = await runCli(['node', 'start'], { REPRAM_MIN_TTL: '900', REPRAM_MAX_TTL: '600' });
