@@ -405,30 +405,22 @@ async function memorySection(options) {
 // `host:httpPort` (REPRAM_PEERS), as a REPRAM deployment would configure them.
 
 const CLUSTER_NODE = `${REPO_ROOT}bench/ephemeral-cluster-node.mjs`;
+const FLOOR_NODE = `${REPO_ROOT}bench/ephemeral-floor-node.mjs`;
 
-async function startClusterNode(index, extraEnv) {
-  const env = Object.fromEntries(
+/** Starts `script` with `env` (no PERSONA_ or REPRAM_ variable of the caller); returns its first stdout line, parsed. */
+async function spawnNode(script, label, env) {
+  const inherited = Object.fromEntries(
     Object.entries(process.env).filter(
       ([name]) => !name.startsWith('PERSONA_') && !name.startsWith('REPRAM_'),
     ),
   );
-  const child = spawn(process.execPath, [CLUSTER_NODE], {
-    env: {
-      ...env,
-      PERSONA_NODE_HOST: '127.0.0.1',
-      REPRAM_HTTP_PORT: '0',
-      REPRAM_GOSSIP_PORT: '0',
-      REPRAM_RATE_LIMIT: '0',
-      REPRAM_REPLICATION: '3',
-      PERSONA_NODE_LOG_LEVEL: 'silent',
-      PERSONA_NODE_DATA_DIR: `${extraEnv.dataDir}/node-${index}`,
-      ...(extraEnv.peers ? { REPRAM_PEERS: extraEnv.peers } : {}),
-    },
+  const child = spawn(process.execPath, [script], {
+    env: { ...inherited, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const line = await new Promise((resolve, reject) => {
     let output = '';
-    const timer = setTimeout(() => reject(new BenchError(`cluster node ${index} did not start`)), 15_000);
+    const timer = setTimeout(() => reject(new BenchError(`${label} did not start`)), 15_000);
     child.stdout.on('data', (chunk) => {
       output += chunk;
       const newline = output.indexOf('\n');
@@ -437,9 +429,53 @@ async function startClusterNode(index, extraEnv) {
         resolve(output.slice(0, newline));
       }
     });
-    child.once('exit', (code) => reject(new BenchError(`cluster node ${index} exited with ${code}`)));
+    child.once('exit', (code) => reject(new BenchError(`${label} exited with ${code}`)));
   });
   return { child, ...JSON.parse(line) };
+}
+
+function startClusterNode(index, extraEnv) {
+  return spawnNode(CLUSTER_NODE, `cluster node ${index}`, {
+    PERSONA_NODE_HOST: '127.0.0.1',
+    REPRAM_HTTP_PORT: '0',
+    REPRAM_GOSSIP_PORT: '0',
+    REPRAM_RATE_LIMIT: '0',
+    REPRAM_REPLICATION: '3',
+    PERSONA_NODE_LOG_LEVEL: 'silent',
+    PERSONA_NODE_DATA_DIR: `${extraEnv.dataDir}/node-${index}`,
+    ...(extraEnv.peers ? { REPRAM_PEERS: extraEnv.peers } : {}),
+  });
+}
+
+/**
+ * The floor (bench/ephemeral-floor-node.mjs): three nodes that do nothing but a quorum PUT on the same
+ * libp2p stack, measured with the same load as the cluster. Each dials the ones started before it.
+ */
+async function measureQuorumFloor(options, value) {
+  const nodes = [];
+  try {
+    for (let index = 0; index < 3; index++) {
+      const peers = nodes.map((node) => node.multiaddr).join(',');
+      nodes.push(await spawnNode(FLOOR_NODE, `floor node ${index}`, { FLOOR_PEERS: peers }));
+    }
+    let written = 0;
+    const base = {
+      url: nodes[0].url,
+      connections: options.connections,
+      method: 'PUT',
+      body: value,
+      path: () => `/v1/data/floor/${written++}`,
+      expect: 201,
+    };
+    await httpRun({ ...base, seconds: options.warmup });
+    const put = await httpRun({ ...base, seconds: options.seconds });
+    log(
+      `floor (libp2p alone, bench/ephemeral-floor-node.mjs): ${put.opsPerSec}/s  p50 ${put.latencyMs.p50} ms  p99 ${put.latencyMs.p99} ms`,
+    );
+    return put;
+  } finally {
+    await Promise.all(nodes.map((node) => stopNode(node)));
+  }
 }
 
 async function waitForMesh(nodes) {
@@ -493,7 +529,9 @@ async function quorumSection(options) {
       `quorum PUT 1 KiB (R=3): ${put.opsPerSec}/s  p50 ${put.latencyMs.p50} ms  p99 ${put.latencyMs.p99} ms`,
     );
     const rss = await Promise.all(nodes.map((node) => peakRssMiB(node.child.pid)));
-    return { put, nodes: 3, replication: 3, required: 2, nodePeakRssMiB: rss };
+    await Promise.all(nodes.splice(0).map((node) => stopNode(node)));
+    const floor = await measureQuorumFloor(options, value);
+    return { put, nodes: 3, replication: 3, required: 2, nodePeakRssMiB: rss, floor };
   } finally {
     await Promise.all(nodes.map((node) => stopNode(node)));
     await rm(dataDir, { recursive: true, force: true });
