@@ -5,8 +5,9 @@
 // connected peer in a binary frame over one long-lived stream per peer (frames written in the same
 // event-loop turn go out as one send, as rpc.ts does), and answers 201 at the first peer's
 // acknowledgement (R = 3: itself and one more make the majority of 2). It leaves out all a real node
-// needs: the envelope, JSON, versions, the replay guard, TTLs, metrics, rate limits, Fastify. Listens on 127.0.0.1; dials the multiaddrs in FLOOR_PEERS (comma-separated); prints
-// `{"url","multiaddr"}` on stdout once listening; stops on SIGTERM. Never a way to run anything.
+// needs: the envelope, JSON, versions, the replay guard, TTLs, metrics, rate limits, Fastify. Listens on
+// 127.0.0.1; dials the multiaddrs in FLOOR_PEERS (comma-separated); prints `{"url","multiaddr"}` on stdout
+// once listening; stops on SIGTERM. Never a way to run anything.
 import { createServer } from 'node:http';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
@@ -14,6 +15,7 @@ import { tcp } from '@libp2p/tcp';
 import { LengthPrefixedDecoder } from '@libp2p/utils';
 import { multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p } from 'libp2p';
+import { encode as varint } from 'uint8-varint';
 
 const PROTOCOL = '/persona-bench/floor-replicate/1';
 const MAX_FRAME_BYTES = 11 * 1024 * 1024;
@@ -28,18 +30,6 @@ const node = await createLibp2p({
 });
 
 const values = new Map();
-
-/** Unsigned LEB128, the length prefix of libp2p's length-prefixed streams. */
-function varint(n) {
-  const out = [];
-  let rest = n;
-  while (rest >= 0x80) {
-    out.push((rest % 0x80) | 0x80);
-    rest = Math.floor(rest / 0x80);
-  }
-  out.push(rest);
-  return Uint8Array.from(out);
-}
 
 /** Length-prefixed frames on one stream: decoded as they arrive, written once per event-loop turn. */
 function framed(stream, onFrame) {

@@ -447,6 +447,23 @@ function startClusterNode(index, extraEnv) {
   });
 }
 
+/** 1 KiB PUTs to fresh keys on `node` (every answer 201): a warm-up, then the measured run. */
+async function quorumPuts(label, node, options, value) {
+  let written = 0;
+  const base = {
+    url: node.url,
+    connections: options.connections,
+    method: 'PUT',
+    body: value,
+    path: () => `/v1/data/quorum/${written++}`,
+    expect: 201,
+  };
+  await httpRun({ ...base, seconds: options.warmup });
+  const put = await httpRun({ ...base, seconds: options.seconds });
+  log(`${label}: ${put.opsPerSec}/s  p50 ${put.latencyMs.p50} ms  p99 ${put.latencyMs.p99} ms`);
+  return put;
+}
+
 /**
  * The floor (bench/ephemeral-floor-node.mjs): three nodes that do nothing but a quorum PUT on the same
  * libp2p stack, measured with the same load as the cluster. Each dials the ones started before it.
@@ -458,21 +475,7 @@ async function measureQuorumFloor(options, value) {
       const peers = nodes.map((node) => node.multiaddr).join(',');
       nodes.push(await spawnNode(FLOOR_NODE, `floor node ${index}`, { FLOOR_PEERS: peers }));
     }
-    let written = 0;
-    const base = {
-      url: nodes[0].url,
-      connections: options.connections,
-      method: 'PUT',
-      body: value,
-      path: () => `/v1/data/floor/${written++}`,
-      expect: 201,
-    };
-    await httpRun({ ...base, seconds: options.warmup });
-    const put = await httpRun({ ...base, seconds: options.seconds });
-    log(
-      `floor (libp2p alone, bench/ephemeral-floor-node.mjs): ${put.opsPerSec}/s  p50 ${put.latencyMs.p50} ms  p99 ${put.latencyMs.p99} ms`,
-    );
-    return put;
+    return await quorumPuts('floor (libp2p alone, bench/ephemeral-floor-node.mjs)', nodes[0], options, value);
   } finally {
     await Promise.all(nodes.map((node) => stopNode(node)));
   }
@@ -514,20 +517,7 @@ async function quorumSection(options) {
         throw new BenchError(`probe missing on ${node.url}`);
     }
     log(`3-node cluster: ${nodes.map((node) => node.url).join(', ')}`);
-    let written = 0;
-    const base = {
-      url: nodes[0].url,
-      connections: options.connections,
-      method: 'PUT',
-      body: value,
-      path: () => `/v1/data/quorum/${written++}`,
-      expect: 201,
-    };
-    await httpRun({ ...base, seconds: options.warmup });
-    const put = await httpRun({ ...base, seconds: options.seconds });
-    log(
-      `quorum PUT 1 KiB (R=3): ${put.opsPerSec}/s  p50 ${put.latencyMs.p50} ms  p99 ${put.latencyMs.p99} ms`,
-    );
+    const put = await quorumPuts('quorum PUT 1 KiB (R=3)', nodes[0], options, value);
     const rss = await Promise.all(nodes.map((node) => peakRssMiB(node.child.pid)));
     await Promise.all(nodes.splice(0).map((node) => stopNode(node)));
     const floor = await measureQuorumFloor(options, value);

@@ -9,6 +9,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
+import { TTL } from '../packages/server/dist/modules/oidc/token-lifetimes.js';
 
 /** The one client; bench/oidc-login.mjs logs in with it. */
 const FLOOR_CLIENT_ID = 'floor-spa';
@@ -55,14 +56,7 @@ const provider = new Provider(issuer, {
   interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
   pkce: { required: () => true },
   rotateRefreshToken: true,
-  ttl: {
-    AccessToken: 600,
-    AuthorizationCode: 60,
-    IdToken: 600,
-    Interaction: 600,
-    Grant: 14 * 24 * 3600,
-    Session: 14 * 24 * 3600,
-  },
+  ttl: TTL,
   features: {
     devInteractions: { enabled: false },
     deviceFlow: { enabled: true },
