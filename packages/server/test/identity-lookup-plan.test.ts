@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdentityRepo } from '../src/modules/identity/repo.js';
+import { inChunks } from '../src/store/chunks.js';
 import { migrate, openStore, type Store } from '../src/store/database.js';
 import { freshPgSchema, PG_URL } from './helpers.js';
 import { ENGINES } from './identity-helpers.js';
@@ -63,12 +64,9 @@ describe.each(ENGINES)('user lookup query plan (%s)', (engine) => {
       created_at: at,
       updated_at: at,
     }));
-    for (let start = 0; start < rows.length; start += 200) {
-      await store.db
-        .insertInto('identity_users')
-        .values(rows.slice(start, start + 200))
-        .execute();
-    }
+    await inChunks(rows, 200, async (chunk) => {
+      await store.db.insertInto('identity_users').values(chunk).execute();
+    });
     if (engine === 'postgres') await store.db.executeQuery(CompiledQuery.raw('analyze identity_users'));
   });
 

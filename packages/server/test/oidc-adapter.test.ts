@@ -5,6 +5,7 @@ import { CompiledQuery, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type ProviderAdapter, projectAdapter } from '../src/modules/oidc/adapter.js';
 import { OidcPayloadRepo } from '../src/modules/oidc/payload-repo.js';
+import { inChunks } from '../src/store/chunks.js';
 import { migrate, openStore, type Store } from '../src/store/database.js';
 import { freshPgSchema, PG_URL, skipReason } from './helpers.js';
 
@@ -139,12 +140,9 @@ describe.each(Object.keys(engines))('OIDC adapter on %s', (engine) => {
       expires_at: 2_000_000_000,
       consumed_at: null,
     }));
-    for (let start = 0; start < rows.length; start += 250) {
-      await store.db
-        .insertInto('oidc_payloads')
-        .values(rows.slice(start, start + 250))
-        .execute();
-    }
+    await inChunks(rows, 250, async (chunk) => {
+      await store.db.insertInto('oidc_payloads').values(chunk).execute();
+    });
     if (engine === 'postgres') await sql`analyze oidc_payloads`.execute(store.db);
     for (const [model, column, value] of [
       ['AccessToken', 'grant_id', 'g2'],
