@@ -91,6 +91,14 @@ export interface Cluster {
   readonly nodeId: string;
   /** Places a locally accepted entry (or overwrite) on its replica set and waits for a majority or the timeout. */
   put(entry: Entry, timeoutMs: number): Promise<QuorumResult>;
+  /**
+   * Places a first write — one accepted while this node held nothing for the key — in one round trip:
+   * a replica stores it only when it holds no live entry for the key either. When replicas hold one
+   * (this node missed a write) and the write cannot reach its majority without them, it is withdrawn
+   * from every node that took it and `held` is what a read of the cluster finds for the key: the caller
+   * judges the request against that entry like any overwrite.
+   */
+  create(entry: Entry, timeoutMs: number): Promise<QuorumResult | { readonly held: Entry | undefined }>;
   /** The entry from the local store, or from a replica on a local miss; undefined when absent or expired. */
   get(key: string): Promise<Entry | undefined>;
   /** Deletes the key on its replica set (a tombstone), after the caller has proven ownership. */
@@ -133,6 +141,8 @@ export interface LocalStore {
   apply(entry: Entry): 'stored' | 'stale' | 'expired' | 'tombstoned' | 'full';
   /** Removes the key and remembers the tombstone; returns the removed entry (atomic: one caller gets it). */
   remove(tombstone: Tombstone): Entry | undefined;
+  /** Removes the key only when exactly `version` is held, without a tombstone or removal listeners (see Cluster.create). */
+  withdraw(key: string, version: EntryVersion): boolean;
   tombstone(key: string): Tombstone | undefined;
   /** Unexpired entries' metadata (anti-entropy digests, owner key listings). */
   entries(): Iterable<EntryMeta>;

@@ -435,6 +435,12 @@ describe('with a cluster behind the node', () => {
           const local = new SingleNodeCluster('node-local', store);
           return Object.assign(Object.create(local) as SingleNodeCluster, {
             put: async () => ({ acknowledged: 1, required: 2, replicas: 3 }),
+            // The replicas refuse a first write of the key they hold; the node takes its copy back.
+            create: async (entry: Entry) => {
+              if (entry.key !== remote.key) return { acknowledged: 1, required: 2, replicas: 3 };
+              store.withdraw(entry.key, { createdAt: entry.createdAt, nodeId: entry.origin });
+              return { held: remote };
+            },
             get: async (key: string) => store.get(key) ?? (key === remote.key ? remote : undefined),
           });
         },
@@ -463,6 +469,7 @@ describe('with a cluster behind the node', () => {
       headers: { 'x-write-capability': tokenPair().capability },
     });
     expect(takeover.status).toBe(403);
+    expect(node.store.get('held-elsewhere')).toBeUndefined();
     const owner = await fetch(`${node.url}/v1/data/held-elsewhere`, {
       method: 'PUT',
       body: 'v2',

@@ -110,6 +110,60 @@ describe('a 3-node cluster over the client HTTP API (nodes as `persona node star
     for (const n of nodes) expect((await fetch(`${n.url}/v1/data/cluster/owned`)).status).toBe(404);
   });
 
+  it('judges a first write on a node that missed the key against the replicas that hold it, in one round trip otherwise', async () => {
+    const token = randomBytes(32);
+    const capability = `token-sha256=${b64u(createHash('sha256').update(token).digest())}`;
+    const key = 'cluster/missed';
+    const url = (n: NodeHandle) => `${n.url}/v1/data/${key}`;
+    expect(
+      (
+        await fetch(url(nth(nodes, 0)), {
+          method: 'PUT',
+          body: 'v1',
+          headers: { 'x-write-capability': capability },
+        })
+      ).status,
+    ).toBe(201);
+    // Node 1 loses its copy, as a node that was away during the write never had one.
+    const forget = () => {
+      const held = nth(nodes, 1).store.get(key);
+      if (!held) throw new Error('node 1 never received the write');
+      expect(nth(nodes, 1).store.withdraw(key, { createdAt: held.createdAt, nodeId: held.origin })).toBe(
+        true,
+      );
+    };
+    forget();
+    const strangerToken = randomBytes(32);
+    const takeover = await fetch(url(nth(nodes, 1)), {
+      method: 'PUT',
+      body: 'evil',
+      headers: {
+        'x-write-capability': `token-sha256=${b64u(createHash('sha256').update(strangerToken).digest())}`,
+      },
+    });
+    expect(takeover.status).toBe(403);
+    // The refused write was taken back everywhere, and node 1 learnt the real entry while judging it.
+    for (const n of nodes) {
+      expect(Buffer.from(n.store.get(key)?.value ?? []).toString()).toBe('v1');
+      expect(await (await fetch(url(n))).text()).toBe('v1');
+    }
+    // The owner proves the capability through a node that missed the key, and overwrites everywhere.
+    forget();
+    const owner = await fetch(url(nth(nodes, 1)), {
+      method: 'PUT',
+      body: 'v2',
+      headers: { 'x-write-token': b64u(token) },
+    });
+    expect(owner.status).toBe(201);
+    for (const n of nodes) {
+      await waitFor(
+        () => Buffer.from(n.store.get(key)?.value ?? []).toString() === 'v2',
+        2_000,
+        'v2 everywhere',
+      );
+    }
+  });
+
   it('burns once across nodes: concurrent ?burn=true on all three returns the value exactly once', async () => {
     await fetch(`${nth(nodes, 1).url}/v1/data/cluster/burn`, {
       method: 'PUT',

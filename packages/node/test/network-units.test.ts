@@ -7,7 +7,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseBootstrapPeer } from '../src/network/bootstrap.js';
 import { loadOrCreateNodeKey, nodeSigner } from '../src/network/identity.js';
 import { majority, replicasFor } from '../src/network/placement.js';
-import { decodeEnvelope, type Envelope, encodeFrame, ProtocolError } from '../src/network/protocol.js';
+import {
+  decodeEnvelope,
+  decodeResponse,
+  type Envelope,
+  encodeFrame,
+  encodeRequest,
+  ProtocolError,
+} from '../src/network/protocol.js';
 import { ReplayGuard } from '../src/network/replay-guard.js';
 import { createSwarmKey, loadSwarmKey } from '../src/network/swarm-key.js';
 
@@ -75,8 +82,22 @@ describe('replay guard', () => {
 });
 
 describe('wire protocol validation', () => {
-  const frame = (body: unknown, extra: Record<string, unknown> = {}) =>
-    new TextEncoder().encode(JSON.stringify({ id: 'x', ts: 1, enclave: 'e', body, ...extra }));
+  /** A frame as the protocol lays it out: u32 JSON length, the JSON, then the attached bytes. */
+  const frame = (body: unknown, extra: Record<string, unknown> = {}, attached = new Uint8Array(0)) => {
+    const json = Buffer.from(JSON.stringify({ id: 'x', ts: 1, enclave: 'e', body, ...extra }));
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(json.length);
+    return Buffer.concat([head, json, attached]);
+  };
+  const entry = (fields: Record<string, unknown> = {}) => ({
+    key: 'k',
+    value: { bin: [0, 0] },
+    createdAt: 1,
+    expiresAt: 5,
+    ttlSeconds: 0,
+    origin: 'o',
+    ...fields,
+  });
 
   it('round-trips an entry with its bytes and capability', () => {
     const envelope: Envelope = {
@@ -98,6 +119,13 @@ describe('wire protocol validation', () => {
       },
     };
     const decoded = decodeEnvelope(encodeFrame(envelope));
+    // A request's body is encoded once for every peer it goes to; each frame keeps its own envelope.
+    expect(decodeEnvelope(encodeRequest(envelope))).toEqual(decoded);
+    expect(decodeEnvelope(encodeRequest({ ...envelope, id: 'other', ts: 6 }))).toEqual({
+      ...decoded,
+      id: 'other',
+      ts: 6,
+    });
     expect(decoded.body.op).toBe('put');
     if (decoded.body.op !== 'put') return;
     expect([...decoded.body.entry.value]).toEqual([0, 1, 255]);
@@ -105,32 +133,69 @@ describe('wire protocol validation', () => {
     expect(decoded.body.entry.keyCommitment).toBe('c');
   });
 
+  it('round-trips a first write, its refusal and its withdrawal', () => {
+    const value = Buffer.from('v');
+    const put = decodeEnvelope(
+      encodeFrame({
+        id: 'p',
+        ts: 1,
+        enclave: 'e',
+        body: { op: 'put', ifAbsent: true, entry: { ...entry(), value } as never },
+      }),
+    );
+    expect(put.body).toMatchObject({ op: 'put', ifAbsent: true, entry: { key: 'k' } });
+    expect(decodeResponse(encodeFrame({ op: 'put', outcome: 'held', re: 'p' }), 'put')).toEqual({
+      op: 'put',
+      outcome: 'held',
+    });
+    const version = { createdAt: 1, nodeId: 'n' };
+    const withdraw = decodeEnvelope(
+      encodeFrame({ id: 'w', ts: 1, enclave: 'e', body: { op: 'withdraw', key: 'k', version } }),
+    );
+    expect(withdraw.body).toEqual({ op: 'withdraw', key: 'k', version });
+    expect(decodeResponse(encodeFrame({ op: 'withdraw', withdrawn: true }), 'withdraw')).toEqual({
+      op: 'withdraw',
+      withdrawn: true,
+    });
+  });
+
+  it('reads byte fields from the bytes after the JSON and copies them out', () => {
+    const attached = Buffer.from([9, 8, 7, 6]);
+    const decoded = decodeEnvelope(
+      frame({ op: 'put', entry: entry({ value: { bin: [1, 2] } }) }, {}, attached),
+    );
+    if (decoded.body.op !== 'put') throw new Error('not a put');
+    expect([...decoded.body.entry.value]).toEqual([8, 7]);
+    attached.fill(0);
+    expect([...decoded.body.entry.value]).toEqual([8, 7]);
+  });
+
   it.each([
-    ['not JSON', new TextEncoder().encode('{')],
+    ['not JSON', frame({}).subarray(0, 6)],
+    ['a JSON length past the frame', Buffer.from([0, 0, 1, 0, 123, 125])],
+    ['a frame shorter than its length prefix', Buffer.from([0, 0])],
+    [
+      'bytes past the attached section',
+      frame({ op: 'put', entry: entry({ value: { bin: [0, 5] } }) }, {}, Buffer.alloc(4)),
+    ],
+    [
+      'a negative byte offset',
+      frame({ op: 'put', entry: entry({ value: { bin: [-1, 1] } }) }, {}, Buffer.alloc(4)),
+    ],
+    ['base64 instead of attached bytes', frame({ op: 'put', entry: entry({ value: { b64: 'AA' } }) })],
+    ['a non-boolean ifAbsent', frame({ op: 'put', ifAbsent: 'yes', entry: entry() })],
+    ['a withdrawal without a version', frame({ op: 'withdraw', key: 'k' })],
     ['unknown op', frame({ op: 'exec' })],
     ['empty key', frame({ op: 'get', key: '' })],
     ['oversized key', frame({ op: 'get', key: 'k'.repeat(2000) })],
-    [
-      'expiry before creation',
-      frame({
-        op: 'put',
-        entry: { key: 'k', value: { b64: '' }, createdAt: 5, expiresAt: 5, ttlSeconds: 0, origin: 'o' },
-      }),
-    ],
+    ['expiry before creation', frame({ op: 'put', entry: entry({ createdAt: 5, expiresAt: 5 }) })],
     [
       'bad capability length',
-      frame({
-        op: 'put',
-        entry: {
-          key: 'k',
-          value: { b64: '' },
-          createdAt: 1,
-          expiresAt: 5,
-          ttlSeconds: 0,
-          origin: 'o',
-          capability: { kind: 'ed25519', publicKey: { b64: 'AA' } },
-        },
-      }),
+      frame(
+        { op: 'put', entry: entry({ capability: { kind: 'ed25519', publicKey: { bin: [0, 1] } } }) },
+        {},
+        Buffer.alloc(1),
+      ),
     ],
     ['huge digest page', frame({ op: 'digest', after: '', limit: 1e9 })],
     ['too many pulls', frame({ op: 'pull', keys: Array.from({ length: 1000 }, (_, i) => `k${i}`) })],

@@ -169,6 +169,25 @@ describe('MemoryStore', () => {
     expect(store.apply(entry('b', { value: new Uint8Array(60) }))).toBe('stored');
   });
 
+  it('withdraws exactly one version, without a tombstone or a removal notice, and frees its bytes', () => {
+    const t = clock();
+    const store = newStore({ now: t.now });
+    const removals: RemovalReason[] = [];
+    store.onRemoved((_entry, reason) => removals.push(reason));
+    expect(store.apply(entry('k', { createdAt: T0 + 5 }))).toBe('stored');
+    expect(store.withdraw('k', { createdAt: T0 + 4, nodeId: 'node-a' })).toBe(false);
+    expect(store.withdraw('k', { createdAt: T0 + 5, nodeId: 'node-b' })).toBe(false);
+    expect(store.withdraw('absent', { createdAt: T0 + 5, nodeId: 'node-a' })).toBe(false);
+    expect(store.get('k')).toBeDefined();
+    expect(store.withdraw('k', { createdAt: T0 + 5, nodeId: 'node-a' })).toBe(true);
+    expect(store.get('k')).toBeUndefined();
+    expect(store.tombstone('k')).toBeUndefined();
+    expect(store.byteCount).toBe(0);
+    expect(removals).toEqual([]);
+    // An older version held elsewhere can come back (no tombstone covers it).
+    expect(store.apply(entry('k'))).toBe('stored');
+  });
+
   it('gives a removed entry to exactly one caller', () => {
     const store = newStore({ now: clock().now });
     store.apply(entry('once'));

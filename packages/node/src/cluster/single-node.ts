@@ -22,6 +22,11 @@ export class SingleNodeCluster implements Cluster {
     return holds ? SELF : { acknowledged: 0, required: 1, replicas: 1 };
   }
 
+  /** The caller found the key absent here, and here is the whole replica set: a plain put. */
+  async create(entry: Entry, timeoutMs: number): Promise<QuorumResult> {
+    return this.put(entry, timeoutMs);
+  }
+
   async get(key: string): Promise<Entry | undefined> {
     return this.store.get(key);
   }

@@ -1,11 +1,11 @@
 import { fromBase64Url } from '@personachain/crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   keyCommitment,
   MAX_COMMITMENT_SALT_BYTES,
   MIN_COMMITMENT_SALT_BYTES,
 } from '../attestation/commitment.js';
-import type { Entry } from '../types.js';
+import type { Entry, QuorumResult, WriteCapability } from '../types.js';
 import { checkKey, parseTtl } from './keys.js';
 import { BadHeaderError, checkProof, hasProof, parseCapability } from './ownership.js';
 import {
@@ -51,6 +51,16 @@ function readOnceHeader(request: FastifyRequest): boolean {
   throw new BadHeaderError('X-Read-Once must be true or false');
 }
 
+/** A client PUT, validated, before it becomes an entry. */
+interface Write {
+  readonly key: string;
+  readonly ttl: number;
+  readonly body: Uint8Array;
+  readonly capability: WriteCapability | undefined;
+  readonly commitment: string | undefined;
+  readonly readOnce: boolean;
+}
+
 /** PUT, GET, HEAD and DELETE of `/v1/data/{key}`. */
 export function registerDataRoutes(app: FastifyInstance, context: RouteContext): void {
   const { config, store, cluster, metrics, replays } = context;
@@ -81,6 +91,51 @@ export function registerDataRoutes(app: FastifyInstance, context: RouteContext):
       throw new HttpError(403, 'forbidden', 'the ownership proof is not valid for this key');
   };
 
+  /** Stores the write on this node as the version after `held`; throws when the store refuses it. */
+  const accept = (write: Write, held: Entry | undefined): Entry => {
+    const now = Date.now();
+    // Each accepted write must be a newer version than the one it replaces, whatever the clocks did.
+    const createdAt = held !== undefined && held.createdAt >= now ? held.createdAt + 1 : now;
+    const entry: Entry = {
+      key: write.key,
+      value: write.body,
+      createdAt,
+      expiresAt: createdAt + write.ttl * 1000,
+      ttlSeconds: write.ttl,
+      origin: cluster.nodeId,
+      capability: held?.capability ?? write.capability,
+      keyCommitment: write.commitment ?? held?.keyCommitment,
+      ...(write.readOnce ? { readOnce: true } : {}),
+    };
+    const outcome = store.apply(entry);
+    if (outcome === 'full')
+      throw new HttpError(507, 'insufficient storage', "the node's memory budget is full");
+    if (outcome !== 'stored') {
+      throw new HttpError(409, 'conflict', 'a newer write or a deletion of this key is already held');
+    }
+    return entry;
+  };
+
+  /** 201 once a majority of the replicas hold the write, 202 when it is stored here but short of it. */
+  const answer = (reply: FastifyReply, entry: Entry, quorum: QuorumResult) => {
+    const reached = quorum.acknowledged >= quorum.required;
+    (reached ? metrics.quorumSuccesses : metrics.quorumTimeouts).inc();
+    const expiresAt = iso(entry.expiresAt);
+    return reply
+      .code(reached ? 201 : 202)
+      .headers({
+        'x-expires-at': expiresAt,
+        'x-replicas-acknowledged': String(quorum.acknowledged),
+      })
+      .send({
+        key: entry.key,
+        created_at: iso(entry.createdAt),
+        expires_at: expiresAt,
+        ttl: entry.ttlSeconds,
+        replicas: { acknowledged: quorum.acknowledged, required: quorum.required, total: quorum.replicas },
+      });
+  };
+
   app.put('/v1/data/*', async (request, reply) => {
     const key = dataKey(request);
     const query = request.query as Record<string, string | undefined>;
@@ -92,21 +147,29 @@ export function registerDataRoutes(app: FastifyInstance, context: RouteContext):
     );
     const body = (request.body as Buffer | undefined) ?? EMPTY;
     const capabilityHeader = header(request, 'x-write-capability');
-    const capability = capabilityHeader === undefined ? undefined : parseCapability(capabilityHeader);
-    const commitment = complianceCommitment(request, key);
-    const readOnce = readOnceHeader(request);
+    const write: Write = {
+      key,
+      ttl,
+      body,
+      capability: capabilityHeader === undefined ? undefined : parseCapability(capabilityHeader),
+      commitment: complianceCommitment(request, key),
+      readOnce: readOnceHeader(request),
+    };
 
-    // Ask the replicas on a local miss: a node that missed the first write must not let a stranger
-    // claim the key. Then decide on what the local store holds now (synchronous with the apply below,
-    // so two concurrent creations cannot both pass as "new").
+    // What the local store holds decides synchronously with the apply in `accept`, so two concurrent
+    // creations through this node cannot both pass as "new".
     let held = store.get(key);
     if (held === undefined) {
-      const remote = await cluster.get(key);
-      held = store.get(key) ?? remote;
+      // A first write as far as this node knows; its replicas refuse it if they hold the key (this node
+      // missed a write), and then it is judged against what they hold, so a stranger cannot claim it.
+      const entry = accept(write, undefined);
+      const placed = await cluster.create(entry, config.writeTimeoutMs);
+      if (!('held' in placed)) return answer(reply, entry, placed);
+      held = store.get(key) ?? placed.held;
     }
     if (held !== undefined) {
       requireOwner(request, held, body);
-      if (capability !== undefined && !sameOwner(held.capability, capability)) {
+      if (write.capability !== undefined && !sameOwner(held.capability, write.capability)) {
         throw new HttpError(
           409,
           'conflict',
@@ -114,42 +177,8 @@ export function registerDataRoutes(app: FastifyInstance, context: RouteContext):
         );
       }
     }
-    const now = Date.now();
-    // Each accepted write must be a newer version than the one it replaces, whatever the clocks did.
-    const createdAt = held !== undefined && held.createdAt >= now ? held.createdAt + 1 : now;
-    const entry: Entry = {
-      key,
-      value: body,
-      createdAt,
-      expiresAt: createdAt + ttl * 1000,
-      ttlSeconds: ttl,
-      origin: cluster.nodeId,
-      capability: held?.capability ?? capability,
-      keyCommitment: commitment ?? held?.keyCommitment,
-      ...(readOnce ? { readOnce } : {}),
-    };
-    const outcome = store.apply(entry);
-    if (outcome === 'full')
-      throw new HttpError(507, 'insufficient storage', "the node's memory budget is full");
-    if (outcome !== 'stored') {
-      throw new HttpError(409, 'conflict', 'a newer write or a deletion of this key is already held');
-    }
-    const quorum = await cluster.put(entry, config.writeTimeoutMs);
-    const reached = quorum.acknowledged >= quorum.required;
-    (reached ? metrics.quorumSuccesses : metrics.quorumTimeouts).inc();
-    return reply
-      .code(reached ? 201 : 202)
-      .headers({
-        'x-expires-at': iso(entry.expiresAt),
-        'x-replicas-acknowledged': String(quorum.acknowledged),
-      })
-      .send({
-        key,
-        created_at: iso(entry.createdAt),
-        expires_at: iso(entry.expiresAt),
-        ttl,
-        replicas: { acknowledged: quorum.acknowledged, required: quorum.required, total: quorum.replicas },
-      });
+    const entry = accept(write, held);
+    return answer(reply, entry, await cluster.put(entry, config.writeTimeoutMs));
   });
 
   app.get('/v1/data/*', async (request, reply) => {

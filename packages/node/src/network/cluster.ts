@@ -8,7 +8,15 @@ import { preSharedKey } from '@libp2p/pnet';
 import { tcp } from '@libp2p/tcp';
 import { createLibp2p } from 'libp2p';
 import type { NodeMetrics } from '../metrics.js';
-import type { Cluster, Entry, LocalStore, PeerView, QuorumResult, Tombstone } from '../types.js';
+import type {
+  Cluster,
+  Entry,
+  EntryVersion,
+  LocalStore,
+  PeerView,
+  QuorumResult,
+  Tombstone,
+} from '../types.js';
 import { parseBootstrapPeer, resolveHttpPeer } from './bootstrap.js';
 import { PeerGate } from './gater.js';
 import {
@@ -25,6 +33,7 @@ import {
   type Hello,
   MAX_DIGEST_PAGE,
   MAX_PULL_KEYS,
+  type PutOutcome,
   type Response,
   versionOf,
 } from './protocol.js';
@@ -207,13 +216,54 @@ export class LibP2PCluster implements Cluster {
   async put(entry: Entry, timeoutMs: number): Promise<QuorumResult> {
     const replicas = this.replicaSet(entry.key);
     const required = majority(replicas.length);
+    const request = { op: 'put', entry } as const;
     const acks = replicas.map(async (id) => {
       if (id === this.nodeId) return this.applyPut(entry) === 'stored';
-      const res = await this.requireRpc().call(this.peerIdOf(id), { op: 'put', entry }, timeoutMs);
+      const res = await this.requireRpc().call(this.peerIdOf(id), request, timeoutMs);
       return res.outcome === 'stored';
     });
     const acknowledged = await countUntil(acks, required, timeoutMs);
     return { acknowledged, required, replicas: replicas.length };
+  }
+
+  /**
+   * A first write costs one round trip instead of a read and then a write. It needs a majority of its
+   * replicas to hold nothing for the key: an acknowledged write is on a majority of the same set, and two
+   * majorities share a replica, so when this write reaches its majority no acknowledged write of the key
+   * can exist. When it cannot reach it because replicas hold the key, it is withdrawn everywhere before
+   * the cluster is read for the held entry, and that read ignores the withdrawn version in case a
+   * withdrawal was lost. (A lost withdrawal leaves that copy on its replica until it expires or is
+   * overwritten; anti-entropy may spread it as the newer version.)
+   */
+  async create(entry: Entry, timeoutMs: number): Promise<QuorumResult | { held: Entry | undefined }> {
+    const replicas = this.replicaSet(entry.key);
+    const required = majority(replicas.length);
+    let refusals = 0;
+    const request = { op: 'put', entry, ifAbsent: true } as const;
+    const acks = replicas.map(async (id) => {
+      if (id === this.nodeId) return this.applyPut(entry) === 'stored';
+      const res = await this.requireRpc().call(this.peerIdOf(id), request, timeoutMs);
+      if (res.outcome === 'held') refusals++;
+      return res.outcome === 'stored';
+    });
+    const acknowledged = await countUntil(acks, required, timeoutMs);
+    if (acknowledged >= required || refusals === 0) {
+      return { acknowledged, required, replicas: replicas.length };
+    }
+    const version = versionOf(entry);
+    this.options.store.withdraw(entry.key, version);
+    const withdrawal = { op: 'withdraw', key: entry.key, version } as const;
+    await Promise.allSettled(
+      replicas
+        .filter((id) => id !== this.nodeId)
+        .map((id) => this.requireRpc().call(this.peerIdOf(id), withdrawal, timeoutMs)),
+    );
+    return { held: await this.read(entry.key, version) };
+  }
+
+  /** Local store first; on a miss, a read quorum of the replica set (see `read`). */
+  async get(key: string): Promise<Entry | undefined> {
+    return this.read(key);
   }
 
   /**
@@ -223,7 +273,7 @@ export class LibP2PCluster implements Cluster {
    * is one other replica, not two. If one of them does not answer, the remaining replicas and then the
    * other members are asked (they may hold it after a membership change) before answering a miss.
    */
-  async get(key: string): Promise<Entry | undefined> {
+  private async read(key: string, ignored?: EntryVersion): Promise<Entry | undefined> {
     const local = this.options.store.get(key);
     if (local) return local;
     // A local tombstone does not end the read: this node may have been told of a delete, not of a
@@ -232,6 +282,7 @@ export class LibP2PCluster implements Cluster {
       best: undefined,
       tombstone: this.options.store.tombstone(key),
       unanswered: false,
+      ignored,
     };
     const replicas = this.replicaSet(key);
     const selfIsReplica = replicas.includes(this.nodeId);
@@ -324,6 +375,13 @@ export class LibP2PCluster implements Cluster {
     return outcome;
   }
 
+  /** A first write (see `create`): refused while another version of the key is held. */
+  private applyFirstWrite(entry: Entry): PutOutcome {
+    const held = this.options.store.get(entry.key);
+    if (held && compareVersions(versionOf(held), versionOf(entry)) !== 0) return 'held';
+    return this.applyPut(entry);
+  }
+
   private applyTombstone(tombstone: Tombstone): { existed: boolean; applied: boolean } {
     const held = this.options.store.get(tombstone.key);
     // A write newer than the delete (the owner wrote again afterwards) survives it.
@@ -362,7 +420,12 @@ export class LibP2PCluster implements Cluster {
     if (!this.membership?.isMember(id)) return { op: 'error', error: 'not a member' };
     switch (body.op) {
       case 'put':
-        return { op: 'put', outcome: this.applyPut(body.entry) };
+        return {
+          op: 'put',
+          outcome: body.ifAbsent ? this.applyFirstWrite(body.entry) : this.applyPut(body.entry),
+        };
+      case 'withdraw':
+        return { op: 'withdraw', withdrawn: this.options.store.withdraw(body.key, body.version) };
       case 'get': {
         const entry = this.options.store.get(body.key);
         const tombstone = this.options.store.tombstone(body.key);
@@ -611,6 +674,7 @@ export class LibP2PCluster implements Cluster {
       if (
         entry &&
         entry.expiresAt > Date.now() &&
+        !(read.ignored && compareVersions(versionOf(entry), read.ignored) === 0) &&
         (!read.best || compareVersions(versionOf(entry), versionOf(read.best)) > 0)
       ) {
         read.best = entry;
@@ -650,6 +714,8 @@ interface RemoteRead {
   best: Entry | undefined;
   tombstone: Tombstone | undefined;
   unanswered: boolean;
+  /** A version withdrawn by this node (a first write that did not reach its quorum), not to be read. */
+  readonly ignored?: EntryVersion | undefined;
 }
 
 function ipProto(host: string): string {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 /**
  * Rendezvous (highest-random-weight) hashing: every member gets a score for the key and the
@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
  */
 export function replicasFor(key: string, members: readonly string[], replication: number): string[] {
   const count = Math.max(1, Math.min(replication, members.length));
-  const digest = createHash('sha256').update(key, 'utf8').digest();
+  const digest = hash('sha256', key, 'buffer');
   const k0 = digest.readUInt32BE(0);
   const k1 = digest.readUInt32BE(4);
   const scored = members.map((member) => {

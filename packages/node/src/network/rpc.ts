@@ -7,6 +7,7 @@ import {
   decodeResponse,
   type Envelope,
   encodeFrame,
+  encodeRequest,
   MAX_FRAME_BYTES,
   REPLICATION_PROTOCOL,
   type Request,
@@ -50,7 +51,7 @@ export async function call<Op extends Request['op']>(
   const stream = await node.dialProtocol(peer, REPLICATION_PROTOCOL, { signal });
   try {
     const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
-    await lp.write(encodeFrame(envelopeFor(enclave, body)), { signal });
+    await lp.write(encodeRequest(envelopeFor(enclave, body)), { signal });
     const frame = await lp.read({ signal });
     const response = unwrap<Op>(decodeResponse(frame.subarray(), body.op));
     await stream.close({ signal }).catch(() => undefined);
@@ -184,7 +185,7 @@ class PeerChannel {
         reject(new Error(`${envelope.body.op} to ${this.peer.toString()} timed out after ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(envelope.id, { op: envelope.body.op, resolve, reject, timer });
-      framed.write(encodeFrame(envelope));
+      framed.write(encodeRequest(envelope));
     });
   }
 
@@ -221,13 +222,13 @@ class PeerChannel {
     } catch {
       return; // an unparsable answer leaves its request to time out
     }
-    const { re, body } = parsed;
+    const { re } = parsed;
     const pending = re === undefined ? undefined : this.pending.get(re);
     if (!pending || re === undefined) return;
     this.pending.delete(re);
     clearTimeout(pending.timer);
     try {
-      pending.resolve(decodeResponse(body, pending.op));
+      pending.resolve(decodeResponse(parsed.parsed, pending.op));
     } catch (err) {
       pending.reject(err as Error);
     }

@@ -250,6 +250,20 @@ export class MemoryStore implements LocalStore {
     return materialize(removed);
   }
 
+  /**
+   * Takes back a write that did not reach its quorum: removes the key only when exactly `version` is
+   * held, leaving no tombstone (an earlier version held elsewhere must still be able to return here).
+   * Like an overwrite, and unlike expiry, delete and burn, it is not reported to removal listeners.
+   */
+  withdraw(key: string, version: EntryVersion): boolean {
+    const held = this.entryMap.get(key);
+    if (held === undefined || held.createdAt !== version.createdAt || held.origin !== version.nodeId)
+      return false;
+    this.entryMap.delete(key);
+    this.bytes -= entrySize(held.key, held.length);
+    return true;
+  }
+
   tombstone(key: string): Tombstone | undefined {
     const tombstone = this.tombstoneMap.get(key);
     return tombstone !== undefined && tombstone.expiresAt > this.now() ? tombstone : undefined;
