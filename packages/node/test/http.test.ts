@@ -1,5 +1,6 @@
 import { createHash, generateKeyPairSync, type KeyObject, randomBytes, sign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { iso } from '../src/http/request.js';
 import {
   type Entry,
   keyCommitment,
@@ -477,5 +478,16 @@ describe('with a cluster behind the node', () => {
     });
     expect(owner.status).toBe(202);
     expect(node.store.get('held-elsewhere')?.createdAt).toBeGreaterThan(remote.createdAt);
+  });
+});
+
+describe('timestamps in answers', () => {
+  it('formats exactly as Date#toISOString, across seconds, centuries and the four-digit-year edges', () => {
+    const instants = [
+      0, 5, 50, 999, 1_000, 1_800_000_000_000, 1_800_000_000_007, 1_800_000_000_070, 1_800_000_000_700,
+      1_800_000_999_999, 946_684_799_999, 253_402_300_799_999, 253_402_300_800_000, -1, -86_400_001,
+    ];
+    // Twice: the second pass reads the cached seconds.
+    for (const ms of [...instants, ...instants]) expect(iso(ms)).toBe(new Date(ms).toISOString());
   });
 });

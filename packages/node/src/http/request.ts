@@ -43,7 +43,29 @@ export function proofHeaders(request: FastifyRequest): ProofHeaders {
   };
 }
 
-export const iso = (ms: number) => new Date(ms).toISOString();
+/** Seconds whose RFC 3339 text up to the fraction is known, e.g. `2026-11-22T07:19:11.` */
+const isoSeconds = new Map<number, string>();
+const MAX_ISO_SECONDS = 64;
+/** 9999-12-31T23:59:59: beyond it (and before 1970) the year no longer has four digits. */
+const LAST_FOUR_DIGIT_SECOND = 253_402_300_799;
+
+/**
+ * RFC 3339 with milliseconds, as `Date#toISOString`. A response carries two or three of them and
+ * formatting a Date costs about a microsecond, so the text up to the second is kept for the seconds
+ * last used (writes of one moment share their createdAt and expiresAt seconds).
+ */
+export function iso(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second < 0 || second > LAST_FOUR_DIGIT_SECOND) return new Date(ms).toISOString();
+  let prefix = isoSeconds.get(second);
+  if (prefix === undefined) {
+    if (isoSeconds.size >= MAX_ISO_SECONDS) isoSeconds.clear();
+    prefix = new Date(second * 1000).toISOString().slice(0, 20);
+    isoSeconds.set(second, prefix);
+  }
+  const millis = ms - second * 1000;
+  return `${prefix}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
+}
 
 const ownerBytes = (capability: WriteCapability) =>
   capability.kind === 'token-sha256' ? capability.hash : capability.publicKey;

@@ -11,6 +11,8 @@ import { createHash, hash } from 'node:crypto';
  */
 export function replicasFor(key: string, members: readonly string[], replication: number): string[] {
   const count = Math.max(1, Math.min(replication, members.length));
+  // A node alone (no peers yet) holds every key: nothing to rank.
+  if (members.length === 1) return [...members];
   const digest = hash('sha256', key, 'buffer');
   const k0 = digest.readUInt32BE(0);
   const k1 = digest.readUInt32BE(4);

@@ -94,12 +94,25 @@ interface Encoded {
   readonly attachedBytes: number;
 }
 
+/** Responses that never hold bytes skip the walk that looks for them (a replica sends one per put). */
+const BYTELESS_RESPONSES = new Set<Response['op']>([
+  'put',
+  'withdraw',
+  'tombstone',
+  'digest',
+  'hello',
+  'error',
+]);
+
 /**
  * A frame is `u32 (JSON length) | JSON | attached bytes`. Every byte field (a value, a capability) is
  * written as `{"bin":[offset,length]}` into the attached bytes, which follow the JSON as they are: no
  * base64 to encode, decode and carry a third larger, and no JSON string scan over the value.
  */
 export function encodeFrame(message: Envelope | (Response & { re?: string })): Uint8Array {
+  if ('op' in message && BYTELESS_RESPONSES.has(message.op)) {
+    return assemble({ json: JSON.stringify(message), attached: [], attachedBytes: 0 });
+  }
   return assemble(encode(message));
 }
 
