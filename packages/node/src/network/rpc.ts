@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface';
 import { LengthPrefixedDecoder, lpStream } from '@libp2p/utils';
 import { toBase64Url } from '@personachain/crypto';
+// The unsigned LEB128 length prefix of libp2p's length-prefixed streams, from the library they use.
+import { encode as varint } from 'uint8-varint';
 import {
   decodeEnvelope,
   decodeResponse,
@@ -64,18 +66,6 @@ export async function call<Op extends Request['op']>(
 
 /** Frames queued for one stream beyond which the stream is dropped (a few maximal frames). */
 const MAX_QUEUED_BYTES = 4 * MAX_FRAME_BYTES;
-
-/** Unsigned LEB128, the length prefix libp2p's length-prefixed streams use. */
-function varint(n: number): Uint8Array {
-  const out: number[] = [];
-  let rest = n;
-  while (rest >= 0x80) {
-    out.push((rest % 0x80) | 0x80);
-    rest = Math.floor(rest / 0x80);
-  }
-  out.push(rest);
-  return Uint8Array.from(out);
-}
 
 /**
  * Length-prefixed frames over one stream, event driven in both directions.
