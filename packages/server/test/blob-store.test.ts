@@ -94,6 +94,17 @@ describe('FileBlobStore', () => {
     }
   });
 
+  it('fails the operations of a file thread that dies, and carries on with a new one', async () => {
+    await store.put(KEY, bytes(7));
+    const thread = (store as unknown as { thread: { terminate(): Promise<number> } }).thread;
+    const exited = thread.terminate();
+    // Asked after the thread was told to stop, before it reported its exit.
+    const pending = store.get(KEY);
+    await exited;
+    await expect(pending).rejects.toThrow(/file thread exited/);
+    expect(await store.get(KEY)).toEqual(bytes(7));
+  });
+
   it('refuses keys that could leave the root or are not plain segments', async () => {
     for (const key of BAD_KEYS) {
       await expect(store.put(key, bytes(1)), key).rejects.toThrow(RangeError);

@@ -1,8 +1,7 @@
-import SQLite from 'better-sqlite3';
-import type { SqliteStatement } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate, openStore, relaxedCommits, relaxedDurability, type Store } from '../src/store/database.js';
-import { preparedLookup, preparedQuery } from '../src/store/prepared.js';
+import { migrate, openStore, type Store } from '../src/store/database.js';
+import { preparedLookup, preparedQuery, preparedStatement, rowInserter } from '../src/store/prepared.js';
+import { relaxedDurability } from '../src/store/sqlite-driver.js';
 
 describe('preparedQuery', () => {
   let store: Store;
@@ -134,37 +133,79 @@ describe('preparedLookup', () => {
   });
 });
 
-describe('relaxed durability', () => {
-  it('commits a marked write outside a transaction with synchronous = NORMAL, then restores FULL', async () => {
-    const executed: string[] = [];
-    const connection = new SQLite(':memory:', { verbose: (text) => executed.push(String(text)) });
-    try {
-      connection.pragma('synchronous = FULL');
-      connection.exec('create table t (v text)');
-      const relaxed = relaxedCommits(connection);
-      const insert = relaxed(
-        connection.prepare('insert into t (v) values (?)') as unknown as SqliteStatement,
-      );
-
-      executed.length = 0;
-      insert.run(['outside']);
-      expect(executed).toEqual([
-        'PRAGMA synchronous = NORMAL',
-        "insert into t (v) values ('outside')",
-        'PRAGMA synchronous = FULL',
-      ]);
-      expect(connection.pragma('synchronous', { simple: true })).toBe(2);
-
-      // Inside a transaction the commit decides, at the connection's own level.
-      executed.length = 0;
-      connection.transaction(() => insert.run(['inside']))();
-      expect(executed).toEqual(['BEGIN', "insert into t (v) values ('inside')", 'COMMIT']);
-      expect(connection.prepare('select count(*) as n from t').get()).toEqual({ n: 2 });
-    } finally {
-      connection.close();
-    }
+describe('preparedStatement and rowInserter', () => {
+  let store: Store;
+  beforeAll(async () => {
+    store = openStore('sqlite::memory:');
+    await migrate(store);
+  });
+  afterAll(async () => {
+    await store?.close();
   });
 
+  const insertPayload = rowInserter('oidc_payloads');
+  const expiry = preparedStatement(['prj', 'id'], (db, projectId: string, id: string) =>
+    db
+      .selectFrom('oidc_payloads')
+      .select('expires_at')
+      .where('project_id', '=', projectId)
+      .where('id', '=', id),
+  );
+  const extend = preparedStatement([1, 'prj'], (db, expiresAt: number, projectId: string) =>
+    db.updateTable('oidc_payloads').set({ expires_at: expiresAt }).where('project_id', '=', projectId),
+  );
+  const row = (id: string, extra: { uid?: string | null } = {}) => ({
+    project_id: 'prj_p',
+    model: 'Session',
+    id,
+    payload: '{}',
+    grant_id: null,
+    user_code: null,
+    expires_at: 100,
+    consumed_at: null,
+    ...extra,
+  });
+
+  it('run on the database and inside a transaction of it alike, and answer the rows changed', async () => {
+    await insertPayload(store.db, { ...row('one'), uid: 'u1' });
+    await store.db.transaction().execute(async (trx) => {
+      // A statement bound to the database would wait here for the connection the transaction holds.
+      await insertPayload(trx, { ...row('two'), uid: 'u2' });
+      expect((await expiry(trx, 'prj_p', 'two')).rows).toEqual([{ expires_at: 100 }]);
+      expect(Number((await extend(trx, 200, 'prj_p')).numAffectedRows)).toBe(2);
+    });
+    expect((await expiry(store.db, 'prj_p', 'one')).rows).toEqual([{ expires_at: 200 }]);
+    expect((await expiry(store.db, 'prj_p', 'none')).rows).toEqual([]);
+  });
+
+  it('inserts each set of columns a row has, leaving out undefined ones as Kysely does', async () => {
+    await insertPayload(store.db, { ...row('three'), uid: undefined });
+    await insertPayload(store.db, { ...row('four'), uid: 'u4' });
+    const rows = await store.db
+      .selectFrom('oidc_payloads')
+      .select(['id', 'uid'])
+      .where('id', 'in', ['three', 'four'])
+      .orderBy('id')
+      .execute();
+    expect(rows).toEqual([
+      { id: 'four', uid: 'u4' },
+      { id: 'three', uid: null },
+    ]);
+  });
+
+  it('refuses a statement with a parameter that is not an argument, at its first run', async () => {
+    const constant = preparedStatement(['prj'], (db, projectId: string) =>
+      db
+        .selectFrom('oidc_payloads')
+        .select('id')
+        .where('project_id', '=', projectId)
+        .where('model', '=', 'Session'),
+    );
+    await expect(async () => constant(store.db, 'prj_p')).rejects.toThrow(/not one of the arguments/);
+  });
+});
+
+describe('relaxed durability', () => {
   it('marks only the writes that ask for it: the mark reaches the SQL text the store prepares', () => {
     const store = openStore('sqlite::memory:');
     const marked = store.db.deleteFrom('oidc_payloads').where('id', '=', 'x').modifyEnd(relaxedDurability);

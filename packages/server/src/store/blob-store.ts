@@ -2,9 +2,8 @@
  * Where sealed verification uploads (documents, selfies, the submitted fields) are kept. The store only
  * ever holds ciphertext: uploads are encrypted in the client and the platform puts them as they came.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, rmdir } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -13,6 +12,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import type { BlobStoreConfig } from '../config.js';
+import type { BlobFileAnswer, BlobFileRequest, BlobFileThreadData } from './blob-file-thread.js';
 
 export interface BlobStore {
   /** Stores the bytes under the key, replacing what was there; readers see the old or the new bytes whole. */
@@ -41,115 +41,109 @@ export function checkBlobKey(key: string): void {
   }
 }
 
-const FILE_MODE = 0o600;
-const DIR_MODE = 0o700;
+/**
+ * The file blob store's thread. Tests run this module from its TypeScript source, which a worker cannot
+ * load; they build first, so the compiled script is there.
+ */
+const THREAD_SCRIPT = new URL(
+  import.meta.url.endsWith('.ts') ? '../../dist/store/blob-file-thread.js' : './blob-file-thread.js',
+  import.meta.url,
+);
 
-/** Codes meaning "nothing at this path" (ENOTDIR: a segment of the key is a file). */
-function isAbsent(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
+interface Pending {
+  resolve(bytes: Uint8Array | null | undefined): void;
+  reject(error: Error): void;
 }
 
 /**
  * One file per key under a root directory, owner-only (files 0600, directories 0700). A put writes a
  * temporary file, fsyncs it and renames it over the key, so a crash leaves the old or the new blob whole.
  * Deleting the last blob of a directory removes the directory too, up to the root.
+ *
+ * The file operations run on a thread of the store's own (blob-file-thread.ts), one at a time in the order
+ * asked, so a put and a delete in one directory never interleave. The thread starts on first use; one that
+ * dies fails the operations it held and is replaced by the next.
  */
 export class FileBlobStore implements BlobStore {
   private readonly root: string;
+  private thread: Worker | null = null;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
 
   constructor(dir: string) {
     this.root = resolve(dir);
   }
 
   async put(key: string, bytes: Uint8Array): Promise<void> {
-    const path = this.pathOf(key);
-    // Temporary names carry a dot, which keys cannot: they never collide with a blob.
-    const temporary = `${path}.${randomUUID()}.tmp`;
-    await this.writeNew(temporary, bytes);
-    try {
-      await rename(temporary, path);
-    } catch (error) {
-      await rm(temporary, { force: true });
-      throw error;
-    }
-    await fsyncDirectory(dirname(path));
+    await this.ask({ op: 'put', path: this.pathOf(key), bytes });
   }
 
   async get(key: string): Promise<Uint8Array | null> {
-    try {
-      return new Uint8Array(await readFile(this.pathOf(key)));
-    } catch (error) {
-      if (isAbsent(error)) return null;
-      throw error;
-    }
+    return (await this.ask({ op: 'get', path: this.pathOf(key) })) ?? null;
   }
 
   async delete(key: string): Promise<void> {
-    const path = this.pathOf(key);
-    try {
-      await rm(path);
-    } catch (error) {
-      if (isAbsent(error)) return;
-      throw error;
-    }
-    await this.pruneEmptyDirectories(dirname(path));
+    await this.ask({ op: 'delete', path: this.pathOf(key) });
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    const thread = this.thread;
+    this.thread = null;
+    await thread?.terminate();
+  }
 
   private pathOf(key: string): string {
     checkBlobKey(key);
     return join(this.root, ...key.split('/'));
   }
 
-  /**
-   * Creates the file (with its directories) exclusively and writes it durably. A concurrent delete may
-   * prune a directory between its creation and the open: then the directories are made again.
-   */
-  private async writeNew(path: string, bytes: Uint8Array): Promise<void> {
-    for (let round = 0; ; round++) {
-      await mkdir(dirname(path), { recursive: true, mode: DIR_MODE });
-      let file: Awaited<ReturnType<typeof open>>;
-      try {
-        file = await open(path, 'wx', FILE_MODE);
-      } catch (error) {
-        if ((error as { code?: unknown }).code === 'ENOENT' && round < 3) continue;
-        throw error;
-      }
-      try {
-        await file.writeFile(bytes);
-        await file.sync();
-      } catch (error) {
-        await file.close();
-        await rm(path, { force: true });
-        throw error;
-      }
-      await file.close();
-      return;
-    }
+  private ask(request: DistributiveOmit<BlobFileRequest, 'id'>): Promise<Uint8Array | null | undefined> {
+    const thread = this.thread ?? this.start();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      // Only while it holds work: an idle store must not keep the process alive.
+      if (this.pending.size === 1) thread.ref();
+      thread.postMessage({ ...request, id } as BlobFileRequest);
+    });
   }
 
-  private async pruneEmptyDirectories(from: string): Promise<void> {
-    for (let dir = from; dir !== this.root && dir.startsWith(`${this.root}${sep}`); dir = dirname(dir)) {
-      try {
-        await rmdir(dir);
-      } catch {
-        return; // Not empty (or already gone): the directories above are not empty either.
+  private start(): Worker {
+    const thread = new Worker(THREAD_SCRIPT, {
+      workerData: { root: this.root } satisfies BlobFileThreadData,
+    });
+    this.thread = thread;
+    thread.on('message', (answer: BlobFileAnswer) => {
+      const pending = this.pending.get(answer.id);
+      if (!pending) return;
+      this.settled(thread, answer.id);
+      if ('error' in answer) {
+        pending.reject(Object.assign(new Error(answer.error.message), { code: answer.error.code }));
+      } else {
+        pending.resolve(answer.bytes);
       }
-    }
+    });
+    const fail = (error: Error) => {
+      if (this.thread === thread) this.thread = null;
+      for (const [id, pending] of this.pending) {
+        this.pending.delete(id);
+        pending.reject(error);
+      }
+    };
+    thread.on('error', fail);
+    thread.on('exit', (code) => fail(new Error(`the blob store's file thread exited (code ${code})`)));
+    thread.unref();
+    return thread;
+  }
+
+  private settled(thread: Worker, id: number): void {
+    this.pending.delete(id);
+    if (this.pending.size === 0) thread.unref();
   }
 }
 
-/** Makes a rename durable: the directory entry itself must reach the disk. */
-async function fsyncDirectory(path: string): Promise<void> {
-  const directory = await open(path, 'r');
-  try {
-    await directory.sync();
-  } finally {
-    await directory.close();
-  }
-}
+/** Omit over each member of a union. */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 export interface S3BlobStoreConfig {
   bucket: string;

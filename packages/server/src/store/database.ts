@@ -1,20 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import {
-  type DialectAdapter,
-  Kysely,
-  PostgresDialect,
-  SqliteAdapter,
-  type SqliteDatabase,
-  SqliteDialect,
-  type SqliteStatement,
-  sql,
-} from 'kysely';
+import { Kysely, PostgresDialect, type SqliteStatement, sql } from 'kysely';
 import { type Migration, Migrator } from 'kysely/migration';
 import pg from 'pg';
 import { migrations as allMigrations } from './migrations.js';
 import type { Database } from './schema.js';
+import { FlushedSqliteDialect } from './sqlite-driver.js';
+import { WalFlusher } from './wal-flusher.js';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -29,85 +22,29 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/**
- * SQLite runs DDL inside transactions, but Kysely's adapter says it can't, which would make a failed
- * migration leave half a schema behind. This adapter lets the migrator wrap each run in one transaction.
- */
-class TransactionalSqliteAdapter extends SqliteAdapter {
-  override get supportsTransactionalDdl(): boolean {
-    return true;
-  }
-}
-
-class TransactionalSqliteDialect extends SqliteDialect {
-  override createAdapter(): DialectAdapter {
-    return new TransactionalSqliteAdapter();
-  }
-}
-
 export function openStore(databaseUrl: string): Store {
   if (databaseUrl.startsWith('sqlite:')) return openSqlite(databaseUrl.slice('sqlite:'.length));
   return openPostgres(databaseUrl);
 }
 
 /**
- * Kysely's SQLite driver prepares every statement anew, which costs more than running it. The queries an
- * app issues are a small fixed set of SQL strings, so prepared statements are kept and reused.
+ * Statements are prepared once and reused: preparing one costs more than running it, and the queries an
+ * app issues are a small fixed set of SQL strings.
  */
 const STATEMENT_CACHE_SIZE = 500;
 
-function withStatementCache(connection: SQLite.Database): SqliteDatabase {
+function statementCache(connection: SQLite.Database): (sqlText: string) => SqliteStatement {
   const statements = new Map<string, SqliteStatement>();
-  const relaxed = relaxedCommits(connection);
-  return {
-    close: () => connection.close(),
-    prepare(sqlText: string) {
-      let statement = statements.get(sqlText);
-      if (!statement) {
-        const prepared = connection.prepare(sqlText) as unknown as SqliteStatement;
-        statement = sqlText.endsWith(RELAXED_DURABILITY_MARK) ? relaxed(prepared) : prepared;
-        if (statements.size >= STATEMENT_CACHE_SIZE)
-          statements.delete(statements.keys().next().value as string);
-        statements.set(sqlText, statement);
-      }
-      return statement;
-    },
-  };
-}
-
-/**
- * Marks a write whose loss in a power cut (not a process crash: WAL keeps those) costs no more than a
- * repeated step: the OIDC provider's short-lived protocol state (interactions, sessions, codes). Outside
- * a transaction, SQLite then commits it without waiting for the disk (synchronous = NORMAL); it reaches
- * the disk with the next durable commit or checkpoint, and commits stay in order, so a power cut loses a
- * suffix of them, never a middle one. Everything else (audited acts, the ledger) commits with FULL.
- * On PostgreSQL the mark is a comment and changes nothing.
- */
-const RELAXED_DURABILITY_MARK = '/* persona:relaxed-durability */';
-export const relaxedDurability = sql.raw(RELAXED_DURABILITY_MARK);
-
-/**
- * Runs a marked statement with synchronous = NORMAL around it. better-sqlite3 is synchronous, so no other
- * statement can run in between; inside a transaction the statement runs as is (the commit decides).
- */
-export function relaxedCommits(connection: SQLite.Database): (statement: SqliteStatement) => SqliteStatement {
-  const normal = connection.prepare('PRAGMA synchronous = NORMAL');
-  const full = connection.prepare('PRAGMA synchronous = FULL');
-  const relaxedRun = <T>(run: () => T): T => {
-    if (connection.inTransaction) return run();
-    normal.run();
-    try {
-      return run();
-    } finally {
-      full.run();
+  return (sqlText) => {
+    let statement = statements.get(sqlText);
+    if (!statement) {
+      statement = connection.prepare(sqlText) as unknown as SqliteStatement;
+      if (statements.size >= STATEMENT_CACHE_SIZE)
+        statements.delete(statements.keys().next().value as string);
+      statements.set(sqlText, statement);
     }
+    return statement;
   };
-  return (statement) => ({
-    reader: statement.reader,
-    all: (parameters) => relaxedRun(() => statement.all(parameters)),
-    run: (parameters) => relaxedRun(() => statement.run(parameters)),
-    iterate: (parameters) => statement.iterate(parameters),
-  });
 }
 
 /**
@@ -118,19 +55,23 @@ export function relaxedCommits(connection: SQLite.Database): (statement: SqliteS
 function openSqlite(path: string): Store {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const connection = new SQLite(path);
+  let wal: ReturnType<typeof WalFlusher.forDatabase> | null = null;
   try {
     connection.pragma('busy_timeout = 2000');
     // Must precede WAL: then SQLite keeps the WAL index in private memory instead of shared memory.
     connection.pragma('locking_mode = EXCLUSIVE');
     connection.pragma('journal_mode = WAL');
-    // FULL: a commit is on disk before it is acknowledged (the ledger promises durable appends, and an
-    // audited act must not survive a power cut without its audit entry, or the reverse).
-    connection.pragma('synchronous = FULL');
+    // A commit is on disk before it is acknowledged (the ledger promises durable appends, and an audited
+    // act must not survive a power cut without its audit entry, or the reverse): NORMAL here, and the WAL
+    // flusher syncs after the commit, off the event loop, as FULL would inside it (store/wal-flusher.ts).
+    connection.pragma('synchronous = NORMAL');
     connection.pragma('foreign_keys = ON');
     // Deleted rows are overwritten with zeros, not left in free pages: destroying sealed keys (vault and
     // verification crypto-shredding, expired secrets) must leave nothing of them in the file.
     connection.pragma('secure_delete = ON');
     connection.exec('BEGIN IMMEDIATE; COMMIT;');
+    // After that first commit, which makes SQLite create the WAL file.
+    if (path !== ':memory:') wal = WalFlusher.forDatabase(path);
   } catch (error) {
     connection.close();
     if ((error as { code?: string }).code === 'SQLITE_BUSY') {
@@ -142,7 +83,9 @@ function openSqlite(path: string): Store {
     throw error;
   }
   const db = new Kysely<Database>({
-    dialect: new TransactionalSqliteDialect({ database: withStatementCache(connection) }),
+    dialect: new FlushedSqliteDialect(connection, statementCache(connection), wal?.flusher ?? null, () =>
+      wal?.close(),
+    ),
   });
   return { db, engine: 'sqlite', singleProcess: true, close: () => db.destroy() };
 }

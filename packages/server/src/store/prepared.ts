@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { type Compilable, CompiledQuery, type Kysely } from 'kysely';
+import {
+  type Compilable,
+  CompiledQuery,
+  type DialectAdapter,
+  type Insertable,
+  type Kysely,
+  type QueryResult,
+} from 'kysely';
 import type { Database } from './schema.js';
 
 /**
@@ -50,6 +57,77 @@ export function preparedQuery<Args extends Value[], Row>(
         ),
       )
     ).rows;
+}
+
+/**
+ * The same for a repository that runs on the database or on a transaction of it: the SQL is traced once
+ * per dialect, at the first call, and runs on whichever of them each call gives (a statement bound to the
+ * database would wait for the connection a transaction holds). Answers the whole result, so an update can
+ * check the rows it changed.
+ */
+export function preparedStatement<Args extends Value[], Row>(
+  sample: NoInfer<Args>,
+  build: (db: Kysely<Database>, ...args: Args) => Compilable<Row>,
+): (db: Kysely<Database>, ...args: Args) => Promise<QueryResult<Row>> {
+  const traced = new WeakMap<DialectAdapter, Traced>();
+  return (db, ...args) => {
+    const adapter = db.getExecutor().adapter;
+    let statement = traced.get(adapter);
+    if (!statement) {
+      const bound = (...values: Args) => build(db, ...values);
+      const first = traceParameters(sample, bound);
+      const second = traceParameters(sample, bound);
+      if (first.sql !== second.sql || first.positions.join() !== second.positions.join()) {
+        throw new Error(`preparedStatement: the query changes with its argument values: ${first.sql}`);
+      }
+      statement = first;
+      traced.set(adapter, statement);
+    }
+    const { sql, positions } = statement;
+    return db.executeQuery<Row>(
+      CompiledQuery.raw(
+        sql,
+        positions.map((index) => args[index]),
+      ),
+    );
+  };
+}
+
+/**
+ * Inserts one row into `table` with SQL built once per dialect and set of columns: Kysely otherwise parses
+ * the row into a query tree and compiles it on every call, which for a wide row costs more than SQLite
+ * takes to insert it. Columns whose value is undefined are left out, as Kysely does.
+ */
+export function rowInserter<Table extends keyof Database & string>(
+  table: Table,
+): (db: Kysely<Database>, row: Insertable<Database[Table]>) => Promise<void> {
+  const statements = new WeakMap<DialectAdapter, Map<string, string>>();
+  return async (db, row) => {
+    const columns = Object.keys(row).filter(
+      (column) => (row as Record<string, unknown>)[column] !== undefined,
+    );
+    const adapter = db.getExecutor().adapter;
+    let byColumns = statements.get(adapter);
+    if (!byColumns) {
+      byColumns = new Map();
+      statements.set(adapter, byColumns);
+    }
+    const signature = columns.join();
+    let sql = byColumns.get(signature);
+    if (!sql) {
+      const compiled = db
+        .insertInto(table)
+        .values(Object.fromEntries(columns.map((column) => [column, column])) as never)
+        .compile();
+      if (compiled.parameters.join() !== signature) {
+        throw new Error(`rowInserter: the insert does not bind exactly the row's columns: ${compiled.sql}`);
+      }
+      sql = compiled.sql;
+      byColumns.set(signature, sql);
+    }
+    const values = columns.map((column) => (row as Record<string, unknown>)[column]);
+    await db.executeQuery(CompiledQuery.raw(sql, values));
+  };
 }
 
 interface Traced {

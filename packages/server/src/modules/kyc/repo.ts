@@ -1,5 +1,5 @@
 import type { Kysely, Selectable, Updateable } from 'kysely';
-import { relaxedDurability } from '../../store/database.js';
+import { preparedStatement, rowInserter } from '../../store/prepared.js';
 import type {
   Database,
   KycDocumentsTable,
@@ -9,6 +9,7 @@ import type {
   KycSettingsTable,
   KycTransitionsTable,
 } from '../../store/schema.js';
+import { relaxedDurability } from '../../store/sqlite-driver.js';
 
 export type SessionRow = Selectable<KycSessionsTable>;
 export type DocumentRow = Selectable<KycDocumentsTable>;
@@ -19,6 +20,48 @@ export type InboxRow = Selectable<KycInboxTable>;
 
 /** Statuses the clock expires when the session's time is up. */
 const EXPIRABLE = ['created', 'awaiting_input', 'resubmission_requested'] as const;
+
+// The statements on every session's path, compiled once (see store/prepared.ts).
+const insertSessionRow = rowInserter('kyc_sessions');
+const insertTransitionRow = rowInserter('kyc_transitions');
+const insertProviderCallRow = rowInserter('kyc_provider_calls');
+const insertDocumentRow = rowInserter('kyc_documents');
+const sessionInProject = preparedStatement(['prj', 'vrf'], (db, projectId: string, id: string) =>
+  db.selectFrom('kyc_sessions').selectAll().where('project_id', '=', projectId).where('id', '=', id),
+);
+const sessionWithId = preparedStatement(['vrf'], (db, id: string) =>
+  db.selectFrom('kyc_sessions').selectAll().where('id', '=', id),
+);
+const sessionWithTokenHash = preparedStatement(['hash'], (db, hash: string) =>
+  db.selectFrom('kyc_sessions').selectAll().where('client_token_hash', '=', hash),
+);
+const lastCallSeq = preparedStatement(['vrf'], (db, sessionId: string) =>
+  db
+    .selectFrom('kyc_provider_calls')
+    .select((eb) => eb.fn.max('seq').as('seq'))
+    .where('session_id', '=', sessionId),
+);
+const attemptDocuments = preparedStatement(['vrf', 1], (db, sessionId: string, attempt: number) =>
+  db
+    .selectFrom('kyc_documents')
+    .selectAll()
+    .where('session_id', '=', sessionId)
+    .where('attempt', '=', attempt)
+    .orderBy('id'),
+);
+const documentInSlot = preparedStatement(
+  ['vrf', 1, 'kind'],
+  (db, sessionId: string, attempt: number, kind: string) =>
+    db
+      .selectFrom('kyc_documents')
+      .selectAll()
+      .where('session_id', '=', sessionId)
+      .where('attempt', '=', attempt)
+      .where('kind', '=', kind),
+);
+const deleteDocument = preparedStatement(['vdc'], (db, id: string) =>
+  db.deleteFrom('kyc_documents').where('id', '=', id),
+);
 
 function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
@@ -104,29 +147,20 @@ export class KycRepo {
   }
 
   // ---- sessions ----
-  async insertSession(row: SessionRow): Promise<void> {
-    await this.db.insertInto('kyc_sessions').values(row).execute();
+  insertSession(row: SessionRow): Promise<void> {
+    return insertSessionRow(this.db, row);
   }
 
-  session(projectId: string, id: string): Promise<SessionRow | undefined> {
-    return this.db
-      .selectFrom('kyc_sessions')
-      .selectAll()
-      .where('project_id', '=', projectId)
-      .where('id', '=', id)
-      .executeTakeFirst();
+  async session(projectId: string, id: string): Promise<SessionRow | undefined> {
+    return (await sessionInProject(this.db, projectId, id)).rows[0];
   }
 
-  sessionById(id: string): Promise<SessionRow | undefined> {
-    return this.db.selectFrom('kyc_sessions').selectAll().where('id', '=', id).executeTakeFirst();
+  async sessionById(id: string): Promise<SessionRow | undefined> {
+    return (await sessionWithId(this.db, id)).rows[0];
   }
 
-  sessionByClientToken(hash: string): Promise<SessionRow | undefined> {
-    return this.db
-      .selectFrom('kyc_sessions')
-      .selectAll()
-      .where('client_token_hash', '=', hash)
-      .executeTakeFirst();
+  async sessionByClientToken(hash: string): Promise<SessionRow | undefined> {
+    return (await sessionWithTokenHash(this.db, hash)).rows[0];
   }
 
   sessionByProviderRef(providerId: string, ref: string): Promise<SessionRow | undefined> {
@@ -248,8 +282,8 @@ export class KycRepo {
   }
 
   // ---- transitions and provider calls ----
-  async insertTransition(row: TransitionRow): Promise<void> {
-    await this.db.insertInto('kyc_transitions').values(row).execute();
+  insertTransition(row: TransitionRow): Promise<void> {
+    return insertTransitionRow(this.db, row);
   }
 
   transitions(sessionId: string): Promise<TransitionRow[]> {
@@ -261,8 +295,14 @@ export class KycRepo {
       .execute();
   }
 
+  /** Inserts the rows together: in one transaction, or (outside one) in one of their own. */
   async insertProviderCalls(rows: Selectable<Database['kyc_provider_calls']>[]): Promise<void> {
-    if (rows.length > 0) await this.db.insertInto('kyc_provider_calls').values(rows).execute();
+    if (rows.length === 0) return;
+    if (this.db.isTransaction) {
+      for (const row of rows) await insertProviderCallRow(this.db, row);
+    } else {
+      await this.transaction((repo) => repo.insertProviderCalls(rows));
+    }
   }
 
   providerCalls(sessionId: string): Promise<Selectable<Database['kyc_provider_calls']>[]> {
@@ -275,33 +315,26 @@ export class KycRepo {
   }
 
   async lastProviderCallSeq(sessionId: string): Promise<number> {
-    const row = await this.db
-      .selectFrom('kyc_provider_calls')
-      .select((eb) => eb.fn.max('seq').as('seq'))
-      .where('session_id', '=', sessionId)
-      .executeTakeFirst();
-    return Number(row?.seq ?? 0);
+    return Number((await lastCallSeq(this.db, sessionId)).rows[0]?.seq ?? 0);
   }
 
   // ---- documents ----
   /** Stores a document's slot (session, attempt, kind); a new upload of the same kind replaces the old. */
   async putDocument(row: DocumentRow): Promise<DocumentRow | undefined> {
-    const previous = await this.db
-      .selectFrom('kyc_documents')
-      .selectAll()
-      .where('session_id', '=', row.session_id)
-      .where('attempt', '=', row.attempt)
-      .where('kind', '=', row.kind)
-      .executeTakeFirst();
-    if (previous) await this.db.deleteFrom('kyc_documents').where('id', '=', previous.id).execute();
-    await this.db.insertInto('kyc_documents').values(row).execute();
+    const previous = (await documentInSlot(this.db, row.session_id, row.attempt, row.kind)).rows[0];
+    if (previous) await deleteDocument(this.db, previous.id);
+    await insertDocumentRow(this.db, row);
     return previous;
   }
 
-  documents(sessionId: string, attempt?: number): Promise<DocumentRow[]> {
-    let query = this.db.selectFrom('kyc_documents').selectAll().where('session_id', '=', sessionId);
-    if (attempt !== undefined) query = query.where('attempt', '=', attempt);
-    return query.orderBy('id').execute();
+  async documents(sessionId: string, attempt?: number): Promise<DocumentRow[]> {
+    if (attempt !== undefined) return (await attemptDocuments(this.db, sessionId, attempt)).rows;
+    return this.db
+      .selectFrom('kyc_documents')
+      .selectAll()
+      .where('session_id', '=', sessionId)
+      .orderBy('id')
+      .execute();
   }
 
   /** Destroys the sealed data keys of a session's documents; returns their blob keys to delete. */

@@ -1,8 +1,8 @@
 import { type Kysely, sql } from 'kysely';
-import { relaxedDurability } from '../../store/database.js';
 import { GroupCommit } from '../../store/group-commit.js';
 import { preparedQuery } from '../../store/prepared.js';
 import type { Database, OidcPayloadsTable } from '../../store/schema.js';
+import { relaxedDurability } from '../../store/sqlite-driver.js';
 
 /** What oidc-provider hands its adapter: open-ended JSON with a few fields it later searches by. */
 export type OidcPayload = Record<string, unknown> & {

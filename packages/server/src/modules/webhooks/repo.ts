@@ -6,7 +6,6 @@ import {
   type SqlBool,
   sql,
 } from 'kysely';
-import { relaxedDurability } from '../../store/database.js';
 import type {
   Database,
   WebhookAttemptsTable,
@@ -14,6 +13,7 @@ import type {
   WebhookEndpointsTable,
   WebhookEventsTable,
 } from '../../store/schema.js';
+import { relaxedDurability } from '../../store/sqlite-driver.js';
 
 export type DeliveryStatus = 'pending' | 'delivering' | 'succeeded' | 'failed' | 'canceled';
 

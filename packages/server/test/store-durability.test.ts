@@ -1,0 +1,221 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, type SqliteStatement, sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openStore } from '../src/store/database.js';
+import { FlushedSqliteDialect, relaxedDurability } from '../src/store/sqlite-driver.js';
+import { type SyncFile, WalFlusher } from '../src/store/wal-flusher.js';
+
+/** A sync the test ends by hand; `started` counts the syncs begun. */
+function gatedSync() {
+  const pending: ((error: Error | null) => void)[] = [];
+  const gate = {
+    started: 0,
+    sync: ((done) => {
+      gate.started++;
+      pending.push(done);
+    }) as SyncFile,
+    /** Ends the oldest sync in progress, with `error` if given. */
+    finish(error: Error | null = null) {
+      const done = pending.shift();
+      if (!done) throw new Error('no sync in progress');
+      done(error);
+    },
+    get inProgress() {
+      return pending.length;
+    },
+  };
+  return gate;
+}
+
+/** Settles pending promise callbacks and immediates. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+function tracked<T>(promise: Promise<T>) {
+  const state = { settled: false, error: undefined as unknown };
+  promise.then(
+    () => {
+      state.settled = true;
+    },
+    (error: unknown) => {
+      state.settled = true;
+      state.error = error;
+    },
+  );
+  return state;
+}
+
+describe('WalFlusher', () => {
+  it('resolves a flush only after a sync that began after it, and lets later flushes share the next sync', async () => {
+    const gate = gatedSync();
+    const flusher = new WalFlusher(gate.sync);
+    const first = tracked(flusher.flush());
+    expect(gate.started).toBe(1);
+
+    // These arrive while the first sync runs: it may not cover their commits.
+    const second = tracked(flusher.flush());
+    const third = tracked(flusher.flush());
+    await settle();
+    expect(gate.started).toBe(1);
+
+    gate.finish();
+    await settle();
+    expect(first.settled).toBe(true);
+    expect(second.settled).toBe(false);
+    expect(third.settled).toBe(false);
+    // One sync for both waiting writers.
+    expect(gate.started).toBe(2);
+
+    gate.finish();
+    await settle();
+    expect(second).toEqual({ settled: true, error: undefined });
+    expect(third).toEqual({ settled: true, error: undefined });
+    expect(gate.started).toBe(2);
+    await flusher.drained();
+  });
+
+  it('after a failed sync, fails every waiting and later flush and syncs no more', async () => {
+    const gate = gatedSync();
+    const flusher = new WalFlusher(gate.sync);
+    const first = tracked(flusher.flush());
+    const second = tracked(flusher.flush());
+    gate.finish(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    await settle();
+    expect((first.error as Error).message).toMatch(/could not be synced to disk \(EIO.*restarts/);
+    expect(second.error).toBe(first.error);
+    await expect(flusher.flush()).rejects.toBe(first.error);
+    expect(gate.started).toBe(1);
+  });
+
+  it('syncs a real WAL file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'persona-wal-'));
+    try {
+      const path = join(dir, 'db.sqlite');
+      expect(() => WalFlusher.forDatabase(path)).toThrow(/ENOENT/);
+      const connection = new SQLite(path);
+      connection.pragma('locking_mode = EXCLUSIVE');
+      connection.pragma('journal_mode = WAL');
+      connection.exec('BEGIN IMMEDIATE; COMMIT;');
+      const wal = WalFlusher.forDatabase(path);
+      connection.exec('create table t (v text); insert into t values (1)');
+      await wal.flusher.flush();
+      wal.close();
+      connection.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the flushed SQLite driver', () => {
+  let db: Kysely<{ t: { v: string } }> | undefined;
+  afterEach(async () => {
+    await db?.destroy();
+    db = undefined;
+  });
+
+  function open() {
+    const gate = gatedSync();
+    const connection = new SQLite(':memory:');
+    connection.exec('create table t (v text)');
+    const prepare = (text: string) => connection.prepare(text) as unknown as SqliteStatement;
+    db = new Kysely({
+      dialect: new FlushedSqliteDialect(connection, prepare, new WalFlusher(gate.sync), () => {}),
+    });
+    return { db, gate };
+  }
+
+  it('answers a write once it is synced, and serves other queries while the sync runs', async () => {
+    const { db, gate } = open();
+    const write = tracked(db.insertInto('t').values({ v: 'a' }).execute());
+    await settle();
+    expect(gate.started).toBe(1);
+    expect(write.settled).toBe(false);
+
+    // The connection was handed on before the wait: a read and a relaxed write run meanwhile.
+    expect(await db.selectFrom('t').select('v').execute()).toEqual([{ v: 'a' }]);
+    await db.insertInto('t').values({ v: 'relaxed' }).modifyEnd(relaxedDurability).execute();
+    expect(gate.started).toBe(1);
+
+    gate.finish();
+    await settle();
+    expect(write).toEqual({ settled: true, error: undefined });
+  });
+
+  it('makes a transaction that wrote wait for a sync, and one that only read or rolled back not', async () => {
+    const { db, gate } = open();
+    expect(await db.transaction().execute((trx) => trx.selectFrom('t').selectAll().execute())).toEqual([]);
+    await expect(
+      db.transaction().execute(async (trx) => {
+        await trx.insertInto('t').values({ v: 'lost' }).execute();
+        throw new Error('changed my mind');
+      }),
+    ).rejects.toThrow('changed my mind');
+    expect(gate.started).toBe(0);
+
+    const committed = tracked(
+      db.transaction().execute(async (trx) => {
+        await trx.insertInto('t').values({ v: 'kept' }).execute();
+        await sql`savepoint inner_step`.execute(trx);
+        await sql`release savepoint inner_step`.execute(trx);
+      }),
+    );
+    await settle();
+    expect(gate.started).toBe(1);
+    expect(committed.settled).toBe(false);
+    gate.finish();
+    await settle();
+    expect(committed).toEqual({ settled: true, error: undefined });
+    expect(await db.selectFrom('t').select('v').execute()).toEqual([{ v: 'kept' }]);
+  });
+
+  it('lets writers that commit during one sync share the next', async () => {
+    const { db, gate } = open();
+    const first = tracked(db.insertInto('t').values({ v: '1' }).execute());
+    await settle();
+    const more = ['2', '3', '4'].map((v) => tracked(db.insertInto('t').values({ v }).execute()));
+    await settle();
+    expect(gate.started).toBe(1);
+    gate.finish();
+    await settle();
+    expect(first.settled).toBe(true);
+    expect(gate.started).toBe(2);
+    gate.finish();
+    await settle();
+    expect(more.every((write) => write.settled && write.error === undefined)).toBe(true);
+    expect(gate.inProgress).toBe(0);
+  });
+
+  it('reports a write failed when its sync failed, though SQLite committed it', async () => {
+    const { db, gate } = open();
+    const write = tracked(db.insertInto('t').values({ v: 'a' }).execute());
+    await settle();
+    gate.finish(new Error('EIO'));
+    await settle();
+    expect((write.error as Error).message).toMatch(/could not be synced to disk/);
+    await expect(db.insertInto('t').values({ v: 'b' }).execute()).rejects.toThrow(/restarts/);
+  });
+});
+
+describe('the embedded store', () => {
+  it('commits with synchronous = NORMAL and a write survives reopening', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'persona-durable-'));
+    try {
+      const url = `sqlite:${join(dir, 'db.sqlite')}`;
+      const store = openStore(url);
+      const level = await sql<{ synchronous: number }>`pragma synchronous`.execute(store.db);
+      expect(level.rows).toEqual([{ synchronous: 1 }]);
+      await sql`create table t (v text)`.execute(store.db);
+      await sql`insert into t values ('kept')`.execute(store.db);
+      await store.close();
+
+      const reopened = openStore(url);
+      expect((await sql<{ v: string }>`select v from t`.execute(reopened.db)).rows).toEqual([{ v: 'kept' }]);
+      await reopened.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
