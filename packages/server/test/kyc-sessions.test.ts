@@ -319,6 +319,34 @@ describe.each(engines)('verification sessions with the local provider, on %s', (
     expect(settingsByDeveloper.status).toBe(403);
   });
 
+  it('routes each session by the providers as they are now: a disabled one is not called', async () => {
+    const providers = await server.json('GET', `/v1/projects/${b.projectId}/verification-providers`, {
+      key: b.keys.admin,
+    });
+    const [local] = providers.body.data;
+    const setEnabled = async (enabled: boolean) => {
+      const changed = await server.json(
+        'PATCH',
+        `/v1/projects/${b.projectId}/verification-providers/${local.id}`,
+        { key: b.keys.admin, body: { enabled } },
+      );
+      expect(changed.status, JSON.stringify(changed.body)).toBe(200);
+    };
+    // A session first, so the project's providers have been read (and may be remembered) before the change.
+    const before = await verify(b, td3(ADULT));
+    expect((await waitForStatus(server, b, before, ['approved', 'error'])).status).toBe('approved');
+
+    await setEnabled(false);
+    const without = await verify(b, td3(ADULT));
+    expect(await waitForStatus(server, b, without, ['approved', 'error'])).toMatchObject({
+      status: 'error',
+      statusReason: 'no_provider',
+    });
+    await setEnabled(true);
+    const again = await verify(b, td3(ADULT));
+    expect((await waitForStatus(server, b, again, ['approved', 'error'])).status).toBe('approved');
+  });
+
   it('validates sessions and provider configurations', async () => {
     const bad = async (body: unknown) =>
       (await server.json('POST', path(a), { key: a.keys.developer, body })).body?.errors?.[0]?.pointer;

@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, openStore, type Store } from '../src/store/database.js';
-import { preparedLookup, preparedQuery, preparedStatement, rowInserter } from '../src/store/prepared.js';
+import {
+  preparedLookup,
+  preparedQuery,
+  preparedStatement,
+  rowInserter,
+  rowUpdater,
+} from '../src/store/prepared.js';
 import { relaxedDurability } from '../src/store/sqlite-driver.js';
 
 describe('preparedQuery', () => {
@@ -191,6 +197,30 @@ describe('preparedStatement and rowInserter', () => {
       { id: 'four', uid: 'u4' },
       { id: 'three', uid: null },
     ]);
+  });
+
+  it('updates the rows its keys select, with each set of columns a patch has', async () => {
+    const update = rowUpdater('oidc_payloads', ['project_id', 'id']);
+    await insertPayload(store.db, row('five'));
+    const changed = await update(
+      store.db,
+      { project_id: 'prj_p', id: 'five' },
+      { uid: 'u5', grant_id: undefined },
+    );
+    expect(Number(changed.numAffectedRows)).toBe(1);
+    await store.db.transaction().execute(async (trx) => {
+      await update(trx, { project_id: 'prj_p', id: 'five' }, { expires_at: 500, consumed_at: 1 });
+    });
+    const missed = await update(store.db, { project_id: 'prj_other', id: 'five' }, { uid: 'nobody' });
+    expect(Number(missed.numAffectedRows)).toBe(0);
+    expect(
+      await store.db
+        .selectFrom('oidc_payloads')
+        .select(['uid', 'expires_at', 'consumed_at', 'grant_id'])
+        .where('id', '=', 'five')
+        .execute(),
+    ).toEqual([{ uid: 'u5', expires_at: 500, consumed_at: 1, grant_id: null }]);
+    await expect(update(store.db, { project_id: 'prj_p', id: 'five' }, {})).rejects.toThrow(/sets no column/);
   });
 
   it('refuses a statement with a parameter that is not an argument, at its first run', async () => {

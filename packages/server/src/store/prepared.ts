@@ -6,6 +6,7 @@ import {
   type Insertable,
   type Kysely,
   type QueryResult,
+  type Updateable,
 } from 'kysely';
 import type { Database } from './schema.js';
 
@@ -26,8 +27,11 @@ export function preparedLookup<Row>(
   return async (value) => (await db.executeQuery<Row>(CompiledQuery.raw(compiled.sql, [value]))).rows[0];
 }
 
-/** An argument; null binds SQL NULL (it is traced as a string: give a non-null sample for numbers). */
-type Value = string | number | null;
+/**
+ * An argument; null binds SQL NULL. Anything but a number is traced as a string: give a non-null sample
+ * for numbers.
+ */
+type Value = string | number | null | Uint8Array;
 
 /**
  * The same for a query with several values, returning every row. `build` is compiled with a sentinel in
@@ -101,11 +105,58 @@ export function preparedStatement<Args extends Value[], Row>(
 export function rowInserter<Table extends keyof Database & string>(
   table: Table,
 ): (db: Kysely<Database>, row: Insertable<Database[Table]>) => Promise<void> {
-  const statements = new WeakMap<DialectAdapter, Map<string, string>>();
+  const statementFor = statementsByColumns();
   return async (db, row) => {
-    const columns = Object.keys(row).filter(
-      (column) => (row as Record<string, unknown>)[column] !== undefined,
+    const values = row as Record<string, unknown>;
+    const columns = definedColumns(values);
+    const sql = statementFor(db, columns, () => compileInsert(db, table, columns));
+    await db.executeQuery(
+      CompiledQuery.raw(
+        sql,
+        columns.map((column) => values[column]),
+      ),
     );
+  };
+}
+
+/**
+ * Updates the rows of `table` whose `keyColumns` equal the given values, setting the patch's columns, with
+ * SQL built once per dialect and set of patched columns (as `rowInserter`). Columns whose value is
+ * undefined are left out, as Kysely does. Answers the whole result, so a conditional update can check the
+ * rows it changed.
+ */
+export function rowUpdater<Table extends keyof Database & string, Key extends string>(
+  table: Table,
+  keyColumns: readonly Key[],
+): (
+  db: Kysely<Database>,
+  keys: Record<Key, Value>,
+  patch: Updateable<Database[Table]>,
+) => Promise<QueryResult<never>> {
+  const statementFor = statementsByColumns();
+  return async (db, keys, patch) => {
+    const values = patch as Record<string, unknown>;
+    const columns = definedColumns(values);
+    if (columns.length === 0) throw new Error(`rowUpdater: an update of ${table} sets no column`);
+    const sql = statementFor(db, columns, () => compileUpdate(db, table, columns, keyColumns));
+    const parameters = [...columns.map((column) => values[column]), ...keyColumns.map((key) => keys[key])];
+    return db.executeQuery<never>(CompiledQuery.raw(sql, parameters));
+  };
+}
+
+/** The columns given a value: Kysely leaves out undefined ones. */
+function definedColumns(values: Record<string, unknown>): string[] {
+  return Object.keys(values).filter((column) => values[column] !== undefined);
+}
+
+/** SQL texts by dialect and by the columns the statement names, each compiled at its first use. */
+function statementsByColumns(): (
+  db: Kysely<Database>,
+  columns: readonly string[],
+  compile: () => string,
+) => string {
+  const statements = new WeakMap<DialectAdapter, Map<string, string>>();
+  return (db, columns, compile) => {
     const adapter = db.getExecutor().adapter;
     let byColumns = statements.get(adapter);
     if (!byColumns) {
@@ -114,20 +165,45 @@ export function rowInserter<Table extends keyof Database & string>(
     }
     const signature = columns.join();
     let sql = byColumns.get(signature);
-    if (!sql) {
-      const compiled = db
-        .insertInto(table)
-        .values(Object.fromEntries(columns.map((column) => [column, column])) as never)
-        .compile();
-      if (compiled.parameters.join() !== signature) {
-        throw new Error(`rowInserter: the insert does not bind exactly the row's columns: ${compiled.sql}`);
-      }
-      sql = compiled.sql;
+    if (sql === undefined) {
+      sql = compile();
       byColumns.set(signature, sql);
     }
-    const values = columns.map((column) => (row as Record<string, unknown>)[column]);
-    await db.executeQuery(CompiledQuery.raw(sql, values));
+    return sql;
   };
+}
+
+/** The SQL of `rowInserter`, each parameter compiled as its column's name and the order checked. */
+function compileInsert(db: Kysely<Database>, table: string, columns: readonly string[]): string {
+  const loose = db as unknown as Kysely<Record<string, Record<string, unknown>>>;
+  const compiled = loose
+    .insertInto(table)
+    .values(Object.fromEntries(columns.map((column) => [column, column])))
+    .compile();
+  if (compiled.parameters.join('\n') !== columns.join('\n')) {
+    throw new Error(`rowInserter: the insert does not bind exactly the row's columns: ${compiled.sql}`);
+  }
+  return compiled.sql;
+}
+
+/** The SQL of `rowUpdater`, each parameter compiled as a marker naming what it binds and the order checked. */
+function compileUpdate(
+  db: Kysely<Database>,
+  table: string,
+  columns: readonly string[],
+  keyColumns: readonly string[],
+): string {
+  const expected = [...columns.map((column) => `set:${column}`), ...keyColumns.map((key) => `key:${key}`)];
+  const loose = db as unknown as Kysely<Record<string, Record<string, unknown>>>;
+  let query = loose
+    .updateTable(table)
+    .set(Object.fromEntries(columns.map((column) => [column, `set:${column}`])));
+  for (const key of keyColumns) query = query.where(key, '=', `key:${key}`);
+  const compiled = query.compile();
+  if (compiled.parameters.join('\n') !== expected.join('\n')) {
+    throw new Error(`rowUpdater: the update does not bind exactly its columns and keys: ${compiled.sql}`);
+  }
+  return compiled.sql;
 }
 
 interface Traced {

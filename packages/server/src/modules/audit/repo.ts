@@ -1,13 +1,16 @@
 import type { Kysely } from 'kysely';
 import { inChunks, ROWS_PER_STATEMENT } from '../../store/chunks.js';
+import { rowInserter } from '../../store/prepared.js';
 import type { AuditEventsTable, Database } from '../../store/schema.js';
+
+const insertRow = rowInserter('audit_events');
 
 /** The audit_events table. Only the audit service calls this. */
 export class AuditRepo {
   constructor(readonly db: Kysely<Database>) {}
 
-  async insert(row: AuditEventsTable): Promise<void> {
-    await this.db.insertInto('audit_events').values(row).execute();
+  insert(row: AuditEventsTable): Promise<void> {
+    return insertRow(this.db, row);
   }
 
   async insertMany(rows: readonly AuditEventsTable[]): Promise<void> {

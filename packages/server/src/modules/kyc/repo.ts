@@ -1,5 +1,5 @@
 import type { Kysely, Selectable, Updateable } from 'kysely';
-import { preparedStatement, rowInserter } from '../../store/prepared.js';
+import { preparedStatement, rowInserter, rowUpdater } from '../../store/prepared.js';
 import type {
   Database,
   KycDocumentsTable,
@@ -26,6 +26,8 @@ const insertSessionRow = rowInserter('kyc_sessions');
 const insertTransitionRow = rowInserter('kyc_transitions');
 const insertProviderCallRow = rowInserter('kyc_provider_calls');
 const insertDocumentRow = rowInserter('kyc_documents');
+const updateSessionAtVersion = rowUpdater('kyc_sessions', ['id', 'version']);
+const updateSessionWithId = rowUpdater('kyc_sessions', ['id']);
 const sessionInProject = preparedStatement(['prj', 'vrf'], (db, projectId: string, id: string) =>
   db.selectFrom('kyc_sessions').selectAll().where('project_id', '=', projectId).where('id', '=', id),
 );
@@ -199,18 +201,13 @@ export class KycRepo {
 
   /** Applies `patch` if the session is still at `version` (and bumps it); false when someone moved it first. */
   async updateSession(id: string, version: number, patch: Updateable<KycSessionsTable>): Promise<boolean> {
-    const result = await this.db
-      .updateTable('kyc_sessions')
-      .set({ ...patch, version: version + 1 })
-      .where('id', '=', id)
-      .where('version', '=', version)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+    const result = await updateSessionAtVersion(this.db, { id, version }, { ...patch, version: version + 1 });
+    return Number(result.numAffectedRows) === 1;
   }
 
   /** Sets fields that are not part of the state (lease, claim) without a version check. */
   async touchSession(id: string, patch: Updateable<KycSessionsTable>): Promise<void> {
-    await this.db.updateTable('kyc_sessions').set(patch).where('id', '=', id).execute();
+    await updateSessionWithId(this.db, { id }, patch);
   }
 
   /**

@@ -114,6 +114,11 @@ export class KycSettings {
    * this process's own updates refresh it), else for a few seconds at most.
    */
   private readonly rows = new Map<string, { row: SettingsRow; until: number }>();
+  /**
+   * Provider choices by project, secrets opened: read and opened once per process when it is the database's
+   * only user (this process's own provider changes drop them), else for a few seconds at most.
+   */
+  private readonly choiceCache = new Map<string, { choices: Promise<ProviderChoice[]>; until: number }>();
   /** Opened key pairs by project: one X-Wing key derivation per process, not per document. */
   private readonly keyPairs = new Map<string, Promise<EnvelopeKeyPair>>();
 
@@ -292,6 +297,7 @@ export class KycSettings {
       });
     });
     this.audit.committed();
+    this.choiceCache.delete(project.id);
     return this.providerView(row);
   }
 
@@ -339,6 +345,7 @@ export class KycSettings {
       });
     });
     this.audit.committed();
+    this.choiceCache.delete(project.id);
     return this.providerView({ ...row, ...patch });
   }
 
@@ -362,12 +369,23 @@ export class KycSettings {
       });
     });
     this.audit.committed();
+    this.choiceCache.delete(project.id);
   }
 
   /** The project's providers as routing sees them, secrets opened (in memory only). */
-  async choices(projectId: string): Promise<ProviderChoice[]> {
-    const rows = await this.repo.providers(projectId);
-    return Promise.all(rows.map((row) => this.choiceOf(row)));
+  choices(projectId: string): Promise<ProviderChoice[]> {
+    const cached = this.choiceCache.get(projectId);
+    if (cached && cached.until > Date.now()) return cached.choices;
+    const choices = this.repo
+      .providers(projectId)
+      .then((rows) => Promise.all(rows.map((row) => this.choiceOf(row))));
+    const entry = { choices, until: this.singleProcess ? Number.POSITIVE_INFINITY : Date.now() + 5_000 };
+    this.choiceCache.set(projectId, entry);
+    // A failed read is not kept: the next caller reads again.
+    choices.catch(() => {
+      if (this.choiceCache.get(projectId) === entry) this.choiceCache.delete(projectId);
+    });
+    return choices;
   }
 
   async choice(providerId: string): Promise<{ projectId: string; choice: ProviderChoice } | undefined> {

@@ -2,7 +2,12 @@ import { innerSubtreeHashes, rememberInnerSubtreeHashes, type TileId } from '@pe
 import type { Kysely } from 'kysely';
 import { inChunks, ROWS_PER_STATEMENT } from '../../store/chunks.js';
 import type { Engine } from '../../store/database.js';
+import { preparedStatement } from '../../store/prepared.js';
 import type { Database } from '../../store/schema.js';
+
+const enqueueEntry = preparedStatement([new Uint8Array(), 'at'], (db, data: Uint8Array, at: string) =>
+  db.insertInto('ledger_queue').values({ data, queued_at: at }).returning('seq'),
+);
 
 const HASH_BYTES = 32;
 const FULL_TILE_WIDTH = 256;
@@ -180,11 +185,8 @@ export class LedgerRepo {
   }
 
   async enqueue(data: Uint8Array, at: string): Promise<number> {
-    const row = await this.db
-      .insertInto('ledger_queue')
-      .values({ data, queued_at: at })
-      .returning('seq')
-      .executeTakeFirstOrThrow();
+    const row = (await enqueueEntry(this.db, data, at)).rows[0];
+    if (!row) throw new Error('the ledger queue returned no sequence number for an entry');
     return Number(row.seq);
   }
 

@@ -6,6 +6,7 @@ import {
   type SqlBool,
   sql,
 } from 'kysely';
+import { preparedStatement } from '../../store/prepared.js';
 import type {
   Database,
   WebhookAttemptsTable,
@@ -57,6 +58,17 @@ export interface DueDelivery {
   failing_since: number | string | null;
   body: string;
 }
+
+/** Checked on every event any module enqueues, compiled once (see store/prepared.ts). */
+const endpointsEnabled = preparedStatement(['prj', 1], (db, projectId: string, enabled: number) => {
+  const query = db
+    .selectFrom('webhook_endpoints')
+    .select(['id', 'event_types'])
+    .where('project_id', '=', projectId)
+    .where('enabled', '=', enabled)
+    .orderBy('id');
+  return db.getExecutor().adapter instanceof PostgresAdapter ? query.forShare() : query;
+});
 
 /** The webhook tables. Only the webhooks module calls this; every API query is scoped by project. */
 export class WebhookRepo {
@@ -110,14 +122,8 @@ export class WebhookRepo {
    * waits for the new deliveries (and cancels or deletes them too) or is not seen as enabled; SQLite runs
    * one transaction at a time.
    */
-  enabledEndpoints(projectId: string): Promise<Pick<WebhookEndpointsTable, 'id' | 'event_types'>[]> {
-    const query = this.db
-      .selectFrom('webhook_endpoints')
-      .select(['id', 'event_types'])
-      .where('project_id', '=', projectId)
-      .where('enabled', '=', 1)
-      .orderBy('id');
-    return (this.db.getExecutor().adapter instanceof PostgresAdapter ? query.forShare() : query).execute();
+  async enabledEndpoints(projectId: string): Promise<Pick<WebhookEndpointsTable, 'id' | 'event_types'>[]> {
+    return (await endpointsEnabled(this.db, projectId, 1)).rows;
   }
 
   async updateEndpoint(
