@@ -96,13 +96,29 @@ describe('FileBlobStore', () => {
 
   it('fails the operations of a file thread that dies, and carries on with a new one', async () => {
     await store.put(KEY, bytes(7));
-    const thread = (store as unknown as { thread: { terminate(): Promise<number> } }).thread;
-    const exited = thread.terminate();
+    const thread = (store as unknown as { thread: { worker: { terminate(): Promise<number> } } }).thread;
+    const exited = thread.worker.terminate();
     // Asked after the thread was told to stop, before it reported its exit.
     const pending = store.get(KEY);
     await exited;
     await expect(pending).rejects.toThrow(/file thread exited/);
     expect(await store.get(KEY)).toEqual(bytes(7));
+  });
+
+  it('finishes the operations asked before closing, then refuses new ones', async () => {
+    const writes = Array.from({ length: 5 }, (_, index) =>
+      store.put(`prj_1/vrf_1/vdc_${index}`, bytes(index)),
+    );
+    await store.close();
+    await Promise.all(writes);
+    expect((await readdir(join(dir, 'blobs', 'prj_1', 'vrf_1'))).sort()).toEqual([
+      'vdc_0',
+      'vdc_1',
+      'vdc_2',
+      'vdc_3',
+      'vdc_4',
+    ]);
+    await expect(store.get('prj_1/vrf_1/vdc_0')).rejects.toThrow(/closed/);
   });
 
   it('refuses keys that could leave the root or are not plain segments', async () => {

@@ -2,10 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, type SqliteStatement, sql } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../src/store/database.js';
-import { FlushedSqliteDialect, relaxedDurability } from '../src/store/sqlite-driver.js';
+import {
+  FlushedSqliteDialect,
+  relaxedDurability,
+  type SqliteStatementOf,
+} from '../src/store/sqlite-driver.js';
 import { type SyncFile, WalFlusher } from '../src/store/wal-flusher.js';
 
 /** A sync the test ends by hand; `started` counts the syncs begun. */
@@ -120,28 +124,47 @@ describe('the flushed SQLite driver', () => {
     const gate = gatedSync();
     const connection = new SQLite(':memory:');
     connection.exec('create table t (v text)');
-    const prepare = (text: string) => connection.prepare(text) as unknown as SqliteStatement;
+    const prepare = (text: string) => connection.prepare(text) as unknown as SqliteStatementOf;
     db = new Kysely({
       dialect: new FlushedSqliteDialect(connection, prepare, new WalFlusher(gate.sync), () => {}),
     });
     return { db, gate };
   }
 
-  it('answers a write once it is synced, and serves other queries while the sync runs', async () => {
+  it('answers a write once it is synced, and runs other queries while the sync runs', async () => {
     const { db, gate } = open();
     const write = tracked(db.insertInto('t').values({ v: 'a' }).execute());
     await settle();
     expect(gate.started).toBe(1);
     expect(write.settled).toBe(false);
 
-    // The connection was handed on before the wait: a read and a relaxed write run meanwhile.
-    expect(await db.selectFrom('t').select('v').execute()).toEqual([{ v: 'a' }]);
-    await db.insertInto('t').values({ v: 'relaxed' }).modifyEnd(relaxedDurability).execute();
-    expect(gate.started).toBe(1);
-
+    // The connection was handed on before the wait: a read runs meanwhile, but it saw the unsynced
+    // commit, so its answer waits for a sync too (as under synchronous = FULL, nothing unsynced is shown).
+    const read = tracked(db.selectFrom('t').select('v').execute());
+    await settle();
+    expect(read.settled).toBe(false);
     gate.finish();
     await settle();
     expect(write).toEqual({ settled: true, error: undefined });
+    gate.finish();
+    await settle();
+    expect(read).toEqual({ settled: true, error: undefined });
+
+    // Once everything is synced, reads and relaxed writes do not wait.
+    expect(await db.selectFrom('t').select('v').execute()).toEqual([{ v: 'a' }]);
+    await db.insertInto('t').values({ v: 'relaxed' }).modifyEnd(relaxedDurability).execute();
+    expect(gate.started).toBe(2);
+  });
+
+  it('counts a write that returns rows as a write', async () => {
+    const { db, gate } = open();
+    const write = tracked(db.insertInto('t').values({ v: 'r' }).returning('v').execute());
+    await settle();
+    expect(gate.started).toBe(1);
+    expect(write.settled).toBe(false);
+    gate.finish();
+    await settle();
+    expect(write.settled).toBe(true);
   });
 
   it('makes a transaction that wrote wait for a sync, and one that only read or rolled back not', async () => {
@@ -188,14 +211,36 @@ describe('the flushed SQLite driver', () => {
     expect(gate.inProgress).toBe(0);
   });
 
-  it('reports a write failed when its sync failed, though SQLite committed it', async () => {
+  it('reports a write failed when its sync failed, and refuses the database from then on', async () => {
     const { db, gate } = open();
     const write = tracked(db.insertInto('t').values({ v: 'a' }).execute());
     await settle();
     gate.finish(new Error('EIO'));
     await settle();
     expect((write.error as Error).message).toMatch(/could not be synced to disk/);
-    await expect(db.insertInto('t').values({ v: 'b' }).execute()).rejects.toThrow(/restarts/);
+    await expect(db.insertInto('t').values({ v: 'b' }).execute()).rejects.toThrow(
+      /refused until the server restarts/,
+    );
+    await expect(db.selectFrom('t').selectAll().execute()).rejects.toThrow(/refused/);
+    expect(gate.started).toBe(1);
+  });
+
+  it('rolls back a transaction SQLite already ended, and keeps the statement error', async () => {
+    const { db, gate } = open();
+    const created =
+      sql`create trigger refuse before insert on t when new.v = 'no' begin select raise(rollback, 'refused by trigger'); end`.execute(
+        db,
+      );
+    await settle();
+    gate.finish();
+    await created;
+    await expect(
+      db.transaction().execute(async (trx) => {
+        await trx.insertInto('t').values({ v: 'first' }).execute();
+        await trx.insertInto('t').values({ v: 'no' }).execute();
+      }),
+    ).rejects.toThrow('refused by trigger');
+    expect(await db.selectFrom('t').selectAll().execute()).toEqual([]);
   });
 });
 

@@ -55,6 +55,12 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/** A file thread with the operations it holds. */
+interface FileThread {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
 /**
  * One file per key under a root directory, owner-only (files 0600, directories 0700). A put writes a
  * temporary file, fsyncs it and renames it over the key, so a crash leaves the old or the new blob whole.
@@ -62,13 +68,15 @@ interface Pending {
  *
  * The file operations run on a thread of the store's own (blob-file-thread.ts), one at a time in the order
  * asked, so a put and a delete in one directory never interleave. The thread starts on first use; one that
- * dies fails the operations it held and is replaced by the next.
+ * dies fails the operations it held and is replaced by the next. Closing waits for the operations asked.
  */
 export class FileBlobStore implements BlobStore {
   private readonly root: string;
-  private thread: Worker | null = null;
-  private readonly pending = new Map<number, Pending>();
+  private thread: FileThread | null = null;
   private nextId = 0;
+  private closed = false;
+  /** The operations asked and not yet answered, for close to wait for. */
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(dir: string) {
     this.root = resolve(dir);
@@ -87,9 +95,11 @@ export class FileBlobStore implements BlobStore {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled(this.inFlight);
     const thread = this.thread;
     this.thread = null;
-    await thread?.terminate();
+    await thread?.worker.terminate();
   }
 
   private pathOf(key: string): string {
@@ -98,47 +108,54 @@ export class FileBlobStore implements BlobStore {
   }
 
   private ask(request: DistributiveOmit<BlobFileRequest, 'id'>): Promise<Uint8Array | null | undefined> {
+    if (this.closed) return Promise.reject(new Error('the blob store is closed'));
     const thread = this.thread ?? this.start();
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+    const answered = new Promise<Uint8Array | null | undefined>((resolve, reject) => {
+      thread.pending.set(id, { resolve, reject });
       // Only while it holds work: an idle store must not keep the process alive.
-      if (this.pending.size === 1) thread.ref();
-      thread.postMessage({ ...request, id } as BlobFileRequest);
+      if (thread.pending.size === 1) thread.worker.ref();
+      thread.worker.postMessage({ ...request, id } as BlobFileRequest);
     });
+    this.inFlight.add(answered);
+    const done = () => this.inFlight.delete(answered);
+    answered.then(done, done);
+    return answered;
   }
 
-  private start(): Worker {
-    const thread = new Worker(THREAD_SCRIPT, {
+  private start(): FileThread {
+    const worker = new Worker(THREAD_SCRIPT, {
       workerData: { root: this.root } satisfies BlobFileThreadData,
     });
+    const thread: FileThread = { worker, pending: new Map() };
     this.thread = thread;
-    thread.on('message', (answer: BlobFileAnswer) => {
-      const pending = this.pending.get(answer.id);
+    worker.on('message', (answer: BlobFileAnswer) => {
+      const pending = this.settle(thread, answer.id);
       if (!pending) return;
-      this.settled(thread, answer.id);
       if ('error' in answer) {
         pending.reject(Object.assign(new Error(answer.error.message), { code: answer.error.code }));
       } else {
         pending.resolve(answer.bytes);
       }
     });
+    // 'error' then 'exit' for one death: the second finds nothing left to fail.
     const fail = (error: Error) => {
       if (this.thread === thread) this.thread = null;
-      for (const [id, pending] of this.pending) {
-        this.pending.delete(id);
-        pending.reject(error);
-      }
+      for (const id of [...thread.pending.keys()]) this.settle(thread, id)?.reject(error);
     };
-    thread.on('error', fail);
-    thread.on('exit', (code) => fail(new Error(`the blob store's file thread exited (code ${code})`)));
-    thread.unref();
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`the blob store's file thread exited (code ${code})`)));
+    worker.unref();
     return thread;
   }
 
-  private settled(thread: Worker, id: number): void {
-    this.pending.delete(id);
-    if (this.pending.size === 0) thread.unref();
+  /** Takes an operation off its thread (the one that asked it, not whichever runs now). */
+  private settle(thread: FileThread, id: number): Pending | undefined {
+    const pending = thread.pending.get(id);
+    if (!pending) return undefined;
+    thread.pending.delete(id);
+    if (thread.pending.size === 0) thread.worker.unref();
+    return pending;
   }
 }
 

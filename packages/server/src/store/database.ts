@@ -1,12 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, type SqliteStatement, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import { type Migration, Migrator } from 'kysely/migration';
 import pg from 'pg';
 import { migrations as allMigrations } from './migrations.js';
 import type { Database } from './schema.js';
-import { FlushedSqliteDialect } from './sqlite-driver.js';
+import { FlushedSqliteDialect, type SqliteStatementOf } from './sqlite-driver.js';
 import { WalFlusher } from './wal-flusher.js';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -33,12 +33,12 @@ export function openStore(databaseUrl: string): Store {
  */
 const STATEMENT_CACHE_SIZE = 500;
 
-function statementCache(connection: SQLite.Database): (sqlText: string) => SqliteStatement {
-  const statements = new Map<string, SqliteStatement>();
+function statementCache(connection: SQLite.Database): (sqlText: string) => SqliteStatementOf {
+  const statements = new Map<string, SqliteStatementOf>();
   return (sqlText) => {
     let statement = statements.get(sqlText);
     if (!statement) {
-      statement = connection.prepare(sqlText) as unknown as SqliteStatement;
+      statement = connection.prepare(sqlText) as unknown as SqliteStatementOf;
       if (statements.size >= STATEMENT_CACHE_SIZE)
         statements.delete(statements.keys().next().value as string);
       statements.set(sqlText, statement);

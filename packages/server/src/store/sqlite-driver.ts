@@ -1,6 +1,6 @@
 import type SQLite from 'better-sqlite3';
 import {
-  type CompiledQuery,
+  CompiledQuery,
   type DatabaseConnection,
   type DatabaseIntrospector,
   type Dialect,
@@ -47,9 +47,12 @@ class Turnstile {
   }
 }
 
+/** A prepared statement as better-sqlite3 gives it: `readonly` is false for anything that may write. */
+export type SqliteStatementOf = SqliteStatement & { readonly readonly: boolean };
+
 /**
  * The one connection, used by one holder at a time. It notes whether the holder wrote, so that releasing
- * it can wait for the disk when (and only when) something durable was committed.
+ * it can wait for the disk when something durable was committed.
  */
 class FlushedConnection implements DatabaseConnection {
   /** The holder committed a write outside a transaction, or a transaction that wrote. */
@@ -59,18 +62,19 @@ class FlushedConnection implements DatabaseConnection {
 
   constructor(
     private readonly connection: SQLite.Database,
-    private readonly prepare: (sqlText: string) => SqliteStatement,
+    private readonly prepare: (sqlText: string) => SqliteStatementOf,
   ) {}
 
   async executeQuery<Row>(compiledQuery: CompiledQuery): Promise<QueryResult<Row>> {
     const { sql: sqlText, parameters } = compiledQuery;
     const statement = this.prepare(sqlText);
-    if (statement.reader) return { rows: statement.all(parameters) as Row[] };
-    const { changes, lastInsertRowid } = statement.run(parameters);
-    if (!sqlText.endsWith(RELAXED_DURABILITY_MARK)) {
+    // Whether it may write, not whether it returns rows: `insert … returning` does both.
+    if (!statement.readonly && !sqlText.endsWith(RELAXED_DURABILITY_MARK)) {
       if (this.connection.inTransaction) this.transactionWrote = true;
       else this.wrote = true;
     }
+    if (statement.reader) return { rows: statement.all(parameters) as Row[] };
+    const { changes, lastInsertRowid } = statement.run(parameters);
     return {
       insertId: lastInsertRowid != null ? BigInt(lastInsertRowid) : undefined,
       numAffectedRows: changes != null ? BigInt(changes) : undefined,
@@ -85,11 +89,20 @@ class FlushedConnection implements DatabaseConnection {
     for (const row of statement.iterate(parameters)) yield { rows: [row as Row] };
   }
 
-  /** Transaction control, which is not a write of its own. */
-  control(statement: 'begin' | 'commit' | 'rollback'): void {
-    this.prepare(statement).run([]);
-    if (statement === 'commit' && this.transactionWrote) this.wrote = true;
-    if (statement !== 'begin') this.transactionWrote = false;
+  begin(): void {
+    this.prepare('begin').run([]);
+  }
+
+  commit(): void {
+    this.prepare('commit').run([]);
+    if (this.transactionWrote) this.wrote = true;
+    this.transactionWrote = false;
+  }
+
+  /** Rolls back what is open: SQLite may have rolled back already, on an I/O error or RAISE(ROLLBACK). */
+  rollback(): void {
+    this.transactionWrote = false;
+    if (this.connection.inTransaction) this.prepare('rollback').run([]);
   }
 }
 
@@ -97,15 +110,29 @@ class FlushedConnection implements DatabaseConnection {
  * Kysely's SQLite driver, with durable commits that leave the event loop free: the connection commits with
  * synchronous = NORMAL and a holder that wrote waits for the WAL flusher only after it has handed the
  * connection on, so the next holders run (and commit) while the disk syncs, and share the next sync.
- * Without a flusher (an in-memory database) nothing waits.
+ *
+ * A holder that got the connection while a commit was still unsynced also waits for a sync before its
+ * answer: it may have read that commit, and nothing read may reach a caller before it is on disk, as with
+ * synchronous = FULL. Without a flusher (an in-memory database) nothing waits.
+ *
+ * After a failed sync the connection is refused to everyone (see WalFlusher): SQLite would otherwise go on
+ * committing writes whose callers were told they failed, and checkpointing pages the disk may have lost.
+ *
+ * Kysely's controlled transactions (`startTransaction`) and aborted operations release the connection in
+ * the background, so their commit would not wait for the disk; the platform uses neither.
  */
 class FlushedSqliteDriver implements Driver {
   private readonly turnstile = new Turnstile();
   private readonly connection: FlushedConnection;
+  /** Durable commits so far, and how many of them are known to be on disk. */
+  private committed = 0;
+  private synced = 0;
+  /** The current holder got the connection while a commit was unsynced. */
+  private holderSawUnsynced = false;
 
   constructor(
     private readonly sqlite: SQLite.Database,
-    prepare: (sqlText: string) => SqliteStatement,
+    prepare: (sqlText: string) => SqliteStatementOf,
     private readonly flusher: WalFlusher | null,
     private readonly onDestroy: () => void,
   ) {
@@ -116,26 +143,51 @@ class FlushedSqliteDriver implements Driver {
 
   async acquireConnection(): Promise<DatabaseConnection> {
     await this.turnstile.enter();
+    const failure = this.flusher?.failure;
+    if (failure) {
+      this.turnstile.leave();
+      throw failure;
+    }
+    this.holderSawUnsynced = this.committed > this.synced;
     return this.connection;
   }
 
   async beginTransaction(): Promise<void> {
-    this.connection.control('begin');
+    this.connection.begin();
   }
 
   async commitTransaction(): Promise<void> {
-    this.connection.control('commit');
+    this.connection.commit();
   }
 
   async rollbackTransaction(): Promise<void> {
-    this.connection.control('rollback');
+    this.connection.rollback();
+  }
+
+  async savepoint(_connection: DatabaseConnection, name: string): Promise<void> {
+    await this.connection.executeQuery(CompiledQuery.raw(`savepoint ${quoted(name)}`));
+  }
+
+  async rollbackToSavepoint(_connection: DatabaseConnection, name: string): Promise<void> {
+    await this.connection.executeQuery(CompiledQuery.raw(`rollback to ${quoted(name)}`));
+  }
+
+  async releaseSavepoint(_connection: DatabaseConnection, name: string): Promise<void> {
+    await this.connection.executeQuery(CompiledQuery.raw(`release ${quoted(name)}`));
   }
 
   async releaseConnection(): Promise<void> {
-    const mustFlush = this.connection.wrote && this.flusher !== null;
+    const { wrote } = this.connection;
     this.connection.wrote = false;
+    this.connection.transactionWrote = false;
+    if (wrote) this.committed++;
+    const mustFlush = this.flusher !== null && (wrote || this.holderSawUnsynced);
+    const covers = this.committed;
     this.turnstile.leave();
-    if (mustFlush) await this.flusher?.flush();
+    if (!mustFlush) return;
+    // A sync that began after this point covers every commit made so far.
+    await this.flusher?.flush();
+    this.synced = Math.max(this.synced, covers);
   }
 
   async destroy(): Promise<void> {
@@ -147,6 +199,11 @@ class FlushedSqliteDriver implements Driver {
       this.onDestroy();
     }
   }
+}
+
+/** An SQL identifier in double quotes. */
+function quoted(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
 }
 
 /**
@@ -171,7 +228,7 @@ export class FlushedSqliteDialect implements Dialect {
 
   constructor(
     sqlite: SQLite.Database,
-    prepare: (sqlText: string) => SqliteStatement,
+    prepare: (sqlText: string) => SqliteStatementOf,
     flusher: WalFlusher | null,
     onDestroy: () => void,
   ) {

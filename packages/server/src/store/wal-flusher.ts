@@ -22,13 +22,13 @@ interface Waiter {
  * kept here stays valid for as long as the connection is open (SQLite deletes the WAL only when it closes).
  *
  * A failed sync is final: Linux may have dropped the pages it could not write, so no later write could be
- * called durable. Every flush from then on rejects, until a restart lets SQLite recover from what the disk
- * holds.
+ * called durable. Every flush from then on rejects, and the driver refuses the connection, until a restart
+ * lets SQLite recover from what the disk holds (as PostgreSQL does after a failed fsync).
  */
 export class WalFlusher {
   private waiting: Waiter[] = [];
   private syncing: Promise<void> | null = null;
-  private failure: Error | null = null;
+  #failure: Error | null = null;
 
   constructor(private readonly syncFile: SyncFile) {}
 
@@ -56,9 +56,14 @@ export class WalFlusher {
     };
   }
 
+  /** The error of the sync that failed, if one did: from then on nothing written can be called durable. */
+  get failure(): Error | null {
+    return this.#failure;
+  }
+
   /** Resolves once everything committed before this call is on disk; rejects if a sync failed. */
   flush(): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure);
+    if (this.#failure) return Promise.reject(this.#failure);
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
       this.syncing ??= this.syncWaiting();
@@ -72,17 +77,17 @@ export class WalFlusher {
 
   /** Syncs for the writers waiting now; writers that arrive meanwhile wait for the next sync. */
   private async syncWaiting(): Promise<void> {
-    while (this.waiting.length > 0 && !this.failure) {
+    while (this.waiting.length > 0 && !this.#failure) {
       const batch = this.waiting;
       this.waiting = [];
       const error = await new Promise<Error | null>((resolve) => this.syncFile(resolve));
       if (error) {
-        this.failure = new Error(
+        this.#failure = new Error(
           `the database's write-ahead log could not be synced to disk (${error.message}); writes since ` +
-            'the last sync may not be durable, so every write is reported failed until the server restarts',
+            'the last sync may not be durable, so the database is refused until the server restarts',
           { cause: error },
         );
-        for (const waiter of [...batch, ...this.waiting]) waiter.reject(this.failure);
+        for (const waiter of [...batch, ...this.waiting]) waiter.reject(this.#failure);
         this.waiting = [];
       } else {
         for (const waiter of batch) waiter.resolve();
