@@ -111,9 +111,10 @@ class FlushedConnection implements DatabaseConnection {
  * synchronous = NORMAL and a holder that wrote waits for the WAL flusher only after it has handed the
  * connection on, so the next holders run (and commit) while the disk syncs, and share the next sync.
  *
- * A holder that got the connection while a commit was still unsynced also waits for a sync before its
- * answer: it may have read that commit, and nothing read may reach a caller before it is on disk, as with
- * synchronous = FULL. Without a flusher (an in-memory database) nothing waits.
+ * Unlike synchronous = FULL, a holder may read a commit whose sync is still running (well under a
+ * millisecond): a power cut in that window loses the write and what the read showed of it. No write is
+ * ever answered before everything committed ahead of it is on disk. Without a flusher (an in-memory
+ * database) nothing waits.
  *
  * After a failed sync the connection is refused to everyone (see WalFlusher): SQLite would otherwise go on
  * committing writes whose callers were told they failed, and checkpointing pages the disk may have lost.
@@ -124,11 +125,6 @@ class FlushedConnection implements DatabaseConnection {
 class FlushedSqliteDriver implements Driver {
   private readonly turnstile = new Turnstile();
   private readonly connection: FlushedConnection;
-  /** Durable commits so far, and how many of them are known to be on disk. */
-  private committed = 0;
-  private synced = 0;
-  /** The current holder got the connection while a commit was unsynced. */
-  private holderSawUnsynced = false;
 
   constructor(
     private readonly sqlite: SQLite.Database,
@@ -148,7 +144,6 @@ class FlushedSqliteDriver implements Driver {
       this.turnstile.leave();
       throw failure;
     }
-    this.holderSawUnsynced = this.committed > this.synced;
     return this.connection;
   }
 
@@ -180,14 +175,9 @@ class FlushedSqliteDriver implements Driver {
     const { wrote } = this.connection;
     this.connection.wrote = false;
     this.connection.transactionWrote = false;
-    if (wrote) this.committed++;
-    const mustFlush = this.flusher !== null && (wrote || this.holderSawUnsynced);
-    const covers = this.committed;
     this.turnstile.leave();
-    if (!mustFlush) return;
-    // A sync that began after this point covers every commit made so far.
-    await this.flusher?.flush();
-    this.synced = Math.max(this.synced, covers);
+    // A sync that begins after this point covers the holder's commit.
+    if (wrote) await this.flusher?.flush();
   }
 
   async destroy(): Promise<void> {
