@@ -46,21 +46,8 @@ export function preparedQuery<Args extends Value[], Row>(
   sample: NoInfer<Args>,
   build: (...args: Args) => Compilable<Row>,
 ): (...args: Args) => Promise<Row[]> {
-  const first = traceParameters(sample, build);
-  const second = traceParameters(sample, build);
-  if (first.sql !== second.sql || first.positions.join() !== second.positions.join()) {
-    throw new Error(`preparedQuery: the query changes with its argument values: ${first.sql}`);
-  }
-  const { sql, positions } = first;
-  return async (...args) =>
-    (
-      await db.executeQuery<Row>(
-        CompiledQuery.raw(
-          sql,
-          positions.map((index) => args[index]),
-        ),
-      )
-    ).rows;
+  const traced = traceStable('preparedQuery', sample, build);
+  return async (...args) => (await db.executeQuery<Row>(bound(traced, args))).rows;
 }
 
 /**
@@ -78,22 +65,10 @@ export function preparedStatement<Args extends Value[], Row>(
     const adapter = db.getExecutor().adapter;
     let statement = traced.get(adapter);
     if (!statement) {
-      const bound = (...values: Args) => build(db, ...values);
-      const first = traceParameters(sample, bound);
-      const second = traceParameters(sample, bound);
-      if (first.sql !== second.sql || first.positions.join() !== second.positions.join()) {
-        throw new Error(`preparedStatement: the query changes with its argument values: ${first.sql}`);
-      }
-      statement = first;
+      statement = traceStable('preparedStatement', sample, (...values: Args) => build(db, ...values));
       traced.set(adapter, statement);
     }
-    const { sql, positions } = statement;
-    return db.executeQuery<Row>(
-      CompiledQuery.raw(
-        sql,
-        positions.map((index) => args[index]),
-      ),
-    );
+    return db.executeQuery<Row>(bound(statement, args));
   };
 }
 
@@ -210,6 +185,31 @@ interface Traced {
   sql: string;
   /** For each compiled parameter, the index of the argument bound to it. */
   positions: number[];
+}
+
+/**
+ * Traces `build` twice with different sentinels; both must agree, or a parameter depends on the values
+ * (a constant, a spread list, a transformed value) and the query is refused.
+ */
+function traceStable<Args extends Value[], Row>(
+  name: string,
+  sample: Args,
+  build: (...args: Args) => Compilable<Row>,
+): Traced {
+  const first = traceParameters(sample, build);
+  const second = traceParameters(sample, build);
+  if (first.sql !== second.sql || first.positions.join() !== second.positions.join()) {
+    throw new Error(`${name}: the query changes with its argument values: ${first.sql}`);
+  }
+  return first;
+}
+
+/** The traced SQL with each call's arguments in its parameters' places. */
+function bound(traced: Traced, args: readonly unknown[]): CompiledQuery {
+  return CompiledQuery.raw(
+    traced.sql,
+    traced.positions.map((index) => args[index]),
+  );
 }
 
 /** Compiles `build` with fresh sentinels and maps each compiled parameter to its argument. */

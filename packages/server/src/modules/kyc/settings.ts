@@ -285,22 +285,17 @@ export class KycSettings {
       created_at: at,
       updated_at: at,
     };
-    try {
-      await this.repo.transaction(async (repo) => {
-        await repo.insertProvider(row);
-        await this.audit.record(repo.db, {
-          type: 'verification_provider.created',
-          orgId: project.orgId,
-          projectId: project.id,
-          actor: principal.keyId,
-          subject: id,
-          details: { kind: input.kind },
-        });
+    await this.changeProviders(project.id, async (repo) => {
+      await repo.insertProvider(row);
+      await this.audit.record(repo.db, {
+        type: 'verification_provider.created',
+        orgId: project.orgId,
+        projectId: project.id,
+        actor: principal.keyId,
+        subject: id,
+        details: { kind: input.kind },
       });
-    } finally {
-      // Also when the commit's sync failed: the change may be in the database all the same.
-      this.choiceCache.delete(project.id);
-    }
+    });
     this.audit.committed();
     return this.providerView(row);
   }
@@ -337,22 +332,17 @@ export class KycSettings {
       ...(input.enabled !== undefined ? { enabled: input.enabled ? 1 : 0 } : {}),
       updated_at: this.seconds(),
     };
-    try {
-      await this.repo.transaction(async (repo) => {
-        await repo.updateProvider(project.id, id, patch);
-        await this.audit.record(repo.db, {
-          type: 'verification_provider.updated',
-          orgId: project.orgId,
-          projectId: project.id,
-          actor: principal.keyId,
-          subject: id,
-          details: { fields: Object.keys(input) },
-        });
+    await this.changeProviders(project.id, async (repo) => {
+      await repo.updateProvider(project.id, id, patch);
+      await this.audit.record(repo.db, {
+        type: 'verification_provider.updated',
+        orgId: project.orgId,
+        projectId: project.id,
+        actor: principal.keyId,
+        subject: id,
+        details: { fields: Object.keys(input) },
       });
-    } finally {
-      // Also when the commit's sync failed: the change may be in the database all the same.
-      this.choiceCache.delete(project.id);
-    }
+    });
     this.audit.committed();
     return this.providerView({ ...row, ...patch });
   }
@@ -364,24 +354,31 @@ export class KycSettings {
     if (rules.some((rule) => rule.providers?.includes(id))) {
       throw new Problem('conflict', `Routing rules name ${id}: change them before deleting the provider.`);
     }
-    try {
-      await this.repo.transaction(async (repo) => {
-        if (!(await repo.deleteProvider(project.id, id))) {
-          throw new Problem('not-found', `No verification provider ${id} in this project.`);
-        }
-        await this.audit.record(repo.db, {
-          type: 'verification_provider.deleted',
-          orgId: project.orgId,
-          projectId: project.id,
-          actor: principal.keyId,
-          subject: id,
-        });
+    await this.changeProviders(project.id, async (repo) => {
+      if (!(await repo.deleteProvider(project.id, id))) {
+        throw new Problem('not-found', `No verification provider ${id} in this project.`);
+      }
+      await this.audit.record(repo.db, {
+        type: 'verification_provider.deleted',
+        orgId: project.orgId,
+        projectId: project.id,
+        actor: principal.keyId,
+        subject: id,
       });
-    } finally {
-      // Also when the commit's sync failed: the change may be in the database all the same.
-      this.choiceCache.delete(project.id);
-    }
+    });
     this.audit.committed();
+  }
+
+  /**
+   * Changes a project's providers in one transaction and forgets its remembered choices, also when the
+   * commit's sync failed (the change may be in the database all the same).
+   */
+  private async changeProviders(projectId: string, work: (repo: KycRepo) => Promise<void>): Promise<void> {
+    try {
+      await this.repo.transaction(work);
+    } finally {
+      this.choiceCache.delete(projectId);
+    }
   }
 
   /** The project's providers as routing sees them, secrets opened (in memory only). */
