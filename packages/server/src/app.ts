@@ -535,6 +535,8 @@ export async function buildApp(
   await app.register(kycClientRoutes, { kyc: kyc.kyc, limiter, rateLimit: config.rateLimits.public });
   await app.register(kycWebhookRoutes, { inbox: kyc.inbox, limiter, rateLimit: config.rateLimits.public });
 
+  // Requests waiting on verification sessions would hold the close for up to a minute: they answer now.
+  app.addHook('preClose', async () => kyc.stopWaiting());
   app.addHook('onClose', async () => {
     // First: verification work in flight finishes (it enqueues events), then deliveries in flight record
     // their attempts while the store and the limiter are still open.

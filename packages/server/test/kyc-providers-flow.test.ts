@@ -42,6 +42,17 @@ describe('provider orchestration through the API, with fake vendors', () => {
     return id;
   }
 
+  /** The session's reference at its provider, once it has one (the session is then waiting on the provider). */
+  async function providerRef(id: string): Promise<string> {
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      const ref = (await waitForStatus(server, tenant, id, ['processing'])).provider?.ref;
+      if (ref) return ref;
+      if (Date.now() > deadline) throw new Error(`session ${id} has no provider reference`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
   async function history(id: string) {
     return (
       await server.json('GET', `/v1/projects/${tenant.projectId}/verifications/${id}/history`, {
@@ -179,13 +190,7 @@ describe('provider orchestration through the API, with fake vendors', () => {
 
   it('fetches the decision when a webhook carries none (Onfido check.completed)', async () => {
     const id = await submitted([{ type: 'document' }]);
-    const session = await waitForStatus(server, tenant, id, ['processing']);
-    let ref = session.provider?.ref;
-    const deadline = Date.now() + 5_000;
-    while (!ref && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-      ref = (await waitForStatus(server, tenant, id, ['processing'])).provider?.ref;
-    }
+    const ref = await providerRef(id);
     const calls = (await history(id)).providerCalls;
     expect(calls.at(-1), JSON.stringify(calls)).toMatchObject({ providerId: onfidoId, result: 'submitted' });
     onfido.decide(ref, 'clear');
@@ -194,6 +199,42 @@ describe('provider orchestration through the API, with fake vendors', () => {
     expect(await waitForStatus(server, tenant, id, ['approved', 'declined', 'needs_review'])).toMatchObject({
       status: 'approved',
     });
+  });
+
+  it('answers a waiting read when the provider decides, or when its wait is over', async () => {
+    const id = await submitted([{ type: 'document' }]);
+    const ref = await providerRef(id);
+    const read = (wait: number) =>
+      server.json('GET', `/v1/projects/${tenant.projectId}/verifications/${id}?wait=${wait}`, {
+        key: tenant.keys.auditor,
+      });
+
+    let started = Date.now();
+    const unchanged = await read(1);
+    expect(unchanged.body.status).toBe('processing');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+
+    let answered = false;
+    const waiting = read(30).then((got) => {
+      answered = true;
+      return got;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(answered).toBe(false);
+    onfido.decide(ref, 'clear');
+    started = Date.now();
+    expect((await onfido.sendWebhook(webhookUrl(onfidoId), ref)).status).toBe(200);
+    const decided = await waiting;
+    expect(decided.status).toBe(200);
+    expect(decided.body).toMatchObject({ id, status: 'approved' });
+    expect(Date.now() - started).toBeLessThan(5_000);
+
+    // A session the platform is done with is answered at once, whatever the wait.
+    started = Date.now();
+    expect((await read(30)).body.status).toBe('approved');
+    expect(Date.now() - started).toBeLessThan(1_000);
+    const tooLong = await read(61);
+    expect(tooLong.status).toBe(400);
   });
 
   it('ends in error when every provider fails', async () => {
@@ -211,5 +252,45 @@ describe('provider orchestration through the API, with fake vendors', () => {
       [sumsubId, 'transient'],
       [sumsubId, 'transient'],
     ]);
+  });
+});
+
+describe('waiting reads of verification sessions at shutdown', () => {
+  it('answers them at once instead of holding the close', async () => {
+    const server = await startTestServer({ PERSONA_OUTBOUND_TRUSTED_HOSTS: '127.0.0.1' }, 'sqlite');
+    const onfido = await startFakeOnfido();
+    try {
+      const tenant = await createTenant(server, 'KYC shutdown');
+      const made = await server.json('POST', `/v1/projects/${tenant.projectId}/verification-providers`, {
+        key: tenant.keys.admin,
+        body: {
+          kind: 'onfido',
+          name: 'Onfido',
+          baseUrl: onfido.url,
+          secrets: { apiToken: onfido.apiToken, webhookToken: onfido.webhookToken },
+        },
+      });
+      expect(made.status).toBe(201);
+      const { id, token } = await createSession(server, tenant, {
+        subject: HOLDER,
+        checks: [{ type: 'document' }],
+      });
+      const client = captureClient(server, token);
+      await client.upload('document-front', passportScan(), 'image/jpeg');
+      await client.fields(FIELDS);
+      expect((await client.submit()).status).toBe(202);
+      await waitForStatus(server, tenant, id, ['processing']);
+
+      const waiting = server.json('GET', `/v1/projects/${tenant.projectId}/verifications/${id}?wait=60`, {
+        key: tenant.keys.auditor,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const started = Date.now();
+      await server.close();
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect((await waiting).body.status).toBe('processing');
+    } finally {
+      await onfido.close();
+    }
   });
 });

@@ -15905,10 +15905,16 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** A verification session with its result and credential offer (verifications:read) */
+    /**
+     * A verification session with its result and credential offer (verifications:read)
+     * @description With `wait`, a session the platform is still working on is answered once the work is done, so a backend that does not take webhooks needs one request instead of polling.
+     */
     get: {
       parameters: {
-        query?: never;
+        query?: {
+          /** @description Seconds to hold the answer while the session is `submitted` or `processing`: it comes as soon as the session leaves them (a decision, a review, an error), or when the time is up with the session as it is then. Replaces polling. */
+          wait?: number;
+        };
         header?: never;
         path: {
           /** @description Project id. */

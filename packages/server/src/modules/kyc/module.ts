@@ -18,6 +18,7 @@ import type { AdapterDeps, ProviderSettings } from './providers/types.js';
 import { KycRepo } from './repo.js';
 import { KycService } from './service.js';
 import { SessionData } from './session-data.js';
+import { SessionWatch } from './session-watch.js';
 import { KycSettings } from './settings.js';
 import { Transitions } from './transitions.js';
 import { DEFAULT_WORKER_OPTIONS, KycWorker, type KycWorkerOptions } from './worker.js';
@@ -44,6 +45,11 @@ export interface KycModuleDeps {
   now?: () => Date;
   worker?: Partial<KycWorkerOptions>;
 }
+
+/** Requests that may wait on a session at once (`?wait=`); more answer at once. */
+const MAX_WAITING_READS = 10_000;
+/** With a shared database, how often a waiting read looks for moves made by other processes. */
+const SHARED_DATABASE_RECHECK_MS = 500;
 
 /** Builds the verification module: its services, its background worker, and what its routes need. */
 export function createKycModule(deps: KycModuleDeps) {
@@ -76,7 +82,8 @@ export function createKycModule(deps: KycModuleDeps) {
   });
   const { blobs } = deps;
   const data = new SessionData(deps.masterKey);
-  const transitions = new Transitions(deps.audit, deps.webhooks, now);
+  const watch = new SessionWatch(MAX_WAITING_READS);
+  const transitions = new Transitions(deps.audit, deps.webhooks, watch, now);
   const decisions = new Decisions(settings, transitions, data, deps.connectors, deps.offers, now);
   const processor = new KycProcessor(
     repo,
@@ -112,6 +119,9 @@ export function createKycModule(deps: KycModuleDeps) {
       userExists: deps.userExists,
       connectorExists: (projectId, id) => deps.connectors.exists(projectId, id),
     },
+    watch,
+    // Alone on its database, this process sees every move; otherwise another process may make it.
+    deps.singleProcess ? Number.POSITIVE_INFINITY : SHARED_DATABASE_RECHECK_MS,
     now,
   );
   const worker = new KycWorker(
@@ -135,6 +145,10 @@ export function createKycModule(deps: KycModuleDeps) {
     settings,
     inbox,
     worker,
+    /** Shutdown began: reads waiting on sessions answer now. */
+    stopWaiting() {
+      watch.close();
+    },
     async close() {
       await worker.close();
     },

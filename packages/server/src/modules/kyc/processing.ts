@@ -118,25 +118,35 @@ export class KycProcessor {
         documents,
         fields,
       });
-      let seq = await this.repo.lastProviderCallSeq(session.id);
       const at = Math.floor(this.now().getTime() / 1000);
-      await this.repo.insertProviderCalls(
-        dispatched.attempts.map((call) => ({
-          session_id: session.id,
-          seq: ++seq,
-          project_id: session.project_id,
-          attempt: session.attempt,
-          provider_id: call.providerId,
-          kind: call.kind,
-          try: call.try,
-          result: call.result,
-          error_kind: call.errorKind ?? null,
-          status: call.status ?? null,
-          message: call.message ?? null,
-          duration_ms: Math.round(call.durationMs),
-          at,
-        })),
-      );
+      // The calls and the provider that took the session commit together: one commit, and no reference
+      // at a provider without the call that made it.
+      await this.repo.transaction(async (repo) => {
+        let seq = await repo.lastProviderCallSeq(session.id);
+        await repo.insertProviderCalls(
+          dispatched.attempts.map((call) => ({
+            session_id: session.id,
+            seq: ++seq,
+            project_id: session.project_id,
+            attempt: session.attempt,
+            provider_id: call.providerId,
+            kind: call.kind,
+            try: call.try,
+            result: call.result,
+            error_kind: call.errorKind ?? null,
+            status: call.status ?? null,
+            message: call.message ?? null,
+            duration_ms: Math.round(call.durationMs),
+            at,
+          })),
+        );
+        if (dispatched.ok) {
+          await repo.touchSession(session.id, {
+            provider_id: dispatched.provider.settings.id,
+            provider_ref: dispatched.submission.ref,
+          });
+        }
+      });
       if (!dispatched.ok) {
         await this.move(session, {
           to: 'error',
@@ -147,10 +157,6 @@ export class KycProcessor {
         return;
       }
       const providerId = dispatched.provider.settings.id;
-      await this.repo.touchSession(session.id, {
-        provider_id: providerId,
-        provider_ref: dispatched.submission.ref,
-      });
       if (dispatched.submission.outcome) {
         await this.decide(session.id, dispatched.submission.outcome, providerId, null);
       }
@@ -209,7 +215,7 @@ export class KycProcessor {
         await this.repo.transaction((repo) =>
           this.decisions.apply(repo, session, decision as Decision, settings),
         );
-        this.transitions.committed();
+        this.transitions.committed(session.id);
         return 'applied';
       } catch (error) {
         // A concurrent move (another event, a reviewer) got there first: judge again on the new state.
@@ -221,7 +227,7 @@ export class KycProcessor {
 
   private async move(session: SessionRow, move: Parameters<Transitions['apply']>[2]): Promise<SessionRow> {
     const moved = await this.repo.transaction((repo) => this.transitions.apply(repo, session, move));
-    this.transitions.committed();
+    this.transitions.committed(session.id);
     return moved;
   }
 

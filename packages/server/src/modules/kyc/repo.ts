@@ -1,4 +1,4 @@
-import type { Kysely, Selectable, Updateable } from 'kysely';
+import { type Kysely, type Selectable, sql, type Updateable } from 'kysely';
 import { preparedStatement, rowInserter, rowUpdater } from '../../store/prepared.js';
 import type {
   Database,
@@ -60,6 +60,22 @@ const documentInSlot = preparedStatement(
       .where('session_id', '=', sessionId)
       .where('attempt', '=', attempt)
       .where('kind', '=', kind),
+);
+const leaseTaker = preparedStatement(['vrf', 2, 1], (db, id: string, until: number, now: number) =>
+  db
+    .updateTable('kyc_sessions')
+    .set({ lease_until: until })
+    .where('id', '=', id)
+    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
+    .modifyEnd(relaxedDurability),
+);
+const leaseReleaser = preparedStatement(['vrf'], (db, id: string) =>
+  // null as SQL, not as a bound value: a prepared statement binds only its arguments.
+  db
+    .updateTable('kyc_sessions')
+    .set({ lease_until: sql<null>`null` })
+    .where('id', '=', id)
+    .modifyEnd(relaxedDurability),
 );
 const deleteDocument = preparedStatement(['vdc'], (db, id: string) =>
   db.deleteFrom('kyc_documents').where('id', '=', id),
@@ -216,23 +232,12 @@ export class KycRepo {
    * but the lease, and a session left `submitted` is dispatched again by the worker.
    */
   async takeLease(id: string, now: number, until: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable('kyc_sessions')
-      .set({ lease_until: until })
-      .where('id', '=', id)
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]))
-      .modifyEnd(relaxedDurability)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+    const result = await leaseTaker(this.db, id, until, now);
+    return Number(result.numAffectedRows) === 1;
   }
 
   async releaseLease(id: string): Promise<void> {
-    await this.db
-      .updateTable('kyc_sessions')
-      .set({ lease_until: null })
-      .where('id', '=', id)
-      .modifyEnd(relaxedDurability)
-      .execute();
+    await leaseReleaser(this.db, id);
   }
 
   expiredSessions(now: number, limit: number): Promise<SessionRow[]> {

@@ -8,6 +8,7 @@ import {
   CreateProvider,
   CreateSession,
   DecisionBody,
+  GetQuery,
   History,
   ListQuery,
   ProjectParams,
@@ -69,11 +70,30 @@ export const kycRoutes: FastifyPluginAsyncTypebox<{ kyc: KycService; settings: K
       schema: {
         tags,
         summary: 'A verification session with its result and credential offer (verifications:read)',
+        description:
+          'With `wait`, a session the platform is still working on is answered once the work is done, so a ' +
+          'backend that does not take webhooks needs one request instead of polling.',
         params: SessionParams,
+        querystring: GetQuery,
         response: { 200: Session, ...ProblemResponses },
       },
     },
-    async (request) => kyc.get(request.principal, request.params.projectId, request.params.sessionId),
+    async (request, reply) => {
+      const { wait } = request.query;
+      if (!wait) return kyc.get(request.principal, request.params.projectId, request.params.sessionId);
+      // The response closes early only when the client went away: stop waiting for it then.
+      const gone = new AbortController();
+      const onClose = () => gone.abort();
+      reply.raw.once('close', onClose);
+      try {
+        return await kyc.get(request.principal, request.params.projectId, request.params.sessionId, {
+          ms: wait * 1000,
+          signal: gone.signal,
+        });
+      } finally {
+        reply.raw.off('close', onClose);
+      }
+    },
   );
 
   app.get(

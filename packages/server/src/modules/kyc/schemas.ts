@@ -114,6 +114,22 @@ export const CreatedSession = Type.Object({
   }),
 });
 
+export const GetQuery = Type.Object(
+  {
+    wait: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 60,
+        description:
+          'Seconds to hold the answer while the session is `submitted` or `processing`: it comes as soon as ' +
+          'the session leaves them (a decision, a review, an error), or when the time is up with the session as ' +
+          'it is then. Replaces polling.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const ListQuery = Type.Object(
   {
     limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),

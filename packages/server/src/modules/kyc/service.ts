@@ -18,6 +18,7 @@ import { CONTENT_TYPES, MAX_DOCUMENT_BYTES, MAX_FIELDS_BYTES, requiredDocuments 
 import type { KycProcessor } from './processing.js';
 import type { KycRepo, SessionRow } from './repo.js';
 import type { SessionData } from './session-data.js';
+import type { SessionWatch } from './session-watch.js';
 import type { KycSettings } from './settings.js';
 import type { SessionStatus } from './state-machine.js';
 import type { Transitions } from './transitions.js';
@@ -27,6 +28,16 @@ import { type CheckRequest, DOCUMENT_KINDS, type DocumentKind } from './types.js
 const CLAIM_SECONDS = 30 * 60;
 const TOKEN_PREFIX = 'vct_';
 const SESSION_ID = /^vrf_[0-9a-f]{32}$/;
+/** The statuses in which the platform and its providers are at work: a waiting read waits these out. */
+const AT_WORK: ReadonlySet<string> = new Set(['submitted', 'processing']);
+
+/** How a read of a session may wait for the platform to finish with it. */
+export interface SessionWait {
+  /** How long at most (ms). */
+  ms: number;
+  /** Aborts the wait (the client went away); the read then answers at once. */
+  signal: AbortSignal;
+}
 
 export interface CreateSessionInput {
   subject: string;
@@ -101,6 +112,9 @@ export class KycService {
       userExists(projectId: string, userId: string): Promise<boolean>;
       connectorExists(projectId: string, connectorId: string): Promise<boolean>;
     },
+    private readonly watch: SessionWatch,
+    /** How often a waiting read looks at the database itself (moves by other processes wake nobody here). */
+    private readonly recheckMs: number,
     private readonly now: () => Date,
   ) {}
 
@@ -153,8 +167,10 @@ export class KycService {
     return { session: await this.view(row), clientToken: token };
   }
 
-  async get(principal: Principal, projectId: string, id: string): Promise<SessionView> {
-    return this.view(await this.load(principal, projectId, id, 'verifications:read'));
+  /** The session; with `wait`, once it has left submitted and processing or when the wait is over. */
+  async get(principal: Principal, projectId: string, id: string, wait?: SessionWait): Promise<SessionView> {
+    const session = await this.load(principal, projectId, id, 'verifications:read');
+    return this.view(wait && AT_WORK.has(session.status) ? await this.settled(session, wait) : session);
   }
 
   async list(
@@ -218,7 +234,7 @@ export class KycService {
         patch: { purge_at: this.seconds() },
       }),
     );
-    this.transitions.committed();
+    this.transitions.committed(session.id);
     return this.view(moved);
   }
 
@@ -307,7 +323,7 @@ export class KycService {
     const moved = await this.repo.transaction((repo) =>
       this.decisions.apply(repo, session, decision, settings),
     );
-    this.transitions.committed();
+    this.transitions.committed(session.id);
     return this.view(moved);
   }
 
@@ -330,7 +346,7 @@ export class KycService {
         settings,
       ),
     );
-    this.transitions.committed();
+    this.transitions.committed(session.id);
     return this.view(moved);
   }
 
@@ -438,7 +454,7 @@ export class KycService {
     const moved = await this.repo.transaction((repo) =>
       this.transitions.apply(repo, session, { to: 'submitted', actor: 'client', actorId: 'client' }),
     );
-    this.transitions.committed();
+    this.transitions.committed(session.id);
     this.processor.kick(session.id);
     return { id: moved.id, status: moved.status as SessionStatus };
   }
@@ -463,12 +479,33 @@ export class KycService {
       const moved = await this.repo.transaction((repo) =>
         this.transitions.apply(repo, session, { to: 'awaiting_input', actor: 'client', actorId: 'client' }),
       );
-      this.transitions.committed();
+      this.transitions.committed(session.id);
       return moved;
     } catch (error) {
       // Two first requests at once: the other opened it.
       if ((error as { status?: number }).status !== 409) throw error;
       return (await this.repo.sessionById(session.id)) as SessionRow;
+    }
+  }
+
+  /** Re-reads the session at each of its moves until the platform is done with it or the wait ends. */
+  private async settled(session: SessionRow, wait: SessionWait): Promise<SessionRow> {
+    const watching = this.watch.watch(session.id);
+    if (!watching) return session;
+    // A monotonic deadline: `now` is the platform's (settable) clock, not a timer.
+    const deadline = performance.now() + wait.ms;
+    try {
+      let current = session;
+      let waiting = true;
+      // The watch started after the first read: read again, so that a move in between is not missed.
+      for (;;) {
+        current = (await this.repo.session(session.project_id, session.id)) ?? current;
+        const left = deadline - performance.now();
+        if (!waiting || !AT_WORK.has(current.status) || left <= 0) return current;
+        waiting = await watching.next(Math.min(left, this.recheckMs), wait.signal);
+      }
+    } finally {
+      watching.close();
     }
   }
 

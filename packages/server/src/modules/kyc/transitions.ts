@@ -4,6 +4,7 @@ import type { Database } from '../../store/schema.js';
 import type { AuditService } from '../audit/service.js';
 import type { WebhookService } from '../webhooks/service.js';
 import type { KycRepo, SessionRow } from './repo.js';
+import type { SessionWatch } from './session-watch.js';
 import { type Actor, assertTransition, eventTypeOf, type SessionStatus } from './state-machine.js';
 
 export interface Move {
@@ -29,6 +30,7 @@ export class Transitions {
   constructor(
     private readonly audit: AuditService,
     private readonly webhooks: WebhookService,
+    private readonly watch: SessionWatch,
     private readonly now: () => Date,
   ) {}
 
@@ -82,9 +84,10 @@ export class Transitions {
     return moved;
   }
 
-  /** After the transaction that applied moves committed: integrate audit entries, send events. */
-  committed(): void {
+  /** After the transaction that moved the session committed: integrate audit entries, send events, wake waiters. */
+  committed(sessionId: string): void {
     this.audit.committed();
     this.webhooks.notify();
+    this.watch.changed(sessionId);
   }
 }

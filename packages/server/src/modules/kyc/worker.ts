@@ -90,7 +90,7 @@ export class KycWorker {
             patch: { decided_at: now, decided_by: 'system', purge_at: now },
           }),
         );
-        this.transitions.committed();
+        this.transitions.committed(session.id);
       } catch (error) {
         if ((error as { status?: number }).status !== 409) throw error;
       }
