@@ -7,9 +7,8 @@ import {
 import { describe, expect, it } from 'vitest';
 import { AccessTokenVerifier } from '../src/modules/oidc/access-tokens.js';
 import type { ClientIdentity } from '../src/modules/oidc/clients.js';
-import type { KeyStateStore } from '../src/modules/oidc/key-state-repo.js';
 import { IssuerKeys } from '../src/modules/oidc/signing-keys.js';
-import type { OidcKeyStatesTable } from '../src/store/schema.js';
+import { memoryKeyStates } from './oidc-helpers.js';
 
 const PUBLIC_URL = 'https://persona.test';
 const AUDIENCE = `${PUBLIC_URL}/v1`;
@@ -28,46 +27,6 @@ async function signToken(keys: IssuerKeys, keyStore: LocalKeyStore, projectId: s
   const input = `${b64({ alg: 'EdDSA', typ: 'at+jwt', kid: key.kid })}.${b64(claims)}`;
   const signature = await keyStore.sign(key.kid, new TextEncoder().encode(input));
   return `${input}.${Buffer.from(signature).toString('base64url')}`;
-}
-
-/** The key lifecycle rows in a map, as the table keeps them. */
-function memoryKeyStates(): KeyStateStore {
-  const rows = new Map<string, OidcKeyStatesTable>();
-  const rotations = new Map<string, { pendingUntil: string; claimedAt: string }>();
-  return {
-    async list(projectId) {
-      return [...rows.values()].filter((row) => row.project_id === projectId);
-    },
-    async find(projectId, kid) {
-      const row = rows.get(kid);
-      return row?.project_id === projectId ? row : undefined;
-    },
-    async insert(row) {
-      if (!rows.has(row.kid)) rows.set(row.kid, { ...row });
-    },
-    async retire(projectId, kid, at) {
-      const row = rows.get(kid);
-      if (row?.project_id === projectId && row.retired_at === null) row.retired_at = at;
-    },
-    async revoke(projectId, kid, at) {
-      const row = rows.get(kid);
-      if (row?.project_id !== projectId || row.revoked_at !== null) return;
-      row.revoked_at = at;
-      row.retired_at ??= at;
-    },
-    async claimStagedRotation(projectId, claim) {
-      const pending = rotations.get(projectId);
-      if (pending && pending.pendingUntil > claim.now && pending.claimedAt > claim.interruptedBefore) {
-        return false;
-      }
-      rotations.set(projectId, { pendingUntil: claim.pendingUntil, claimedAt: claim.now });
-      return true;
-    },
-    async endPendingRotation(projectId, at) {
-      const pending = rotations.get(projectId);
-      if (pending) pending.pendingUntil = at;
-    },
-  };
 }
 
 const BEARER = { scheme: 'Bearer' } as const;

@@ -1,6 +1,8 @@
 import { createServer } from 'node:net';
 import * as client from 'openid-client';
 import { expect } from 'vitest';
+import type { KeyStateStore } from '../src/modules/oidc/key-state-repo.js';
+import type { OidcKeyStatesTable } from '../src/store/schema.js';
 import type { Tenant, TestServer } from './helpers.js';
 
 /** A free local port, so a server's public URL (and so its issuers) can name the address tests really call. */
@@ -39,5 +41,45 @@ export async function registerClient(
   return {
     body: created.body,
     config: await discoverClient(issuer, created.body.clientId, created.body.clientSecret),
+  };
+}
+
+/** The key lifecycle rows in a map, as the table keeps them. */
+export function memoryKeyStates(): KeyStateStore {
+  const rows = new Map<string, OidcKeyStatesTable>();
+  const rotations = new Map<string, { pendingUntil: string; claimedAt: string }>();
+  return {
+    async list(projectId) {
+      return [...rows.values()].filter((row) => row.project_id === projectId);
+    },
+    async find(projectId, kid) {
+      const row = rows.get(kid);
+      return row?.project_id === projectId ? row : undefined;
+    },
+    async insert(row) {
+      if (!rows.has(row.kid)) rows.set(row.kid, { ...row });
+    },
+    async retire(projectId, kid, at) {
+      const row = rows.get(kid);
+      if (row?.project_id === projectId && row.retired_at === null) row.retired_at = at;
+    },
+    async revoke(projectId, kid, at) {
+      const row = rows.get(kid);
+      if (row?.project_id !== projectId || row.revoked_at !== null) return;
+      row.revoked_at = at;
+      row.retired_at ??= at;
+    },
+    async claimStagedRotation(projectId, claim) {
+      const pending = rotations.get(projectId);
+      if (pending && pending.pendingUntil > claim.now && pending.claimedAt > claim.interruptedBefore) {
+        return false;
+      }
+      rotations.set(projectId, { pendingUntil: claim.pendingUntil, claimedAt: claim.now });
+      return true;
+    },
+    async endPendingRotation(projectId, at) {
+      const pending = rotations.get(projectId);
+      if (pending) pending.pendingUntil = at;
+    },
   };
 }

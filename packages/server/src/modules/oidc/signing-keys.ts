@@ -107,6 +107,9 @@ const STATE_ORDER: Record<KeyState, number> = { active: 0, next: 1, retired: 2 }
  * revoked by an immediate rotation is neither published nor found from the moment of the revocation.
  */
 export class IssuerKeys {
+  /** Per project, the end of the key work queued in this process (see `inTurn`). */
+  private readonly turns = new Map<string, Promise<unknown>>();
+
   constructor(
     private readonly keyStore: KeyStore,
     private readonly states: KeyStateStore,
@@ -114,7 +117,30 @@ export class IssuerKeys {
   ) {}
 
   /** The project's published keys; creates the missing active keys (a new project, a new algorithm). */
-  async keySet(projectId: string): Promise<IssuerKeySet> {
+  keySet(projectId: string): Promise<IssuerKeySet> {
+    return this.inTurn(projectId, () => this.readKeySet(projectId));
+  }
+
+  /**
+   * Runs the project's key work one at a time in this process. A read repairs keys that have no
+   * lifecycle row; during a rotation, its new keys have none for a moment, and a read in between would
+   * record them with times of its own guessing (and retire the current keys by them). Other processes'
+   * rotations are covered in `lifecycles`.
+   */
+  private inTurn<T>(projectId: string, work: () => Promise<T>): Promise<T> {
+    const run = (this.turns.get(projectId) ?? Promise.resolve()).then(work, work);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.turns.set(projectId, settled);
+    void settled.then(() => {
+      if (this.turns.get(projectId) === settled) this.turns.delete(projectId);
+    });
+    return run;
+  }
+
+  private async readKeySet(projectId: string): Promise<IssuerKeySet> {
     const now = this.now();
     const rows = new Map((await this.states.list(projectId)).map((row) => [row.kid, row]));
     const keys: IssuerKey[] = [];
@@ -173,11 +199,18 @@ export class IssuerKeys {
    * and every other key of the project is revoked: out of the JWKS and no longer verifying, so the tokens
    * the old keys signed stop working. Returns the new keys and the kids of the revoked ones.
    */
-  async rotate(
+  rotate(
     projectId: string,
     options: { immediate: boolean },
   ): Promise<{ rotated: IssuerKey[]; revokedKids: string[] }> {
-    const { keys } = await this.keySet(projectId);
+    return this.inTurn(projectId, () => this.rotateKeys(projectId, options));
+  }
+
+  private async rotateKeys(
+    projectId: string,
+    options: { immediate: boolean },
+  ): Promise<{ rotated: IssuerKey[]; revokedKids: string[] }> {
+    const { keys } = await this.readKeySet(projectId);
     const nowMs = this.now();
     const now = new Date(nowMs).toISOString();
     const activatesAt = options.immediate ? now : new Date(nowMs + PUBLICATION_DELAY_MS).toISOString();
@@ -250,6 +283,9 @@ export class IssuerKeys {
         // A key from before key states, or one whose rotation stopped before its state was written: the
         // latter (an active key after another active one) is treated as staged, never as signing early.
         const staged = record.status === 'active' && olderActive;
+        // A young one may be another process's rotation still under way, which writes the row itself:
+        // left out of this read. (Both times are the key store's wall clock, not the injectable `now`.)
+        if (staged && Date.now() - Date.parse(record.createdAt) < INTERRUPTED_ROTATION_MS) continue;
         row = {
           kid: record.id,
           project_id: projectId,
