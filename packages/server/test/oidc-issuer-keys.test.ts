@@ -69,6 +69,8 @@ describe('issuer keys during a rotation', () => {
       const onReplica = await replica.keySet(PROJECT);
       expect(onReplica.keys.map((key) => key.kid).sort()).toEqual(current);
       expect(onReplica.keys.every((key) => key.state === 'active')).toBe(true);
+      // It is to look again by the time such a key, if its rotation died, would be repaired.
+      expect(onReplica.changesAt).toBeLessThanOrEqual(Date.now() + DAY_MS + 5 * 60_000);
       // This process's read waits for the rotation.
       const during = keys.keySet(PROJECT);
       keyStore.release();

@@ -46,8 +46,11 @@ export interface KycModuleDeps {
   worker?: Partial<KycWorkerOptions>;
 }
 
-/** Requests that may wait on a session at once (`?wait=`); more answer at once. */
-const MAX_WAITING_READS = 10_000;
+/**
+ * Requests that may wait on a session at once (`?wait=`); more answer at once. With a shared database
+ * each one reads its session every SHARED_DATABASE_RECHECK_MS, hence the lower bound there.
+ */
+const MAX_WAITING_READS = { alone: 10_000, shared: 1_000 };
 /** With a shared database, how often a waiting read looks for moves made by other processes. */
 const SHARED_DATABASE_RECHECK_MS = 500;
 
@@ -82,7 +85,7 @@ export function createKycModule(deps: KycModuleDeps) {
   });
   const { blobs } = deps;
   const data = new SessionData(deps.masterKey);
-  const watch = new SessionWatch(MAX_WAITING_READS);
+  const watch = new SessionWatch(deps.singleProcess ? MAX_WAITING_READS.alone : MAX_WAITING_READS.shared);
   const transitions = new Transitions(deps.audit, deps.webhooks, watch, now);
   const decisions = new Decisions(settings, transitions, data, deps.connectors, deps.offers, now);
   const processor = new KycProcessor(

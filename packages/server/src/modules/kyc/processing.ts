@@ -119,8 +119,8 @@ export class KycProcessor {
         fields,
       });
       const at = Math.floor(this.now().getTime() / 1000);
-      // The calls and the provider that took the session commit together: one commit, and no reference
-      // at a provider without the call that made it.
+      // The calls and the provider that took the session commit together: no reference at a provider
+      // without the call that made it.
       await this.repo.transaction(async (repo) => {
         let seq = await repo.lastProviderCallSeq(session.id);
         await repo.insertProviderCalls(

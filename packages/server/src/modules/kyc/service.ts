@@ -499,7 +499,10 @@ export class KycService {
       let waiting = true;
       // The watch started after the first read: read again, so that a move in between is not missed.
       for (;;) {
-        current = (await this.repo.session(session.project_id, session.id)) ?? current;
+        const read = await this.repo.session(session.project_id, session.id);
+        // Gone meanwhile (its project was deleted).
+        if (!read) throw new Problem('not-found', `No verification session ${session.id} in this project.`);
+        current = read;
         const left = deadline - performance.now();
         if (!waiting || !AT_WORK.has(current.status) || left <= 0) return current;
         waiting = await watching.next(Math.min(left, this.recheckMs), wait.signal);

@@ -148,7 +148,8 @@ export class IssuerKeys {
     for (const alg of JWS_ALGORITHMS) {
       await this.ensureActive(projectId, alg, rows);
       const records = await this.keyStore.listKeys({ purpose: purposeOf(projectId, alg) });
-      const lifecycles = await this.lifecycles(projectId, alg, records, rows, now);
+      const { lifecycles, lookAgainAt } = await this.lifecycles(projectId, alg, records, rows, now);
+      changesAt = Math.min(changesAt, lookAgainAt);
       for (const { record, row, state } of lifecycles) {
         if (row.revoked_at !== null) continue;
         const retiredAt = row.retired_at === null ? undefined : Date.parse(row.retired_at);
@@ -274,9 +275,14 @@ export class IssuerKeys {
     records: KeyRecord[],
     rows: Map<string, OidcKeyStatesTable>,
     now: number,
-  ): Promise<{ record: KeyRecord; row: OidcKeyStatesTable; state: KeyState }[]> {
+  ): Promise<{
+    lifecycles: { record: KeyRecord; row: OidcKeyStatesTable; state: KeyState }[];
+    /** When a key left out of this read (a rotation perhaps under way elsewhere) is to be looked at again. */
+    lookAgainAt: number;
+  }> {
     const withRows: { record: KeyRecord; row: OidcKeyStatesTable }[] = [];
     let olderActive = false;
+    let lookAgainAt = Number.POSITIVE_INFINITY;
     for (const record of records) {
       let row = rows.get(record.id);
       if (!row) {
@@ -285,7 +291,12 @@ export class IssuerKeys {
         const staged = record.status === 'active' && olderActive;
         // A young one may be another process's rotation still under way, which writes the row itself:
         // left out of this read. (Both times are the key store's wall clock, not the injectable `now`.)
-        if (staged && Date.now() - Date.parse(record.createdAt) < INTERRUPTED_ROTATION_MS) continue;
+        const leftFor = Date.parse(record.createdAt) + INTERRUPTED_ROTATION_MS - Date.now();
+        if (staged && leftFor > 0) {
+          // The set changes when its row comes or, at the latest, when the key is repaired.
+          lookAgainAt = Math.min(lookAgainAt, now + leftFor);
+          continue;
+        }
         row = {
           kid: record.id,
           project_id: projectId,
@@ -322,11 +333,12 @@ export class IssuerKeys {
       await this.states.retire(projectId, entry.row.kid, signer.row.activates_at);
       if (entry.record.status === 'active') await this.keyStore.retireKey(entry.record.id);
     }
-    return withRows.map(({ record, row }) => ({
+    const lifecycles = withRows.map(({ record, row }) => ({
       record,
       row,
-      state: row.retired_at !== null ? 'retired' : row === signer?.row ? 'active' : 'next',
+      state: (row.retired_at !== null ? 'retired' : row === signer?.row ? 'active' : 'next') as KeyState,
     }));
+    return { lifecycles, lookAgainAt };
   }
 
   private async ensureActive(
