@@ -56,6 +56,8 @@ describe.each(ENGINES)('OIDC interactive flows (%s)', (engine) => {
       .select(['type', 'entry'])
       .where('project_id', '=', a.projectId)
       .where('entry', 'like', `%"actor":"${actor}"%`)
+      // Ids begin with their time: oldest first (without an order, PostgreSQL may answer in any).
+      .orderBy('id')
       .execute();
   }
 
