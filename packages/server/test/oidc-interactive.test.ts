@@ -50,13 +50,13 @@ describe.each(ENGINES)('OIDC interactive flows (%s)', (engine) => {
   }
 
   /** The audit entries a user acted in (`actor`), as stored. */
+  /** The actor's audit entries, oldest first (ids begin with their time; PostgreSQL keeps no order). */
   function auditEntries(actor: string) {
     return server.db
       .selectFrom('audit_events')
       .select(['type', 'entry'])
       .where('project_id', '=', a.projectId)
       .where('entry', 'like', `%"actor":"${actor}"%`)
-      // Ids begin with their time: oldest first (without an order, PostgreSQL may answer in any).
       .orderBy('id')
       .execute();
   }
