@@ -495,14 +495,13 @@ export class KycService {
     // A monotonic deadline: `now` is the platform's (settable) clock, not a timer.
     const deadline = performance.now() + wait.ms;
     try {
-      let current = session;
       let waiting = true;
       // The watch started after the first read: read again, so that a move in between is not missed.
       for (;;) {
-        const read = await this.repo.session(session.project_id, session.id);
+        const current = await this.repo.session(session.project_id, session.id);
         // Gone meanwhile (its project was deleted).
-        if (!read) throw new Problem('not-found', `No verification session ${session.id} in this project.`);
-        current = read;
+        if (!current)
+          throw new Problem('not-found', `No verification session ${session.id} in this project.`);
         const left = deadline - performance.now();
         if (!waiting || !AT_WORK.has(current.status) || left <= 0) return current;
         waiting = await watching.next(Math.min(left, this.recheckMs), wait.signal);
