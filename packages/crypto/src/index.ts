@@ -21,6 +21,7 @@ export {
   encodePublicKeyMultibase,
   encodeSecretKeyMultibase,
 } from './formats/multikey.js';
+export { sha256 } from './hash.js';
 export { hkdfSha256, hkdfSha256Expand, hkdfSha256Extract } from './kdf.js';
 export { kemAlgorithms, kemScheme } from './kem/index.js';
 export * from './keystore/index.js';

@@ -1,3 +1,4 @@
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
 import { aesGcmDecrypt, aesGcmEncrypt } from '../src/aead.js';
 import {
@@ -8,6 +9,7 @@ import {
   hkdfSha256Expand,
   hkdfSha256Extract,
   randomBytes,
+  sha256,
   toHex,
 } from '../src/index.js';
 import { flipBit, hex, utf8 } from './helpers.js';
@@ -153,6 +155,24 @@ describe('HKDF-SHA-256 (RFC 5869 Appendix A)', () => {
       expect(() => hkdfSha256(randomBytes(32), undefined, new Uint8Array(0), length)).toThrowError(
         expect.objectContaining({ code: 'invalid-argument' }),
       );
+    }
+  });
+});
+
+describe('SHA-256', () => {
+  it('gives the FIPS 180-4 digests, and noble’s bytes for every length around the block size and 4 KiB', () => {
+    expect(toHex(sha256(utf8('abc')))).toBe(
+      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    );
+    expect(toHex(sha256(new Uint8Array(0)))).toBe(
+      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    );
+    for (const length of [1, 55, 56, 63, 64, 65, 127, 128, 4096 + 28]) {
+      const data = randomBytes(length);
+      const digest = sha256(data);
+      expect(digest).toBeInstanceOf(Uint8Array);
+      expect(Buffer.isBuffer(digest)).toBe(false);
+      expect(digest).toEqual(nobleSha256(data));
     }
   });
 });

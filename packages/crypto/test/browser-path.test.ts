@@ -37,6 +37,12 @@ describe('without node:crypto (browser paths)', () => {
     expect(crypto.envelopeSuite('X-Wing').backend).toBe('js');
   });
 
+  it('hashes SHA-256 on noble: the FIPS 180-4 digest of "abc"', () => {
+    expect(crypto.toHex(crypto.sha256(utf8('abc')))).toBe(
+      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    );
+  });
+
   it('refuses RSA-3072 with a clear error: it has no pure-JS implementation', async () => {
     expect(() => crypto.signatureScheme('RSA-3072')).toThrow(
       expect.objectContaining({

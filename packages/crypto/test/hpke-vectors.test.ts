@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Aes128Gcm, CipherSuite, DhkemX25519HkdfSha256 } from '@hpke/core';
 import { XWing } from '@hpke/hybridkem-x-wing';
 import { describe, expect, it } from 'vitest';
+import { sodium } from '../src/backends/sodium.js';
 import { FastAes256Gcm, FastHkdfSha256 } from '../src/envelope/hpke-adapters.js';
 import { NativeXWing, nativeXWingAvailable } from '../src/envelope/xwing-native.js';
 import { envelopeSuite, generateEnvelopeKeyPair, openEnvelope, sealEnvelope, toHex } from '../src/index.js';
@@ -13,6 +14,14 @@ const rfc9180 = fixture('rfc9180-a1-1.json');
 const xwing: { vectors: { seed: string; pk: string; eseed: string; ct: string; ss: string }[] } =
   fixture('xwing-draft.json');
 const bytes = (buffer: ArrayBuffer) => new Uint8Array(buffer);
+
+/** Native X-Wing with each X25519 backend this machine has: libsodium (where it loads) and OpenSSL. */
+const nativeKems: [string, () => NativeXWing][] = nativeXWingAvailable()
+  ? [
+      ...(sodium() ? [['libsodium', () => new NativeXWing()] as [string, () => NativeXWing]] : []),
+      ['OpenSSL', () => new NativeXWing(null)],
+    ]
+  : [];
 
 describe('RFC 9180 A.1.1 with our HKDF-SHA256 under @hpke/core', () => {
   // The library takes the ephemeral key's ikm as `ekm` (its test hook), so enc and every ciphertext are
@@ -104,16 +113,14 @@ describe('X-Wing draft vectors', () => {
       expect(toHex(bytes(sharedSecret))).toBe(vector.ss);
     });
 
-    it.runIf(nativeXWingAvailable())(
-      `native X-Wing reproduces vector ${index}: pk from seed, ss by decapsulating ct (OpenSSL draws the encapsulation randomness, so ct itself cannot be reproduced)`,
-      async () => {
-        const native = new NativeXWing();
-        const privateKey = await native.deserializePrivateKey(hex(vector.seed));
-        expect(toHex(native.publicKeyOf(privateKey))).toBe(vector.pk);
-        const ss = await native.decap({ recipientKey: privateKey, enc: hex(vector.ct) });
+    for (const [x25519, native] of nativeKems) {
+      it(`native X-Wing (X25519 on ${x25519}) reproduces vector ${index}: pk from seed, ss by decapsulating ct (OpenSSL draws the encapsulation randomness, so ct itself cannot be reproduced)`, async () => {
+        const privateKey = await native().deserializePrivateKey(hex(vector.seed));
+        expect(toHex(native().publicKeyOf(privateKey))).toBe(vector.pk);
+        const ss = await native().decap({ recipientKey: privateKey, enc: hex(vector.ct) });
         expect(toHex(bytes(ss))).toBe(vector.ss);
-      },
-    );
+      });
+    }
   }
 });
 
@@ -132,24 +139,37 @@ describe.runIf(nativeXWingAvailable())('native X-Wing interoperates with @hpke/h
     );
   });
 
-  it('a KEM ciphertext from either side decapsulates to the same secret on the other', async () => {
-    const native = new NativeXWing();
-    const js = new XWing();
-    const seed = hex(xwing.vectors[0]?.seed as string);
-    const nativeKeys = {
-      pk: await native.deserializePublicKey(hex(xwing.vectors[0]?.pk as string)),
-      sk: await native.deserializePrivateKey(seed),
-    };
-    const jsKeys = await js.generateKeyPairDerand(seed);
-    const fromNative = await native.encap({ recipientPublicKey: nativeKeys.pk });
-    expect(toHex(bytes(await js.decap({ recipientKey: jsKeys.privateKey, enc: fromNative.enc })))).toBe(
-      toHex(bytes(fromNative.sharedSecret)),
-    );
-    const fromJs = await js.encap({ recipientPublicKey: jsKeys.publicKey });
-    expect(toHex(bytes(await native.decap({ recipientKey: nativeKeys.sk, enc: fromJs.enc })))).toBe(
-      toHex(bytes(fromJs.sharedSecret)),
-    );
-  });
+  it.each(nativeKems)(
+    'a KEM ciphertext from either side decapsulates to the same secret on the other (X25519 on %s)',
+    async (_, make) => {
+      const native = make();
+      const js = new XWing();
+      const seed = hex(xwing.vectors[0]?.seed as string);
+      const nativeKeys = {
+        pk: await native.deserializePublicKey(hex(xwing.vectors[0]?.pk as string)),
+        sk: await native.deserializePrivateKey(seed),
+      };
+      const jsKeys = await js.generateKeyPairDerand(seed);
+      const fromNative = await native.encap({ recipientPublicKey: nativeKeys.pk });
+      expect(toHex(bytes(await js.decap({ recipientKey: jsKeys.privateKey, enc: fromNative.enc })))).toBe(
+        toHex(bytes(fromNative.sharedSecret)),
+      );
+      const fromJs = await js.encap({ recipientPublicKey: jsKeys.publicKey });
+      expect(toHex(bytes(await native.decap({ recipientKey: nativeKeys.sk, enc: fromJs.enc })))).toBe(
+        toHex(bytes(fromJs.sharedSecret)),
+      );
+    },
+  );
+
+  it.each(nativeKems)(
+    'refuses a ciphertext whose X25519 part is a low-order point (X25519 on %s)',
+    async (_, make) => {
+      const native = make();
+      const privateKey = await native.deserializePrivateKey(hex(xwing.vectors[0]?.seed as string));
+      const lowOrder = hex(xwing.vectors[0]?.ct as string).fill(0, 1088);
+      await expect(native.decap({ recipientKey: privateKey, enc: lowOrder })).rejects.toThrow();
+    },
+  );
 
   it('envelopes sealed with one implementation open with the other, both ways', async () => {
     expect(envelopeSuite('X-Wing', 'native').backend).toBe('native');

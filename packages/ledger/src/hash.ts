@@ -1,23 +1,5 @@
-import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
+import { sha256 } from '@personachain/crypto';
 import { LedgerError } from './errors.js';
-
-type OneShotHash = (algorithm: string, data: Uint8Array, outputEncoding: 'buffer') => Uint8Array;
-
-// Tree hashing must be synchronous. node:crypto's one-shot hash() is about 1.5x faster than noble for
-// 65-byte node inputs (measured on Node 24); it is looked up without a static import so that browsers
-// get noble.
-const nodeHash = (
-  globalThis as { process?: { getBuiltinModule?: (id: string) => { hash?: OneShotHash } | undefined } }
-).process?.getBuiltinModule?.('node:crypto')?.hash;
-
-/** Synchronous SHA-256. */
-export const sha256: (data: Uint8Array) => Uint8Array = nodeHash
-  ? (data) => {
-      const digest = nodeHash('sha256', data, 'buffer');
-      // A plain Uint8Array view, not a Buffer: callers compare and serialize these.
-      return new Uint8Array(digest.buffer, digest.byteOffset, digest.length);
-    }
-  : (data) => nobleSha256(data);
 
 export const HASH_SIZE = 32;
 

@@ -318,10 +318,14 @@ describe('the evaluators in one Cedar call', () => {
         'success',
       );
     }
+    // The thresholds of each context are written into a set of their own; the second Evaluators keeps
+    // only three such sets, so most calls replace one.
     const evaluators = Evaluators.load(contexts(1)[0] as EvaluatorContext);
+    const fewSets = Evaluators.load(contexts(1)[0] as EvaluatorContext, 3);
     const seen = new Set<string>();
     for (const context of contexts(150)) {
       const combined = evaluators.votes(context);
+      expect(fewSets.votes(context)).toEqual(combined);
       for (const vote of combined) {
         const alone = cedar.statefulIsAuthorized({
           principal: { type: 'Access::Member', id: 'member' },
@@ -603,6 +607,14 @@ describe('the trust score', () => {
     expect(
       trustScore(tokyo, request({ at: new Date('2025-03-02T17:00:00Z') })).contributions[3]?.points,
     ).toBe(-10);
+    // The local time of the last second read is kept per zone; the next second, a new minute, is read anew.
+    const berlin = parseTrustTemplate({ businessHours: { timeZone: 'Europe/Berlin', start: '09:00' } });
+    const detail = (at: string) =>
+      trustScore(berlin, request({ at: new Date(at) })).contributions.find((c) => c.signal === 'hours')
+        ?.detail;
+    expect(detail('2025-03-04T07:59:59.100Z')).toBe('tue 08:59 Europe/Berlin: outside business hours');
+    expect(detail('2025-03-04T07:59:59.900Z')).toBe('tue 08:59 Europe/Berlin: outside business hours');
+    expect(detail('2025-03-04T08:00:00.000Z')).toBe('tue 09:00 Europe/Berlin: business hours');
   });
 
   it('treats every country as allowed when the template lists none', () => {

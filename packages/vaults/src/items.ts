@@ -1,4 +1,3 @@
-import { sha256 } from '@noble/hashes/sha2.js';
 import {
   AES_GCM_KEY_LENGTH,
   AeadKey,
@@ -6,6 +5,7 @@ import {
   openEnvelope,
   randomBytes,
   sealEnvelope,
+  sha256,
 } from '@personachain/crypto';
 import { b64u, labelled } from './encoding.js';
 import { VaultFormatError } from './errors.js';

@@ -1,4 +1,4 @@
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256 } from '@personachain/crypto';
 import { b64u, canonicalJson, decodeField } from './encoding.js';
 import { VaultFormatError, VaultIntegrityError } from './errors.js';
 import { ITEM_ID_PATTERN, SUBJECT_PATTERN, VAULT_ID_PATTERN } from './ids.js';

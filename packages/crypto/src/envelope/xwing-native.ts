@@ -3,6 +3,7 @@ import type { KemInterface, RecipientContextParams, SenderContextParams } from '
 import { KemId } from '@hpke/core';
 import { concatBytes } from '@noble/hashes/utils.js';
 import { type NodeCrypto, nativeSupports, nodeCrypto } from '../backends/node-crypto.js';
+import { type Sodium, sodium } from '../backends/sodium.js';
 import { CryptoError } from '../errors.js';
 import { randomBytes } from '../random.js';
 import { asArrayBuffer, asBytes } from './hpke-adapters.js';
@@ -10,8 +11,10 @@ import { asArrayBuffer, asBytes } from './hpke-adapters.js';
 /*
  * The X-Wing KEM (draft-connolly-cfrg-xwing-kem, the revision @hpke/hybridkem-x-wing 0.7 implements:
  * 32-byte seed secret key, combiner SHA3-256(ss_M ‖ ss_X ‖ ct_X ‖ pk_X ‖ XWingLabel)) composed from
- * node:crypto's native ML-KEM-768, X25519, SHA3-256 and SHAKE256 (OpenSSL 3.5). It is byte-compatible
- * with @hpke/hybridkem-x-wing (pure JS, ~20× slower); tests check the draft's vectors and interop both ways.
+ * node:crypto's native ML-KEM-768, X25519, SHA3-256 and SHAKE256 (OpenSSL 3.5), with the X25519 of
+ * encapsulation and decapsulation on libsodium where it loads (on raw keys: no key import per call). It is
+ * byte-compatible with @hpke/hybridkem-x-wing (pure JS, ~20× slower); tests check the draft's vectors and
+ * interop both ways.
  *
  *   expandDecapsulationKey(sk): e = SHAKE256(sk, 96); (pk_M, sk_M) = ML-KEM-768.KeyGen_internal(e[0:32], e[32:64]);
  *                               sk_X = e[64:96]; pk_X = X25519(sk_X, 9)
@@ -63,6 +66,8 @@ interface PublicParts {
 interface PrivateParts {
   mlKem: KeyObject;
   x25519: KeyObject;
+  /** The same X25519 secret as bytes, for libsodium. */
+  x25519Secret: Uint8Array;
   publicKey: Uint8Array;
   x25519PublicRaw: Uint8Array;
 }
@@ -99,8 +104,11 @@ export class NativeXWing implements KemInterface {
   readonly publicKeySize = XWING_PUBLIC_KEY_LENGTH;
   readonly privateKeySize = XWING_SECRET_KEY_LENGTH;
   readonly #crypto: NodeCrypto;
+  readonly #sodium: Sodium | undefined;
 
-  constructor() {
+  /** `libsodium`: the X25519 backend, where it loaded; null runs X25519 on node:crypto as well. */
+  constructor(libsodium: Sodium | null | undefined = sodium()) {
+    this.#sodium = libsodium ?? undefined;
     const crypto = nodeCrypto();
     if (!crypto || !nativeXWingAvailable()) {
       throw new CryptoError(
@@ -150,12 +158,14 @@ export class NativeXWing implements KemInterface {
         format: 'raw-private',
         asymmetricKeyType: 'x25519',
       });
+      const x25519Secret = new Uint8Array(expanded.subarray(64, 96));
       expanded.fill(0);
       const mlKemPublic = crypto.createPublicKey(mlKem).export({ format: 'raw-public' });
       const x25519PublicRaw = crypto.createPublicKey(x25519).export({ format: 'raw-public' });
       key.privateParts = {
         mlKem,
         x25519,
+        x25519Secret,
         publicKey: concatBytes(mlKemPublic, x25519PublicRaw),
         x25519PublicRaw: new Uint8Array(x25519PublicRaw),
       };
@@ -234,9 +244,7 @@ export class NativeXWing implements KemInterface {
     }
     const crypto = this.#crypto;
     const recipient = this.#publicParts(xwingKey(params.recipientPublicKey, 'public'));
-    const ephemeral = crypto.generateKeyPairSync('x25519');
-    const ctX = ephemeral.publicKey.export({ format: 'raw-public' });
-    const ssX = crypto.diffieHellman({ privateKey: ephemeral.privateKey, publicKey: recipient.x25519 });
+    const { ctX, ssX } = this.#x25519Ephemeral(recipient);
     const { sharedKey: ssM, ciphertext: ctM } = crypto.encapsulate(recipient.mlKem);
     return {
       sharedSecret: this.#combine(ssM, ssX, ctX, recipient.x25519Raw),
@@ -255,7 +263,37 @@ export class NativeXWing implements KemInterface {
     const ctM = enc.subarray(0, ML_KEM_CIPHERTEXT);
     const ctX = enc.subarray(ML_KEM_CIPHERTEXT);
     const ssM = this.#crypto.decapsulate(own.mlKem, ctM);
-    const ssX = this.#crypto.diffieHellman({ privateKey: own.x25519, publicKey: this.#x25519Public(ctX) });
+    const ssX = this.#x25519Shared(own, ctX);
     return this.#combine(ssM, ssX, ctX, own.x25519PublicRaw);
+  }
+
+  /** An ephemeral X25519 key's public half (ct_X) and its shared secret with the recipient (ss_X). */
+  #x25519Ephemeral(recipient: PublicParts): { ctX: Uint8Array; ssX: Uint8Array } {
+    const libsodium = this.#sodium;
+    if (libsodium) {
+      const ephemeral = randomBytes(32);
+      const ctX = new Uint8Array(32);
+      const ssX = new Uint8Array(32);
+      libsodium.crypto_scalarmult_base(ctX, ephemeral);
+      libsodium.crypto_scalarmult(ssX, ephemeral, recipient.x25519Raw);
+      ephemeral.fill(0);
+      return { ctX, ssX };
+    }
+    const ephemeral = this.#crypto.generateKeyPairSync('x25519');
+    return {
+      ctX: ephemeral.publicKey.export({ format: 'raw-public' }),
+      ssX: this.#crypto.diffieHellman({ privateKey: ephemeral.privateKey, publicKey: recipient.x25519 }),
+    };
+  }
+
+  /** X25519(sk_X, ct_X). Both backends throw on an all-zero result (a low-order ct_X). */
+  #x25519Shared(own: PrivateParts, ctX: Uint8Array): Uint8Array {
+    const libsodium = this.#sodium;
+    if (libsodium) {
+      const ssX = new Uint8Array(32);
+      libsodium.crypto_scalarmult(ssX, own.x25519Secret, ctX);
+      return ssX;
+    }
+    return this.#crypto.diffieHellman({ privateKey: own.x25519, publicKey: this.#x25519Public(ctX) });
   }
 }

