@@ -5,6 +5,7 @@ import {
   preparedQuery,
   preparedStatement,
   rowInserter,
+  rowsInserter,
   rowUpdater,
 } from '../src/store/prepared.js';
 import { relaxedDurability } from '../src/store/sqlite-driver.js';
@@ -197,6 +198,39 @@ describe('preparedStatement and rowInserter', () => {
       { id: 'four', uid: 'u4' },
       { id: 'three', uid: null },
     ]);
+  });
+
+  it('inserts many rows per statement, each in its place, and refuses rows that differ in columns', async () => {
+    const insertPayloads = rowsInserter('oidc_payloads');
+    const ids = (count: number, prefix: string) =>
+      Array.from({ length: count }, (_, i) => `${prefix}-${String(i).padStart(4, '0')}`);
+    // Three rows, then one, then more than one statement holds (compiled per number of rows).
+    for (const [prefix, count] of [
+      ['many-a', 3],
+      ['many-b', 1],
+      ['many-c', 1_001],
+    ] as const) {
+      await store.db.transaction().execute(async (trx) => {
+        await insertPayloads(
+          trx,
+          ids(count, prefix).map((id, i) => ({ ...row(id), uid: `${id}-uid`, expires_at: i })),
+        );
+      });
+      const stored = await store.db
+        .selectFrom('oidc_payloads')
+        .select(['id', 'uid', 'expires_at'])
+        .where('id', 'like', `${prefix}-%`)
+        .orderBy('id')
+        .execute();
+      expect(stored).toEqual(ids(count, prefix).map((id, i) => ({ id, uid: `${id}-uid`, expires_at: i })));
+    }
+    await expect(
+      insertPayloads(store.db, [
+        { ...row('mixed-1'), uid: 'u' },
+        { ...row('mixed-2'), uid: undefined },
+      ]),
+    ).rejects.toThrow(/same columns/);
+    await insertPayloads(store.db, []);
   });
 
   it('updates the rows its keys select, with each set of columns a patch has', async () => {

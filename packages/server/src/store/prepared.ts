@@ -8,6 +8,7 @@ import {
   type QueryResult,
   type Updateable,
 } from 'kysely';
+import { inChunks, ROWS_PER_STATEMENT } from './chunks.js';
 import type { Database } from './schema.js';
 
 /**
@@ -95,6 +96,32 @@ export function rowInserter<Table extends keyof Database & string>(
 }
 
 /**
+ * Inserts rows into `table`, up to ROWS_PER_STATEMENT per multi-row statement, with SQL built once per
+ * dialect, set of columns and number of rows (as `rowInserter`). Every row must give the same columns.
+ */
+export function rowsInserter<Table extends keyof Database & string>(
+  table: Table,
+): (db: Kysely<Database>, rows: readonly Insertable<Database[Table]>[]) => Promise<void> {
+  const statementFor = statementsByColumns();
+  return (db, rows) =>
+    inChunks(rows, ROWS_PER_STATEMENT, async (chunk) => {
+      const first = chunk[0] as Record<string, unknown>;
+      const columns = definedColumns(first);
+      const parameters: unknown[] = [];
+      for (const row of chunk as Record<string, unknown>[]) {
+        if (definedColumns(row).join() !== columns.join()) {
+          throw new Error(`rowsInserter: the rows for ${table} do not all give the same columns`);
+        }
+        for (const column of columns) parameters.push(row[column]);
+      }
+      const sql = statementFor(db, [...columns, `#${chunk.length}`], () =>
+        compileInsert(db, table, columns, chunk.length),
+      );
+      await db.executeQuery(CompiledQuery.raw(sql, parameters));
+    });
+}
+
+/**
  * Updates the rows of `table` whose `keyColumns` equal the given values, setting the patch's columns, with
  * SQL built once per dialect and set of patched columns (as `rowInserter`). Columns whose value is
  * undefined are left out, as Kysely does. Answers the whole result, so a conditional update can check the
@@ -148,15 +175,19 @@ function statementsByColumns(): (
   };
 }
 
-/** The SQL of `rowInserter`, each parameter compiled as its column's name and the order checked. */
-function compileInsert(db: Kysely<Database>, table: string, columns: readonly string[]): string {
+/**
+ * The SQL of `rowInserter` (one row) and `rowsInserter`, each parameter compiled as a marker naming its
+ * row and column and the order checked.
+ */
+function compileInsert(db: Kysely<Database>, table: string, columns: readonly string[], rows = 1): string {
+  const markers = Array.from({ length: rows }, (_, row) => columns.map((column) => `${row}:${column}`));
   const loose = db as unknown as Kysely<Record<string, Record<string, unknown>>>;
   const compiled = loose
     .insertInto(table)
-    .values(Object.fromEntries(columns.map((column) => [column, column])))
+    .values(markers.map((row) => Object.fromEntries(columns.map((column, i) => [column, row[i]]))))
     .compile();
-  if (compiled.parameters.join('\n') !== columns.join('\n')) {
-    throw new Error(`rowInserter: the insert does not bind exactly the row's columns: ${compiled.sql}`);
+  if (compiled.parameters.join('\n') !== markers.flat().join('\n')) {
+    throw new Error(`rowInserter: the insert does not bind exactly the rows' columns: ${compiled.sql}`);
   }
   return compiled.sql;
 }

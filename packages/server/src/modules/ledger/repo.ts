@@ -2,7 +2,7 @@ import { innerSubtreeHashes, rememberInnerSubtreeHashes, type TileId } from '@pe
 import type { Kysely } from 'kysely';
 import { inChunks, ROWS_PER_STATEMENT } from '../../store/chunks.js';
 import type { Engine } from '../../store/database.js';
-import { preparedStatement } from '../../store/prepared.js';
+import { preparedStatement, rowsInserter } from '../../store/prepared.js';
 import type { Database } from '../../store/schema.js';
 
 const enqueueEntry = preparedStatement([new Uint8Array(), 'at'], (db, data: Uint8Array, at: string) =>
@@ -12,6 +12,36 @@ const enqueueEntry = preparedStatement([new Uint8Array(), 'at'], (db, data: Uint
 const HASH_BYTES = 32;
 const FULL_TILE_WIDTH = 256;
 const STATE_ROW = 1;
+
+// The statements of every batch the sequencer integrates, compiled once (Kysely would rebuild each).
+const stateReader = preparedStatement([STATE_ROW], (db, id: number) =>
+  db
+    .selectFrom('ledger_state')
+    .select(['origin', 'size', 'root', 'checkpoint', 'signer_key_id'])
+    .where('id', '=', id),
+);
+
+const stateWriter = preparedStatement(
+  [0, new Uint8Array(), 'checkpoint', 'at', STATE_ROW],
+  (db, size: number, root: Uint8Array, checkpoint: string, at: string, id: number) =>
+    db.updateTable('ledger_state').set({ size, root, checkpoint, updated_at: at }).where('id', '=', id),
+);
+
+/** `inner` may be null: only full level-0 tiles keep their inner hashes. */
+const tileWriter = preparedStatement(
+  [0, 0, new Uint8Array(), new Uint8Array()],
+  (db, level: number, index: number, data: Uint8Array, inner: Uint8Array | null) =>
+    db
+      .insertInto('ledger_tiles')
+      .values({ level, idx: index, data, inner })
+      .onConflict((oc) =>
+        oc
+          .columns(['level', 'idx'])
+          .doUpdateSet((eb) => ({ data: eb.ref('excluded.data'), inner: eb.ref('excluded.inner') })),
+      ),
+);
+
+const insertEntryRows = rowsInserter('ledger_entries');
 
 export interface LedgerState {
   origin: string;
@@ -52,11 +82,7 @@ export class LedgerRepo {
   }
 
   async getState(): Promise<LedgerState | undefined> {
-    const row = await this.db
-      .selectFrom('ledger_state')
-      .select(['origin', 'size', 'root', 'checkpoint', 'signer_key_id'])
-      .where('id', '=', STATE_ROW)
-      .executeTakeFirst();
+    const row = (await stateReader(this.db, STATE_ROW)).rows[0];
     if (!row) return undefined;
     return {
       origin: row.origin,
@@ -86,11 +112,7 @@ export class LedgerRepo {
   }
 
   async putState(state: Pick<LedgerState, 'size' | 'root' | 'checkpoint'>, at: string): Promise<void> {
-    await this.db
-      .updateTable('ledger_state')
-      .set({ size: state.size, root: state.root, checkpoint: state.checkpoint, updated_at: at })
-      .where('id', '=', STATE_ROW)
-      .execute();
+    await stateWriter(this.db, state.size, state.root, state.checkpoint, at, STATE_ROW);
   }
 
   /** The latest checkpoint the witness quorum cosigned (the note with their cosignatures), if any. */
@@ -142,34 +164,20 @@ export class LedgerRepo {
     });
   }
 
+  /** One statement per tile: a batch touches a tile or two per level, and each statement is compiled once. */
   async writeTiles(tiles: ReadonlyArray<{ tile: TileId; data: Uint8Array }>): Promise<void> {
-    if (tiles.length === 0) return;
-    await this.db
-      .insertInto('ledger_tiles')
-      .values(
-        tiles.map(({ tile, data }) => ({
-          level: tile.level,
-          idx: tile.index,
-          data,
-          // Level 0 only: higher tiles are few, and the proof path keeps them in memory anyway.
-          inner: tile.level === 0 && tile.width === FULL_TILE_WIDTH ? innerSubtreeHashes(data) : null,
-        })),
-      )
-      .onConflict((oc) =>
-        oc
-          .columns(['level', 'idx'])
-          .doUpdateSet((eb) => ({ data: eb.ref('excluded.data'), inner: eb.ref('excluded.inner') })),
-      )
-      .execute();
+    for (const { tile, data } of tiles) {
+      // Level 0 only: higher tiles are few, and the proof path keeps them in memory anyway.
+      const inner = tile.level === 0 && tile.width === FULL_TILE_WIDTH ? innerSubtreeHashes(data) : null;
+      await tileWriter(this.db, tile.level, tile.index, data, inner);
+    }
   }
 
   async insertEntries(firstIndex: number, entries: readonly Uint8Array[]): Promise<void> {
-    await inChunks(entries, ROWS_PER_STATEMENT, async (chunk, start) => {
-      await this.db
-        .insertInto('ledger_entries')
-        .values(chunk.map((data, i) => ({ idx: firstIndex + start + i, data })))
-        .execute();
-    });
+    await insertEntryRows(
+      this.db,
+      entries.map((data, i) => ({ idx: firstIndex + i, data })),
+    );
   }
 
   /** Entries `[from, from + count)`, in index order; fewer when the log is shorter. */
