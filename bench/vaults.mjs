@@ -65,12 +65,14 @@ async function load({ concurrency, warmup, duration }, task) {
   const stopAt = measureFrom + duration * 1000;
   let units = 0;
   let calls = 0;
+  let allUnits = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async (_, worker) => {
       while (performance.now() < stopAt) {
         const began = performance.now();
         const done = await task(worker);
         const ended = performance.now();
+        allUnits += done;
         if (began >= measureFrom && ended <= stopAt) {
           units += done;
           calls++;
@@ -79,16 +81,28 @@ async function load({ concurrency, warmup, duration }, task) {
       }
     }),
   );
-  return { perSec: round(units / duration, 1), calls, latencyMs: percentiles(histogram, [50, 95, 99], 1e6) };
+  return {
+    perSec: round(units / duration, 1),
+    calls,
+    latencyMs: percentiles(histogram, [50, 95, 99], 1e6),
+    allUnits,
+  };
 }
 
 async function measure(server, options, name, task) {
   const cpuBefore = await processCpuSeconds(server.child.pid);
-  const result = await load(options, task);
+  const clientBefore = process.cpuUsage();
+  const { allUnits, ...result } = await load(options, task);
+  const client = process.cpuUsage(clientBefore);
   const cpuAfter = await processCpuSeconds(server.child.pid);
   const units = Math.max(1, result.perSec * options.duration);
   log(`  ${name}: ${result.perSec}/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms`);
-  return { ...result, serverCpuMsPerUnit: round(((cpuAfter - cpuBefore) * 1000) / units, 3) };
+  return {
+    ...result,
+    serverCpuMsPerUnit: round(((cpuAfter - cpuBefore) * 1000) / units, 3),
+    // This process over warm-up and measurement alike, per unit done in either: the SDK's crypto and HTTP.
+    clientCpuMsPerUnit: round((client.user + client.system) / 1000 / Math.max(1, allUnits), 3),
+  };
 }
 
 async function main() {

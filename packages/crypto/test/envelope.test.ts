@@ -224,6 +224,27 @@ describe.each(suites)('multi-recipient envelope, %s', (suite) => {
   });
 });
 
+describe('recipient keys given anew for each envelope', () => {
+  it.each(suites)(
+    'seals to the key the bytes name, whether or not the array is new or was changed (%s)',
+    async (suite) => {
+      const [a, b] = [await generateEnvelopeKeyPair(suite), await generateEnvelopeKeyPair(suite)];
+      const recipients = [a, b, a, b, a].map((pair) => ({ pair, publicKey: pair.publicKey.slice() }));
+      for (const { pair, publicKey } of recipients) {
+        const sealed = await sealEnvelope({ suite, publicKey }, utf8('to you'));
+        expect(await openEnvelope(pair, sealed)).toEqual(utf8('to you'));
+      }
+      // One array whose bytes change from one key to the other between seals.
+      const shifting = a.publicKey.slice();
+      await sealEnvelope({ suite, publicKey: shifting }, utf8('first'));
+      shifting.set(b.publicKey);
+      const sealed = await sealEnvelope({ suite, publicKey: shifting }, utf8('second'));
+      expect(await openEnvelope(b, sealed)).toEqual(utf8('second'));
+      expect((await failure(openEnvelope(a, sealed))).code).toBe('decryption-failed');
+    },
+  );
+});
+
 describe('envelope input checks', () => {
   it('a public key the KEM refuses is invalid-key, with either X-Wing backend and with DHKEM', async () => {
     const { publicKey } = await generateEnvelopeKeyPair('X-Wing');

@@ -1,8 +1,10 @@
 import { AeadId, CipherSuite, DhkemX25519HkdfSha256, KdfId, KemId, type KemInterface } from '@hpke/core';
 import { XWing } from '@hpke/hybridkem-x-wing';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { BoundedCache } from '../bounded-cache.js';
 import { constantTimeEqual } from '../compare.js';
+import { toBase64Url } from '../encoding.js';
 import { CryptoError } from '../errors.js';
+import { sha256 } from '../hash.js';
 import { FastAes256Gcm, FastHkdfSha256 } from './hpke-adapters.js';
 import { NativeXWing, nativeXWingAvailable } from './xwing-native.js';
 
@@ -44,14 +46,31 @@ export const SUITE_DEFINITIONS: readonly SuiteDefinition[] = [
 export const ENVELOPE_KDF_ID = KdfId.HkdfSha256;
 export const ENVELOPE_AEAD_ID = AeadId.Aes256Gcm;
 
-/** Remembers the imported key for a byte array, re-checking the bytes so a mutated array is re-imported. */
+/**
+ * Public keys imported lately, by their bytes: callers often decode the same recipient key afresh for each
+ * envelope (a new array each time), and importing an X-Wing public key costs ~150 µs.
+ */
+const PUBLIC_KEYS_BY_CONTENT = 256;
+
+/**
+ * Remembers the imported key for a byte array, re-checking the bytes so a mutated array is re-imported;
+ * for public keys, also by the bytes themselves (never for secret keys: that would keep them in strings).
+ */
 class KeyCache {
   readonly #entries = new WeakMap<Uint8Array, { bytes: Uint8Array; key: HpkeKey }>();
+  readonly #byContent: BoundedCache<string, HpkeKey> | null;
+
+  constructor(publicKeys: boolean) {
+    this.#byContent = publicKeys ? new BoundedCache(PUBLIC_KEYS_BY_CONTENT) : null;
+  }
+
   async get(bytes: Uint8Array, load: (bytes: Uint8Array) => Promise<HpkeKey>): Promise<HpkeKey> {
     const hit = this.#entries.get(bytes);
     if (hit && constantTimeEqual(hit.bytes, bytes)) return hit.key;
     const copy = bytes.slice();
-    const key = await load(copy);
+    const content = this.#byContent ? toBase64Url(copy) : '';
+    const key = this.#byContent?.get(content) ?? (await load(copy));
+    this.#byContent?.set(content, key);
     this.#entries.set(bytes, { bytes: copy, key });
     return key;
   }
@@ -59,8 +78,8 @@ class KeyCache {
 
 export class EnvelopeSuite {
   readonly hpke: CipherSuite;
-  readonly #publicKeys = new KeyCache();
-  readonly #privateKeys = new KeyCache();
+  readonly #publicKeys = new KeyCache(true);
+  readonly #privateKeys = new KeyCache(false);
 
   constructor(
     readonly definition: SuiteDefinition,
