@@ -8,7 +8,8 @@ import { nodeCrypto } from './backends/node-crypto.js';
  */
 export function sha256(data: Uint8Array): Uint8Array {
   const native = nodeCrypto();
-  if (!native) return nobleSha256(data);
+  // `hash()` came in Node 21.7 / 20.12.
+  if (!native?.hash) return nobleSha256(data);
   const digest = native.hash('sha256', data, 'buffer');
   // A plain Uint8Array view, not a Buffer: callers compare and serialize these.
   return new Uint8Array(digest.buffer, digest.byteOffset, digest.length);

@@ -37,10 +37,16 @@ describe('without node:crypto (browser paths)', () => {
     expect(crypto.envelopeSuite('X-Wing').backend).toBe('js');
   });
 
-  it('hashes SHA-256 on noble: the FIPS 180-4 digest of "abc"', () => {
+  it('hashes SHA-256 on noble: the FIPS 180-4 digests of the empty string, one block and two', () => {
+    expect(crypto.toHex(crypto.sha256(new Uint8Array(0)))).toBe(
+      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    );
     expect(crypto.toHex(crypto.sha256(utf8('abc')))).toBe(
       'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
     );
+    expect(
+      crypto.toHex(crypto.sha256(utf8('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq'))),
+    ).toBe('248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1');
   });
 
   it('refuses RSA-3072 with a clear error: it has no pure-JS implementation', async () => {

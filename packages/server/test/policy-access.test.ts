@@ -318,10 +318,11 @@ describe('the evaluators in one Cedar call', () => {
         'success',
       );
     }
-    // The thresholds of each context are written into a set of their own; the second Evaluators keeps
-    // only three such sets, so most calls replace one.
+    // The first Evaluators answers most of these from the set that reads the thresholds from the
+    // context (each context's settings are new to it); the second writes each context's thresholds into
+    // a set of their own at once, and keeps only three such sets, so most calls replace one.
     const evaluators = Evaluators.load(contexts(1)[0] as EvaluatorContext);
-    const fewSets = Evaluators.load(contexts(1)[0] as EvaluatorContext, 3);
+    const fewSets = Evaluators.load(contexts(1)[0] as EvaluatorContext, { settingsSets: 3, promoteAfter: 1 });
     const seen = new Set<string>();
     for (const context of contexts(150)) {
       const combined = evaluators.votes(context);

@@ -231,6 +231,12 @@ describe('preparedStatement and rowInserter', () => {
       ]),
     ).rejects.toThrow(/same columns/);
     await insertPayloads(store.db, []);
+    // The same columns in another order are the same columns.
+    const { id: _id, ...rest } = row('reordered-2');
+    await insertPayloads(store.db, [row('reordered-1'), { ...rest, id: 'reordered-2' }]);
+    expect(
+      await store.db.selectFrom('oidc_payloads').select('id').where('id', 'like', 'reordered-%').execute(),
+    ).toHaveLength(2);
   });
 
   it('updates the rows its keys select, with each set of columns a patch has', async () => {

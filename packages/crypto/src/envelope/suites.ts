@@ -47,8 +47,8 @@ export const ENVELOPE_KDF_ID = KdfId.HkdfSha256;
 export const ENVELOPE_AEAD_ID = AeadId.Aes256Gcm;
 
 /**
- * Public keys imported lately, by their bytes: callers often decode the same recipient key afresh for each
- * envelope (a new array each time), and importing an X-Wing public key costs ~150 µs.
+ * Public keys kept by their bytes, the oldest forgotten first: callers often decode the same recipient
+ * key afresh for each envelope (a new array each time), and importing an X-Wing public key costs ~150 µs.
  */
 const PUBLIC_KEYS_BY_CONTENT = 256;
 

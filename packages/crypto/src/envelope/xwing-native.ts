@@ -272,12 +272,15 @@ export class NativeXWing implements KemInterface {
     const libsodium = this.#sodium;
     if (libsodium) {
       const ephemeral = randomBytes(32);
-      const ctX = new Uint8Array(32);
-      const ssX = new Uint8Array(32);
-      libsodium.crypto_scalarmult_base(ctX, ephemeral);
-      libsodium.crypto_scalarmult(ssX, ephemeral, recipient.x25519Raw);
-      ephemeral.fill(0);
-      return { ctX, ssX };
+      try {
+        const ctX = new Uint8Array(32);
+        const ssX = new Uint8Array(32);
+        libsodium.crypto_scalarmult_base(ctX, ephemeral);
+        libsodium.crypto_scalarmult(ssX, ephemeral, recipient.x25519Raw);
+        return { ctX, ssX };
+      } finally {
+        ephemeral.fill(0);
+      }
     }
     const ephemeral = this.#crypto.generateKeyPairSync('x25519');
     return {

@@ -8,7 +8,7 @@ import {
   type QueryResult,
   type Updateable,
 } from 'kysely';
-import { inChunks, ROWS_PER_STATEMENT } from './chunks.js';
+import { ROWS_PER_STATEMENT } from './chunks.js';
 import type { Database } from './schema.js';
 
 /**
@@ -96,29 +96,43 @@ export function rowInserter<Table extends keyof Database & string>(
 }
 
 /**
- * Inserts rows into `table`, up to ROWS_PER_STATEMENT per multi-row statement, with SQL built once per
- * dialect, set of columns and number of rows (as `rowInserter`). Every row must give the same columns.
+ * Inserts rows into `table` with multi-row statements whose SQL is built once per dialect, set of columns
+ * and number of rows (as `rowInserter`). Every row must give the same columns. The rows go in pieces of
+ * powers of two (13 rows: 8, 4 and 1), so a table keeps at most ~10 statement texts per set of columns
+ * however its batch sizes vary.
  */
 export function rowsInserter<Table extends keyof Database & string>(
   table: Table,
 ): (db: Kysely<Database>, rows: readonly Insertable<Database[Table]>[]) => Promise<void> {
   const statementFor = statementsByColumns();
-  return (db, rows) =>
-    inChunks(rows, ROWS_PER_STATEMENT, async (chunk) => {
-      const first = chunk[0] as Record<string, unknown>;
-      const columns = definedColumns(first);
-      const parameters: unknown[] = [];
-      for (const row of chunk as Record<string, unknown>[]) {
-        if (definedColumns(row).join() !== columns.join()) {
-          throw new Error(`rowsInserter: the rows for ${table} do not all give the same columns`);
-        }
-        for (const column of columns) parameters.push(row[column]);
+  return async (db, rows) => {
+    if (rows.length === 0) return;
+    const columns = definedColumns(rows[0] as Record<string, unknown>);
+    for (const row of rows as readonly Record<string, unknown>[]) {
+      if (
+        definedColumns(row).length !== columns.length ||
+        columns.some((column) => row[column] === undefined)
+      ) {
+        throw new Error(`rowsInserter: the rows for ${table} do not all give the same columns`);
       }
-      const sql = statementFor(db, [...columns, `#${chunk.length}`], () =>
-        compileInsert(db, table, columns, chunk.length),
+    }
+    for (let start = 0; start < rows.length; ) {
+      const count = largestPowerOfTwoAtMost(Math.min(rows.length - start, ROWS_PER_STATEMENT));
+      const piece = rows.slice(start, start + count) as readonly Record<string, unknown>[];
+      const sql = statementFor(db, [...columns, `#${count}`], () => compileInsert(db, table, columns, count));
+      await db.executeQuery(
+        CompiledQuery.raw(
+          sql,
+          piece.flatMap((row) => columns.map((column) => row[column])),
+        ),
       );
-      await db.executeQuery(CompiledQuery.raw(sql, parameters));
-    });
+      start += count;
+    }
+  };
+}
+
+function largestPowerOfTwoAtMost(n: number): number {
+  return 2 ** Math.floor(Math.log2(n));
 }
 
 /**
@@ -187,7 +201,7 @@ function compileInsert(db: Kysely<Database>, table: string, columns: readonly st
     .values(markers.map((row) => Object.fromEntries(columns.map((column, i) => [column, row[i]]))))
     .compile();
   if (compiled.parameters.join('\n') !== markers.flat().join('\n')) {
-    throw new Error(`rowInserter: the insert does not bind exactly the rows' columns: ${compiled.sql}`);
+    throw new Error(`rowsInserter: the insert does not bind exactly the rows' columns: ${compiled.sql}`);
   }
   return compiled.sql;
 }

@@ -164,13 +164,33 @@ export class LedgerRepo {
     });
   }
 
-  /** One statement per tile: a batch touches a tile or two per level, and each statement is compiled once. */
+  /**
+   * On SQLite one compiled statement per tile (a batch touches a tile or two per level, and a statement
+   * costs no round trip there); on PostgreSQL one statement for all, so that the batch holding the
+   * ledger's lock does not wait for a round trip per tile.
+   */
   async writeTiles(tiles: ReadonlyArray<{ tile: TileId; data: Uint8Array }>): Promise<void> {
-    for (const { tile, data } of tiles) {
+    const rows = tiles.map(({ tile, data }) => ({
+      level: tile.level,
+      idx: tile.index,
+      data,
       // Level 0 only: higher tiles are few, and the proof path keeps them in memory anyway.
-      const inner = tile.level === 0 && tile.width === FULL_TILE_WIDTH ? innerSubtreeHashes(data) : null;
-      await tileWriter(this.db, tile.level, tile.index, data, inner);
+      inner: tile.level === 0 && tile.width === FULL_TILE_WIDTH ? innerSubtreeHashes(data) : null,
+    }));
+    if (rows.length === 0) return;
+    if (this.engine === 'sqlite') {
+      for (const row of rows) await tileWriter(this.db, row.level, row.idx, row.data, row.inner);
+      return;
     }
+    await this.db
+      .insertInto('ledger_tiles')
+      .values(rows)
+      .onConflict((oc) =>
+        oc
+          .columns(['level', 'idx'])
+          .doUpdateSet((eb) => ({ data: eb.ref('excluded.data'), inner: eb.ref('excluded.inner') })),
+      )
+      .execute();
   }
 
   async insertEntries(firstIndex: number, entries: readonly Uint8Array[]): Promise<void> {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { BoundedCache } from '@personachain/crypto';
 import { EVALUATORS, type EvaluatorName, type VaultAction, type Vote } from './types.js';
 
 /**
@@ -64,49 +65,73 @@ interface PolicyInfo {
 
 interface CombinedPolicy extends PolicyInfo {
   evaluator: EvaluatorName;
+  /** Its @id in the evaluator's file. */
+  id: string;
 }
 
 /** The context fields a template fixes: written into the policies instead of sent with each call. */
 const TEMPLATE_FIELDS = ['strict', 'permissive', 'neutral', 'watchdog'] as const;
 type TemplateSettings = Pick<EvaluatorContext, (typeof TEMPLATE_FIELDS)[number]>;
 
-/**
- * Pre-parsed sets kept in the wasm module, one per distinct settings, least recently used replaced first
- * (a set of these policies takes ~60 KB there and ~3 ms to pre-parse).
- */
-const SETTINGS_SETS = 256;
+export interface EvaluatorsOptions {
+  /**
+   * Distinct settings kept pre-parsed with their values written in, least recently used replaced first
+   * (default 256; a set of these policies takes ~60 KB in the wasm module and 2–3 ms to pre-parse).
+   */
+  settingsSets?: number;
+  /**
+   * Decisions under the same settings before they get a set of their own (default 4). Until then the
+   * set that reads the settings from the context answers, at the full conversion cost, so settings used
+   * once or twice (a simulation's template) never cost a pre-parse or push a vault's set out.
+   */
+  promoteAfter?: number;
+}
 
 /** Pre-parsed set ids are global to the wasm module: each Evaluators names its own. */
 let instances = 0;
 
-/** A combined set pre-parsed with one template's settings written in. */
-interface SettingsSet {
+/** A combined set as pre-parsed in the wasm module. */
+interface PreparsedSet {
   id: string;
   /** The evaluators' policies by the id of the condition they share in this set. */
   byCondition: Map<string, CombinedPolicy[]>;
 }
 
 export class Evaluators {
-  /** The pre-parsed sets by their settings' JSON, least recently used first. */
-  private readonly sets = new Map<string, SettingsSet>();
+  /** The set that reads the settings from the context: answers for any settings. */
+  private readonly general: PreparsedSet;
+  /** Sets with settings written in, by the settings' JSON, least recently used first. */
+  private readonly sets = new Map<string, PreparsedSet>();
+  /** Decisions so far under settings without a set of their own (oldest forgotten first). */
+  private readonly uses: BoundedCache<string, number>;
   private readonly setIdPrefix = `vault-access-evaluators-${++instances}`;
-  /** Fresh ids are numbered; an evicted set's id is reused, so no live id is ever given twice. */
-  private setsCreated = 0;
+  /** Ids of evicted sets (or of a pre-parse that failed), handed out before fresh ones. */
+  private readonly freeIds: string[] = [];
+  private idsIssued = 0;
+  private readonly settingsSets: number;
+  private readonly promoteAfter: number;
 
   private constructor(
     private readonly combined: Record<string, cedar.PolicyJson>,
     private readonly policies: Map<string, CombinedPolicy>,
-    private readonly settingsSets: number,
-  ) {}
+    options: EvaluatorsOptions,
+  ) {
+    this.settingsSets = options.settingsSets ?? 256;
+    this.promoteAfter = options.promoteAfter ?? 4;
+    if (!(this.settingsSets >= 1 && this.promoteAfter >= 1)) {
+      throw new Error('Evaluators: settingsSets and promoteAfter are at least 1');
+    }
+    this.uses = new BoundedCache(this.settingsSets * 4);
+    this.general = this.preparse(`${this.setIdPrefix}/context`, null);
+  }
 
   /**
    * Reads, validates (strict mode) and pre-parses every evaluator's policies; throws, failing the start,
    * on a parse or type error, a policy without @id or @reason, a duplicate id, a permit in the watchdog
    * (it may only veto), a reason placeholder the context does not have, or a policy that reads a
-   * template field other than as `context.<field>.<setting>`. At most `settingsSets` distinct settings
-   * stay pre-parsed.
+   * template field other than as `context.<field>.<setting>`.
    */
-  static load(sampleContext: EvaluatorContext, settingsSets = SETTINGS_SETS): Evaluators {
+  static load(sampleContext: EvaluatorContext, options: EvaluatorsOptions = {}): Evaluators {
     const schema = readFileSync(new URL('access.cedarschema', POLICY_DIR), 'utf8');
     const schemaParsed = cedar.checkParseSchema(schema);
     if (schemaParsed.type === 'failure')
@@ -121,7 +146,7 @@ export class Evaluators {
         texts[id] = text;
         // Ids are `<evaluator>/<id>`: no @id has a slash, so they cannot collide across sets.
         combined[`${name}/${id}`] = { ...json, effect: 'permit' };
-        combinedInfo.set(`${name}/${id}`, { ...info, evaluator: name });
+        combinedInfo.set(`${name}/${id}`, { ...info, evaluator: name, id });
         if (name === 'watchdog' && info.effect === 'permit') {
           throw new Error(`Cedar ${file}: ${id} is a permit; the watchdog may only forbid (veto) or abstain`);
         }
@@ -144,22 +169,22 @@ export class Evaluators {
         throw new Error(`Cedar ${file} does not match access.cedarschema: ${messages(errors)}`);
       }
     }
-    const evaluators = new Evaluators(combined, combinedInfo, settingsSets);
     // Fails the start here, not at a first request, if a policy uses the settings in a way that cannot be
     // written in as literals.
-    evaluators.setFor(settingsOf(sampleContext));
-    return evaluators;
+    policiesWith(combined, settingsOf(sampleContext));
+    return new Evaluators(combined, combinedInfo, options);
   }
 
   /** The four votes, in the order of EVALUATORS. */
   votes(context: EvaluatorContext): Vote[] {
     const { strict, permissive, neutral, watchdog, ...request } = context;
-    const set = this.setFor({ strict, permissive, neutral, watchdog });
+    const own = this.setFor({ strict, permissive, neutral, watchdog });
+    const set = own ?? this.general;
     const answer = cedar.statefulIsAuthorized({
       principal: PRINCIPAL,
       action: { type: `${NS}::Action`, id: context.action },
       resource: RESOURCE,
-      context: request as unknown as Record<string, cedar.CedarValueJson>,
+      context: (own ? request : context) as unknown as Record<string, cedar.CedarValueJson>,
       entities: [],
       preparsedPolicySetId: set.id,
       // Checking the context against the schema on every call would cost more than the evaluation itself
@@ -172,7 +197,11 @@ export class Evaluators {
     const { diagnostics } = answer.response;
     if (diagnostics.errors.length > 0) {
       // Cedar skips a policy that errors; that is a bug in our policies, not a vote.
-      throw new Error(`Cedar policy error: ${JSON.stringify(diagnostics.errors)}`);
+      const errors = diagnostics.errors.map(({ policyId, error }) => ({
+        policies: (set.byCondition.get(policyId) ?? []).map((p) => `${p.evaluator}/${p.id}`),
+        error,
+      }));
+      throw new Error(`Cedar policy error: ${JSON.stringify(errors)}`);
     }
     const fired = diagnostics.reason
       .flatMap((id) => set.byCondition.get(id) as CombinedPolicy[])
@@ -192,11 +221,10 @@ export class Evaluators {
   }
 
   /**
-   * The set with these settings written in, pre-parsed on first use. Policies whose conditions are then
-   * the same (`role-does-not-permit` is in every evaluator; two thresholds may be equal) are one policy
-   * in it: Cedar evaluates each condition once, and the votes count it for every policy that has it.
+   * The set with these settings written in, pre-parsed once they have been used `promoteAfter` times;
+   * undefined before.
    */
-  private setFor(settings: TemplateSettings): SettingsSet {
+  private setFor(settings: TemplateSettings): PreparsedSet | undefined {
     const key = JSON.stringify(settings);
     const known = this.sets.get(key);
     if (known !== undefined) {
@@ -204,44 +232,78 @@ export class Evaluators {
       this.sets.set(key, known);
       return known;
     }
-    let id: string;
+    const uses = (this.uses.get(key) ?? 0) + 1;
+    if (uses < this.promoteAfter) {
+      this.uses.set(key, uses);
+      return undefined;
+    }
+    this.uses.delete(key);
     if (this.sets.size >= this.settingsSets) {
-      const [oldest, { id: oldestId }] = this.sets.entries().next().value as [string, SettingsSet];
+      const [oldest, evicted] = this.sets.entries().next().value as [string, PreparsedSet];
       this.sets.delete(oldest);
-      id = oldestId; // pre-parsing under an existing id replaces that set
-    } else {
-      id = `${this.setIdPrefix}/${this.setsCreated++}`;
+      this.freeIds.push(evicted.id); // pre-parsing under an existing id replaces that set
     }
-    const conditions = new Map<string, { id: string; policy: cedar.PolicyJson }>();
-    const byCondition = new Map<string, CombinedPolicy[]>();
-    for (const [policyId, { principal, action, resource, conditions: when }] of Object.entries(
-      this.combined,
-    )) {
-      const policy: cedar.PolicyJson = {
-        effect: 'permit',
-        principal,
-        action,
-        resource,
-        conditions: when.map((condition) => ({
-          ...condition,
-          body: withSettings(condition.body, settings) as cedar.Expr,
-        })),
-      };
-      const text = JSON.stringify(policy);
-      let shared = conditions.get(text);
-      if (!shared) {
-        shared = { id: `condition${conditions.size}`, policy };
-        conditions.set(text, shared);
-        byCondition.set(shared.id, []);
-      }
-      byCondition.get(shared.id)?.push(this.policies.get(policyId) as CombinedPolicy);
+    const id = this.freeIds.pop() ?? `${this.setIdPrefix}/${this.idsIssued++}`;
+    try {
+      const set = this.preparse(id, settings);
+      this.sets.set(key, set);
+      return set;
+    } catch (error) {
+      this.freeIds.push(id);
+      throw error;
     }
-    const policies = Object.fromEntries([...conditions.values()].map((shared) => [shared.id, shared.policy]));
-    check('the combined evaluators', cedar.preparsePolicySet(id, { staticPolicies: policies }));
-    const set = { id, byCondition };
-    this.sets.set(key, set);
-    return set;
   }
+
+  /** Pre-parses the combined policies under `id`, with `settings` written in (null: read from the context). */
+  private preparse(id: string, settings: TemplateSettings | null): PreparsedSet {
+    const { policies, members } = policiesWith(this.combined, settings);
+    check('the combined evaluators', cedar.preparsePolicySet(id, { staticPolicies: policies }));
+    const byCondition = new Map<string, CombinedPolicy[]>();
+    for (const [conditionId, policyIds] of members) {
+      byCondition.set(
+        conditionId,
+        policyIds.map((policyId) => this.policies.get(policyId) as CombinedPolicy),
+      );
+    }
+    return { id, byCondition };
+  }
+}
+
+/**
+ * The combined policies with `settings` written in (as they are when null), as a set in which policies
+ * whose conditions are then the same (`role-does-not-permit` is in every evaluator; two thresholds may
+ * be equal) are one: Cedar evaluates each condition once, and the votes count it for every policy that
+ * has it. `members` lists, for each condition's id, the combined policies that share it.
+ */
+function policiesWith(
+  combined: Record<string, cedar.PolicyJson>,
+  settings: TemplateSettings | null,
+): { policies: Record<string, cedar.PolicyJson>; members: Map<string, string[]> } {
+  const byText = new Map<string, string>();
+  const policies: Record<string, cedar.PolicyJson> = {};
+  const members = new Map<string, string[]>();
+  for (const [policyId, { principal, action, resource, conditions }] of Object.entries(combined)) {
+    const policy: cedar.PolicyJson = {
+      effect: 'permit',
+      principal,
+      action,
+      resource,
+      conditions: conditions.map((condition) => ({
+        ...condition,
+        body: (settings ? withSettings(condition.body, settings) : condition.body) as cedar.Expr,
+      })),
+    };
+    const text = JSON.stringify(policy);
+    let conditionId = byText.get(text);
+    if (conditionId === undefined) {
+      conditionId = `condition${byText.size}`;
+      byText.set(text, conditionId);
+      policies[conditionId] = policy;
+      members.set(conditionId, []);
+    }
+    members.get(conditionId)?.push(policyId);
+  }
+  return { policies, members };
 }
 
 function settingsOf(context: EvaluatorContext): TemplateSettings {
@@ -251,8 +313,8 @@ function settingsOf(context: EvaluatorContext): TemplateSettings {
 
 /**
  * A policy condition (Cedar's JSON form) with every `context.<field>.<setting>` of a template field
- * replaced by its value. Any other read of a template field (`context.strict` alone, `context has strict`)
- * would look into a context that no longer holds it, so it throws.
+ * replaced by its value. Any other read of a template field (`context.strict` alone, `context has strict`,
+ * the whole `context`) would look into a context that no longer holds it, so it throws.
  */
 function withSettings(node: unknown, settings: TemplateSettings): unknown {
   if (Array.isArray(node)) return node.map((item) => withSettings(item, settings));
@@ -269,9 +331,17 @@ function withSettings(node: unknown, settings: TemplateSettings): unknown {
   if (whole) {
     throw new Error(`Cedar: a policy reads context.${whole} other than as context.${whole}.<setting>`);
   }
+  // `context.<attr>` or `context has <attr>` of a field the request brings: kept as it is.
+  if (readsContext(access) || readsContext(record.has)) return node;
+  if (record.Var === 'context') throw new Error('Cedar: a policy reads the whole context');
   const copy: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(record)) copy[key] = withSettings(value, settings);
   return copy;
+}
+
+/** Whether an attribute access (`.` or `has`) reads an attribute of `context` itself. */
+function readsContext(access: unknown): boolean {
+  return (access as { left?: { Var?: string } } | undefined)?.left?.Var === 'context';
 }
 
 /** The template field an attribute access (`.` or `has`) names, when it is one of the context's. */
