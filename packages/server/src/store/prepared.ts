@@ -81,18 +81,8 @@ export function preparedStatement<Args extends Value[], Row>(
 export function rowInserter<Table extends keyof Database & string>(
   table: Table,
 ): (db: Kysely<Database>, row: Insertable<Database[Table]>) => Promise<void> {
-  const statementFor = statementsByColumns();
-  return async (db, row) => {
-    const values = row as Record<string, unknown>;
-    const columns = definedColumns(values);
-    const sql = statementFor(db, columns, () => compileInsert(db, table, columns));
-    await db.executeQuery(
-      CompiledQuery.raw(
-        sql,
-        columns.map((column) => values[column]),
-      ),
-    );
-  };
+  const insert = rowsInserter(table);
+  return (db, row) => insert(db, [row]);
 }
 
 /**
@@ -189,11 +179,13 @@ function statementsByColumns(): (
   };
 }
 
-/**
- * The SQL of `rowInserter` (one row) and `rowsInserter`, each parameter compiled as a marker naming its
- * row and column and the order checked.
- */
-function compileInsert(db: Kysely<Database>, table: string, columns: readonly string[], rows = 1): string {
+/** The SQL of `rowsInserter`, each parameter compiled as a marker naming its row and column and the order checked. */
+function compileInsert(
+  db: Kysely<Database>,
+  table: string,
+  columns: readonly string[],
+  rows: number,
+): string {
   const markers = Array.from({ length: rows }, (_, row) => columns.map((column) => `${row}:${column}`));
   const loose = db as unknown as Kysely<Record<string, Record<string, unknown>>>;
   const compiled = loose

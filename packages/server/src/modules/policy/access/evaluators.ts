@@ -171,7 +171,7 @@ export class Evaluators {
     }
     // Fails the start here, not at a first request, if a policy uses the settings in a way that cannot be
     // written in as literals.
-    policiesWith(combined, settingsOf(sampleContext));
+    policiesWith(combined, combinedInfo, settingsOf(sampleContext));
     return new Evaluators(combined, combinedInfo, options);
   }
 
@@ -256,15 +256,8 @@ export class Evaluators {
 
   /** Pre-parses the combined policies under `id`, with `settings` written in (null: read from the context). */
   private preparse(id: string, settings: TemplateSettings | null): PreparsedSet {
-    const { policies, members } = policiesWith(this.combined, settings);
+    const { policies, byCondition } = policiesWith(this.combined, this.policies, settings);
     check('the combined evaluators', cedar.preparsePolicySet(id, { staticPolicies: policies }));
-    const byCondition = new Map<string, CombinedPolicy[]>();
-    for (const [conditionId, policyIds] of members) {
-      byCondition.set(
-        conditionId,
-        policyIds.map((policyId) => this.policies.get(policyId) as CombinedPolicy),
-      );
-    }
     return { id, byCondition };
   }
 }
@@ -273,15 +266,16 @@ export class Evaluators {
  * The combined policies with `settings` written in (as they are when null), as a set in which policies
  * whose conditions are then the same (`role-does-not-permit` is in every evaluator; two thresholds may
  * be equal) are one: Cedar evaluates each condition once, and the votes count it for every policy that
- * has it. `members` lists, for each condition's id, the combined policies that share it.
+ * has it (`byCondition`).
  */
 function policiesWith(
   combined: Record<string, cedar.PolicyJson>,
+  info: Map<string, CombinedPolicy>,
   settings: TemplateSettings | null,
-): { policies: Record<string, cedar.PolicyJson>; members: Map<string, string[]> } {
+): Omit<PreparsedSet, 'id'> & { policies: Record<string, cedar.PolicyJson> } {
   const byText = new Map<string, string>();
   const policies: Record<string, cedar.PolicyJson> = {};
-  const members = new Map<string, string[]>();
+  const byCondition = new Map<string, CombinedPolicy[]>();
   for (const [policyId, { principal, action, resource, conditions }] of Object.entries(combined)) {
     const policy: cedar.PolicyJson = {
       effect: 'permit',
@@ -299,11 +293,11 @@ function policiesWith(
       conditionId = `condition${byText.size}`;
       byText.set(text, conditionId);
       policies[conditionId] = policy;
-      members.set(conditionId, []);
+      byCondition.set(conditionId, []);
     }
-    members.get(conditionId)?.push(policyId);
+    byCondition.get(conditionId)?.push(info.get(policyId) as CombinedPolicy);
   }
-  return { policies, members };
+  return { policies, byCondition };
 }
 
 function settingsOf(context: EvaluatorContext): TemplateSettings {
