@@ -294,6 +294,7 @@ export async function buildApp(
     fetch: publicFetch({ trustedHosts: config.outboundTrustedHosts, httpForTrustedHosts: true }),
     limiter,
     trustedHosts: config.outboundTrustedHosts,
+    cacheEndpoints: store.singleProcess,
     worker: options.webhooks,
     onError: (error, message) => app.log.error({ err: error }, message),
   });

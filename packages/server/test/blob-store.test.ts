@@ -94,10 +94,33 @@ describe('FileBlobStore', () => {
     }
   });
 
+  it('keeps puts and deletes consistent across directories its threads prune and make concurrently', async () => {
+    // Sessions of one project land on different threads; deleting a session's last blob prunes its
+    // directory and tries the project's, while other threads put into sibling directories.
+    const keys = Array.from({ length: 40 }, (_, index) => `prj_1/vrf_${index % 10}/vdc_${index}`);
+    for (let round = 0; round < 3; round++) {
+      await Promise.all(keys.map((key, index) => store.put(key, bytes(round * 100 + index))));
+      await Promise.all(
+        keys.map((key, index) =>
+          (index + round) % 3 === 0 ? store.delete(key) : store.put(key, bytes(round * 1000 + index)),
+        ),
+      );
+      for (const [index, key] of keys.entries()) {
+        expect(await store.get(key)).toEqual((index + round) % 3 === 0 ? null : bytes(round * 1000 + index));
+      }
+      await Promise.all(keys.map((key) => store.delete(key)));
+      expect(await readdir(join(dir, 'blobs'))).toEqual([]);
+    }
+  });
+
   it('fails the operations of a file thread that dies, and carries on with a new one', async () => {
     await store.put(KEY, bytes(7));
-    const thread = (store as unknown as { thread: { worker: { terminate(): Promise<number> } } }).thread;
-    const exited = thread.worker.terminate();
+    const threads = (store as unknown as { threads: ({ worker: { terminate(): Promise<number> } } | null)[] })
+      .threads;
+    // One put started one thread: the one that holds KEY's directory.
+    const [thread, ...others] = threads.filter((started) => started !== null);
+    expect(others).toEqual([]);
+    const exited = (thread as { worker: { terminate(): Promise<number> } }).worker.terminate();
     // Asked after the thread was told to stop, before it reported its exit.
     const pending = store.get(KEY);
     await exited;

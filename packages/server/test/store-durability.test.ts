@@ -34,8 +34,13 @@ function gatedSync() {
   return gate;
 }
 
-/** Settles pending promise callbacks and immediates. */
-const settle = () => new Promise((resolve) => setImmediate(resolve));
+/**
+ * Settles pending promise callbacks and immediates: two turns of the event loop, so that a batch opened in
+ * this one has committed (the driver commits it at the end of the turn) and its sync has begun.
+ */
+const settle = async () => {
+  for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+};
 
 function tracked<T>(promise: Promise<T>) {
   const state = { settled: false, error: undefined as unknown };
@@ -124,12 +129,30 @@ describe('the flushed SQLite driver', () => {
     const gate = gatedSync();
     const connection = new SQLite(':memory:');
     connection.exec('create table t (v text)');
-    const prepare = (text: string) => connection.prepare(text) as unknown as SqliteStatementOf;
+    const counts = { commits: 0 };
+    const prepare = (text: string) => {
+      if (text === 'commit') counts.commits++;
+      return connection.prepare(text) as unknown as SqliteStatementOf;
+    };
     db = new Kysely({
       dialect: new FlushedSqliteDialect(connection, prepare, new WalFlusher(gate.sync), () => {}),
     });
-    return { db, gate };
+    return { db, gate, connection, counts };
   }
+
+  /** Adds a trigger that makes SQLite roll its whole transaction back when 'no' is inserted. */
+  async function refuseNo(db: Kysely<{ t: { v: string } }>, gate: ReturnType<typeof gatedSync>) {
+    const created =
+      sql`create trigger refuse before insert on t when new.v = 'no' begin select raise(rollback, 'refused by trigger'); end`.execute(
+        db,
+      );
+    await settle();
+    gate.finish();
+    await created;
+  }
+
+  const values = async (db: Kysely<{ t: { v: string } }>) =>
+    (await db.selectFrom('t').select('v').orderBy('v').execute()).map((row) => row.v);
 
   it('answers a write once it is synced, and serves other queries while the sync runs', async () => {
     const { db, gate } = open();
@@ -217,15 +240,106 @@ describe('the flushed SQLite driver', () => {
     expect(gate.started).toBe(1);
   });
 
-  it('rolls back a transaction SQLite already ended, and keeps the statement error', async () => {
+  it('commits the writes of one turn of the event loop together, with one sync', async () => {
+    const { db, gate, counts } = open();
+    const writes = ['1', '2', '3'].map((v) => tracked(db.insertInto('t').values({ v }).execute()));
+    const inTransaction = tracked(
+      db.transaction().execute(async (trx) => {
+        await trx.insertInto('t').values({ v: '4' }).execute();
+        await trx.insertInto('t').values({ v: '5' }).execute();
+      }),
+    );
+    await settle();
+    expect(counts.commits).toBe(1);
+    expect(gate.started).toBe(1);
+    expect([...writes, inTransaction].some((write) => write.settled)).toBe(false);
+    gate.finish();
+    await settle();
+    expect([...writes, inTransaction].every((write) => write.settled && !write.error)).toBe(true);
+    expect(await values(db)).toEqual(['1', '2', '3', '4', '5']);
+  });
+
+  it('undoes a rolled-back transaction alone, leaving the other writes of its batch', async () => {
+    const { db, gate, counts } = open();
+    const before = tracked(db.insertInto('t').values({ v: 'before' }).execute());
+    const failed = tracked(
+      db.transaction().execute(async (trx) => {
+        await trx.insertInto('t').values({ v: 'undone' }).execute();
+        throw new Error('changed my mind');
+      }),
+    );
+    const after = tracked(db.insertInto('t').values({ v: 'after' }).execute());
+    await settle();
+    expect(counts.commits).toBe(1);
+    expect((failed.error as Error).message).toBe('changed my mind');
+    gate.finish();
+    await settle();
+    expect([before, after].every((write) => write.settled && !write.error)).toBe(true);
+    expect(await values(db)).toEqual(['after', 'before']);
+  });
+
+  it('answers a read that may have seen others\u2019 writes once they are committed, not synced', async () => {
+    const { db, gate, connection } = open();
+    // A read before any write of the turn sees committed rows only and is answered at once.
+    const early = tracked(db.selectFrom('t').selectAll().execute());
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(early.settled).toBe(true);
+
+    const write = tracked(db.insertInto('t').values({ v: 'w' }).execute());
+    const read = db.selectFrom('t').select('v').execute();
+    let committedWhenAnswered: boolean | undefined;
+    const answered = read.then((rows) => {
+      committedWhenAnswered = !connection.inTransaction;
+      return rows;
+    });
+    expect(await answered).toEqual([{ v: 'w' }]);
+    expect(committedWhenAnswered).toBe(true);
+    expect(gate.inProgress).toBe(1);
+    expect(write.settled).toBe(false);
+    gate.finish();
+    await settle();
+    expect(write).toEqual({ settled: true, error: undefined });
+  });
+
+  it('fails every write of a batch that SQLite rolled back for one holder', async () => {
     const { db, gate } = open();
-    const created =
-      sql`create trigger refuse before insert on t when new.v = 'no' begin select raise(rollback, 'refused by trigger'); end`.execute(
-        db,
-      );
+    await refuseNo(db, gate);
+    const innocent = tracked(db.insertInto('t').values({ v: 'innocent' }).execute());
+    const culprit = tracked(db.insertInto('t').values({ v: 'no' }).execute());
+    await settle();
+    expect((culprit.error as Error).message).toBe('refused by trigger');
+    expect((innocent.error as Error).message).toMatch(
+      /SQLite rolled back the transaction this write shared: refused by trigger/,
+    );
+    expect(gate.started).toBe(1);
+    // The next write opens a new batch (the failed one had nothing left to sync).
+    const next = tracked(db.insertInto('t').values({ v: 'next' }).execute());
     await settle();
     gate.finish();
-    await created;
+    await settle();
+    expect(next).toEqual({ settled: true, error: undefined });
+    expect(await values(db)).toEqual(['next']);
+  });
+
+  it('commits the open batch before a statement SQLite runs only outside transactions', async () => {
+    const { db, gate, connection, counts } = open();
+    const write = tracked(db.insertInto('t').values({ v: 'w' }).execute());
+    // Inside the batch's transaction SQLite would refuse it ("database table is locked").
+    const checkpoint = tracked(sql`pragma wal_checkpoint(TRUNCATE)`.execute(db));
+    await settle();
+    expect(counts.commits).toBe(1);
+    expect(connection.inTransaction).toBe(false);
+    while (gate.inProgress > 0) {
+      gate.finish();
+      await settle();
+    }
+    expect(write).toEqual({ settled: true, error: undefined });
+    expect(checkpoint).toEqual({ settled: true, error: undefined });
+  });
+
+  it('rolls back a transaction SQLite already ended, and keeps the statement error', async () => {
+    const { db, gate } = open();
+    await refuseNo(db, gate);
     await expect(
       db.transaction().execute(async (trx) => {
         await trx.insertInto('t').values({ v: 'first' }).execute();

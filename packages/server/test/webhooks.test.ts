@@ -231,6 +231,41 @@ describe.each(engines)('webhooks on %s', (engine) => {
     ).rejects.toThrow(/not an event type/);
   });
 
+  it('routes the very next event by the endpoints as they are now: filters changed, disabled, enabled, deleted', async () => {
+    // On SQLite the outbox keeps a project's endpoints in memory; every change must reach the next event.
+    const t = await fresh('Changes');
+    const watched = await api.endpoint(t, '/t5/watched', { eventTypes: ['verification.approved'] });
+    await api.endpoint(t, '/t5/clock');
+    const patch = async (body: Record<string, unknown>) =>
+      expect(
+        (await server.json('PATCH', `${api.hooks(t)}/${watched.id}`, { key: t.keys.developer, body })).status,
+      ).toBe(200);
+    let sent = 0;
+    /** Enqueues one event and waits until the all-events endpoint has it (the watched one had its chance). */
+    const send = async (type: string) => {
+      await api.enqueue(t, type, { n: ++sent });
+      await receiver.until(() => receiver.on('/t5/clock').length === sent);
+      await sleep(100);
+      return receiver.on('/t5/watched').map((request) => JSON.parse(request.body).data.n);
+    };
+
+    expect(await send('verification.approved')).toEqual([1]);
+    await patch({ eventTypes: ['verification.declined'] });
+    expect(await send('verification.approved')).toEqual([1]);
+    expect(await send('verification.declined')).toEqual([1, 3]);
+    await patch({ enabled: false });
+    expect(await send('verification.declined')).toEqual([1, 3]);
+    await patch({ enabled: true });
+    expect(await send('verification.declined')).toEqual([1, 3, 5]);
+    expect(
+      (await server.call('DELETE', `${api.hooks(t)}/${watched.id}`, { key: t.keys.developer })).status,
+    ).toBe(204);
+    expect(await send('verification.declined')).toEqual([1, 3, 5]);
+    // A new endpoint gets the next event.
+    await api.endpoint(t, '/t5/watched');
+    expect(await send('verification.expired')).toEqual([1, 3, 5, 7]);
+  });
+
   it('signs with both keys during a rotation overlap, and with the new key only after it (v1 and v1a)', async () => {
     const t = await fresh('Rotate');
     const v1 = await api.endpoint(t, '/t11/v1', { eventTypes: ['webhook.test'] });

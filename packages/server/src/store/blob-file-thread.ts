@@ -1,5 +1,5 @@
 /**
- * The file blob store's thread: every file operation of a put, get or delete runs here as plain system
+ * A file thread of the blob store: every file operation of a put, get or delete runs here as plain system
  * calls, so the event loop pays one message per operation instead of a promise round trip per system
  * call (a durable put alone is eight of them), and the work runs on another core.
  */
@@ -55,8 +55,8 @@ function put(path: string, bytes: Uint8Array): void {
 }
 
 /**
- * Creates the file (with its directories) exclusively and writes it durably. Another process's delete may
- * prune a directory between its creation and the open: then the directories are made again.
+ * Creates the file (with its directories) exclusively and writes it durably. Another thread's or process's
+ * delete may prune a directory between its creation and the open: then the directories are made again.
  */
 function writeNew(path: string, bytes: Uint8Array): void {
   for (let round = 0; ; round++) {

@@ -62,44 +62,53 @@ interface FileThread {
 }
 
 /**
+ * File threads per store. A durable put waits for two fsyncs (the file and its directory), ~1.2 ms in all
+ * under load on a 2-vCPU VM, so one thread capped the KYC benchmark's puts near its ~240 sessions/s; two
+ * sync at once. More cost the event loop more: every message to an idle thread wakes it (~10 µs).
+ */
+const FILE_THREADS = 2;
+
+/**
  * One file per key under a root directory, owner-only (files 0600, directories 0700). A put writes a
  * temporary file, fsyncs it and renames it over the key, so a crash leaves the old or the new blob whole.
  * Deleting the last blob of a directory removes the directory too, up to the root.
  *
- * The file operations run on a thread of the store's own (blob-file-thread.ts), one at a time in the order
- * asked, so a put and a delete in one directory never interleave. The thread starts on first use; one that
- * dies fails the operations it held and is replaced by the next. Closing waits for the operations asked.
+ * The file operations run on threads of the store's own (blob-file-thread.ts). Every key of one directory
+ * goes to the same thread, which runs them one at a time in the order asked, so a put and a delete in one
+ * directory never interleave; a put whose directory another thread prunes meanwhile makes it again. A
+ * thread starts on first use; one that dies fails the operations it held and is replaced by the next.
+ * Closing waits for the operations asked.
  */
 export class FileBlobStore implements BlobStore {
   private readonly root: string;
-  private thread: FileThread | null = null;
+  private readonly threads: (FileThread | null)[];
   private nextId = 0;
   private closed = false;
   /** The operations asked and not yet answered, for close to wait for. */
   private readonly inFlight = new Set<Promise<unknown>>();
 
-  constructor(dir: string) {
+  constructor(dir: string, threads = FILE_THREADS) {
     this.root = resolve(dir);
+    this.threads = Array.from({ length: threads }, () => null);
   }
 
   async put(key: string, bytes: Uint8Array): Promise<void> {
-    await this.ask({ op: 'put', path: this.pathOf(key), bytes });
+    await this.ask(key, { op: 'put', path: this.pathOf(key), bytes });
   }
 
   async get(key: string): Promise<Uint8Array | null> {
-    return (await this.ask({ op: 'get', path: this.pathOf(key) })) ?? null;
+    return (await this.ask(key, { op: 'get', path: this.pathOf(key) })) ?? null;
   }
 
   async delete(key: string): Promise<void> {
-    await this.ask({ op: 'delete', path: this.pathOf(key) });
+    await this.ask(key, { op: 'delete', path: this.pathOf(key) });
   }
 
   async close(): Promise<void> {
     this.closed = true;
     await Promise.allSettled(this.inFlight);
-    const thread = this.thread;
-    this.thread = null;
-    await thread?.worker.terminate();
+    const threads = this.threads.splice(0, this.threads.length, ...this.threads.map(() => null));
+    await Promise.all(threads.map((thread) => thread?.worker.terminate()));
   }
 
   private pathOf(key: string): string {
@@ -107,9 +116,21 @@ export class FileBlobStore implements BlobStore {
     return join(this.root, ...key.split('/'));
   }
 
-  private ask(request: DistributiveOmit<BlobFileRequest, 'id'>): Promise<Uint8Array | null | undefined> {
+  /** The thread slot of a key's directory (FNV-1a of the directory part). */
+  private slotOf(key: string): number {
+    const directory = key.slice(0, Math.max(0, key.lastIndexOf('/')));
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < directory.length; i++) hash = Math.imul(hash ^ directory.charCodeAt(i), 0x01000193);
+    return (hash >>> 0) % this.threads.length;
+  }
+
+  private ask(
+    key: string,
+    request: DistributiveOmit<BlobFileRequest, 'id'>,
+  ): Promise<Uint8Array | null | undefined> {
     if (this.closed) return Promise.reject(new Error('the blob store is closed'));
-    const thread = this.thread ?? this.start();
+    const slot = this.slotOf(key);
+    const thread = this.threads[slot] ?? this.start(slot);
     const id = this.nextId++;
     const answered = new Promise<Uint8Array | null | undefined>((resolve, reject) => {
       thread.pending.set(id, { resolve, reject });
@@ -123,12 +144,12 @@ export class FileBlobStore implements BlobStore {
     return answered;
   }
 
-  private start(): FileThread {
+  private start(slot: number): FileThread {
     const worker = new Worker(THREAD_SCRIPT, {
       workerData: { root: this.root } satisfies BlobFileThreadData,
     });
     const thread: FileThread = { worker, pending: new Map() };
-    this.thread = thread;
+    this.threads[slot] = thread;
     worker.on('message', (answer: BlobFileAnswer) => {
       const pending = this.settle(thread, answer.id);
       if (!pending) return;
@@ -140,7 +161,7 @@ export class FileBlobStore implements BlobStore {
     });
     // 'error' then 'exit' for one death: the second finds nothing left to fail.
     const fail = (error: Error) => {
-      if (this.thread === thread) this.thread = null;
+      if (this.threads[slot] === thread) this.threads[slot] = null;
       for (const id of [...thread.pending.keys()]) this.settle(thread, id)?.reject(error);
     };
     worker.on('error', fail);

@@ -50,18 +50,151 @@ class Turnstile {
 /** A prepared statement as better-sqlite3 gives it: `readonly` is false for anything that may write. */
 export type SqliteStatementOf = SqliteStatement & { readonly readonly: boolean };
 
+/** Statements SQLite runs only outside a transaction: the open batch commits before them. */
+const OUTSIDE_TRANSACTIONS = /^\s*(?:pragma\s+(?:"?main"?\.)?wal_checkpoint|vacuum)\b/i;
+/** The savepoint a holder's transaction is inside the batch (one holder at a time, so one name). */
+const HOLDER_SAVEPOINT = 'persona_holder';
+
+/** A promise and what settles it. */
+function settleable(): { promise: Promise<void>; resolve(): void; reject(error: unknown): void } {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Holders await it only if they joined; nobody awaiting it is no unhandled rejection.
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+/** The holders' work one SQLite transaction commits together, and what they wait for. */
+class Batch {
+  /** A holder committed a durable write into it: it is synced after it commits. */
+  durable = false;
+  private readonly commit = settleable();
+  private readonly sync = settleable();
+
+  /** Settles once the batch has committed: what a holder read of other holders' writes is then kept. */
+  get committed(): Promise<void> {
+    return this.commit.promise;
+  }
+
+  /** Settles once the batch has committed and, if it holds durable writes, is on disk. */
+  get synced(): Promise<void> {
+    return this.sync.promise;
+  }
+
+  settle(flushed: Promise<void> | null): void {
+    this.commit.resolve();
+    if (!flushed) this.sync.resolve();
+    else flushed.then(this.sync.resolve, this.sync.reject);
+  }
+
+  fail(error: unknown): void {
+    this.commit.reject(error);
+    this.sync.reject(error);
+  }
+}
+
 /**
- * The one connection, used by one holder at a time. It notes whether the holder wrote, so that releasing
- * it can wait for the disk when something durable was committed.
+ * Batched commits: holders' writes share one SQLite transaction, opened by the first write (or
+ * transaction) and committed at the end of the event loop's turn, when the connection is next free. A
+ * commit writes every page its transaction changed to the WAL, and the holders of one turn change many of
+ * the same pages (the tables' last leaves, the ledger's queue, the audit log): together they write each of
+ * those once instead of once each, and the disk syncs them once.
+ *
+ * A holder's transaction is a savepoint in the batch: its rollback undoes its own work only. A holder that
+ * wrote waits until the batch is committed and synced; one that read while the batch held others' durable
+ * writes waits until it is committed, so nothing it saw is lost to a process crash (only a power cut in
+ * the sync's window loses what a read showed, as without batches). An error after which SQLite rolled the
+ * whole transaction back (a full disk, an I/O error, RAISE(ROLLBACK)) fails every holder of the batch.
  */
-class FlushedConnection implements DatabaseConnection {
-  /** The holder committed a write outside a transaction, or a transaction that wrote. */
-  wrote = false;
-  /** The open transaction has written. */
-  transactionWrote = false;
+class Batches {
+  current: Batch | null = null;
 
   constructor(
-    private readonly connection: SQLite.Database,
+    private readonly sqlite: SQLite.Database,
+    private readonly prepare: (sqlText: string) => SqliteStatementOf,
+    private readonly turnstile: Turnstile,
+    private readonly flusher: WalFlusher | null,
+  ) {}
+
+  /** The open batch, opened now if there is none. The caller holds the connection. */
+  join(): Batch {
+    if (this.current) return this.current;
+    this.prepare('begin').run([]);
+    const batch = new Batch();
+    this.current = batch;
+    setImmediate(() => void this.commitWhenFree(batch));
+    return batch;
+  }
+
+  /** Runs a statement of the holder's; after an error that ended SQLite's transaction, the batch is lost. */
+  run<T>(statement: () => T): T {
+    try {
+      return statement();
+    } catch (error) {
+      if (this.current && !this.sqlite.inTransaction) {
+        const lost = this.current;
+        this.current = null;
+        lost.fail(
+          new Error(`SQLite rolled back the transaction this write shared: ${(error as Error).message}`, {
+            cause: error,
+          }),
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** Commits the open batch now; the caller holds the connection. */
+  commit(): void {
+    const batch = this.current;
+    if (!batch) return;
+    this.current = null;
+    const failure = this.flusher?.failure;
+    try {
+      // After a failed sync nothing more may commit (see WalFlusher).
+      if (failure) throw failure;
+      this.prepare('commit').run([]);
+    } catch (error) {
+      if (this.sqlite.inTransaction) this.prepare('rollback').run([]);
+      batch.fail(error);
+      return;
+    }
+    // A sync that begins after the commit covers it.
+    batch.settle(batch.durable && this.flusher ? this.flusher.flush() : null);
+  }
+
+  private async commitWhenFree(batch: Batch): Promise<void> {
+    await this.turnstile.enter();
+    try {
+      if (this.current === batch) this.commit();
+    } finally {
+      this.turnstile.leave();
+    }
+  }
+}
+
+/**
+ * The one connection, used by one holder at a time. It notes the batch the holder's statements ran in
+ * and whether it wrote, so that releasing it can wait for what the holder needs.
+ */
+class FlushedConnection implements DatabaseConnection {
+  /** The batch the holder's statements ran in; null when they ran outside one. */
+  joined: Batch | null = null;
+  /** The holder committed a durable write. */
+  wrote = false;
+  /** The holder's own statement made SQLite roll the batch back: its error is the holder's answer. */
+  private lostBatch = false;
+  /** The holder's transaction is open: a savepoint in `joined`. */
+  private inTransaction = false;
+  /** The open transaction has written. */
+  private transactionWrote = false;
+
+  constructor(
+    private readonly batches: Batches,
     private readonly prepare: (sqlText: string) => SqliteStatementOf,
   ) {}
 
@@ -69,61 +202,123 @@ class FlushedConnection implements DatabaseConnection {
     const { sql: sqlText, parameters } = compiledQuery;
     const statement = this.prepare(sqlText);
     // Whether it may write, not whether it returns rows: `insert … returning` does both.
-    if (!statement.readonly && !sqlText.endsWith(RELAXED_DURABILITY_MARK)) {
-      if (this.connection.inTransaction) this.transactionWrote = true;
-      else this.wrote = true;
+    const writes = !statement.readonly;
+    this.enter(sqlText, writes);
+    const result = this.run((): QueryResult<Row> => {
+      if (statement.reader) return { rows: statement.all(parameters) as Row[] };
+      const { changes, lastInsertRowid } = statement.run(parameters);
+      return {
+        insertId: lastInsertRowid != null ? BigInt(lastInsertRowid) : undefined,
+        numAffectedRows: changes != null ? BigInt(changes) : undefined,
+        rows: [],
+      };
+    });
+    if (writes && !sqlText.endsWith(RELAXED_DURABILITY_MARK)) {
+      if (this.inTransaction) this.transactionWrote = true;
+      else this.wroteDurably();
     }
-    if (statement.reader) return { rows: statement.all(parameters) as Row[] };
-    const { changes, lastInsertRowid } = statement.run(parameters);
-    return {
-      insertId: lastInsertRowid != null ? BigInt(lastInsertRowid) : undefined,
-      numAffectedRows: changes != null ? BigInt(changes) : undefined,
-      rows: [],
-    };
+    return result;
   }
 
   async *streamQuery<Row>(compiledQuery: CompiledQuery): AsyncIterableIterator<QueryResult<Row>> {
     const { sql: sqlText, parameters } = compiledQuery;
     const statement = this.prepare(sqlText);
     if (!statement.reader) throw new Error('only queries that return rows can be streamed');
+    this.enter(sqlText, false);
     for (const row of statement.iterate(parameters)) yield { rows: [row as Row] };
   }
 
   begin(): void {
-    this.prepare('begin').run([]);
+    this.joined = this.batches.join();
+    this.run(() => this.prepare(`savepoint ${HOLDER_SAVEPOINT}`).run([]));
+    this.inTransaction = true;
   }
 
   commit(): void {
-    this.prepare('commit').run([]);
-    if (this.transactionWrote) this.wrote = true;
+    this.ownBatch();
+    this.run(() => this.prepare(`release ${HOLDER_SAVEPOINT}`).run([]));
+    this.inTransaction = false;
+    if (this.transactionWrote) this.wroteDurably();
     this.transactionWrote = false;
   }
 
-  /** Rolls back what is open: SQLite may have rolled back already, on an I/O error or RAISE(ROLLBACK). */
+  /** Undoes the holder's transaction; nothing to undo if SQLite already rolled the batch back. */
   rollback(): void {
+    const open = this.inTransaction && this.batches.current === this.joined;
+    this.inTransaction = false;
     this.transactionWrote = false;
-    if (this.connection.inTransaction) this.prepare('rollback').run([]);
+    if (!open) return;
+    this.run(() => {
+      this.prepare(`rollback to ${HOLDER_SAVEPOINT}`).run([]);
+      this.prepare(`release ${HOLDER_SAVEPOINT}`).run([]);
+    });
+  }
+
+  /** What the holder is owed on release; resets for the next holder. */
+  released(): { joined: Batch | null; wrote: boolean } {
+    const owed = this.lostBatch ? { joined: null, wrote: false } : { joined: this.joined, wrote: this.wrote };
+    this.joined = null;
+    this.wrote = false;
+    this.lostBatch = false;
+    this.inTransaction = false;
+    this.transactionWrote = false;
+    return owed;
+  }
+
+  private run<T>(statement: () => T): T {
+    const before = this.batches.current;
+    try {
+      return this.batches.run(statement);
+    } catch (error) {
+      if (before && this.batches.current !== before) this.lostBatch = true;
+      throw error;
+    }
+  }
+
+  /** Puts the statement in the batch: a write opens one; a read joins one that is open. */
+  private enter(sqlText: string, writes: boolean): void {
+    if (this.inTransaction) {
+      this.ownBatch();
+      return;
+    }
+    if (OUTSIDE_TRANSACTIONS.test(sqlText)) this.batches.commit();
+    else if (writes || this.batches.current) this.joined = this.batches.join();
+  }
+
+  /** A transaction whose batch SQLite rolled back takes no more statements: they would commit alone. */
+  private ownBatch(): void {
+    if (this.batches.current !== this.joined) {
+      throw new Error('SQLite rolled this transaction back after an error; roll it back and retry');
+    }
+  }
+
+  private wroteDurably(): void {
+    this.wrote = true;
+    // Outside a batch only a statement SQLite runs outside transactions: it committed by itself.
+    if (this.joined) this.joined.durable = true;
   }
 }
 
 /**
- * Kysely's SQLite driver, with durable commits that leave the event loop free: the connection commits with
- * synchronous = NORMAL and a holder that wrote waits for the WAL flusher only after it has handed the
- * connection on, so the next holders run (and commit) while the disk syncs, and share the next sync.
+ * Kysely's SQLite driver, with batched, durable commits that leave the event loop free (see Batches): the
+ * connection commits with synchronous = NORMAL, and a holder that wrote waits for its batch's commit and
+ * the WAL flusher only after it has handed the connection on, so the next holders run meanwhile, and the
+ * batches committed during one sync share the next.
  *
- * Unlike synchronous = FULL, a holder may read a commit whose sync is still running (well under a
- * millisecond): a power cut in that window loses the write and what the read showed of it. No write is
- * ever answered before everything committed ahead of it is on disk. Without a flusher (an in-memory
- * database) nothing waits.
+ * No write is ever answered before everything committed ahead of it is on disk. Without a flusher (an
+ * in-memory database) a write waits for its batch's commit only.
  *
  * After a failed sync the connection is refused to everyone (see WalFlusher): SQLite would otherwise go on
  * committing writes whose callers were told they failed, and checkpointing pages the disk may have lost.
  *
  * Kysely's controlled transactions (`startTransaction`) and aborted operations release the connection in
- * the background, so their commit would not wait for the disk; the platform uses neither.
+ * the background, so their commit would not wait for the disk; the platform uses neither. A holder must
+ * not await, inside its transaction, another holder's write: that write waits for the batch, which cannot
+ * commit while the transaction is open.
  */
 class FlushedSqliteDriver implements Driver {
   private readonly turnstile = new Turnstile();
+  private readonly batches: Batches;
   private readonly connection: FlushedConnection;
 
   constructor(
@@ -132,7 +327,8 @@ class FlushedSqliteDriver implements Driver {
     private readonly flusher: WalFlusher | null,
     private readonly onDestroy: () => void,
   ) {
-    this.connection = new FlushedConnection(sqlite, prepare);
+    this.batches = new Batches(sqlite, prepare, this.turnstile, flusher);
+    this.connection = new FlushedConnection(this.batches, prepare);
   }
 
   async init(): Promise<void> {}
@@ -172,17 +368,16 @@ class FlushedSqliteDriver implements Driver {
   }
 
   async releaseConnection(): Promise<void> {
-    const { wrote } = this.connection;
-    this.connection.wrote = false;
-    this.connection.transactionWrote = false;
+    const { joined, wrote } = this.connection.released();
     this.turnstile.leave();
-    // A sync that begins after this point covers the holder's commit.
-    if (wrote) await this.flusher?.flush();
+    if (wrote) await (joined ? joined.synced : this.flusher?.flush());
+    else if (joined?.durable) await joined.committed;
   }
 
   async destroy(): Promise<void> {
     await this.turnstile.enter();
     try {
+      this.batches.commit();
       await this.flusher?.drained();
       this.sqlite.close();
     } finally {

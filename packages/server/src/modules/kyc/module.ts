@@ -10,7 +10,9 @@ import type { TenancyService } from '../tenancy/service.js';
 import type { WebhookService } from '../webhooks/service.js';
 import { CircuitBreakers } from './circuit-breaker.js';
 import { Decisions } from './decisions.js';
+import { DocumentOpener } from './document-opener.js';
 import { KycInbox } from './inbox.js';
+import { DatabaseLeases, ProcessLeases } from './leases.js';
 import { Orchestrator } from './orchestrator.js';
 import { KycProcessor, type ProcessingLog } from './processing.js';
 import { PROVIDER_ADAPTERS } from './providers/index.js';
@@ -84,6 +86,7 @@ export function createKycModule(deps: KycModuleDeps) {
     random: Math.random,
   });
   const { blobs } = deps;
+  const opener = new DocumentOpener();
   const data = new SessionData(deps.masterKey);
   const watch = new SessionWatch(deps.singleProcess ? MAX_WAITING_READS.alone : MAX_WAITING_READS.shared);
   const transitions = new Transitions(deps.audit, deps.webhooks, watch, now);
@@ -95,6 +98,9 @@ export function createKycModule(deps: KycModuleDeps) {
     decisions,
     transitions,
     blobs,
+    opener,
+    // Alone on its database, this process's own record of what it dispatches is the whole truth.
+    deps.singleProcess ? new ProcessLeases() : new DatabaseLeases(repo, now),
     deps.log,
     now,
   );
@@ -154,6 +160,7 @@ export function createKycModule(deps: KycModuleDeps) {
     },
     async close() {
       await worker.close();
+      await opener.close();
     },
   };
 }

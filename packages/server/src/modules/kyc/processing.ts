@@ -1,8 +1,9 @@
-import { openDetached } from '@personachain/crypto';
 import type { BlobStore } from '../../store/blob-store.js';
 import type { Decision, Decisions } from './decisions.js';
+import type { DocumentOpener } from './document-opener.js';
 import { documentAad } from './documents.js';
-import type { Orchestrator } from './orchestrator.js';
+import type { DispatchLeases } from './leases.js';
+import type { AttemptRecord, Orchestrator } from './orchestrator.js';
 import type { KycRepo, SessionRow } from './repo.js';
 import { route } from './routing.js';
 import type { KycSettings } from './settings.js';
@@ -17,9 +18,23 @@ import {
   type SubmittedFields,
 } from './types.js';
 
-/** How long one process owns a session it dispatches (a crashed owner's sessions are taken over after it). */
-const LEASE_MS = 5 * 60_000;
 const decoder = new TextDecoder();
+
+/**
+ * What a dispatch came to: the provider calls made, and either the provider that took the session (with
+ * its answer, when it gave one at once; the platform itself for connector-only sessions) or why none did.
+ */
+type Handover = { calls: AttemptRecord[] } & (
+  | {
+      taken: {
+        provider?: { id: string; ref: string };
+        outcome: ProviderOutcome | null;
+        actorId: string;
+      };
+      failed?: undefined;
+    }
+  | { taken?: undefined; failed: 'no_provider' | 'providers_failed' }
+);
 
 export interface ProcessingLog {
   warn(fields: Record<string, unknown>, message: string): void;
@@ -42,6 +57,8 @@ export class KycProcessor {
     private readonly decisions: Decisions,
     private readonly transitions: Transitions,
     private readonly blobs: BlobStore,
+    private readonly opener: DocumentOpener,
+    private readonly leases: DispatchLeases,
     private readonly log: ProcessingLog,
     private readonly now: () => Date,
   ) {}
@@ -65,16 +82,13 @@ export class KycProcessor {
   }
 
   async dispatch(sessionId: string): Promise<void> {
-    const nowMs = this.now().getTime();
-    if (!(await this.repo.takeLease(sessionId, nowMs, nowMs + LEASE_MS))) return;
+    if (!(await this.leases.take(sessionId))) return;
     try {
       const submitted = await this.repo.sessionById(sessionId);
       if (submitted?.status !== 'submitted') return;
-      await this.process(
-        await this.move(submitted, { to: 'processing', actor: 'system', actorId: 'system' }),
-      );
+      await this.process(submitted);
     } finally {
-      await this.repo.releaseLease(sessionId);
+      await this.leases.release(sessionId);
     }
   }
 
@@ -91,7 +105,7 @@ export class KycProcessor {
         raw: null,
         occurredAt: this.now(),
       };
-      await this.decide(session.id, outcome, 'policy', null);
+      await this.conclude(session, { calls: [], taken: { outcome, actorId: 'policy' } });
       return;
     }
     const { documents, fields } = await this.openDocuments(session);
@@ -106,63 +120,106 @@ export class KycProcessor {
         },
       );
       if (candidates.length === 0) {
-        await this.move(session, { to: 'error', actor: 'system', actorId: 'system', reason: 'no_provider' });
+        await this.conclude(session, { calls: [], failed: 'no_provider' });
         return;
       }
-      const attemptId = `${session.id}.${session.attempt}`;
       const dispatched = await this.orchestrator.dispatch(candidates, {
         sessionId: session.id,
-        attemptId,
+        attemptId: `${session.id}.${session.attempt}`,
         // Connector checks are the platform's own: providers see only theirs.
         checks: checks.filter((check) => check.type !== 'connector'),
         documents,
         fields,
       });
-      const at = Math.floor(this.now().getTime() / 1000);
-      // The calls and the provider that took the session commit together: no reference at a provider
-      // without the call that made it.
-      await this.repo.transaction(async (repo) => {
-        let seq = await repo.lastProviderCallSeq(session.id);
-        await repo.insertProviderCalls(
-          dispatched.attempts.map((call) => ({
-            session_id: session.id,
-            seq: ++seq,
-            project_id: session.project_id,
-            attempt: session.attempt,
-            provider_id: call.providerId,
-            kind: call.kind,
-            try: call.try,
-            result: call.result,
-            error_kind: call.errorKind ?? null,
-            status: call.status ?? null,
-            message: call.message ?? null,
-            duration_ms: Math.round(call.durationMs),
-            at,
-          })),
-        );
-        if (dispatched.ok) {
-          await repo.touchSession(session.id, {
-            provider_id: dispatched.provider.settings.id,
-            provider_ref: dispatched.submission.ref,
-          });
-        }
-      });
-      if (!dispatched.ok) {
-        await this.move(session, {
-          to: 'error',
-          actor: 'system',
-          actorId: 'system',
-          reason: 'providers_failed',
-        });
-        return;
-      }
-      const providerId = dispatched.provider.settings.id;
-      if (dispatched.submission.outcome) {
-        await this.decide(session.id, dispatched.submission.outcome, providerId, null);
-      }
+      await this.conclude(
+        session,
+        dispatched.ok
+          ? {
+              calls: dispatched.attempts,
+              taken: {
+                provider: { id: dispatched.provider.settings.id, ref: dispatched.submission.ref },
+                outcome: dispatched.submission.outcome ?? null,
+                actorId: dispatched.provider.settings.id,
+              },
+            }
+          : { calls: dispatched.attempts, failed: 'providers_failed' },
+      );
     } finally {
       for (const document of documents) document.bytes.fill(0);
     }
+  }
+
+  /**
+   * Commits what a dispatch came to, in one transaction: the move to processing with the provider that
+   * took the session, the provider calls, and the decision when the provider answered at once (or the
+   * error when none could take it). No provider reference is stored without the call that made it, and
+   * nobody sees a session processing without its provider. On a 409 another dispatcher moved the session
+   * first (a lease outlived): only the calls made here are recorded.
+   */
+  private async conclude(session: SessionRow, handover: Handover): Promise<void> {
+    const { taken } = handover;
+    const decision = taken?.outcome
+      ? await this.decisions.judge(session, taken.outcome, taken.actorId, null)
+      : null;
+    const settings = decision ? await this.settings.ensure(session.project_id) : null;
+    const processingPatch: Partial<SessionRow> = {};
+    if (taken?.provider) {
+      processingPatch.provider_id = taken.provider.id;
+      processingPatch.provider_ref = taken.provider.ref;
+    }
+    // An answer that moves nothing (a provider's first word: still at work) still dates the session.
+    if (taken?.outcome && (!decision || decision.to === 'processing')) {
+      processingPatch.last_event_at = taken.outcome.occurredAt.getTime();
+    }
+    try {
+      await this.repo.transaction(async (repo) => {
+        const processing = await this.transitions.apply(repo, session, {
+          to: 'processing',
+          actor: 'system',
+          actorId: 'system',
+          patch: processingPatch,
+        });
+        await this.recordCalls(repo, session, handover.calls);
+        if (handover.failed) {
+          await this.transitions.apply(repo, processing, {
+            to: 'error',
+            actor: 'system',
+            actorId: 'system',
+            reason: handover.failed,
+          });
+        } else if (decision && settings && decision.to !== 'processing') {
+          await this.decisions.apply(repo, processing, decision, settings);
+        }
+      });
+    } catch (error) {
+      if ((error as { status?: number }).status !== 409) throw error;
+      await this.repo.transaction((repo) => this.recordCalls(repo, session, handover.calls));
+      return;
+    }
+    this.transitions.committed(session.id);
+  }
+
+  private async recordCalls(repo: KycRepo, session: SessionRow, calls: AttemptRecord[]): Promise<void> {
+    if (calls.length === 0) return;
+    const at = Math.floor(this.now().getTime() / 1000);
+    let seq = await repo.lastProviderCallSeq(session.id);
+    await repo.insertProviderCalls(
+      calls.map((call) => ({
+        session_id: session.id,
+        seq: ++seq,
+        project_id: session.project_id,
+        attempt: session.attempt,
+        provider_id: call.providerId,
+        kind: call.kind,
+        try: call.try,
+        result: call.result,
+        error_kind: call.errorKind ?? null,
+        status: call.status ?? null,
+        message: call.message ?? null,
+        duration_ms: Math.round(call.durationMs),
+        at,
+      })),
+    );
   }
 
   /**
@@ -225,38 +282,36 @@ export class KycProcessor {
     return 'stale';
   }
 
-  private async move(session: SessionRow, move: Parameters<Transitions['apply']>[2]): Promise<SessionRow> {
-    const moved = await this.repo.transaction((repo) => this.transitions.apply(repo, session, move));
-    this.transitions.committed(session.id);
-    return moved;
-  }
-
-  /** The attempt's documents, opened in memory; `fields` parsed. Never written anywhere. */
+  /** The attempt's documents, opened in memory (on the document thread); `fields` parsed. Never written. */
   private async openDocuments(
     session: SessionRow,
   ): Promise<{ documents: PlainDocument[]; fields: SubmittedFields }> {
     const keyPair = await this.settings.keyPair(session.project_id);
-    const rows = await this.repo.documents(session.id, session.attempt);
+    const rows = (await this.repo.documents(session.id, session.attempt)).filter((row) => row.sealed_key);
+    const sealed = await Promise.all(
+      rows.map(async (row) => {
+        const ciphertext = await this.blobs.get(row.blob_key);
+        if (!ciphertext) throw new Error(`document ${row.id} is missing from blob storage`);
+        return {
+          sealedKey: new Uint8Array(row.sealed_key as Uint8Array),
+          ciphertext,
+          aad: documentAad(session.id, row.attempt, row.kind),
+        };
+      }),
+    );
+    const plain = await this.opener.open(keyPair, sealed);
     const documents: PlainDocument[] = [];
     let fields: SubmittedFields = {};
-    for (const row of rows) {
-      if (!row.sealed_key) continue;
-      const ciphertext = await this.blobs.get(row.blob_key);
-      if (!ciphertext) throw new Error(`document ${row.id} is missing from blob storage`);
-      const plain = await openDetached(
-        keyPair,
-        { sealedKey: new Uint8Array(row.sealed_key), ciphertext },
-        { aad: documentAad(session.id, row.attempt, row.kind) },
-      );
+    for (const [index, row] of rows.entries()) {
+      const bytes = plain[index] as Uint8Array;
       if (row.kind === 'fields') {
-        fields = JSON.parse(decoder.decode(plain)) as SubmittedFields;
-        plain.fill(0);
+        try {
+          fields = JSON.parse(decoder.decode(bytes)) as SubmittedFields;
+        } finally {
+          bytes.fill(0);
+        }
       } else {
-        documents.push({
-          kind: row.kind as PlainDocument['kind'],
-          contentType: row.content_type,
-          bytes: plain,
-        });
+        documents.push({ kind: row.kind as PlainDocument['kind'], contentType: row.content_type, bytes });
       }
     }
     return { documents, fields };

@@ -43,13 +43,15 @@ const lastCallSeq = preparedStatement(['vrf'], (db, sessionId: string) =>
     .select((eb) => eb.fn.max('seq').as('seq'))
     .where('session_id', '=', sessionId),
 );
+// In the slot index's order (session, attempt, kind): ordering by id made SQLite sort, which cost more than
+// the lookup.
 const attemptDocuments = preparedStatement(['vrf', 1], (db, sessionId: string, attempt: number) =>
   db
     .selectFrom('kyc_documents')
     .selectAll()
     .where('session_id', '=', sessionId)
     .where('attempt', '=', attempt)
-    .orderBy('id'),
+    .orderBy('kind'),
 );
 const documentInSlot = preparedStatement(
   ['vrf', 1, 'kind'],

@@ -15,6 +15,7 @@ import type {
   WebhookEventsTable,
 } from '../../store/schema.js';
 import { relaxedDurability } from '../../store/sqlite-driver.js';
+import type { EndpointCache, EndpointFilter } from './endpoint-cache.js';
 
 export type DeliveryStatus = 'pending' | 'delivering' | 'succeeded' | 'failed' | 'canceled';
 
@@ -70,17 +71,48 @@ const endpointsEnabled = preparedStatement(['prj', 1], (db, projectId: string, e
   return db.getExecutor().adapter instanceof PostgresAdapter ? query.forShare() : query;
 });
 
-/** The webhook tables. Only the webhooks module calls this; every API query is scoped by project. */
+/**
+ * The webhook tables. Only the webhooks module calls this; every API query is scoped by project. With an
+ * endpoint cache (one process alone on its database), every repository made from this one shares it, and
+ * each write of an endpoint goes through here and invalidates it.
+ */
 export class WebhookRepo {
-  constructor(readonly db: Kysely<Database>) {}
+  /** This transaction changed endpoints: what it reads of them is not committed, so it is not cached. */
+  private wroteEndpoints = false;
 
-  transaction<T>(work: (repo: WebhookRepo) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => work(new WebhookRepo(trx as unknown as Kysely<Database>)));
+  constructor(
+    readonly db: Kysely<Database>,
+    private readonly endpointCache: EndpointCache | null = null,
+  ) {}
+
+  /** The same tables on `trx`, the caller's transaction. */
+  on(trx: Kysely<Database>): WebhookRepo {
+    return new WebhookRepo(trx, this.endpointCache);
+  }
+
+  async transaction<T>(work: (repo: WebhookRepo) => Promise<T>): Promise<T> {
+    let inside: WebhookRepo | undefined;
+    try {
+      return await this.db.transaction().execute((trx) => {
+        inside = this.on(trx as unknown as Kysely<Database>);
+        return work(inside);
+      });
+    } finally {
+      // Committed or rolled back, what the cache held meanwhile may differ from what now is.
+      if (inside?.wroteEndpoints) this.endpointCache?.invalidate();
+    }
+  }
+
+  private endpointsChanging(): void {
+    // Outside a transaction the write commits by itself: nothing uncommitted to keep out of the cache.
+    if (this.db.isTransaction) this.wroteEndpoints = true;
+    this.endpointCache?.invalidate();
   }
 
   // Endpoints
 
   async insertEndpoint(row: WebhookEndpointsTable): Promise<void> {
+    this.endpointsChanging();
     await this.db.insertInto('webhook_endpoints').values(row).execute();
   }
 
@@ -122,8 +154,17 @@ export class WebhookRepo {
    * waits for the new deliveries (and cancels or deletes them too) or is not seen as enabled; SQLite runs
    * one transaction at a time.
    */
-  async enabledEndpoints(projectId: string): Promise<Pick<WebhookEndpointsTable, 'id' | 'event_types'>[]> {
-    return (await endpointsEnabled(this.db, projectId, 1)).rows;
+  async enabledEndpoints(projectId: string): Promise<readonly EndpointFilter[]> {
+    const cache = this.wroteEndpoints ? null : this.endpointCache;
+    const cached = cache?.get(projectId);
+    if (cached) return cached;
+    const generation = cache?.begin() ?? 0;
+    const endpoints = (await endpointsEnabled(this.db, projectId, 1)).rows.map((row) => ({
+      id: row.id,
+      eventTypes: JSON.parse(row.event_types) as string[],
+    }));
+    cache?.set(projectId, generation, endpoints);
+    return endpoints;
   }
 
   async updateEndpoint(
@@ -131,6 +172,7 @@ export class WebhookRepo {
     id: string,
     changes: Partial<Omit<WebhookEndpointsTable, 'id' | 'project_id' | 'created_at'>>,
   ): Promise<void> {
+    this.endpointsChanging();
     await this.db
       .updateTable('webhook_endpoints')
       .set(changes)
@@ -145,6 +187,7 @@ export class WebhookRepo {
    * enabledEndpoints), so their deliveries are deleted too.
    */
   async deleteEndpoint(projectId: string, id: string): Promise<void> {
+    this.endpointsChanging();
     await this.db
       .deleteFrom('webhook_endpoints')
       .where('project_id', '=', projectId)
@@ -181,6 +224,7 @@ export class WebhookRepo {
 
   /** Disables an enabled endpoint and cancels its pending deliveries; false if it was not enabled. */
   async disableEndpoint(endpointId: string, reason: string, now: number): Promise<boolean> {
+    this.endpointsChanging();
     const result = await this.db
       .updateTable('webhook_endpoints')
       .set({ enabled: 0, disabled_reason: reason, updated_at: new Date(now).toISOString() })

@@ -7,6 +7,7 @@ import type { Database, WebhookDeliveriesTable, WebhookEndpointsTable } from '..
 import type { AuditEventType, AuditService } from '../audit/service.js';
 import type { Principal } from '../policy/model.js';
 import type { TenancyService } from '../tenancy/service.js';
+import { EndpointCache } from './endpoint-cache.js';
 import { EndpointKeys } from './endpoint-keys.js';
 import { checkEndpointUrl } from './endpoint-url.js';
 import { isEventType, matchesFilters } from './event-types.js';
@@ -104,6 +105,8 @@ export interface WebhookServiceOptions {
   limiter: RateLimiter;
   /** Operator-trusted hosts (PERSONA_OUTBOUND_TRUSTED_HOSTS): may be private addresses or plain HTTP. */
   trustedHosts: readonly string[];
+  /** This process alone writes the database (embedded SQLite): keep projects' endpoints in memory. */
+  cacheEndpoints: boolean;
   worker?: Partial<WebhookWorkerOptions> | undefined;
   onError: (error: unknown, message: string) => void;
 }
@@ -124,7 +127,7 @@ export class WebhookService {
   private readonly enqueued = new Set<string>();
 
   constructor(private readonly deps: WebhookServiceOptions) {
-    this.repo = new WebhookRepo(deps.db);
+    this.repo = new WebhookRepo(deps.db, deps.cacheEndpoints ? new EndpointCache() : null);
     this.keys = new EndpointKeys(deps.masterKey);
     this.workerOptions = { ...DEFAULT_WORKER_OPTIONS, ...deps.worker };
     this.worker = new DeliveryWorker(
@@ -152,9 +155,9 @@ export class WebhookService {
     event: { projectId: string; type: string; data: Record<string, unknown> },
   ): Promise<string> {
     if (!isEventType(event.type)) throw new Error(`webhooks: "${event.type}" is not an event type`);
-    const repo = new WebhookRepo(trx);
+    const repo = this.repo.on(trx);
     const endpoints = (await repo.enabledEndpoints(event.projectId)).filter((endpoint) =>
-      matchesFilters(JSON.parse(endpoint.event_types) as string[], event.type),
+      matchesFilters(endpoint.eventTypes, event.type),
     );
     const id = newId('evt');
     // No endpoint wants it: there is nothing to deliver, so nothing is stored.
