@@ -4,7 +4,7 @@
 // wait for the decision (one `?wait=` read). Measures approved sessions/s and the create→approved latency,
 // with the same client's plain session creation (one authenticated write) as the baseline in the same run.
 //
-//   node bench/kyc.mjs [--duration 15] [--warmup 3] [--concurrency 32]
+//   node bench/kyc.mjs [--duration 15] [--warmup 3] [--concurrency 64]
 //
 // Progress goes to stderr; the result JSON goes to stdout and to bench/results/. See bench/README.md.
 
@@ -29,13 +29,13 @@ const TARGETS = { minSessionsPerSec: 300 };
 const USAGE = `usage: node bench/kyc.mjs [options]
   --duration <s>      measured seconds (default 15)
   --warmup <s>        warm-up seconds (default 3)
-  --concurrency <n>   sessions in flight (default 32)
+  --concurrency <n>   sessions in flight (default 64)
   --help`;
 
 const OPTIONS = {
   duration: { default: '15', min: 1, max: 600, integer: true },
   warmup: { default: '3', min: 0, max: 60, integer: true },
-  concurrency: { default: '32', min: 1, max: 1000, integer: true },
+  concurrency: { default: '64', min: 1, max: 1000, integer: true },
 };
 
 const { fromBase64Url, sealDetached, toBase64Url } = await importBuilt(

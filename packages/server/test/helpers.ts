@@ -5,6 +5,7 @@ import pg from 'pg';
 import type { PlatformOptions } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { type RunningServer, startServer } from '../src/server.js';
+import { openStore, type Store } from '../src/store/database.js';
 
 export const PG_URL = process.env.PERSONA_TEST_PG_URL;
 export const REDIS_URL = process.env.PERSONA_TEST_REDIS_URL;
@@ -36,6 +37,38 @@ export async function freshPgSchema(baseUrl: string): Promise<{ url: string; dro
       await admin.end();
     },
   };
+}
+
+/** An empty store on the engine (a fresh schema, or a SQLite file in a temporary directory), and its removal. */
+export async function openFreshStore(
+  engine: 'sqlite' | 'postgres',
+): Promise<{ store: Store; cleanup(): Promise<void> }> {
+  if (engine === 'postgres' && PG_URL) {
+    const schema = await freshPgSchema(PG_URL);
+    const store = openStore(schema.url);
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        await schema.drop();
+      },
+    };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'persona-store-'));
+  const store = openStore(`sqlite:${join(dir, 'db.sqlite')}`);
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Every node of a PostgreSQL plan (`explain (format json)`). */
+export function planNodes(node: Record<string, unknown>): Record<string, unknown>[] {
+  const children = (node.Plans as Record<string, unknown>[] | undefined) ?? [];
+  return [node, ...children.flatMap(planNodes)];
 }
 
 export interface TestServer {

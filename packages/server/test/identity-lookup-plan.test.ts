@@ -1,45 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdentityRepo } from '../src/modules/identity/repo.js';
 import { inChunks } from '../src/store/chunks.js';
-import { migrate, openStore, type Store } from '../src/store/database.js';
-import { freshPgSchema, PG_URL } from './helpers.js';
+import { migrate, type Store } from '../src/store/database.js';
+import { openFreshStore, planNodes } from './helpers.js';
 import { ENGINES } from './identity-helpers.js';
 
 /** Enough rows over two projects that a planner with statistics prefers an index to a scan. */
 const ROWS = 2_000;
-
-async function openFresh(engine: 'sqlite' | 'postgres'): Promise<{ store: Store; cleanup(): Promise<void> }> {
-  if (engine === 'postgres' && PG_URL) {
-    const schema = await freshPgSchema(PG_URL);
-    const store = openStore(schema.url);
-    return {
-      store,
-      cleanup: async () => {
-        await store.close();
-        await schema.drop();
-      },
-    };
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'persona-lookup-plan-'));
-  const store = openStore(`sqlite:${join(dir, 'db.sqlite')}`);
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** Every node of a Postgres JSON plan. */
-function planNodes(node: Record<string, unknown>): Record<string, unknown>[] {
-  const children = (node.Plans as Record<string, unknown>[] | undefined) ?? [];
-  return [node, ...children.flatMap(planNodes)];
-}
 
 // Sign-in looks a user up by username or email on every attempt: that must stay a search of the unique
 // index, O(log n) in all users of all projects, never a scan (bench/oidc-login.mjs measures it at 10^6 users).
@@ -49,7 +17,7 @@ describe.each(ENGINES)('user lookup query plan (%s)', (engine) => {
   let repo: IdentityRepo;
 
   beforeAll(async () => {
-    ({ store, cleanup } = await openFresh(engine));
+    ({ store, cleanup } = await openFreshStore(engine));
     await migrate(store);
     repo = new IdentityRepo(store.db);
     const at = new Date().toISOString();

@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql, type Updateable } from 'kysely';
+import { type Kysely, type Selectable, type SqlBool, sql, type Updateable } from 'kysely';
 import { preparedStatement, rowInserter, rowUpdater } from '../../store/prepared.js';
 import type {
   Database,
@@ -18,8 +18,14 @@ export type SettingsRow = Selectable<KycSettingsTable>;
 export type TransitionRow = Selectable<KycTransitionsTable>;
 export type InboxRow = Selectable<KycInboxTable>;
 
-/** Statuses the clock expires when the session's time is up. */
-const EXPIRABLE = ['created', 'awaiting_input', 'resubmission_requested'] as const;
+/**
+ * Statuses the clock expires when the session's time is up, as SQL literals exactly as in the partial index
+ * kyc_sessions_expiry (migration 0031): a planner uses a partial index only when the query repeats its
+ * condition with the same literals, not parameters.
+ */
+const EXPIRABLE = sql<SqlBool>`${sql.ref('status')} in (${sql.join(
+  ['created', 'awaiting_input', 'resubmission_requested'].map((status) => sql.lit(status)),
+)})`;
 
 // The statements on every session's path, compiled once (see store/prepared.ts).
 const insertSessionRow = rowInserter('kyc_sessions');
@@ -49,6 +55,15 @@ const attemptDocuments = preparedStatement(['vrf', 1], (db, sessionId: string, a
   db
     .selectFrom('kyc_documents')
     .selectAll()
+    .where('session_id', '=', sessionId)
+    .where('attempt', '=', attempt)
+    .orderBy('kind'),
+);
+// From the slot index alone (it holds the kind): no row, no sealed key read.
+const attemptDocumentKinds = preparedStatement(['vrf', 1], (db, sessionId: string, attempt: number) =>
+  db
+    .selectFrom('kyc_documents')
+    .select('kind')
     .where('session_id', '=', sessionId)
     .where('attempt', '=', attempt)
     .orderBy('kind'),
@@ -243,13 +258,17 @@ export class KycRepo {
   }
 
   expiredSessions(now: number, limit: number): Promise<SessionRow[]> {
+    return this.expiredSessionsQuery(now, limit).execute();
+  }
+
+  /** The expiry sweep's query (its plan is tested: it must search kyc_sessions_expiry). */
+  expiredSessionsQuery(now: number, limit: number) {
     return this.db
       .selectFrom('kyc_sessions')
       .selectAll()
+      .where(EXPIRABLE)
       .where('expires_at', '<=', now)
-      .where('status', 'in', EXPIRABLE)
-      .limit(limit)
-      .execute();
+      .limit(limit);
   }
 
   /** Sessions waiting for a dispatcher: submitted (a crash between submit and dispatch) or unleased. */
@@ -276,13 +295,17 @@ export class KycRepo {
   }
 
   sessionsToPurge(now: number, limit: number): Promise<SessionRow[]> {
+    return this.sessionsToPurgeQuery(now, limit).execute();
+  }
+
+  /** The purge sweep's query (its plan is tested: it must search kyc_sessions_purge). */
+  sessionsToPurgeQuery(now: number, limit: number) {
     return this.db
       .selectFrom('kyc_sessions')
       .selectAll()
       .where('purge_at', '<=', now)
       .where('purged_at', 'is', null)
-      .limit(limit)
-      .execute();
+      .limit(limit);
   }
 
   // ---- transitions and provider calls ----
@@ -339,6 +362,11 @@ export class KycRepo {
       .where('session_id', '=', sessionId)
       .orderBy('id')
       .execute();
+  }
+
+  /** The kinds of the documents an attempt has uploaded. */
+  async documentKinds(sessionId: string, attempt: number): Promise<string[]> {
+    return (await attemptDocumentKinds(this.db, sessionId, attempt)).rows.map((row) => row.kind);
   }
 
   /** Destroys the sealed data keys of a session's documents; returns their blob keys to delete. */

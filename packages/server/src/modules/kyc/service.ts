@@ -357,7 +357,7 @@ export class KycService {
     session = await this.opened(session);
     const checks = JSON.parse(session.checks) as CheckRequest[];
     const settings = await this.settings.ensure(session.project_id);
-    const uploaded = (await this.repo.documents(session.id, session.attempt)).map((row) => row.kind);
+    const uploaded = await this.repo.documentKinds(session.id, session.attempt);
     const publicKey = new Uint8Array(settings.public_key);
     return {
       id: session.id,
@@ -446,7 +446,7 @@ export class KycService {
   async submit(token: string): Promise<{ id: string; status: SessionStatus }> {
     const session = await this.opened(await this.byToken(token));
     const checks = JSON.parse(session.checks) as CheckRequest[];
-    const uploaded = new Set((await this.repo.documents(session.id, session.attempt)).map((row) => row.kind));
+    const uploaded = new Set(await this.repo.documentKinds(session.id, session.attempt));
     const missing = requiredDocuments(checks).filter((kind) => !uploaded.has(kind));
     if (session.status === 'awaiting_input' && missing.length > 0) {
       throw new Problem('conflict', `Upload ${missing.join(', ')} before submitting.`);
