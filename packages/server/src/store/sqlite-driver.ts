@@ -159,8 +159,12 @@ class Batches {
       if (failure) throw failure;
       this.prepare('commit').run([]);
     } catch (error) {
-      if (this.sqlite.inTransaction) this.prepare('rollback').run([]);
       batch.fail(error);
+      try {
+        if (this.sqlite.inTransaction) this.prepare('rollback').run([]);
+      } catch {
+        // A transaction that cannot even roll back fails the next batch's begin, which its holders see.
+      }
       return;
     }
     // A sync that begins after the commit covers it.
