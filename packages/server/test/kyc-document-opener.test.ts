@@ -1,6 +1,6 @@
 import { generateEnvelopeKeyPair, sealDetached } from '@personachain/crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DocumentOpener } from '../src/modules/kyc/document-opener.js';
+import { DocumentOpener, UnreadableDocument } from '../src/modules/kyc/document-opener.js';
 
 // Sealed uploads are opened on a thread of their own; what comes back must be exactly what was sealed,
 // and a failure must fail the call, not the process.
@@ -41,9 +41,10 @@ describe('the document thread', () => {
     const keyPair = await generateEnvelopeKeyPair('X-Wing');
     const good = await sealed(keyPair, 'good', 'slot a');
     const moved = { ...(await sealed(keyPair, 'moved', 'slot a')), aad: encoder.encode('slot b') };
-    await expect(opener.open(keyPair, [good, moved])).rejects.toThrow();
+    // Never openable: said so, and told apart from a thread that failed.
+    await expect(opener.open(keyPair, [good, moved])).rejects.toBeInstanceOf(UnreadableDocument);
     const other = await generateEnvelopeKeyPair('X-Wing');
-    await expect(opener.open(other, [good])).rejects.toThrow();
+    await expect(opener.open(other, [good])).rejects.toBeInstanceOf(UnreadableDocument);
     expect((await opener.open(keyPair, [good])).map((bytes) => new TextDecoder().decode(bytes))).toEqual([
       'good',
     ]);
@@ -59,6 +60,7 @@ describe('the document thread', () => {
     const held = opener.open(keyPair, [document]);
     await exited;
     await expect(held).rejects.toThrow(/document thread exited/);
+    await expect(held).rejects.not.toBeInstanceOf(UnreadableDocument);
     expect(await opener.open(keyPair, [document])).toHaveLength(1);
     await opener.close();
     await expect(opener.open(keyPair, [document])).rejects.toThrow(/closed/);

@@ -87,7 +87,8 @@ describe.each(engines)('verification sessions with the local provider, on %s', (
       },
     });
     const text = JSON.stringify(session);
-    for (const personal of ['ERIKSSON', 'Eriksson', '1974', 'L898902C3'])
+    // The date of birth as the MRZ and as ISO: a bare '1974' also turns up in the hex of random ids.
+    for (const personal of ['ERIKSSON', 'Eriksson', '1974-08-12', '740812', 'L898902C3'])
       expect(text).not.toContain(personal);
     const history = await server.json('GET', path(a, `/${id}/history`), { key: a.keys.auditor });
     expect(history.body.transitions.map((t: { to: string }) => t.to)).toEqual([
@@ -97,6 +98,26 @@ describe.each(engines)('verification sessions with the local provider, on %s', (
       'approved',
     ]);
     expect(history.body.providerCalls).toMatchObject([{ kind: 'local', result: 'submitted', try: 1 }]);
+  });
+
+  it('ends in error when the uploads cannot be opened, without asking a provider', async () => {
+    const { id, token } = await createSession(server, a, { subject: HOLDER, checks: [{ type: 'document' }] });
+    const client = captureClient(server, token);
+    expect((await client.upload('document-front', passportScan(), 'image/jpeg')).status).toBe(201);
+    // Sealed as it should be, but no JSON inside: no later try would read it either.
+    const garbled = await client.upload('fields', new TextEncoder().encode('MRZ: P<UTO'), 'application/json');
+    expect(garbled.status).toBe(201);
+    expect((await client.submit()).status).toBe(202);
+    const session = await waitForStatus(server, a, id, ['error', 'approved', 'declined', 'needs_review']);
+    expect(session).toMatchObject({ status: 'error', statusReason: 'documents_unreadable' });
+    const history = await server.json('GET', path(a, `/${id}/history`), { key: a.keys.auditor });
+    expect(history.body.transitions.map((t: { to: string }) => t.to)).toEqual([
+      'awaiting_input',
+      'submitted',
+      'processing',
+      'error',
+    ]);
+    expect(history.body.providerCalls).toEqual([]);
   });
 
   it('declines an expired document and a minor, and sends a failed check digit to review', async () => {

@@ -45,9 +45,10 @@ describe('webhook endpoints kept in memory (embedded database)', () => {
   });
   afterAll(() => store.close());
 
-  it('forgets a change that rolled back, and keeps no read that overlapped a change', async () => {
+  it('serves no change before it commits, forgets one that rolled back, and keeps no read that overlapped one', async () => {
     await repo.insertEndpoint(endpointRow('whe_a', []));
     expect(await ids()).toEqual(['whe_a']);
+    expect(cache.get(PROJECT)).toEqual([{ id: 'whe_a', eventTypes: [] }]);
 
     // Inside the transaction the change is visible, also to the outbox's own repository on it (which
     // may keep it); after the rollback it is gone from memory too.
@@ -63,9 +64,12 @@ describe('webhook endpoints kept in memory (embedded database)', () => {
       }),
     ).rejects.toThrow('rolled back');
     expect(await ids()).toEqual(['whe_a']);
+    // The change is over: the cache serves again.
+    expect(cache.get(PROJECT)).toEqual([{ id: 'whe_a', eventTypes: [] }]);
 
     // A read that began before a change and ended after it is answered but not kept.
-    cache.invalidate();
+    cache.hold();
+    cache.release();
     const overlapping = repo.enabledEndpoints(PROJECT);
     const disabled = repo.disableEndpoint('whe_a', 'manual', Date.now());
     expect((await overlapping).map((endpoint) => endpoint.id)).toEqual(['whe_a']);

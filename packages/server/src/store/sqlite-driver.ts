@@ -105,9 +105,9 @@ class Batch {
  * those once instead of once each, and the disk syncs them once.
  *
  * A holder's transaction is a savepoint in the batch: its rollback undoes its own work only. A holder that
- * wrote waits until the batch is committed and synced; one that read while the batch held others' durable
- * writes waits until it is committed, so nothing it saw is lost to a process crash (only a power cut in
- * the sync's window loses what a read showed, as without batches). An error after which SQLite rolled the
+ * wrote waits until the batch is committed and synced (a relaxed write: committed); one that read while
+ * the batch held others' durable writes waits until it is committed, so nothing it saw is lost to a
+ * process crash (only a power cut in the sync's window loses what a read showed, as without batches). An error after which SQLite rolled the
  * whole transaction back (a full disk, an I/O error, RAISE(ROLLBACK)) fails every holder of the batch.
  */
 class Batches {
@@ -123,6 +123,8 @@ class Batches {
   /** The open batch, opened now if there is none. The caller holds the connection. */
   join(): Batch {
     if (this.current) return this.current;
+    // Still in a transaction with no batch open: a failed batch that could not be rolled back then.
+    if (this.sqlite.inTransaction) this.prepare('rollback').run([]);
     this.prepare('begin').run([]);
     const batch = new Batch();
     this.current = batch;
@@ -148,6 +150,11 @@ class Batches {
     }
   }
 
+  /** Resolves once everything committed so far is on disk. */
+  flushed(): Promise<void> {
+    return this.flusher ? this.flusher.flush() : Promise.resolve();
+  }
+
   /** Commits the open batch now; the caller holds the connection. */
   commit(): void {
     const batch = this.current;
@@ -163,7 +170,7 @@ class Batches {
       try {
         if (this.sqlite.inTransaction) this.prepare('rollback').run([]);
       } catch {
-        // A transaction that cannot even roll back fails the next batch's begin, which its holders see.
+        // The next batch's join rolls it back first.
       }
       return;
     }
@@ -190,12 +197,15 @@ class FlushedConnection implements DatabaseConnection {
   joined: Batch | null = null;
   /** The holder committed a durable write. */
   wrote = false;
+  /** The holder committed a write that need not wait for the disk (it still waits for the commit). */
+  private wroteRelaxed = false;
   /** The holder's own statement made SQLite roll the batch back: its error is the holder's answer. */
   private lostBatch = false;
   /** The holder's transaction is open: a savepoint in `joined`. */
   private inTransaction = false;
-  /** The open transaction has written. */
+  /** The open transaction has written durably / at all. */
   private transactionWrote = false;
+  private transactionWroteRelaxed = false;
 
   constructor(
     private readonly batches: Batches,
@@ -217,9 +227,13 @@ class FlushedConnection implements DatabaseConnection {
         rows: [],
       };
     });
-    if (writes && !sqlText.endsWith(RELAXED_DURABILITY_MARK)) {
-      if (this.inTransaction) this.transactionWrote = true;
-      else this.wroteDurably();
+    if (writes) {
+      const durable = !sqlText.endsWith(RELAXED_DURABILITY_MARK);
+      if (this.inTransaction) {
+        if (durable) this.transactionWrote = true;
+        else this.transactionWroteRelaxed = true;
+      } else if (durable) this.wroteDurably();
+      else this.wroteRelaxed = true;
     }
     return result;
   }
@@ -243,7 +257,9 @@ class FlushedConnection implements DatabaseConnection {
     this.run(() => this.prepare(`release ${HOLDER_SAVEPOINT}`).run([]));
     this.inTransaction = false;
     if (this.transactionWrote) this.wroteDurably();
+    if (this.transactionWroteRelaxed) this.wroteRelaxed = true;
     this.transactionWrote = false;
+    this.transactionWroteRelaxed = false;
   }
 
   /** Undoes the holder's transaction; nothing to undo if SQLite already rolled the batch back. */
@@ -251,6 +267,7 @@ class FlushedConnection implements DatabaseConnection {
     const open = this.inTransaction && this.batches.current === this.joined;
     this.inTransaction = false;
     this.transactionWrote = false;
+    this.transactionWroteRelaxed = false;
     if (!open) return;
     this.run(() => {
       this.prepare(`rollback to ${HOLDER_SAVEPOINT}`).run([]);
@@ -258,15 +275,25 @@ class FlushedConnection implements DatabaseConnection {
     });
   }
 
-  /** What the holder is owed on release; resets for the next holder. */
-  released(): { joined: Batch | null; wrote: boolean } {
-    const owed = this.lostBatch ? { joined: null, wrote: false } : { joined: this.joined, wrote: this.wrote };
+  /**
+   * What the holder waits for once it has handed the connection on (nothing when its own statement made
+   * SQLite roll the batch back: its error is the answer); resets for the next holder.
+   */
+  released(): Promise<void> | undefined {
+    const { joined, wrote, wroteRelaxed, lostBatch } = this;
     this.joined = null;
     this.wrote = false;
+    this.wroteRelaxed = false;
     this.lostBatch = false;
     this.inTransaction = false;
     this.transactionWrote = false;
-    return owed;
+    this.transactionWroteRelaxed = false;
+    if (lostBatch) return undefined;
+    // Outside a batch a write was a statement SQLite runs outside transactions; the next sync covers it.
+    if (wrote) return joined ? joined.synced : this.batches.flushed();
+    // Whatever it wrote or read of others' writes is kept once committed.
+    if (joined && (wroteRelaxed || joined.durable)) return joined.committed;
+    return undefined;
   }
 
   private run<T>(statement: () => T): T {
@@ -285,8 +312,15 @@ class FlushedConnection implements DatabaseConnection {
       this.ownBatch();
       return;
     }
-    if (OUTSIDE_TRANSACTIONS.test(sqlText)) this.batches.commit();
-    else if (writes || this.batches.current) this.joined = this.batches.join();
+    if (OUTSIDE_TRANSACTIONS.test(sqlText)) {
+      // The holder's earlier statements are committed now; a durable write among them waits for a sync.
+      this.batches.commit();
+      this.joined = null;
+    } else if (writes || this.batches.current) {
+      this.joined = this.batches.join();
+      // A holder whose durable write an earlier batch committed waits for this one's sync, which covers it.
+      if (this.wrote) this.joined.durable = true;
+    }
   }
 
   /** A transaction whose batch SQLite rolled back takes no more statements: they would commit alone. */
@@ -298,7 +332,6 @@ class FlushedConnection implements DatabaseConnection {
 
   private wroteDurably(): void {
     this.wrote = true;
-    // Outside a batch only a statement SQLite runs outside transactions: it committed by itself.
     if (this.joined) this.joined.durable = true;
   }
 }
@@ -372,10 +405,9 @@ class FlushedSqliteDriver implements Driver {
   }
 
   async releaseConnection(): Promise<void> {
-    const { joined, wrote } = this.connection.released();
+    const owed = this.connection.released();
     this.turnstile.leave();
-    if (wrote) await (joined ? joined.synced : this.flusher?.flush());
-    else if (joined?.durable) await joined.committed;
+    await owed;
   }
 
   async destroy(): Promise<void> {

@@ -15,10 +15,18 @@ export interface OpenRequest {
   documents: SealedDocument[];
 }
 
-/** What it answers: the plaintexts in the order asked, or why one could not be opened. */
+/**
+ * What it answers: the plaintexts in the order asked, or why one could not be opened (`unreadable`: it
+ * never will be: not sealed to this key or context, or damaged).
+ */
 export type OpenAnswer =
   | { id: number; plain: Uint8Array[] }
-  | { id: number; error: { message: string; code?: string } };
+  | { id: number; error: { message: string; code?: string; unreadable: boolean } };
+
+/** A sealed upload that cannot be opened, now or ever: missing, damaged, or sealed to something else. */
+export class UnreadableDocument extends Error {
+  override readonly name = 'UnreadableDocument';
+}
 
 /**
  * The thread script. Tests run this module from its TypeScript source, which a worker cannot load; they
@@ -79,7 +87,10 @@ export class DocumentOpener {
     worker.on('message', (answer: OpenAnswer) => {
       const pending = settle(answer.id);
       if ('error' in answer) {
-        pending?.reject(Object.assign(new Error(answer.error.message), { code: answer.error.code }));
+        const { message, code, unreadable } = answer.error;
+        pending?.reject(
+          Object.assign(unreadable ? new UnreadableDocument(message) : new Error(message), { code }),
+        );
       } else if (pending) {
         pending.resolve(answer.plain);
       } else {

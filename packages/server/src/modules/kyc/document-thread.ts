@@ -1,5 +1,11 @@
 import { parentPort } from 'node:worker_threads';
-import { BoundedCache, type EnvelopeKeyPair, openDetached, toBase64Url } from '@personachain/crypto';
+import {
+  BoundedCache,
+  CryptoError,
+  type EnvelopeKeyPair,
+  openDetached,
+  toBase64Url,
+} from '@personachain/crypto';
 import type { OpenAnswer, OpenRequest } from './document-opener.js';
 
 /**
@@ -57,7 +63,11 @@ port.on('message', (request: OpenRequest) => {
       const { message, code } = error as { message?: unknown; code?: unknown };
       port.postMessage({
         id: request.id,
-        error: { message: String(message ?? error), ...(typeof code === 'string' ? { code } : {}) },
+        error: {
+          message: String(message ?? error),
+          ...(typeof code === 'string' ? { code } : {}),
+          unreadable: error instanceof CryptoError,
+        },
       } satisfies OpenAnswer);
     }
   })();

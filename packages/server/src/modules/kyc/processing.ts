@@ -1,10 +1,10 @@
 import type { BlobStore } from '../../store/blob-store.js';
 import type { Decision, Decisions } from './decisions.js';
-import type { DocumentOpener } from './document-opener.js';
+import { type DocumentOpener, UnreadableDocument } from './document-opener.js';
 import { documentAad } from './documents.js';
 import type { DispatchLeases } from './leases.js';
 import type { AttemptRecord, Orchestrator } from './orchestrator.js';
-import type { KycRepo, SessionRow } from './repo.js';
+import type { KycRepo, SessionRow, SettingsRow } from './repo.js';
 import { route } from './routing.js';
 import type { KycSettings } from './settings.js';
 import { type SessionStatus, TERMINAL } from './state-machine.js';
@@ -20,6 +20,20 @@ import {
 
 const decoder = new TextDecoder();
 
+/** The submitted fields, and their plaintext zeroed; fields that are no JSON object never will be. */
+function parsedFields(bytes: Uint8Array): SubmittedFields {
+  try {
+    const fields: unknown = JSON.parse(decoder.decode(bytes));
+    if (typeof fields !== 'object' || fields === null || Array.isArray(fields))
+      throw new Error('not an object');
+    return fields as SubmittedFields;
+  } catch (error) {
+    throw new UnreadableDocument(`the submitted fields are not a JSON object: ${(error as Error).message}`);
+  } finally {
+    bytes.fill(0);
+  }
+}
+
 /**
  * What a dispatch came to: the provider calls made, and either the provider that took the session (with
  * its answer, when it gave one at once; the platform itself for connector-only sessions) or why none did.
@@ -33,7 +47,7 @@ type Handover = { calls: AttemptRecord[] } & (
       };
       failed?: undefined;
     }
-  | { taken?: undefined; failed: 'no_provider' | 'providers_failed' }
+  | { taken?: undefined; failed: 'no_provider' | 'providers_failed' | 'documents_unreadable' }
 );
 
 export interface ProcessingLog {
@@ -108,7 +122,17 @@ export class KycProcessor {
       await this.conclude(session, { calls: [], taken: { outcome, actorId: 'policy' } });
       return;
     }
-    const { documents, fields } = await this.openDocuments(session);
+    let opened: Awaited<ReturnType<KycProcessor['openDocuments']>>;
+    try {
+      opened = await this.openDocuments(session);
+    } catch (error) {
+      // Another try would fail alike (a blob store that does not answer, though, is retried).
+      if (!(error instanceof UnreadableDocument)) throw error;
+      this.log.warn({ sessionId: session.id, err: error.message }, 'kyc: the documents cannot be opened');
+      await this.conclude(session, { calls: [], failed: 'documents_unreadable' });
+      return;
+    }
+    const { documents, fields } = opened;
     try {
       const candidates = route(
         await this.settings.rules(session.project_id),
@@ -153,50 +177,77 @@ export class KycProcessor {
    * Commits what a dispatch came to, in one transaction: the move to processing with the provider that
    * took the session, the provider calls, and the decision when the provider answered at once (or the
    * error when none could take it). No provider reference is stored without the call that made it, and
-   * nobody sees a session processing without its provider. On a 409 another dispatcher moved the session
-   * first (a lease outlived): only the calls made here are recorded.
+   * nobody sees a session processing without its provider.
+   *
+   * On a 409 another dispatcher moved the session first (a lease outlived): only the calls made here are
+   * recorded. When the decision cannot be made or applied (a connector, a credential offer, a failed
+   * commit), what the providers did is committed first on its own, so that no provider is asked again,
+   * and then the decision alone; if that fails too, the session stays processing, as with a provider
+   * that has not answered yet.
    */
   private async conclude(session: SessionRow, handover: Handover): Promise<void> {
-    const { taken } = handover;
-    const decision = taken?.outcome
-      ? await this.decisions.judge(session, taken.outcome, taken.actorId, null)
-      : null;
-    const settings = decision ? await this.settings.ensure(session.project_id) : null;
-    const processingPatch: Partial<SessionRow> = {};
-    if (taken?.provider) {
-      processingPatch.provider_id = taken.provider.id;
-      processingPatch.provider_ref = taken.provider.ref;
-    }
-    // An answer that moves nothing (a provider's first word: still at work) still dates the session.
-    if (taken?.outcome && (!decision || decision.to === 'processing')) {
-      processingPatch.last_event_at = taken.outcome.occurredAt.getTime();
-    }
+    let decided: { decision: Decision; settings: SettingsRow } | null = null;
     try {
+      decided = await this.judged(session, handover);
       await this.repo.transaction(async (repo) => {
-        const processing = await this.transitions.apply(repo, session, {
-          to: 'processing',
-          actor: 'system',
-          actorId: 'system',
-          patch: processingPatch,
-        });
-        await this.recordCalls(repo, session, handover.calls);
-        if (handover.failed) {
-          await this.transitions.apply(repo, processing, {
-            to: 'error',
-            actor: 'system',
-            actorId: 'system',
-            reason: handover.failed,
-          });
-        } else if (decision && settings && decision.to !== 'processing') {
-          await this.decisions.apply(repo, processing, decision, settings);
-        }
+        const processing = await this.handOver(repo, session, handover, decided);
+        if (decided) await this.decisions.apply(repo, processing, decided.decision, decided.settings);
       });
     } catch (error) {
-      if ((error as { status?: number }).status !== 409) throw error;
-      await this.repo.transaction((repo) => this.recordCalls(repo, session, handover.calls));
-      return;
+      if ((error as { status?: number }).status === 409) {
+        await this.repo.transaction((repo) => this.recordCalls(repo, session, handover.calls));
+        return;
+      }
+      const processing = await this.repo.transaction((repo) =>
+        this.handOver(repo, session, handover, decided),
+      );
+      this.transitions.committed(session.id);
+      if (!decided) throw error;
+      const { decision, settings } = decided;
+      await this.repo.transaction((repo) => this.decisions.apply(repo, processing, decision, settings));
     }
     this.transitions.committed(session.id);
+  }
+
+  /** The decision a provider's immediate answer leads to, if it moves the session. */
+  private async judged(
+    session: SessionRow,
+    { taken }: Handover,
+  ): Promise<{ decision: Decision; settings: SettingsRow } | null> {
+    if (!taken?.outcome) return null;
+    const decision = await this.decisions.judge(session, taken.outcome, taken.actorId, null);
+    if (!decision || decision.to === 'processing') return null;
+    return { decision, settings: await this.settings.ensure(session.project_id) };
+  }
+
+  /** The move to processing (to error, when no provider took the session) and the provider calls. */
+  private async handOver(
+    repo: KycRepo,
+    session: SessionRow,
+    { taken, calls, failed }: Handover,
+    decided: { decision: Decision } | null,
+  ): Promise<SessionRow> {
+    const patch: Partial<SessionRow> = {};
+    if (taken?.provider) {
+      patch.provider_id = taken.provider.id;
+      patch.provider_ref = taken.provider.ref;
+    }
+    // An answer that moves nothing (a provider's first word: still at work) still dates the session.
+    if (taken?.outcome && !decided) patch.last_event_at = taken.outcome.occurredAt.getTime();
+    const processing = await this.transitions.apply(repo, session, {
+      to: 'processing',
+      actor: 'system',
+      actorId: 'system',
+      patch,
+    });
+    await this.recordCalls(repo, session, calls);
+    if (!failed) return processing;
+    return this.transitions.apply(repo, processing, {
+      to: 'error',
+      actor: 'system',
+      actorId: 'system',
+      reason: failed,
+    });
   }
 
   private async recordCalls(repo: KycRepo, session: SessionRow, calls: AttemptRecord[]): Promise<void> {
@@ -291,7 +342,7 @@ export class KycProcessor {
     const sealed = await Promise.all(
       rows.map(async (row) => {
         const ciphertext = await this.blobs.get(row.blob_key);
-        if (!ciphertext) throw new Error(`document ${row.id} is missing from blob storage`);
+        if (!ciphertext) throw new UnreadableDocument(`document ${row.id} is missing from blob storage`);
         return {
           sealedKey: new Uint8Array(row.sealed_key as Uint8Array),
           ciphertext,
@@ -302,17 +353,16 @@ export class KycProcessor {
     const plain = await this.opener.open(keyPair, sealed);
     const documents: PlainDocument[] = [];
     let fields: SubmittedFields = {};
-    for (const [index, row] of rows.entries()) {
-      const bytes = plain[index] as Uint8Array;
-      if (row.kind === 'fields') {
-        try {
-          fields = JSON.parse(decoder.decode(bytes)) as SubmittedFields;
-        } finally {
-          bytes.fill(0);
-        }
-      } else {
-        documents.push({ kind: row.kind as PlainDocument['kind'], contentType: row.content_type, bytes });
+    try {
+      for (const [index, row] of rows.entries()) {
+        const bytes = plain[index] as Uint8Array;
+        if (row.kind === 'fields') fields = parsedFields(bytes);
+        else
+          documents.push({ kind: row.kind as PlainDocument['kind'], contentType: row.content_type, bytes });
       }
+    } catch (error) {
+      for (const bytes of plain) bytes.fill(0);
+      throw error;
     }
     return { documents, fields };
   }

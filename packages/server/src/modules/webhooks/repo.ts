@@ -77,7 +77,7 @@ const endpointsEnabled = preparedStatement(['prj', 1], (db, projectId: string, e
  * each write of an endpoint goes through here and invalidates it.
  */
 export class WebhookRepo {
-  /** This transaction changed endpoints: what it reads of them is not committed, so it is not cached. */
+  /** This transaction changed endpoints: it holds the cache until it ends. */
   private wroteEndpoints = false;
 
   constructor(
@@ -98,22 +98,34 @@ export class WebhookRepo {
         return work(inside);
       });
     } finally {
-      // Committed or rolled back, what the cache held meanwhile may differ from what now is.
-      if (inside?.wroteEndpoints) this.endpointCache?.invalidate();
+      // Committed or rolled back (and on SQLite, its batch with it): the cache may serve again.
+      if (inside?.wroteEndpoints) this.endpointCache?.release();
     }
   }
 
-  private endpointsChanging(): void {
-    // Outside a transaction the write commits by itself: nothing uncommitted to keep out of the cache.
-    if (this.db.isTransaction) this.wroteEndpoints = true;
-    this.endpointCache?.invalidate();
+  /**
+   * Runs a write of endpoints with the cache held until it is committed or rolled back: at the end of
+   * this transaction, or of the write itself outside one.
+   */
+  private async changingEndpoints<T>(write: () => Promise<T>): Promise<T> {
+    if (!this.endpointCache) return write();
+    if (this.db.isTransaction) {
+      if (!this.wroteEndpoints) this.endpointCache.hold();
+      this.wroteEndpoints = true;
+      return write();
+    }
+    this.endpointCache.hold();
+    try {
+      return await write();
+    } finally {
+      this.endpointCache.release();
+    }
   }
 
   // Endpoints
 
   async insertEndpoint(row: WebhookEndpointsTable): Promise<void> {
-    this.endpointsChanging();
-    await this.db.insertInto('webhook_endpoints').values(row).execute();
+    await this.changingEndpoints(() => this.db.insertInto('webhook_endpoints').values(row).execute());
   }
 
   findEndpoint(projectId: string, id: string): Promise<WebhookEndpointsTable | undefined> {
@@ -172,13 +184,14 @@ export class WebhookRepo {
     id: string,
     changes: Partial<Omit<WebhookEndpointsTable, 'id' | 'project_id' | 'created_at'>>,
   ): Promise<void> {
-    this.endpointsChanging();
-    await this.db
-      .updateTable('webhook_endpoints')
-      .set(changes)
-      .where('project_id', '=', projectId)
-      .where('id', '=', id)
-      .execute();
+    await this.changingEndpoints(() =>
+      this.db
+        .updateTable('webhook_endpoints')
+        .set(changes)
+        .where('project_id', '=', projectId)
+        .where('id', '=', id)
+        .execute(),
+    );
   }
 
   /**
@@ -187,12 +200,13 @@ export class WebhookRepo {
    * enabledEndpoints), so their deliveries are deleted too.
    */
   async deleteEndpoint(projectId: string, id: string): Promise<void> {
-    this.endpointsChanging();
-    await this.db
-      .deleteFrom('webhook_endpoints')
-      .where('project_id', '=', projectId)
-      .where('id', '=', id)
-      .execute();
+    await this.changingEndpoints(() =>
+      this.db
+        .deleteFrom('webhook_endpoints')
+        .where('project_id', '=', projectId)
+        .where('id', '=', id)
+        .execute(),
+    );
     await this.db
       .deleteFrom('webhook_attempts')
       .where('project_id', '=', projectId)
@@ -224,13 +238,14 @@ export class WebhookRepo {
 
   /** Disables an enabled endpoint and cancels its pending deliveries; false if it was not enabled. */
   async disableEndpoint(endpointId: string, reason: string, now: number): Promise<boolean> {
-    this.endpointsChanging();
-    const result = await this.db
-      .updateTable('webhook_endpoints')
-      .set({ enabled: 0, disabled_reason: reason, updated_at: new Date(now).toISOString() })
-      .where('id', '=', endpointId)
-      .where('enabled', '=', 1)
-      .executeTakeFirst();
+    const result = await this.changingEndpoints(() =>
+      this.db
+        .updateTable('webhook_endpoints')
+        .set({ enabled: 0, disabled_reason: reason, updated_at: new Date(now).toISOString() })
+        .where('id', '=', endpointId)
+        .where('enabled', '=', 1)
+        .executeTakeFirst(),
+    );
     if (result.numUpdatedRows === 0n) return false;
     await this.cancelPending(endpointId, now);
     return true;
