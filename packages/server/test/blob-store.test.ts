@@ -115,12 +115,12 @@ describe('FileBlobStore', () => {
 
   it('fails the operations of a file thread that dies, and carries on with a new one', async () => {
     await store.put(KEY, bytes(7));
-    const threads = (store as unknown as { threads: ({ worker: { terminate(): Promise<number> } } | null)[] })
+    const threads = (store as unknown as { threads: { worker?: { terminate(): Promise<number> } }[] })
       .threads;
     // One put started one thread: the one that holds KEY's directory.
-    const [thread, ...others] = threads.filter((started) => started !== null);
+    const [worker, ...others] = threads.flatMap((thread) => (thread.worker ? [thread.worker] : []));
     expect(others).toEqual([]);
-    const exited = (thread as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    const exited = (worker as { terminate(): Promise<number> }).terminate();
     // Asked after the thread was told to stop, before it reported its exit.
     const pending = store.get(KEY);
     await exited;

@@ -17,14 +17,14 @@ import {
 } from 'node:fs';
 import { dirname, sep } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
+import { type ThreadAnswer, threadError } from '../request-thread.js';
 
 export type BlobFileRequest =
   | { id: number; op: 'put'; path: string; bytes: Uint8Array }
   | { id: number; op: 'get' | 'delete'; path: string };
 
-export type BlobFileAnswer =
-  | { id: number; bytes?: Uint8Array | null }
-  | { id: number; error: { message: string; code?: string } };
+/** A get's bytes (null: no blob), or for any operation its error. */
+export type BlobFileAnswer = ThreadAnswer & { bytes?: Uint8Array | null };
 
 export interface BlobFileThreadData {
   /** The store's root directory: deletes prune empty directories up to it, never above. */
@@ -137,14 +137,7 @@ if (port) {
         port.postMessage({ id: request.id } satisfies BlobFileAnswer);
       }
     } catch (error) {
-      const { message, code } = error as { message?: unknown; code?: unknown };
-      port.postMessage({
-        id: request.id,
-        error: {
-          message: String(message ?? error),
-          ...(typeof code === 'string' ? { code } : {}),
-        },
-      } satisfies BlobFileAnswer);
+      port.postMessage({ id: request.id, error: threadError(error) } satisfies BlobFileAnswer);
     }
   });
 }

@@ -3,7 +3,6 @@
  * ever holds ciphertext: uploads are encrypted in the client and the platform puts them as they came.
  */
 import { join, resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -12,6 +11,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import type { BlobStoreConfig } from '../config.js';
+import { RequestThread } from '../request-thread.js';
 import type { BlobFileAnswer, BlobFileRequest, BlobFileThreadData } from './blob-file-thread.js';
 
 export interface BlobStore {
@@ -50,17 +50,6 @@ const THREAD_SCRIPT = new URL(
   import.meta.url,
 );
 
-interface Pending {
-  resolve(bytes: Uint8Array | null | undefined): void;
-  reject(error: Error): void;
-}
-
-/** A file thread with the operations it holds. */
-interface FileThread {
-  worker: Worker;
-  pending: Map<number, Pending>;
-}
-
 /**
  * File threads per store. A durable put waits for two fsyncs (the file and its directory), ~1.2 ms in all
  * under load on a 2-vCPU VM, so one thread capped the KYC benchmark's puts near its ~240 sessions/s; two
@@ -81,15 +70,20 @@ const FILE_THREADS = 2;
  */
 export class FileBlobStore implements BlobStore {
   private readonly root: string;
-  private readonly threads: (FileThread | null)[];
-  private nextId = 0;
+  private readonly threads: RequestThread<DistributiveOmit<BlobFileRequest, 'id'>, BlobFileAnswer>[];
   private closed = false;
   /** The operations asked and not yet answered, for close to wait for. */
   private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(dir: string, threads = FILE_THREADS) {
     this.root = resolve(dir);
-    this.threads = Array.from({ length: threads }, () => null);
+    this.threads = Array.from(
+      { length: threads },
+      () =>
+        new RequestThread(THREAD_SCRIPT, "the blob store's file thread", {
+          workerData: { root: this.root } satisfies BlobFileThreadData,
+        }),
+    );
   }
 
   async put(key: string, bytes: Uint8Array): Promise<void> {
@@ -97,7 +91,7 @@ export class FileBlobStore implements BlobStore {
   }
 
   async get(key: string): Promise<Uint8Array | null> {
-    return (await this.ask(key, { op: 'get', path: this.pathOf(key) })) ?? null;
+    return (await this.ask(key, { op: 'get', path: this.pathOf(key) })).bytes ?? null;
   }
 
   async delete(key: string): Promise<void> {
@@ -107,8 +101,7 @@ export class FileBlobStore implements BlobStore {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.allSettled(this.inFlight);
-    const threads = this.threads.splice(0, this.threads.length, ...this.threads.map(() => null));
-    await Promise.all(threads.map((thread) => thread?.worker.terminate()));
+    await Promise.all(this.threads.map((thread) => thread.close()));
   }
 
   private pathOf(key: string): string {
@@ -116,67 +109,24 @@ export class FileBlobStore implements BlobStore {
     return join(this.root, ...key.split('/'));
   }
 
-  /** The thread slot of a key's directory (FNV-1a of the directory part). */
-  private slotOf(key: string): number {
+  /** The thread of a key's directory (FNV-1a of the directory part). */
+  private threadOf(key: string): RequestThread<DistributiveOmit<BlobFileRequest, 'id'>, BlobFileAnswer> {
     const directory = key.slice(0, Math.max(0, key.lastIndexOf('/')));
     let hash = 0x811c9dc5;
     for (let i = 0; i < directory.length; i++) hash = Math.imul(hash ^ directory.charCodeAt(i), 0x01000193);
-    return (hash >>> 0) % this.threads.length;
+    return this.threads[(hash >>> 0) % this.threads.length] as RequestThread<
+      DistributiveOmit<BlobFileRequest, 'id'>,
+      BlobFileAnswer
+    >;
   }
 
-  private ask(
-    key: string,
-    request: DistributiveOmit<BlobFileRequest, 'id'>,
-  ): Promise<Uint8Array | null | undefined> {
+  private ask(key: string, request: DistributiveOmit<BlobFileRequest, 'id'>): Promise<BlobFileAnswer> {
     if (this.closed) return Promise.reject(new Error('the blob store is closed'));
-    const slot = this.slotOf(key);
-    const thread = this.threads[slot] ?? this.start(slot);
-    const id = this.nextId++;
-    const answered = new Promise<Uint8Array | null | undefined>((resolve, reject) => {
-      thread.pending.set(id, { resolve, reject });
-      // Only while it holds work: an idle store must not keep the process alive.
-      if (thread.pending.size === 1) thread.worker.ref();
-      thread.worker.postMessage({ ...request, id } as BlobFileRequest);
-    });
+    const answered = this.threadOf(key).ask(request);
     this.inFlight.add(answered);
     const done = () => this.inFlight.delete(answered);
     answered.then(done, done);
     return answered;
-  }
-
-  private start(slot: number): FileThread {
-    const worker = new Worker(THREAD_SCRIPT, {
-      workerData: { root: this.root } satisfies BlobFileThreadData,
-    });
-    const thread: FileThread = { worker, pending: new Map() };
-    this.threads[slot] = thread;
-    worker.on('message', (answer: BlobFileAnswer) => {
-      const pending = this.settle(thread, answer.id);
-      if (!pending) return;
-      if ('error' in answer) {
-        pending.reject(Object.assign(new Error(answer.error.message), { code: answer.error.code }));
-      } else {
-        pending.resolve(answer.bytes);
-      }
-    });
-    // 'error' then 'exit' for one death: the second finds nothing left to fail.
-    const fail = (error: Error) => {
-      if (this.threads[slot] === thread) this.threads[slot] = null;
-      for (const id of [...thread.pending.keys()]) this.settle(thread, id)?.reject(error);
-    };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`the blob store's file thread exited (code ${code})`)));
-    worker.unref();
-    return thread;
-  }
-
-  /** Takes an operation off its thread (the one that asked it, not whichever runs now). */
-  private settle(thread: FileThread, id: number): Pending | undefined {
-    const pending = thread.pending.get(id);
-    if (!pending) return undefined;
-    thread.pending.delete(id);
-    if (thread.pending.size === 0) thread.worker.unref();
-    return pending;
   }
 }
 

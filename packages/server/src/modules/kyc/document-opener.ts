@@ -1,5 +1,5 @@
-import { Worker } from 'node:worker_threads';
 import type { EnvelopeKeyPair } from '@personachain/crypto';
+import { RequestThread, type ThreadAnswer, type ThreadError } from '../../request-thread.js';
 
 /** One sealed upload as stored: its sealed data key, its ciphertext and the context it was sealed to. */
 export interface SealedDocument {
@@ -19,9 +19,8 @@ export interface OpenRequest {
  * What it answers: the plaintexts in the order asked, or why one could not be opened (`unreadable`: it
  * never will be: not sealed to this key or context, or damaged).
  */
-export type OpenAnswer =
-  | { id: number; plain: Uint8Array[] }
-  | { id: number; error: { message: string; code?: string; unreadable: boolean } };
+export type OpenError = ThreadError & { unreadable: boolean };
+export type OpenAnswer = ThreadAnswer<OpenError> & { plain?: Uint8Array[] };
 
 /** A sealed upload that cannot be opened, now or ever: missing, damaged, or sealed to something else. */
 export class UnreadableDocument extends Error {
@@ -37,74 +36,31 @@ const THREAD_SCRIPT = new URL(
   import.meta.url,
 );
 
-interface Pending {
-  resolve(plain: Uint8Array[]): void;
-  reject(error: Error): void;
-}
-
 /**
  * Opens a session's sealed uploads on a thread of its own (document-thread.ts): the decapsulations and
  * decryptions cost about a tenth of the event loop's time per verification, and there they use another
  * core while the loop serves requests. The plaintext exists only in memory, on the thread while it is
- * opened and here after. The thread starts on first use; one that dies fails what it held and is replaced
- * by the next call.
+ * opened and here after.
  */
 export class DocumentOpener {
-  private thread: { worker: Worker; pending: Map<number, Pending> } | null = null;
-  private nextId = 0;
+  private readonly thread = new RequestThread<Omit<OpenRequest, 'id'>, OpenAnswer, OpenError>(
+    THREAD_SCRIPT,
+    'the document thread',
+    {
+      rejection: ({ message, code, unreadable }) =>
+        Object.assign(unreadable ? new UnreadableDocument(message) : new Error(message), { code }),
+    },
+  );
   private closed = false;
 
-  open(keyPair: EnvelopeKeyPair, documents: SealedDocument[]): Promise<Uint8Array[]> {
-    if (this.closed) return Promise.reject(new Error('the document opener is closed'));
-    if (documents.length === 0) return Promise.resolve([]);
-    const thread = this.thread ?? this.start();
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      thread.pending.set(id, { resolve, reject });
-      // Only while it holds work: an idle opener must not keep the process alive.
-      if (thread.pending.size === 1) thread.worker.ref();
-      thread.worker.postMessage({ id, keyPair, documents } satisfies OpenRequest);
-    });
+  async open(keyPair: EnvelopeKeyPair, documents: SealedDocument[]): Promise<Uint8Array[]> {
+    if (this.closed) throw new Error('the document opener is closed');
+    if (documents.length === 0) return [];
+    return (await this.thread.ask({ keyPair, documents })).plain ?? [];
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    const thread = this.thread;
-    this.thread = null;
-    await thread?.worker.terminate();
-  }
-
-  private start(): NonNullable<DocumentOpener['thread']> {
-    const worker = new Worker(THREAD_SCRIPT);
-    const thread = { worker, pending: new Map<number, Pending>() };
-    this.thread = thread;
-    const settle = (id: number) => {
-      const pending = thread.pending.get(id);
-      thread.pending.delete(id);
-      if (thread.pending.size === 0) worker.unref();
-      return pending;
-    };
-    worker.on('message', (answer: OpenAnswer) => {
-      const pending = settle(answer.id);
-      if ('error' in answer) {
-        const { message, code, unreadable } = answer.error;
-        pending?.reject(
-          Object.assign(unreadable ? new UnreadableDocument(message) : new Error(message), { code }),
-        );
-      } else if (pending) {
-        pending.resolve(answer.plain);
-      } else {
-        for (const bytes of answer.plain) bytes.fill(0);
-      }
-    });
-    // 'error' then 'exit' for one death: the second finds nothing left to fail.
-    const fail = (error: Error) => {
-      if (this.thread === thread) this.thread = null;
-      for (const id of [...thread.pending.keys()]) settle(id)?.reject(error);
-    };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`the document thread exited (code ${code})`)));
-    worker.unref();
-    return thread;
+    await this.thread.close();
   }
 }

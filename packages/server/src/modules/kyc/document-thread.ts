@@ -6,6 +6,7 @@ import {
   openDetached,
   toBase64Url,
 } from '@personachain/crypto';
+import { threadError } from '../../request-thread.js';
 import type { OpenAnswer, OpenRequest } from './document-opener.js';
 
 /**
@@ -60,14 +61,9 @@ port.on('message', (request: OpenRequest) => {
       );
     } catch (error) {
       for (const bytes of plain) bytes.fill(0);
-      const { message, code } = error as { message?: unknown; code?: unknown };
       port.postMessage({
         id: request.id,
-        error: {
-          message: String(message ?? error),
-          ...(typeof code === 'string' ? { code } : {}),
-          unreadable: error instanceof CryptoError,
-        },
+        error: { ...threadError(error), unreadable: error instanceof CryptoError },
       } satisfies OpenAnswer);
     }
   })();

@@ -354,14 +354,9 @@ export class KycRepo {
     return previous;
   }
 
-  async documents(sessionId: string, attempt?: number): Promise<DocumentRow[]> {
-    if (attempt !== undefined) return (await attemptDocuments(this.db, sessionId, attempt)).rows;
-    return this.db
-      .selectFrom('kyc_documents')
-      .selectAll()
-      .where('session_id', '=', sessionId)
-      .orderBy('id')
-      .execute();
+  /** An attempt's documents, with their sealed keys. */
+  async documents(sessionId: string, attempt: number): Promise<DocumentRow[]> {
+    return (await attemptDocuments(this.db, sessionId, attempt)).rows;
   }
 
   /** The kinds of the documents an attempt has uploaded. */
